@@ -1,0 +1,250 @@
+"""Set up LifeOps in the UI: the site this installation runs at, and the person's targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers.selector import (
+    AreaSelector,
+    AreaSelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TimeSelector,
+)
+from homeassistant.helpers.translation import async_get_translations
+
+from .const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN, SITE_CUSTOM
+from .core import settings as s
+from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
+from .data import LifeOpsConfigEntry
+
+SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
+
+
+def _site_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_SITE, default=defaults.get(CONF_SITE, Site.HOME)): SelectSelector(
+                SelectSelectorConfig(
+                    options=SITE_SCHEMA_OPTIONS,
+                    translation_key=CONF_SITE,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Optional(
+                CONF_SITE_NAME, description={"suggested_value": defaults.get(CONF_SITE_NAME)}
+            ): TextSelector(),
+        }
+    )
+
+
+def _read_site(user_input: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]]:
+    """Return (site id, custom name or None, errors) from the site form."""
+    site = user_input[CONF_SITE]
+    if site != SITE_CUSTOM:
+        return site, None, {}
+    name = (user_input.get(CONF_SITE_NAME) or "").strip()
+    if not name:
+        return "", None, {CONF_SITE_NAME: "site_name_required"}
+    if len(name) > MAX_SITE_NAME_LENGTH:
+        return "", None, {CONF_SITE_NAME: "site_name_too_long"}
+    identifier = site_id(name)
+    if not identifier:
+        return "", None, {CONF_SITE_NAME: "site_name_invalid"}
+    if identifier in {preset.value for preset in Site}:
+        # "Home" typed by hand is the preset home site.
+        return identifier, None, {}
+    return identifier, name, {}
+
+
+async def _site_title(hass: HomeAssistant, site: str, name: str | None) -> str:
+    """The entry's title: the custom name, or the preset site's name in HA's language."""
+    if name:
+        return name
+    translations = await async_get_translations(
+        hass, hass.config.language, "selector", [DOMAIN]
+    )
+    return translations.get(f"component.{DOMAIN}.selector.{CONF_SITE}.options.{site}", site)
+
+
+class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Create one LifeOps entry per site."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask which site this Home Assistant runs at."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            site, name, errors = _read_site(user_input)
+            if not errors:
+                await self.async_set_unique_id(site)
+                self._abort_if_unique_id_configured()
+                data = {CONF_SITE: site, CONF_NODE_ID: new_node_id()}
+                if name:
+                    data[CONF_SITE_NAME] = name
+                return self.async_create_entry(
+                    title=await _site_title(self.hass, site, name),
+                    data=data,
+                    options=s.Settings().as_options(),
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(_site_schema({}), user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Rename or move the site; the node id stays, so synced history stays this node's."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            site, name, errors = _read_site(user_input)
+            if not errors and site != entry.unique_id:
+                if any(
+                    other.unique_id == site
+                    for other in self._async_current_entries(include_ignore=False)
+                    if other.entry_id != entry.entry_id
+                ):
+                    return self.async_abort(reason="already_configured")
+            if not errors:
+                data = {k: v for k, v in entry.data.items() if k != CONF_SITE_NAME}
+                data[CONF_SITE] = site
+                if name:
+                    data[CONF_SITE_NAME] = name
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=site,
+                    title=await _site_title(self.hass, site, name),
+                    data=data,
+                )
+        defaults = {
+            CONF_SITE: SITE_CUSTOM if CONF_SITE_NAME in entry.data else entry.data[CONF_SITE],
+            CONF_SITE_NAME: entry.data.get(CONF_SITE_NAME),
+        }
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _site_schema(defaults), user_input or defaults
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: LifeOpsConfigEntry) -> LifeOpsOptionsFlow:
+        """Return the flow that edits the person's targets."""
+        return LifeOpsOptionsFlow()
+
+
+def _minutes_selector(unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1, unit_of_measurement=unit)
+    )
+
+
+def _notify_targets(hass: HomeAssistant) -> list[str]:
+    """The notify actions and notify entities that exist now."""
+    services = {f"notify.{name}" for name in hass.services.async_services_for_domain("notify")}
+    entities = set(hass.states.async_entity_ids("notify"))
+    return sorted(services | entities)
+
+
+def _options_schema(hass: HomeAssistant, current: s.Settings) -> vol.Schema:
+    defaults = current.as_options()
+    return vol.Schema(
+        {
+            vol.Required(s.BEDTIME, default=defaults[s.BEDTIME]): TimeSelector(),
+            vol.Required(s.WAKE_TIME, default=defaults[s.WAKE_TIME]): TimeSelector(),
+            vol.Required(
+                s.WIND_DOWN_MINUTES, default=defaults[s.WIND_DOWN_MINUTES]
+            ): _minutes_selector("min"),
+            vol.Optional(
+                s.WIND_DOWN_LIGHTS, default=defaults[s.WIND_DOWN_LIGHTS]
+            ): EntitySelector(EntitySelectorConfig(domain="light", multiple=True)),
+            vol.Optional(s.WIND_DOWN_AREAS, default=defaults[s.WIND_DOWN_AREAS]): AreaSelector(
+                AreaSelectorConfig(multiple=True)
+            ),
+            vol.Optional(s.NOTIFY_TARGETS, default=defaults[s.NOTIFY_TARGETS]): SelectSelector(
+                SelectSelectorConfig(
+                    options=_notify_targets(hass),
+                    multiple=True,
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(
+                s.QUIET_HOURS_START, default=defaults[s.QUIET_HOURS_START]
+            ): TimeSelector(),
+            vol.Required(s.QUIET_HOURS_END, default=defaults[s.QUIET_HOURS_END]): TimeSelector(),
+            vol.Required(
+                s.WEEKLY_WORK_TARGET_HOURS, default=defaults[s.WEEKLY_WORK_TARGET_HOURS]
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    mode=NumberSelectorMode.BOX, step=0.5, unit_of_measurement="h"
+                )
+            ),
+            vol.Required(s.WORK_CUTOFF, default=defaults[s.WORK_CUTOFF]): TimeSelector(),
+            vol.Required(
+                s.SCREEN_TIME_LIMIT_MINUTES, default=defaults[s.SCREEN_TIME_LIMIT_MINUTES]
+            ): _minutes_selector("min"),
+        }
+    )
+
+
+def _check_references(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Error keys for lights, areas and notify targets that do not exist in this HA."""
+    errors: dict[str, str] = {}
+    registry = er.async_get(hass)
+    for entity_id in user_input.get(s.WIND_DOWN_LIGHTS) or ():
+        known = hass.states.get(entity_id) is not None or registry.async_get(entity_id)
+        if not known or not entity_id.startswith("light."):
+            errors[s.WIND_DOWN_LIGHTS] = "unknown_light"
+            break
+    areas = ar.async_get(hass)
+    if any(areas.async_get_area(area) is None for area in user_input.get(s.WIND_DOWN_AREAS) or ()):
+        errors[s.WIND_DOWN_AREAS] = "unknown_area"
+    available = set(_notify_targets(hass))
+    if any(target not in available for target in user_input.get(s.NOTIFY_TARGETS) or ()):
+        errors[s.NOTIFY_TARGETS] = "unknown_notify_target"
+    return errors
+
+
+class LifeOpsOptionsFlow(OptionsFlow):
+    """Edit the person's targets; nothing is saved while any field is wrong."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and validate the targets form."""
+        current = s.Settings.from_options(self.config_entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, errors = s.validate(user_input)
+            errors = {**_check_references(self.hass, user_input), **errors}
+            if settings is not None and not errors:
+                return self.async_create_entry(
+                    data={**self.config_entry.options, **settings.as_options()}
+                )
+        schema = _options_schema(self.hass, current)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)

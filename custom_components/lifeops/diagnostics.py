@@ -1,0 +1,62 @@
+"""Diagnostics for a LifeOps entry: what a maintainer needs to help, without any secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from .data import LifeOpsConfigEntry
+
+# Every key that holds a credential, now or in a later part of LifeOps (OAuth tokens, the
+# TimescaleDB password, the sync secret, webhook ids). Redacted wherever it appears.
+TO_REDACT = {
+    "access_token",
+    "api_key",
+    "client_secret",
+    "password",
+    "refresh_token",
+    "secret",
+    "sync_secret",
+    "token",
+    "webhook_id",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: LifeOpsConfigEntry
+) -> dict[str, Any]:
+    """Return the entry's configuration, settings and entities, secrets redacted."""
+    registry = er.async_get(hass)
+    entities = []
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        state = hass.states.get(entity.entity_id)
+        entities.append(
+            {
+                "entity_id": entity.entity_id,
+                "unique_id": entity.unique_id,
+                "disabled": entity.disabled,
+                "state": state.state if state else None,
+            }
+        )
+    runtime = entry.runtime_data
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "version": f"{entry.version}.{entry.minor_version}",
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            TO_REDACT,
+        ),
+        "runtime": {
+            "site": runtime.site,
+            "node_id": runtime.node_id,
+            "settings": async_redact_data(runtime.settings.as_options(), TO_REDACT),
+        },
+        "entities": sorted(entities, key=lambda item: item["entity_id"]),
+    }

@@ -1,0 +1,99 @@
+"""The base of every LifeOps entity: naming, unique ids and the device it belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .core.agents import Agent
+from .data import LifeOpsConfigEntry
+
+HUB = "hub"
+
+
+def device_info(entry: LifeOpsConfigEntry, agent: Agent | None) -> DeviceInfo:
+    """The hub device of an entry, or one of its agents' devices (linked to the hub)."""
+    node_id = entry.runtime_data.node_id
+    hub_identifier = (DOMAIN, node_id)
+    if agent is None:
+        return DeviceInfo(
+            identifiers={hub_identifier},
+            entry_type=DeviceEntryType.SERVICE,
+            manufacturer="LifeOps",
+            model="LifeOps hub",
+            translation_key=HUB,
+            translation_placeholders={"site": entry.title},
+        )
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{node_id}_{agent}")},
+        entry_type=DeviceEntryType.SERVICE,
+        manufacturer="LifeOps",
+        model="LifeOps agent",
+        translation_key=agent.value,
+        via_device=hub_identifier,
+    )
+
+
+class LifeOpsEntity(Entity):
+    """An entity of one LifeOps entry, on the hub device or an agent's device."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        entry: LifeOpsConfigEntry,
+        description: EntityDescription,
+        agent: Agent | None,
+    ) -> None:
+        """Name the entity after its description and attach it to its device."""
+        self.entity_description = description
+        self._entry = entry
+        self._agent = agent
+        scope = agent.value if agent is not None else HUB
+        self._attr_unique_id = f"{entry.runtime_data.node_id}_{scope}_{description.key}"
+        self._attr_device_info = device_info(entry, agent)
+
+
+class LifeOpsClockEntity(LifeOpsEntity):
+    """An entity whose state follows the clock.
+
+    `_update_state(now)` sets the state for `now` and returns the next moment it changes; the
+    entity recomputes itself then, so nothing polls.
+    """
+
+    _unsub_timer: Callable[[], None] | None = None
+
+    def _update_state(self, now: datetime) -> datetime:
+        raise NotImplementedError
+
+    async def async_added_to_hass(self) -> None:
+        """Compute the first state and schedule the next change."""
+        await super().async_added_to_hass()
+        self._schedule(dt_util.utcnow())
+        self.async_on_remove(self._cancel_timer)
+
+    @callback
+    def _cancel_timer(self) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+
+    @callback
+    def _schedule(self, now: datetime) -> None:
+        next_change = self._update_state(now)
+        self._cancel_timer()
+        self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_change, next_change)
+
+    @callback
+    def _on_change(self, now: datetime) -> None:
+        self._unsub_timer = None
+        self._schedule(now)
+        self.async_write_ha_state()

@@ -1,0 +1,14 @@
+"""The event loop's blocking-call detection is really on in the tests."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from homeassistant.core import HomeAssistant
+
+
+async def test_blocking_call_in_event_loop_is_caught(hass: HomeAssistant) -> None:
+    with pytest.raises(RuntimeError, match="blocking call"):
+        time.sleep(0)
