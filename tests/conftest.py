@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from homeassistant import block_async_io
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, DOMAIN
 from custom_components.lifeops.core.settings import Settings
-from homeassistant import block_async_io
-from homeassistant.core import HomeAssistant
 
 NODE_ID = "0123456789abcdef0123456789abcdef"
 

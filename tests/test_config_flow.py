@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import area_registry as ar, device_registry as dr
 from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN
 
 from .conftest import NODE_ID
 
@@ -207,9 +207,7 @@ async def test_options_saved_and_applied_without_restart(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
 
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], _valid_options()
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _valid_options())
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options["bedtime"] == "23:00:00"
@@ -292,9 +290,7 @@ async def test_options_invalid_fields_show_errors_and_save_nothing(
     assert dict(init_integration.options) == stored
 
     # Correcting the form saves it.
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], _valid_options()
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _valid_options())
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options["bedtime"] == "23:00:00"
 
@@ -316,7 +312,7 @@ async def test_options_malformed_values_rejected_by_the_form_schema(
     bedroom_light: None,
     changes: dict[str, Any],
 ) -> None:
-    """Values the UI's pickers cannot produce (sent over the API) fail the schema, saving nothing."""
+    """Values the UI's pickers cannot produce (sent over the API) fail the schema; nothing saved."""
     stored = dict(init_integration.options)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     with pytest.raises(InvalidData) as err:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, entity_registry as er
@@ -25,6 +23,7 @@ from homeassistant.helpers.selector import (
     TimeSelector,
 )
 from homeassistant.helpers.translation import async_get_translations
+import voluptuous as vol
 
 from .const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN, SITE_CUSTOM
 from .core import settings as s
@@ -74,9 +73,7 @@ async def _site_title(hass: HomeAssistant, site: str, name: str | None) -> str:
     """The entry's title: the custom name, or the preset site's name in HA's language."""
     if name:
         return name
-    translations = await async_get_translations(
-        hass, hass.config.language, "selector", [DOMAIN]
-    )
+    translations = await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
     return translations.get(f"component.{DOMAIN}.selector.{CONF_SITE}.options.{site}", site)
 
 
@@ -86,9 +83,7 @@ class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 1
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask which site this Home Assistant runs at."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -118,13 +113,16 @@ class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             site, name, errors = _read_site(user_input)
-            if not errors and site != entry.unique_id:
-                if any(
+            if (
+                not errors
+                and site != entry.unique_id
+                and any(
                     other.unique_id == site
                     for other in self._async_current_entries(include_ignore=False)
                     if other.entry_id != entry.entry_id
-                ):
-                    return self.async_abort(reason="already_configured")
+                )
+            ):
+                return self.async_abort(reason="already_configured")
             if not errors:
                 data = {k: v for k, v in entry.data.items() if k != CONF_SITE_NAME}
                 data[CONF_SITE] = site
@@ -177,9 +175,9 @@ def _options_schema(hass: HomeAssistant, current: s.Settings) -> vol.Schema:
             vol.Required(
                 s.WIND_DOWN_MINUTES, default=defaults[s.WIND_DOWN_MINUTES]
             ): _minutes_selector("min"),
-            vol.Optional(
-                s.WIND_DOWN_LIGHTS, default=defaults[s.WIND_DOWN_LIGHTS]
-            ): EntitySelector(EntitySelectorConfig(domain="light", multiple=True)),
+            vol.Optional(s.WIND_DOWN_LIGHTS, default=defaults[s.WIND_DOWN_LIGHTS]): EntitySelector(
+                EntitySelectorConfig(domain="light", multiple=True)
+            ),
             vol.Optional(s.WIND_DOWN_AREAS, default=defaults[s.WIND_DOWN_AREAS]): AreaSelector(
                 AreaSelectorConfig(multiple=True)
             ),
@@ -198,9 +196,7 @@ def _options_schema(hass: HomeAssistant, current: s.Settings) -> vol.Schema:
             vol.Required(
                 s.WEEKLY_WORK_TARGET_HOURS, default=defaults[s.WEEKLY_WORK_TARGET_HOURS]
             ): NumberSelector(
-                NumberSelectorConfig(
-                    mode=NumberSelectorMode.BOX, step=0.5, unit_of_measurement="h"
-                )
+                NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=0.5, unit_of_measurement="h")
             ),
             vol.Required(s.WORK_CUTOFF, default=defaults[s.WORK_CUTOFF]): TimeSelector(),
             vol.Required(
@@ -231,9 +227,7 @@ def _check_references(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dic
 class LifeOpsOptionsFlow(OptionsFlow):
     """Edit the person's targets; nothing is saved while any field is wrong."""
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and validate the targets form."""
         current = s.Settings.from_options(self.config_entry.options)
         errors: dict[str, str] = {}

@@ -75,7 +75,10 @@ async def async_setup_entry(
     async_add_entities(
         [
             LifeOpsSiteSensor(entry, SITE_SENSOR, None),
-            *(LifeOpsScheduleSensor(entry, description, Agent.SLEEP) for description in SLEEP_SENSORS),
+            *(
+                LifeOpsScheduleSensor(entry, description, Agent.SLEEP)
+                for description in SLEEP_SENSORS
+            ),
         ]
     )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 import re
 import unicodedata
 import uuid
-from enum import StrEnum
 
 
 class Site(StrEnum):

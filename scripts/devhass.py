@@ -1,0 +1,571 @@
+"""Boot a real Home Assistant with LifeOps loaded from this working tree.
+
+One machinery for two users: `scripts/develop` (a person trying LifeOps with demo data) and the
+end-to-end tests (a throwaway config folder and port). It writes a minimal configuration,
+pre-seeds onboarding so no person has to click through it, starts `hass` as a child process,
+creates the owner account and a long-lived token through Home Assistant's own HTTP APIs, and
+sets up the LifeOps config entry through the config-flow REST API, as the UI would.
+
+Run `python scripts/devhass.py --help` for the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+import contextlib
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+INTEGRATION = ROOT / "custom_components" / "lifeops"
+DOMAIN = "lifeops"
+CREDENTIALS_FILE = ".lifeops-dev.json"
+DEFAULT_USER = "lifeops"
+
+# What `develop` configures: core web pieces only (no default_config: it pulls in bluetooth,
+# dhcp, cloud and more that need hardware or the internet), plus demo lights for wind-down.
+CONFIGURATION_YAML = """\
+# Written by scripts/devhass.py for LifeOps development. Edit freely; it is not rewritten.
+homeassistant:
+  name: LifeOps development
+  time_zone: {time_zone}
+  unit_system: metric
+  country: SE
+  currency: SEK
+  latitude: 59.33
+  longitude: 18.07
+  elevation: 20
+
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+
+frontend:
+
+logger:
+  default: warning
+  logs:
+    custom_components.lifeops: debug
+
+{demo}"""
+
+# Demo lights any integration could provide: template lights over helpers, so wind-down has
+# real lights (with brightness) to pick and dim in a development Home Assistant.
+DEMO_YAML = """\
+input_boolean:
+  demo_bedroom_lamp:
+    name: Bedroom lamp power
+  demo_living_room_ceiling:
+    name: Living room ceiling power
+
+input_number:
+  demo_bedroom_lamp_level:
+    name: Bedroom lamp level
+    min: 0
+    max: 255
+    initial: 200
+  demo_living_room_ceiling_level:
+    name: Living room ceiling level
+    min: 0
+    max: 255
+    initial: 255
+
+light:
+  - platform: template
+    lights:
+{lights}
+"""
+
+DEMO_LIGHT = """\
+      {key}:
+        friendly_name: {name}
+        unique_id: lifeops_demo_{key}
+        value_template: "{{{{ is_state('input_boolean.demo_{key}', 'on') }}}}"
+        level_template: "{{{{ states('input_number.demo_{key}_level') | int(0) }}}}"
+        turn_on:
+          action: input_boolean.turn_on
+          target:
+            entity_id: input_boolean.demo_{key}
+        turn_off:
+          action: input_boolean.turn_off
+          target:
+            entity_id: input_boolean.demo_{key}
+        set_level:
+          - action: input_number.set_value
+            target:
+              entity_id: input_number.demo_{key}_level
+            data:
+              value: "{{{{ brightness }}}}"
+          - action: input_boolean.turn_on
+            target:
+              entity_id: input_boolean.demo_{key}
+"""
+
+DEMO_LIGHTS = {"bedroom_lamp": "Bedroom lamp", "living_room_ceiling": "Living room ceiling"}
+
+# Targets the demo entry starts with (the options flow's fields).
+DEMO_OPTIONS: dict[str, Any] = {
+    "bedtime": "22:30:00",
+    "wake_time": "06:30:00",
+    "wind_down_minutes": 45,
+    "wind_down_lights": [f"light.{key}" for key in DEMO_LIGHTS],
+    "wind_down_areas": [],
+    "notify_targets": [],
+    "quiet_hours_start": "22:00:00",
+    "quiet_hours_end": "07:00:00",
+    "weekly_work_target_hours": 40,
+    "work_cutoff": "18:00:00",
+    "screen_time_limit_minutes": 120,
+}
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class DevHassError(RuntimeError):
+    """Home Assistant did not come up, or refused a step of the set-up."""
+
+
+@dataclass
+class Credentials:
+    """The owner's login and a long-lived token, kept beside the config for the next start."""
+
+    username: str
+    password: str
+    token: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The stored form."""
+        return {"username": self.username, "password": self.password, "token": self.token}
+
+
+@dataclass
+class DevHass:
+    """One Home Assistant process with its config folder."""
+
+    config_dir: Path
+    port: int = 8123
+    demo: bool = True
+    time_zone: str = "Europe/Stockholm"
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        """The base URL Home Assistant answers on."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id the develop tooling signs in as (HA wants a URL)."""
+        return f"{self.url}/"
+
+    @property
+    def log_file(self) -> Path:
+        """Where the child's stdout and stderr go."""
+        return self.config_dir / "hass.out"
+
+    # ---- preparing the config folder -------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Write the config folder once; a second start keeps everything it holds."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        configuration = self.config_dir / "configuration.yaml"
+        if not configuration.exists():
+            demo = ""
+            if self.demo:
+                lights = "".join(
+                    DEMO_LIGHT.format(key=key, name=name) for key, name in DEMO_LIGHTS.items()
+                )
+                demo = DEMO_YAML.format(lights=lights)
+            configuration.write_text(
+                CONFIGURATION_YAML.format(port=self.port, time_zone=self.time_zone, demo=demo)
+            )
+        self._link_integration()
+        self._seed_onboarding()
+
+    def _link_integration(self) -> None:
+        """Load LifeOps from the working tree: custom_components/lifeops is a symlink to it."""
+        custom = self.config_dir / "custom_components"
+        custom.mkdir(exist_ok=True)
+        link = custom / DOMAIN
+        if link.is_symlink() and link.resolve() == INTEGRATION.resolve():
+            return
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():
+            raise DevHassError(f"{link} is a real folder; remove it to load the working tree")
+        link.symlink_to(INTEGRATION, target_is_directory=True)
+
+    def _seed_onboarding(self) -> None:
+        """Mark every onboarding step but the user as done, so HA installs nothing at runtime."""
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        onboarding = storage / "onboarding"
+        if onboarding.exists():
+            return
+        onboarding.write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config", "analytics", "integration"]},
+                }
+            )
+        )
+
+    # ---- the process -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start `hass` as a child process in its own session (Ctrl-C reaches only us)."""
+        if self.process is not None:
+            raise DevHassError("Home Assistant is already running")
+        if not port_is_free(self.port):
+            raise DevHassError(
+                f"port {self.port} on 127.0.0.1 is in use (another Home Assistant?); "
+                "stop it or pass --port"
+            )
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "homeassistant",
+                    "--config",
+                    str(self.config_dir),
+                    "--skip-pip",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.config_dir,
+            )
+
+    def stop(self, timeout: float = 60) -> int | None:
+        """Ask Home Assistant to stop (SIGTERM) and wait; kill it if it hangs."""
+        if self.process is None:
+            return None
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of Home Assistant's output, for error messages."""
+        if not self.log_file.exists():
+            return ""
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    async def wait_until_up(self, session: aiohttp.ClientSession, timeout: float = 180) -> None:
+        """Wait until the HTTP API answers (401 without a token means it is up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                tail = await asyncio.to_thread(self.log_tail)
+                raise DevHassError(f"Home Assistant exited with {self.process.returncode}:\n{tail}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(
+                    f"{self.url}/api/", timeout=aiohttp.ClientTimeout(total=5)
+                ) as response:
+                    if response.status in (200, 401):
+                        return
+            await asyncio.sleep(0.25)
+        tail = await asyncio.to_thread(self.log_tail)
+        raise DevHassError(f"Home Assistant did not answer within {timeout} s:\n{tail}")
+
+    async def wait_until_running(
+        self, session: aiohttp.ClientSession, token: str, timeout: float = 180
+    ) -> None:
+        """Wait until start-up is over (HA handles SIGTERM cleanly only from then on)."""
+        api = RestClient(session, self.url, token)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (await api.get("/api/config")).get("state") == "RUNNING":
+                return
+            await asyncio.sleep(0.25)
+        raise DevHassError(f"Home Assistant did not finish starting within {timeout} s")
+
+    # ---- onboarding and tokens -------------------------------------------------------------
+
+    @property
+    def credentials_file(self) -> Path:
+        """Where the login and token are kept (readable by the owner only)."""
+        return self.config_dir / CREDENTIALS_FILE
+
+    async def ensure_owner(self, session: aiohttp.ClientSession) -> Credentials:
+        """Return working credentials: the stored ones, or a new owner made through onboarding."""
+        stored = await asyncio.to_thread(self._load_credentials)
+        if stored is not None:
+            if await self._token_works(session, stored.token):
+                return stored
+            # The token was revoked or the file is stale: sign in with the password again.
+            code = await self._login(session, stored.username, stored.password)
+            return await self._finish(session, code, stored.username, stored.password)
+        password = os.urandom(12).hex()
+        async with session.post(
+            f"{self.url}/api/onboarding/users",
+            json={
+                "client_id": self.client_id,
+                "name": "LifeOps Developer",
+                "username": DEFAULT_USER,
+                "password": password,
+                "language": "en",
+            },
+        ) as response:
+            if response.status != 200:
+                raise DevHassError(
+                    f"onboarding refused the owner account ({response.status}): "
+                    f"{await response.text()}; delete {self.config_dir} to start afresh"
+                )
+            code = (await response.json())["auth_code"]
+        return await self._finish(session, code, DEFAULT_USER, password)
+
+    def _load_credentials(self) -> Credentials | None:
+        if not self.credentials_file.exists():
+            return None
+        data = json.loads(self.credentials_file.read_text())
+        return Credentials(data["username"], data["password"], data["token"])
+
+    async def _token_works(self, session: aiohttp.ClientSession, token: str) -> bool:
+        async with session.get(
+            f"{self.url}/api/", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            return response.status == 200
+
+    async def _login(self, session: aiohttp.ClientSession, username: str, password: str) -> str:
+        """Sign in through HA's login flow; returns an authorization code."""
+        async with session.post(
+            f"{self.url}/auth/login_flow",
+            json={
+                "client_id": self.client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": self.client_id,
+            },
+        ) as response:
+            flow = await response.json()
+        async with session.post(
+            f"{self.url}/auth/login_flow/{flow['flow_id']}",
+            json={"client_id": self.client_id, "username": username, "password": password},
+        ) as response:
+            result = await response.json()
+        if result.get("type") != "create_entry":
+            raise DevHassError(f"sign-in as {username} failed: {result.get('errors')}")
+        return str(result["result"])
+
+    async def _finish(
+        self, session: aiohttp.ClientSession, code: str, username: str, password: str
+    ) -> Credentials:
+        """Trade an authorization code for tokens, then for a long-lived token; store it."""
+        async with session.post(
+            f"{self.url}/auth/token",
+            data={"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+        ) as response:
+            if response.status != 200:
+                raise DevHassError(f"token exchange failed ({response.status})")
+            access_token = (await response.json())["access_token"]
+        token = await self._long_lived_token(session, access_token)
+        credentials = Credentials(username, password, token)
+        await asyncio.to_thread(self._store_credentials, credentials)
+        return credentials
+
+    def _store_credentials(self, credentials: Credentials) -> None:
+        self.credentials_file.touch(mode=0o600)
+        self.credentials_file.write_text(json.dumps(credentials.as_dict(), indent=2))
+
+    async def _long_lived_token(self, session: aiohttp.ClientSession, access_token: str) -> str:
+        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": access_token})
+            if (await ws.receive_json()).get("type") != "auth_ok":
+                raise DevHassError("the websocket API refused the new access token")
+            await ws.send_json(
+                {
+                    "id": 1,
+                    "type": "auth/long_lived_access_token",
+                    "client_name": f"LifeOps develop {os.uname().nodename}",
+                    "lifespan": 3650,
+                }
+            )
+            reply = await ws.receive_json()
+        if not reply.get("success"):
+            raise DevHassError(f"no long-lived token: {reply.get('error')}")
+        return str(reply["result"])
+
+    # ---- the LifeOps entry -----------------------------------------------------------------
+
+    async def ensure_entry(
+        self,
+        session: aiohttp.ClientSession,
+        token: str,
+        site: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Return the LifeOps config entry, creating it through the config-flow REST API."""
+        api = RestClient(session, self.url, token)
+        entries = await api.get(f"/api/config/config_entries/entry?domain={DOMAIN}")
+        if entries:
+            return dict(entries[0])
+        flow = await api.post("/api/config/config_entries/flow", {"handler": DOMAIN})
+        result = await api.post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}", dict(site or {"site": "home"})
+        )
+        if result.get("type") != "create_entry":
+            raise DevHassError(f"the LifeOps config flow did not create an entry: {result}")
+        entry = dict(result["result"])
+        if options is None and self.demo:
+            options = DEMO_OPTIONS
+        if options is not None:
+            flow = await api.post(
+                "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
+            )
+            result = await api.post(
+                f"/api/config/config_entries/options/flow/{flow['flow_id']}", dict(options)
+            )
+            if result.get("type") != "create_entry":
+                raise DevHassError(f"the LifeOps options flow refused the demo targets: {result}")
+        return entry
+
+
+@dataclass
+class RestClient:
+    """A few authenticated calls to Home Assistant's REST API."""
+
+    session: aiohttp.ClientSession
+    url: str
+    token: str
+
+    async def get(self, path: str) -> Any:
+        """GET a path; raise on any status but 200."""
+        async with self.session.get(self.url + path, headers=self._headers) as response:
+            return await self._read(response)
+
+    async def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST JSON to a path; raise on any status but 200 and 201."""
+        async with self.session.post(
+            self.url + path, json=dict(body), headers=self._headers
+        ) as response:
+            return await self._read(response)
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @staticmethod
+    async def _read(response: aiohttp.ClientResponse) -> Any:
+        if response.status not in (200, 201):
+            raise DevHassError(
+                f"{response.method} {response.url.path} answered {response.status}: "
+                f"{await response.text()}"
+            )
+        return await response.json()
+
+
+async def bring_up(hass: DevHass, timeout: float = 180) -> Credentials:
+    """Prepare, start, onboard and configure: the whole develop sequence but the waiting."""
+    await asyncio.to_thread(hass.prepare)
+    await asyncio.to_thread(hass.start)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await hass.wait_until_up(session, timeout)
+            credentials = await hass.ensure_owner(session)
+            await hass.wait_until_running(session, credentials.token, timeout)
+            await hass.ensure_entry(session, credentials.token)
+    except BaseException:
+        await asyncio.to_thread(hass.stop)
+        raise
+    return credentials
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="devhass",
+        description=(
+            "Boot a real Home Assistant on 127.0.0.1 with LifeOps from this working tree: "
+            "onboarding done, a LifeOps entry with demo targets, and a long-lived token printed. "
+            "Ctrl-C stops it; the next start keeps the data."
+        ),
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / ".dev" / "config",
+        help="Home Assistant config folder (default: .dev/config in the working tree)",
+    )
+    parser.add_argument("--port", type=int, default=8123, help="HTTP port (default: 8123)")
+    parser.add_argument("--no-demo", action="store_true", help="no demo lights and no demo targets")
+    return parser.parse_args(argv)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run Home Assistant until Ctrl-C."""
+    args = _parse_args(argv)
+    hass = DevHass(config_dir=args.config.resolve(), port=args.port, demo=not args.no_demo)
+    # Ctrl-C and SIGTERM (from a service manager, say) both stop Home Assistant cleanly; set
+    # both explicitly, since a shell starts background jobs with SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        credentials = asyncio.run(bring_up(hass))
+        print(
+            "\nLifeOps is running in Home Assistant\n"
+            f"  URL:      {hass.url}\n"
+            f"  login:    {credentials.username} / {credentials.password}\n"
+            f"  token:    {credentials.token}\n"
+            f"  config:   {hass.config_dir}\n"
+            f"  log:      {hass.log_file}\n"
+            f"  try:      curl -s -H 'Authorization: Bearer <token>' {hass.url}/api/states\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        assert hass.process is not None
+        return hass.process.wait()
+    except KeyboardInterrupt:
+        print("\nStopping Home Assistant...", file=sys.stderr, flush=True)
+        code = hass.stop()
+        print(f"Stopped (exit code {code}).", file=sys.stderr)
+        return 0
+    except DevHassError as err:
+        hass.stop()
+        print(f"develop: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
