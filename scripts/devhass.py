@@ -451,9 +451,9 @@ class DevHass:
             flow = await api.post(
                 "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
             )
-            result = await api.post(
-                f"/api/config/config_entries/options/flow/{flow['flow_id']}", dict(options)
-            )
+            path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+            await api.post(path, {"next_step_id": "targets"})
+            result = await api.post(path, dict(options))
             if result.get("type") != "create_entry":
                 raise DevHassError(f"the LifeOps options flow refused the demo targets: {result}")
         return entry

@@ -176,6 +176,18 @@ async def test_reconfigure_invalid_name_shows_error(
     assert init_integration.unique_id == "home"
 
 
+async def _open_options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> str:
+    """Open the options menu and pick a step; returns the flow id."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step
+    return result["flow_id"]
+
+
 def _valid_options(**changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "bedtime": "23:00:00",
@@ -203,11 +215,8 @@ async def test_options_saved_and_applied_without_restart(
     hass: HomeAssistant, init_integration: MockConfigEntry, bedroom_light: None
 ) -> None:
     before = hass.states.get("sensor.lifeops_sleep_next_bedtime").state
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
-
-    result = await hass.config_entries.options.async_configure(result["flow_id"], _valid_options())
+    flow_id = await _open_options_step(hass, init_integration, "targets")
+    result = await hass.config_entries.options.async_configure(flow_id, _valid_options())
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options["bedtime"] == "23:00:00"
@@ -231,9 +240,9 @@ async def test_options_accept_existing_areas_and_notify_targets(
         return None
 
     hass.services.async_register("notify", "mobile_app_phone", _noop)
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    flow_id = await _open_options_step(hass, init_integration, "targets")
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
+        flow_id,
         _valid_options(wind_down_areas=[area.id], notify_targets=["notify.mobile_app_phone"]),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -281,10 +290,8 @@ async def test_options_invalid_fields_show_errors_and_save_nothing(
     errors: dict[str, str],
 ) -> None:
     stored = dict(init_integration.options)
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], _valid_options(**changes)
-    )
+    flow_id = await _open_options_step(hass, init_integration, "targets")
+    result = await hass.config_entries.options.async_configure(flow_id, _valid_options(**changes))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     assert dict(init_integration.options) == stored
@@ -314,11 +321,9 @@ async def test_options_malformed_values_rejected_by_the_form_schema(
 ) -> None:
     """Values the UI's pickers cannot produce (sent over the API) fail the schema; nothing saved."""
     stored = dict(init_integration.options)
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    flow_id = await _open_options_step(hass, init_integration, "targets")
     with pytest.raises(InvalidData) as err:
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], _valid_options(**changes)
-        )
+        await hass.config_entries.options.async_configure(flow_id, _valid_options(**changes))
     assert err.value.schema_errors
     assert dict(init_integration.options) == stored
 

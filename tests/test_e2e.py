@@ -85,6 +85,11 @@ async def test_lifeops_in_a_booted_home_assistant(
         "screen_time_limit_minutes": 120,
     }
     flow = await api.post("/api/config/config_entries/options/flow", {"handler": entry_id})
+    assert flow["type"] == "menu"
+    result = await api.post(
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}", {"next_step_id": "targets"}
+    )
+    assert result["step_id"] == "targets"
     result = await api.post(f"/api/config/config_entries/options/flow/{flow['flow_id']}", options)
     assert result["type"] == "form"
     assert result["errors"] == {"wake_time": "wake_equals_bedtime"}

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    mock_restore_cache,
 )
 
 from custom_components.lifeops.const import DOMAIN
@@ -76,9 +76,14 @@ async def test_hub_and_one_device_per_agent(
     sleep_device = devices.async_get_device(identifiers={(DOMAIN, f"{NODE_ID}_sleep")})
     on_sleep = {entry.entity_id for entry in er.async_entries_for_device(entities, sleep_device.id)}
     assert on_sleep == {
+        "binary_sensor.lifeops_sleep_wind_down_active",
+        "number.lifeops_sleep_wind_down_minutes",
+        "sensor.lifeops_sleep_minutes_past_bedtime",
         "sensor.lifeops_sleep_next_bedtime",
         "sensor.lifeops_sleep_next_wind_down",
         "switch.lifeops_sleep_agent_enabled",
+        "time.lifeops_sleep_bedtime",
+        "time.lifeops_sleep_wake_time",
     }
     site = entities.async_get("sensor.lifeops_home_site")
     assert site.device_id == hub.id
@@ -159,9 +164,15 @@ async def test_quiet_hours_follow_the_clock(
 
 
 async def test_agent_switches_toggle_and_survive_a_restart(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
-    mock_restore_cache(hass, [State("switch.lifeops_fitness_agent_enabled", "off")])
+    # What LifeOps stored before the restart: the fitness agent switched off.
+    hass_storage[f"lifeops.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"lifeops.{mock_config_entry.entry_id}",
+        "data": {"enabled": {"fitness": False}},
+    }
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -177,3 +188,11 @@ async def test_agent_switches_toggle_and_survive_a_restart(
         "switch", "turn_on", {"entity_id": "switch.lifeops_fitness_agent_enabled"}, blocking=True
     )
     assert hass.states.get("switch.lifeops_fitness_agent_enabled").state == "on"
+
+    # Unloading saves at once; a new start reads it back.
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    stored = hass_storage[f"lifeops.{mock_config_entry.entry_id}"]["data"]["enabled"]
+    assert stored == {"fitness": True, "sleep": False}
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.lifeops_sleep_agent_enabled").state == "off"

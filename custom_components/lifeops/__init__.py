@@ -4,43 +4,108 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
 
+from .agents.base import AgentController
+from .agents.fitness import FitnessController
+from .agents.notifications import NotificationsController
+from .agents.scenes import ScenesController
+from .agents.screen_time import ScreenTimeController
+from .agents.sleep import SleepController
+from .agents.work import WorkController
 from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, PLATFORMS
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .entity import device_info
+from .services import async_setup_services
+from .store import LifeOpsStore
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+ENABLED_KEY = "enabled"
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
-    """Set up LifeOps for one site from its config entry."""
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register LifeOps' actions once, for every entry."""
+    async_setup_services(hass)
+    return True
+
+
+def _read_settings(entry: LifeOpsConfigEntry) -> Settings:
     try:
-        settings = Settings.from_options(entry.options)
+        return Settings.from_options(entry.options)
     except (TypeError, ValueError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="invalid_stored_options",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = LifeOpsRuntimeData(
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
+    """Set up LifeOps for one site from its config entry."""
+    settings = _read_settings(entry)
+    store = LifeOpsStore(hass, entry.entry_id)
+    stored = await store.async_load()
+    runtime = LifeOpsRuntimeData(
         site=entry.data[CONF_SITE],
         node_id=entry.data[CONF_NODE_ID],
         settings=settings,
+        store=store,
+        enabled=dict(stored.get(ENABLED_KEY) or {}),
     )
+    entry.runtime_data = runtime
+    store.register(ENABLED_KEY, lambda: runtime.enabled)
+    runtime.notifications = NotificationsController(hass, entry)
+    runtime.scenes = ScenesController(hass, entry)
+    runtime.sleep = SleepController(hass, entry)
+    runtime.work = WorkController(hass, entry)
+    runtime.screen_time = ScreenTimeController(hass, entry)
+    runtime.fitness = FitnessController(hass, entry)
+    persisted: tuple[tuple[str, AgentController], ...] = (
+        ("notifications", runtime.notifications),
+        ("scene_snapshot", runtime.scenes),
+        ("sleep", runtime.sleep),
+        ("work", runtime.work),
+        ("screen_time", runtime.screen_time),
+    )
+    for key, controller in persisted:
+        store.register(key, controller.as_dict)
+
     # The hub device first: every agent device is linked to it.
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **device_info(entry, None)
     )
+    for controller in runtime.controllers:
+        await controller.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
-    """Unload a LifeOps entry."""
+    """Unload a LifeOps entry, saving the agents' state first."""
+    runtime = entry.runtime_data
+    for controller in runtime.controllers:
+        controller.async_stop()
+    await runtime.store.async_save()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    """Delete the agents' stored state with the entry."""
+    await LifeOpsStore(hass, entry.entry_id).async_remove()
+
+
 async def _async_options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
-    """Apply saved options at once: reload the entry, no restart of Home Assistant."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Apply saved options at once, without reloading: agents re-read their inputs."""
+    runtime = entry.runtime_data
+    runtime.settings = _read_settings(entry)
+    runtime.notifications.queue.set_quiet_hours(
+        (runtime.settings.quiet_hours_start, runtime.settings.quiet_hours_end)
+    )
+    for controller in runtime.controllers:
+        controller.async_stop()
+    for controller in runtime.controllers:
+        await controller.async_start()
+    runtime.async_settings_changed()

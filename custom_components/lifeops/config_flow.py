@@ -11,6 +11,7 @@ from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.selector import (
     AreaSelector,
     AreaSelectorConfig,
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -224,10 +225,107 @@ def _check_references(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dic
     return errors
 
 
+def _entity(domains: list[str], *, multiple: bool = False) -> EntitySelector:
+    return EntitySelector(EntitySelectorConfig(domain=domains, multiple=multiple))
+
+
+def _whole(low: int, high: int, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+SCORE_DOMAINS = ["sensor", "input_number", "number"]
+ACTIVE_DOMAINS = ["binary_sensor", "switch", "input_boolean", "media_player", "device_tracker"]
+
+
+def _section_fields() -> dict[str, dict[str, Any]]:
+    """The selector of each field of the options flow's other steps."""
+    return {
+        "sleep": {
+            s.ACTIVITY_SOURCES: _entity(ACTIVE_DOMAINS, multiple=True),
+            s.SLEEP_SCORE_ENTITY: _entity(SCORE_DOMAINS),
+            s.POOR_SLEEP_THRESHOLD: _whole(0, 100),
+            s.BEDTIME_SOURCE: SelectSelector(
+                SelectSelectorConfig(
+                    options=[s.BEDTIME_FROM_SCHEDULE, s.BEDTIME_FROM_RECOMMENDATION],
+                    translation_key=s.BEDTIME_SOURCE,
+                )
+            ),
+            s.RECOMMENDED_BEDTIME_ENTITY: _entity(["sensor", "input_datetime"]),
+        },
+        "scene": {
+            s.SCENE_MODE: SelectSelector(
+                SelectSelectorConfig(
+                    options=[s.SCENE_DIM, s.SCENE_OFF], translation_key=s.SCENE_MODE
+                )
+            ),
+            s.SCENE_BRIGHTNESS_PCT: _whole(1, 100, "%"),
+            s.SCENE_COLOR_TEMP_KELVIN: _whole(1500, 6500, "K"),
+            s.SCENE_TRANSITION_SECONDS: _whole(0, 600, "s"),
+            s.SCENE_RESTORE_ON_END: BooleanSelector(),
+        },
+        "work": {
+            s.WORK_SOURCES: _entity(ACTIVE_DOMAINS, multiple=True),
+            s.WORK_CALENDARS: _entity(["calendar"], multiple=True),
+            s.WORK_KEYWORDS: TextSelector(),
+        },
+        "screen_time": {s.SCREEN_TIME_SOURCES: _entity(ACTIVE_DOMAINS, multiple=True)},
+        "fitness": {
+            s.READINESS_ENTITY: _entity(SCORE_DOMAINS),
+            s.ACTIVITY_SCORE_ENTITY: _entity(SCORE_DOMAINS),
+            s.ACTIVE_CALORIES_ENTITY: _entity(SCORE_DOMAINS),
+            s.STEPS_ENTITY: _entity(SCORE_DOMAINS),
+            s.STEP_GOAL: _whole(1, 100_000),
+        },
+        "site": {
+            s.OCCUPANCY_ENTITY: _entity(["person", "zone", "binary_sensor", "device_tracker"])
+        },
+    }
+
+
+def _section_schema(section: str, current: Mapping[str, Any]) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    for key, selector in _section_fields()[section].items():
+        value = current.get(key)
+        if key == s.WORK_KEYWORDS:
+            value = ", ".join(value or ())
+        if key in s.ENTITY_KEYS or key == s.WORK_KEYWORDS:
+            fields[vol.Optional(key, description={"suggested_value": value})] = selector
+        else:
+            fields[vol.Optional(key, default=value)] = selector
+    return vol.Schema(fields)
+
+
+def _check_entities(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Error keys for chosen entities that do not exist."""
+    registry = er.async_get(hass)
+    errors: dict[str, str] = {}
+    for key, value in user_input.items():
+        if key in s.ENTITY_KEYS:
+            chosen = [value] if value else []
+        elif key in s.ENTITY_LIST_KEYS:
+            chosen = list(value or ())
+        else:
+            continue
+        for entity_id in chosen:
+            if hass.states.get(entity_id) is None and registry.async_get(entity_id) is None:
+                errors[key] = "unknown_entity"
+                break
+    return errors
+
+
 class LifeOpsOptionsFlow(OptionsFlow):
-    """Edit the person's targets; nothing is saved while any field is wrong."""
+    """Edit the person's targets and what the agents watch; nothing saved while a field is wrong."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the parts of the options."""
+        return self.async_show_menu(step_id="init", menu_options=["targets", *s.SECTION_KEYS])
+
+    async def async_step_targets(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Show and validate the targets form."""
         current = s.Settings.from_options(self.config_entry.options)
         errors: dict[str, str] = {}
@@ -241,4 +339,47 @@ class LifeOpsOptionsFlow(OptionsFlow):
         schema = _options_schema(self.hass, current)
         if user_input is not None:
             schema = self.add_suggested_values_to_schema(schema, user_input)
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(step_id="targets", data_schema=schema, errors=errors)
+
+    async def _async_section(
+        self, section: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        current = s.Settings.from_options(self.config_entry.options).as_options()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            values, errors = s.validate_section(section, user_input)
+            errors = {**_check_entities(self.hass, user_input), **errors}
+            if values is not None and not errors:
+                return self.async_create_entry(data={**self.config_entry.options, **values})
+        schema = _section_schema(section, current)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id=section, data_schema=schema, errors=errors)
+
+    async def async_step_sleep(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Activity sources, sleep score and where bedtime comes from."""
+        return await self._async_section("sleep", user_input)
+
+    async def async_step_scene(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """How wind-down sets the lights."""
+        return await self._async_section("scene", user_input)
+
+    async def async_step_work(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Work sources, calendars and keywords."""
+        return await self._async_section("work", user_input)
+
+    async def async_step_screen_time(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Screens to count."""
+        return await self._async_section("screen_time", user_input)
+
+    async def async_step_fitness(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Readiness and activity inputs."""
+        return await self._async_section("fitness", user_input)
+
+    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Who is at this site."""
+        return await self._async_section("site", user_input)

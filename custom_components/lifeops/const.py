@@ -12,7 +12,14 @@ from .core.agents import Agent
 DOMAIN: Final = "lifeops"
 LOGGER = logging.getLogger(__package__)
 
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
 
 # Config entry data keys.
 CONF_SITE: Final = "site"

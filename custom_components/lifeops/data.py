@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, callback
 
+from .core.agents import Agent
 from .core.settings import Settings
+
+if TYPE_CHECKING:
+    from .agents.base import AgentController
+    from .agents.fitness import FitnessController
+    from .agents.notifications import NotificationsController
+    from .agents.scenes import ScenesController
+    from .agents.screen_time import ScreenTimeController
+    from .agents.sleep import SleepController
+    from .agents.work import WorkController
+    from .store import LifeOpsStore
 
 
 @dataclass(kw_only=True)
@@ -16,6 +30,43 @@ class LifeOpsRuntimeData:
     site: str
     node_id: str
     settings: Settings
+    store: LifeOpsStore
+    enabled: dict[str, bool] = field(default_factory=dict)
+    notifications: NotificationsController = field(init=False)
+    scenes: ScenesController = field(init=False)
+    sleep: SleepController = field(init=False)
+    work: WorkController = field(init=False)
+    screen_time: ScreenTimeController = field(init=False)
+    fitness: FitnessController = field(init=False)
+    _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def is_enabled(self, agent: Agent) -> bool:
+        """Whether an agent may act (its switch; on unless turned off)."""
+        return self.enabled.get(agent.value, True)
+
+    @property
+    def controllers(self) -> list[AgentController]:
+        """Every agent controller, notifications first (the others queue through it)."""
+        return [
+            self.notifications,
+            self.scenes,
+            self.sleep,
+            self.work,
+            self.screen_time,
+            self.fitness,
+        ]
+
+    @callback
+    def async_add_settings_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `update` when the settings change; returns the remover."""
+        self._settings_listeners.append(update)
+        return lambda: self._settings_listeners.remove(update)
+
+    @callback
+    def async_settings_changed(self) -> None:
+        """Tell the listeners that the settings changed."""
+        for update in list(self._settings_listeners):
+            update()
 
 
 type LifeOpsConfigEntry = ConfigEntry[LifeOpsRuntimeData]

@@ -57,6 +57,16 @@ async def async_get_config_entry_diagnostics(
             "site": runtime.site,
             "node_id": runtime.node_id,
             "settings": async_redact_data(runtime.settings.as_options(), TO_REDACT),
+            "enabled": dict(runtime.enabled),
+            "wind_down_active": runtime.sleep.is_wind_down_active(),
+            "working": runtime.work.tracker.is_working(),
+            "work_sessions": len(runtime.work.tracker.sessions()),
+            "notifications": {
+                status: sum(
+                    1 for item in runtime.notifications.queue.all() if item.status == status
+                )
+                for status in ("pending", "delivered", "failed", "dismissed")
+            },
         },
         "entities": sorted(entities, key=lambda item: item["entity_id"]),
     }

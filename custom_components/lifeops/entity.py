@@ -75,10 +75,18 @@ class LifeOpsClockEntity(LifeOpsEntity):
         raise NotImplementedError
 
     async def async_added_to_hass(self) -> None:
-        """Compute the first state and schedule the next change."""
+        """Compute the first state and schedule the next change; redo it when settings change."""
         await super().async_added_to_hass()
         self._schedule(dt_util.utcnow())
         self.async_on_remove(self._cancel_timer)
+        self.async_on_remove(
+            self._entry.runtime_data.async_add_settings_listener(self._on_settings_changed)
+        )
+
+    @callback
+    def _on_settings_changed(self) -> None:
+        self._schedule(dt_util.utcnow())
+        self.async_write_ha_state()
 
     @callback
     def _cancel_timer(self) -> None:
@@ -97,3 +105,24 @@ class LifeOpsClockEntity(LifeOpsEntity):
         self._unsub_timer = None
         self._schedule(now)
         self.async_write_ha_state()
+
+
+class LifeOpsAgentEntity(LifeOpsEntity):
+    """An entity showing an agent controller's state; it updates when the controller changes."""
+
+    def __init__(
+        self,
+        entry: LifeOpsConfigEntry,
+        description: EntityDescription,
+        agent: Agent,
+    ) -> None:
+        """Attach the entity to its agent's device and controller."""
+        super().__init__(entry, description, agent)
+        self.agent = agent
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the controller."""
+        await super().async_added_to_hass()
+        for controller in self._entry.runtime_data.controllers:
+            if controller.agent is self.agent:
+                self.async_on_remove(controller.async_add_listener(self.async_write_ha_state))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import STATE_OFF, EntityCategory
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .core.agents import Agent
 from .data import LifeOpsConfigEntry
@@ -32,23 +31,31 @@ async def async_setup_entry(
     async_add_entities(LifeOpsAgentSwitch(entry, AGENT_ENABLED, agent) for agent in Agent)
 
 
-class LifeOpsAgentSwitch(LifeOpsEntity, SwitchEntity, RestoreEntity):
-    """Whether an agent acts; on by default, remembered across restarts."""
+class LifeOpsAgentSwitch(LifeOpsEntity, SwitchEntity):
+    """Whether an agent acts; on by default, kept in LifeOps' store across restarts."""
 
-    _attr_is_on = True
+    def __init__(
+        self, entry: LifeOpsConfigEntry, description: SwitchEntityDescription, agent: Agent
+    ) -> None:
+        """Bind the switch to its agent."""
+        super().__init__(entry, description, agent)
+        self.agent = agent
 
-    async def async_added_to_hass(self) -> None:
-        """Take back the state the switch had before Home Assistant restarted."""
-        await super().async_added_to_hass()
-        if (last := await self.async_get_last_state()) is not None:
-            self._attr_is_on = last.state != STATE_OFF
+    @property
+    def is_on(self) -> bool:
+        """Whether the agent may act."""
+        return self._entry.runtime_data.is_enabled(self.agent)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Let the agent act."""
-        self._attr_is_on = True
-        self.async_write_ha_state()
+        await self._async_set(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop the agent acting until turned on again."""
-        self._attr_is_on = False
+        await self._async_set(False)
+
+    async def _async_set(self, enabled: bool) -> None:
+        runtime = self._entry.runtime_data
+        runtime.enabled[self.agent.value] = enabled
+        runtime.store.async_schedule_save()
         self.async_write_ha_state()

@@ -26,6 +26,33 @@ WEEKLY_WORK_TARGET_HOURS: Final = "weekly_work_target_hours"
 WORK_CUTOFF: Final = "work_cutoff"
 SCREEN_TIME_LIMIT_MINUTES: Final = "screen_time_limit_minutes"
 
+# What the agents watch and how they act, set in the options flow's other steps.
+ACTIVITY_SOURCES: Final = "activity_sources"
+SLEEP_SCORE_ENTITY: Final = "sleep_score_entity"
+POOR_SLEEP_THRESHOLD: Final = "poor_sleep_threshold"
+BEDTIME_SOURCE: Final = "bedtime_source"
+RECOMMENDED_BEDTIME_ENTITY: Final = "recommended_bedtime_entity"
+SCENE_MODE: Final = "scene_mode"
+SCENE_BRIGHTNESS_PCT: Final = "scene_brightness_pct"
+SCENE_COLOR_TEMP_KELVIN: Final = "scene_color_temp_kelvin"
+SCENE_TRANSITION_SECONDS: Final = "scene_transition_seconds"
+SCENE_RESTORE_ON_END: Final = "scene_restore_on_end"
+WORK_SOURCES: Final = "work_sources"
+WORK_CALENDARS: Final = "work_calendars"
+WORK_KEYWORDS: Final = "work_keywords"
+SCREEN_TIME_SOURCES: Final = "screen_time_sources"
+READINESS_ENTITY: Final = "readiness_entity"
+ACTIVITY_SCORE_ENTITY: Final = "activity_score_entity"
+ACTIVE_CALORIES_ENTITY: Final = "active_calories_entity"
+STEPS_ENTITY: Final = "steps_entity"
+STEP_GOAL: Final = "step_goal"
+OCCUPANCY_ENTITY: Final = "occupancy_entity"
+
+BEDTIME_FROM_SCHEDULE: Final = "schedule"
+BEDTIME_FROM_RECOMMENDATION: Final = "recommended"
+SCENE_DIM: Final = "dim"
+SCENE_OFF: Final = "off"
+
 MAX_WIND_DOWN_MINUTES: Final = 240
 MAX_WEEKLY_WORK_HOURS: Final = 168
 MAX_SCREEN_TIME_MINUTES: Final = 24 * 60
@@ -41,6 +68,10 @@ ERROR_WIND_DOWN_OVERLAPS_WAKE: Final = "wind_down_overlaps_wake"
 ERROR_QUIET_HOURS_EMPTY: Final = "quiet_hours_empty"
 ERROR_WORK_TARGET_TOO_HIGH: Final = "work_target_too_high"
 ERROR_SCREEN_TIME_TOO_HIGH: Final = "screen_time_too_high"
+ERROR_OUT_OF_RANGE: Final = "out_of_range"
+ERROR_INVALID_CHOICE: Final = "invalid_choice"
+ERROR_RECOMMENDED_BEDTIME_ENTITY_REQUIRED: Final = "recommended_bedtime_entity_required"
+ERROR_INVALID_KEYWORDS: Final = "invalid_keywords"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +89,31 @@ class Settings:
     weekly_work_target_hours: float = 40.0
     work_cutoff: time = time(18, 0)
     screen_time_limit_minutes: int = 120
+    # Sleep agent
+    activity_sources: tuple[str, ...] = ()
+    sleep_score_entity: str | None = None
+    poor_sleep_threshold: int = 70
+    bedtime_source: str = BEDTIME_FROM_SCHEDULE
+    recommended_bedtime_entity: str | None = None
+    # Home scenes
+    scene_mode: str = SCENE_DIM
+    scene_brightness_pct: int = 30
+    scene_color_temp_kelvin: int = 2200
+    scene_transition_seconds: int = 60
+    scene_restore_on_end: bool = True
+    # Work-life and screen time
+    work_sources: tuple[str, ...] = ()
+    work_calendars: tuple[str, ...] = ()
+    work_keywords: tuple[str, ...] = ()
+    screen_time_sources: tuple[str, ...] = ()
+    # Fitness
+    readiness_entity: str | None = None
+    activity_score_entity: str | None = None
+    active_calories_entity: str | None = None
+    steps_entity: str | None = None
+    step_goal: int = 8000
+    # Site
+    occupancy_entity: str | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
@@ -83,6 +139,36 @@ class Settings:
             screen_time_limit_minutes=int(
                 options.get(SCREEN_TIME_LIMIT_MINUTES, defaults.screen_time_limit_minutes)
             ),
+            activity_sources=tuple(options.get(ACTIVITY_SOURCES, ())),
+            sleep_score_entity=options.get(SLEEP_SCORE_ENTITY) or None,
+            poor_sleep_threshold=int(
+                options.get(POOR_SLEEP_THRESHOLD, defaults.poor_sleep_threshold)
+            ),
+            bedtime_source=str(options.get(BEDTIME_SOURCE, defaults.bedtime_source)),
+            recommended_bedtime_entity=options.get(RECOMMENDED_BEDTIME_ENTITY) or None,
+            scene_mode=str(options.get(SCENE_MODE, defaults.scene_mode)),
+            scene_brightness_pct=int(
+                options.get(SCENE_BRIGHTNESS_PCT, defaults.scene_brightness_pct)
+            ),
+            scene_color_temp_kelvin=int(
+                options.get(SCENE_COLOR_TEMP_KELVIN, defaults.scene_color_temp_kelvin)
+            ),
+            scene_transition_seconds=int(
+                options.get(SCENE_TRANSITION_SECONDS, defaults.scene_transition_seconds)
+            ),
+            scene_restore_on_end=bool(
+                options.get(SCENE_RESTORE_ON_END, defaults.scene_restore_on_end)
+            ),
+            work_sources=tuple(options.get(WORK_SOURCES, ())),
+            work_calendars=tuple(options.get(WORK_CALENDARS, ())),
+            work_keywords=tuple(options.get(WORK_KEYWORDS, ())),
+            screen_time_sources=tuple(options.get(SCREEN_TIME_SOURCES, ())),
+            readiness_entity=options.get(READINESS_ENTITY) or None,
+            activity_score_entity=options.get(ACTIVITY_SCORE_ENTITY) or None,
+            active_calories_entity=options.get(ACTIVE_CALORIES_ENTITY) or None,
+            steps_entity=options.get(STEPS_ENTITY) or None,
+            step_goal=int(options.get(STEP_GOAL, defaults.step_goal)),
+            occupancy_entity=options.get(OCCUPANCY_ENTITY) or None,
         )
 
     def as_options(self) -> dict[str, Any]:
@@ -99,10 +185,30 @@ class Settings:
             WEEKLY_WORK_TARGET_HOURS: self.weekly_work_target_hours,
             WORK_CUTOFF: self.work_cutoff.isoformat(),
             SCREEN_TIME_LIMIT_MINUTES: self.screen_time_limit_minutes,
+            ACTIVITY_SOURCES: list(self.activity_sources),
+            SLEEP_SCORE_ENTITY: self.sleep_score_entity,
+            POOR_SLEEP_THRESHOLD: self.poor_sleep_threshold,
+            BEDTIME_SOURCE: self.bedtime_source,
+            RECOMMENDED_BEDTIME_ENTITY: self.recommended_bedtime_entity,
+            SCENE_MODE: self.scene_mode,
+            SCENE_BRIGHTNESS_PCT: self.scene_brightness_pct,
+            SCENE_COLOR_TEMP_KELVIN: self.scene_color_temp_kelvin,
+            SCENE_TRANSITION_SECONDS: self.scene_transition_seconds,
+            SCENE_RESTORE_ON_END: self.scene_restore_on_end,
+            WORK_SOURCES: list(self.work_sources),
+            WORK_CALENDARS: list(self.work_calendars),
+            WORK_KEYWORDS: list(self.work_keywords),
+            SCREEN_TIME_SOURCES: list(self.screen_time_sources),
+            READINESS_ENTITY: self.readiness_entity,
+            ACTIVITY_SCORE_ENTITY: self.activity_score_entity,
+            ACTIVE_CALORIES_ENTITY: self.active_calories_entity,
+            STEPS_ENTITY: self.steps_entity,
+            STEP_GOAL: self.step_goal,
+            OCCUPANCY_ENTITY: self.occupancy_entity,
         }
 
 
-OPTION_KEYS: Final = frozenset(
+TARGET_KEYS: Final = frozenset(
     {
         BEDTIME,
         WAKE_TIME,
@@ -161,7 +267,7 @@ def _minutes_between(start: time, end: time) -> int:
     return ((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)) % (24 * 60)
 
 
-def validate(  # noqa: PLR0912 - one branch per rule reads clearer than a table
+def validate(
     user_input: Mapping[str, Any],
 ) -> tuple[Settings | None, dict[str, str]]:
     """Check raw options-form input.
@@ -229,3 +335,129 @@ def validate(  # noqa: PLR0912 - one branch per rule reads clearer than a table
         ),
         {},
     )
+
+
+# The options flow's other steps, and the keys each one edits.
+SECTION_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "sleep": (
+        ACTIVITY_SOURCES,
+        SLEEP_SCORE_ENTITY,
+        POOR_SLEEP_THRESHOLD,
+        BEDTIME_SOURCE,
+        RECOMMENDED_BEDTIME_ENTITY,
+    ),
+    "scene": (
+        SCENE_MODE,
+        SCENE_BRIGHTNESS_PCT,
+        SCENE_COLOR_TEMP_KELVIN,
+        SCENE_TRANSITION_SECONDS,
+        SCENE_RESTORE_ON_END,
+    ),
+    "work": (WORK_SOURCES, WORK_CALENDARS, WORK_KEYWORDS),
+    "screen_time": (SCREEN_TIME_SOURCES,),
+    "fitness": (
+        READINESS_ENTITY,
+        ACTIVITY_SCORE_ENTITY,
+        ACTIVE_CALORIES_ENTITY,
+        STEPS_ENTITY,
+        STEP_GOAL,
+    ),
+    "site": (OCCUPANCY_ENTITY,),
+}
+
+# Keys holding one entity id, and keys holding a list of them (checked to exist by the HA layer).
+ENTITY_KEYS: Final = frozenset(
+    {
+        SLEEP_SCORE_ENTITY,
+        RECOMMENDED_BEDTIME_ENTITY,
+        READINESS_ENTITY,
+        ACTIVITY_SCORE_ENTITY,
+        ACTIVE_CALORIES_ENTITY,
+        STEPS_ENTITY,
+        OCCUPANCY_ENTITY,
+    }
+)
+ENTITY_LIST_KEYS: Final = frozenset(
+    {ACTIVITY_SOURCES, WORK_SOURCES, WORK_CALENDARS, SCREEN_TIME_SOURCES}
+)
+
+# Whole-number options with their allowed range (inclusive).
+_RANGES: Final[dict[str, tuple[int, int]]] = {
+    POOR_SLEEP_THRESHOLD: (0, 100),
+    SCENE_BRIGHTNESS_PCT: (1, 100),
+    SCENE_COLOR_TEMP_KELVIN: (1500, 6500),
+    SCENE_TRANSITION_SECONDS: (0, 600),
+    STEP_GOAL: (1, 100_000),
+}
+_CHOICES: Final[dict[str, frozenset[str]]] = {
+    BEDTIME_SOURCE: frozenset({BEDTIME_FROM_SCHEDULE, BEDTIME_FROM_RECOMMENDATION}),
+    SCENE_MODE: frozenset({SCENE_DIM, SCENE_OFF}),
+}
+MAX_KEYWORD_LENGTH: Final = 64
+
+
+def parse_keywords(value: Any) -> tuple[str, ...] | None:
+    """Keywords from a list or a comma-separated text; None when they cannot be read."""
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return None
+    keywords: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or len(item.strip()) > MAX_KEYWORD_LENGTH:
+            return None
+        if item.strip() and item.strip().casefold() not in {k.casefold() for k in keywords}:
+            keywords.append(item.strip())
+    return tuple(keywords)
+
+
+def validate_section(
+    section: str, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Check one options step's input.
+
+    Returns the options to store for that step (merged by the caller over the stored ones) and
+    no errors, or None and an error key per bad field. Entity existence is the HA layer's check.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for key in SECTION_KEYS[section]:
+        raw = user_input.get(key)
+        if key in _RANGES:
+            low, high = _RANGES[key]
+            number = _number(raw)
+            if number is None or math.isnan(number):
+                errors[key] = ERROR_NOT_A_NUMBER
+            elif not number.is_integer():
+                errors[key] = ERROR_NOT_WHOLE
+            elif not low <= number <= high:
+                errors[key] = ERROR_OUT_OF_RANGE
+            else:
+                values[key] = int(number)
+        elif key in _CHOICES:
+            if raw not in _CHOICES[key]:
+                errors[key] = ERROR_INVALID_CHOICE
+            else:
+                values[key] = raw
+        elif key == SCENE_RESTORE_ON_END:
+            values[key] = bool(raw)
+        elif key == WORK_KEYWORDS:
+            keywords = parse_keywords(raw)
+            if keywords is None:
+                errors[key] = ERROR_INVALID_KEYWORDS
+            else:
+                values[key] = list(keywords)
+        elif key in ENTITY_LIST_KEYS:
+            values[key] = list(raw or ())
+        elif key in ENTITY_KEYS:
+            values[key] = raw or None
+    if (
+        section == "sleep"
+        and values.get(BEDTIME_SOURCE) == BEDTIME_FROM_RECOMMENDATION
+        and not values.get(RECOMMENDED_BEDTIME_ENTITY)
+    ):
+        errors[RECOMMENDED_BEDTIME_ENTITY] = ERROR_RECOMMENDED_BEDTIME_ENTITY_REQUIRED
+    if errors:
+        return None, errors
+    return values, {}

@@ -1,0 +1,108 @@
+"""What every agent controller shares: its entry, listeners, timers and persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from ..core.agents import Agent
+
+if TYPE_CHECKING:
+    from ..data import LifeOpsConfigEntry, LifeOpsRuntimeData
+
+
+class AgentController:
+    """Base of the agents' controllers."""
+
+    agent: Agent
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        """Bind the controller to its entry."""
+        self.hass = hass
+        self.entry = entry
+        self._listeners: list[Callable[[], None]] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._timers: dict[str, CALLBACK_TYPE] = {}
+
+    @property
+    def runtime(self) -> LifeOpsRuntimeData:
+        """The entry's runtime data (settings, store, the other agents)."""
+        return self.entry.runtime_data
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the person lets this agent act (its switch)."""
+        return self.runtime.is_enabled(self.agent)
+
+    @property
+    def tz(self) -> Any:
+        """Home Assistant's time zone."""
+        return dt_util.get_default_time_zone()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Subscribe to inputs and schedule timers; override and call super() last."""
+
+    @callback
+    def async_stop(self) -> None:
+        """Drop every subscription and timer."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        for unsub in self._timers.values():
+            unsub()
+        self._timers.clear()
+
+    def as_dict(self) -> Any:
+        """The controller's persisted state."""
+        return None
+
+    # ---- entities ----------------------------------------------------------------------------
+
+    @callback
+    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `update` whenever the agent's state changes; returns the remover."""
+        self._listeners.append(update)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(update)
+
+        return remove
+
+    @callback
+    def async_changed(self, *, save: bool = True) -> None:
+        """Tell entities the state changed, and persist it."""
+        if save:
+            self.runtime.store.async_schedule_save()
+        for update in list(self._listeners):
+            update()
+
+    # ---- timers ------------------------------------------------------------------------------
+
+    @callback
+    def async_set_timer(
+        self, name: str, when: datetime | None, action: Callable[[datetime], Any]
+    ) -> None:
+        """(Re)schedule the named timer at `when` (None cancels it)."""
+        if (unsub := self._timers.pop(name, None)) is not None:
+            unsub()
+        if when is None:
+            return
+
+        @callback
+        def fire(now: datetime) -> None:
+            self._timers.pop(name, None)
+            result = action(now)
+            if result is not None:
+                self.entry.async_create_background_task(
+                    self.hass, result, f"lifeops {self.agent} {name}"
+                )
+
+        self._timers[name] = async_track_point_in_utc_time(self.hass, fire, when)

@@ -1,0 +1,105 @@
+"""The screen-time agent: time on phones, computers and TVs today, and a nudge at the limit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from ..core.agents import Agent
+from ..core.screen_time import ScreenTimeLimit, ScreenTimeTracker
+from ..data import LifeOpsConfigEntry
+from .base import AgentController
+from .sleep import is_active
+
+STORE_KEY = "screen_time"
+REFRESH = timedelta(minutes=1)
+
+
+class ScreenTimeController(AgentController):
+    """Counts screen time per source and from logs; notifies once a day at the limit."""
+
+    agent = Agent.SCREEN_TIME
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        """Load today's counts and whether the limit was already announced."""
+        super().__init__(hass, entry)
+        stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        self.tracker = (
+            ScreenTimeTracker.from_dict(stored["tracker"])
+            if "tracker" in stored
+            else ScreenTimeTracker()
+        )
+        self.limit = (
+            ScreenTimeLimit.from_dict(stored["limit"]) if "limit" in stored else ScreenTimeLimit()
+        )
+
+    def as_dict(self) -> Any:
+        """Screen time and the limit state, as stored."""
+        return {"tracker": self.tracker.as_dict(), "limit": self.limit.as_dict()}
+
+    async def async_start(self) -> None:
+        """Catch up with the sources' current states, then follow them."""
+        await super().async_start()
+        sources = list(self.runtime.settings.screen_time_sources)
+        now = dt_util.utcnow()
+        for entity_id in sources:
+            if (state := self.hass.states.get(entity_id)) is not None:
+                self.tracker.source_changed(entity_id, entity_id, is_active(state.state), now)
+        if sources:
+            self._unsubs.append(async_track_state_change_event(self.hass, sources, self._on_source))
+        await self._async_refresh(now)
+
+    @callback
+    def _on_source(self, event: Event[EventStateChangedData]) -> None:
+        if (new_state := event.data["new_state"]) is None:
+            return
+        was_active = self.tracker.is_active()
+        now = dt_util.utcnow()
+        self.tracker.source_changed(
+            new_state.entity_id, new_state.entity_id, is_active(new_state.state), now
+        )
+        if self.tracker.is_active() != was_active:
+            self.async_changed()
+            self.entry.async_create_background_task(
+                self.hass, self._async_refresh(now), "lifeops screen time"
+            )
+
+    async def async_log(
+        self, *, minutes: float, category: str, when: datetime | None, log_id: str | None
+    ) -> bool:
+        """Add screen time from an action; False when that log id was already counted."""
+        added = self.tracker.log(
+            minutes=minutes, category=category, when=when or dt_util.utcnow(), log_id=log_id
+        )
+        if added:
+            await self._async_refresh(dt_util.utcnow())
+        return added
+
+    async def _async_refresh(self, now: datetime) -> None:
+        limit = self.runtime.settings.screen_time_limit_minutes
+        if self.enabled and self.limit.check(
+            now, self.tz, limit_minutes=limit, tracker=self.tracker
+        ):
+            await self.runtime.notifications.async_notify_text(
+                "screen_time_limit", agent=self.agent, limit=limit
+            )
+        self.tracker.prune(now)
+        self.async_set_timer(
+            "refresh", now + REFRESH if self.tracker.is_active() else None, self._async_refresh
+        )
+        self.async_changed()
+
+    def minutes_today(self) -> float:
+        """Screen time today, in minutes."""
+        now = dt_util.utcnow()
+        return self.tracker.total(dt_util.as_local(now).date(), self.tz, now).total_seconds() / 60
+
+    def minutes_by_category(self) -> dict[str, float]:
+        """Screen time today per source or logged category, in minutes."""
+        now = dt_util.utcnow()
+        by_category = self.tracker.by_category(dt_util.as_local(now).date(), self.tz, now)
+        return {name: round(value.total_seconds() / 60, 1) for name, value in by_category.items()}

@@ -1,0 +1,293 @@
+"""The sleep agent: wind-down on schedule, bedtime reminders, late-night and poor-sleep nudges."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+import math
+from typing import Any
+
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from ..core import schedule
+from ..core.agents import Agent
+from ..core.settings import BEDTIME_FROM_RECOMMENDATION, parse_time
+from ..core.sleep import SleepAgent, SleepState
+from ..data import LifeOpsConfigEntry
+from .base import AgentController
+
+STORE_KEY = "sleep"
+EVENT_WIND_DOWN_STARTED = "lifeops_wind_down_started"
+EVENT_WIND_DOWN_ENDED = "lifeops_wind_down_ended"
+EVENT_BEDTIME = "lifeops_bedtime"
+LATE_NIGHT_MINUTES = 30
+ACTIVE_STATES = frozenset({"on", "playing", "active", "true"})
+SUGGESTED_EARLIER_MINUTES = 30
+
+
+def is_active(state_value: str | None) -> bool:
+    """Whether an activity source (phone, computer, TV) is in use."""
+    return state_value is not None and state_value.lower() in ACTIVE_STATES
+
+
+def parse_number(value: str | None) -> float | None:
+    """A sensor's numeric state, or None when it has none."""
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+class SleepController(AgentController):
+    """Wires the sleep agent's rules to the clock, the activity sources and the sleep score."""
+
+    agent = Agent.SLEEP
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        """Load the agent's state from the store."""
+        super().__init__(hass, entry)
+        stored = entry.runtime_data.store.data.get(STORE_KEY)
+        self.agent_state = SleepAgent(SleepState.from_dict(stored) if stored else None)
+
+    def as_dict(self) -> Any:
+        """The sleep agent's state, as stored."""
+        return self.agent_state.state.as_dict()
+
+    # ---- schedule ----------------------------------------------------------------------------
+
+    def next_bedtime(self, now: datetime) -> datetime:
+        """Tonight's bedtime: Oura's recommendation when chosen and known, else the schedule."""
+        settings = self.runtime.settings
+        if settings.bedtime_source == BEDTIME_FROM_RECOMMENDATION and (
+            recommended := self._recommended_bedtime(now)
+        ):
+            return recommended
+        return schedule.next_occurrence(now, settings.bedtime, self.tz)
+
+    def _recommended_bedtime(self, now: datetime) -> datetime | None:
+        entity_id = self.runtime.settings.recommended_bedtime_entity
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None:
+            return None
+        if (moment := dt_util.parse_datetime(state.state)) is not None:
+            moment = dt_util.as_utc(moment)
+            if now < moment < now + timedelta(hours=24):
+                return moment
+            return None
+        if (at := parse_time(state.state)) is not None:
+            return schedule.next_occurrence(now, at, self.tz)
+        return None
+
+    def wind_down_start(self, bedtime: datetime) -> datetime:
+        """When wind-down starts before a bedtime."""
+        return schedule.wind_down_start(bedtime, self.runtime.settings.wind_down_minutes)
+
+    def is_wind_down_active(self, now: datetime | None = None) -> bool:
+        """Whether wind-down is on now."""
+        return self.agent_state.is_wind_down_active(now or dt_util.utcnow())
+
+    def minutes_past_bedtime(self, now: datetime | None = None) -> int:
+        """Minutes since bedtime while an activity source is still in use; 0 otherwise."""
+        now = now or dt_util.utcnow()
+        if not self._any_source_active():
+            return 0
+        settings = self.runtime.settings
+        minutes = self.agent_state.minutes_past_bedtime(
+            now, settings.bedtime, settings.wake_time, self.tz
+        )
+        return minutes or 0
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Schedule tonight, watch the sources and the sleep score, catch up after a restart."""
+        await super().async_start()
+        settings = self.runtime.settings
+        if settings.activity_sources:
+            self._unsubs.append(
+                async_track_state_change_event(
+                    self.hass, list(settings.activity_sources), self._on_activity
+                )
+            )
+        if settings.sleep_score_entity:
+            self._unsubs.append(
+                async_track_state_change_event(
+                    self.hass, [settings.sleep_score_entity], self._on_sleep_score
+                )
+            )
+        if settings.recommended_bedtime_entity:
+            self._unsubs.append(
+                async_track_state_change_event(
+                    self.hass, [settings.recommended_bedtime_entity], self._on_recommendation
+                )
+            )
+        now = dt_util.utcnow()
+        if self.agent_state.expire(now):
+            self.async_changed()
+        await self._async_tick(now)
+        self.entry.async_create_background_task(
+            self.hass, self._async_check_poor_sleep(), "lifeops poor sleep"
+        )
+
+    async def _async_tick(self, now: datetime) -> None:
+        """Start a due wind-down (also one missed while HA was down) and set the next timers."""
+        bedtime = self.next_bedtime(now)
+        minutes = self.runtime.settings.wind_down_minutes
+        if self.enabled and self.agent_state.scheduled_start_due(now, bedtime, minutes):
+            await self.async_start_wind_down(until=bedtime, origin="schedule")
+        start = self.wind_down_start(bedtime)
+        if start <= now:
+            start = self.wind_down_start(self.next_bedtime(bedtime + timedelta(seconds=1)))
+        self.async_set_timer("wind_down", start, self._async_tick)
+        self.async_set_timer("bedtime", bedtime, self._async_bedtime)
+        late = bedtime + timedelta(minutes=LATE_NIGHT_MINUTES, seconds=1)
+        self.async_set_timer("late_night", late, self._async_late_night_check)
+        self.async_changed(save=False)
+
+    @callback
+    def _on_recommendation(self, event: Event[EventStateChangedData]) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self._async_tick(dt_util.utcnow()), "lifeops sleep schedule"
+        )
+
+    # ---- wind-down ---------------------------------------------------------------------------
+
+    async def async_start_wind_down(
+        self,
+        *,
+        until: datetime | None = None,
+        origin: str = "manual",
+        run_scene: bool = True,
+    ) -> bool:
+        """Start wind-down until `until` (default: tonight's bedtime); False if already on."""
+        now = dt_util.utcnow()
+        if until is None:
+            bedtime = self.next_bedtime(now)
+            minutes = self.runtime.settings.wind_down_minutes
+            until = bedtime if bedtime - now <= timedelta(minutes=max(minutes, 1)) * 2 else None
+            until = until or now + timedelta(minutes=max(minutes, 1))
+        if not self.agent_state.start_wind_down(now, until, origin):
+            return False
+        self.async_set_timer("wind_down_end", until, self._async_expire)
+        minutes_left = max(round((until - now).total_seconds() / 60), 0)
+        scene_ran = False
+        if run_scene:
+            scene_ran = await self.runtime.scenes.async_run_wind_down()
+        self.hass.bus.async_fire(
+            EVENT_WIND_DOWN_STARTED,
+            {
+                "config_entry_id": self.entry.entry_id,
+                "origin": origin,
+                "until": until.isoformat(),
+                "minutes": minutes_left,
+                "scene": scene_ran,
+            },
+        )
+        await self.runtime.notifications.async_notify_text(
+            "wind_down_started",
+            agent=self.agent,
+            dedupe_key=f"wind_down:{until.isoformat()}",
+            minutes=minutes_left,
+        )
+        self.async_changed()
+        return True
+
+    async def async_end_wind_down(self, *, restore: bool | None = None) -> bool:
+        """End wind-down now, restoring the lights if asked; False if it was not on."""
+        if not self.agent_state.end_wind_down(dt_util.utcnow()):
+            return False
+        self.async_set_timer("wind_down_end", None, lambda now: None)
+        if restore is None:
+            restore = self.runtime.settings.scene_restore_on_end
+        restored = await self.runtime.scenes.async_restore() if restore else False
+        if not restore:
+            self.runtime.scenes.async_cancel_fade()
+        self.hass.bus.async_fire(
+            EVENT_WIND_DOWN_ENDED,
+            {"config_entry_id": self.entry.entry_id, "restored": restored, "early": True},
+        )
+        self.async_changed()
+        return True
+
+    async def _async_expire(self, now: datetime) -> None:
+        if self.agent_state.expire(now):
+            self.hass.bus.async_fire(
+                EVENT_WIND_DOWN_ENDED,
+                {"config_entry_id": self.entry.entry_id, "restored": False, "early": False},
+            )
+            self.async_changed()
+
+    async def _async_bedtime(self, now: datetime) -> None:
+        await self._async_expire(now)
+        if self.enabled:
+            self.hass.bus.async_fire(
+                EVENT_BEDTIME, {"config_entry_id": self.entry.entry_id, "bedtime": now.isoformat()}
+            )
+            await self.runtime.notifications.async_notify_text(
+                "bedtime",
+                agent=self.agent,
+                dedupe_key=f"bedtime:{dt_util.as_local(now).date().isoformat()}",
+                bedtime=dt_util.as_local(now).strftime("%H:%M"),
+            )
+        await self._async_tick(now + timedelta(seconds=1))
+
+    # ---- late-night activity and poor sleep --------------------------------------------------
+
+    def _any_source_active(self) -> bool:
+        return any(
+            is_active(state.state)
+            for entity_id in self.runtime.settings.activity_sources
+            if (state := self.hass.states.get(entity_id)) is not None
+        )
+
+    @callback
+    def _on_activity(self, event: Event[EventStateChangedData]) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self._async_late_night_check(dt_util.utcnow()), "lifeops late night"
+        )
+
+    async def _async_late_night_check(self, now: datetime) -> None:
+        settings = self.runtime.settings
+        if self.enabled and self.agent_state.late_night_activity(
+            now,
+            bedtime=settings.bedtime,
+            wake_time=settings.wake_time,
+            tz=self.tz,
+            active=self._any_source_active(),
+            threshold_minutes=LATE_NIGHT_MINUTES,
+        ):
+            minutes = self.agent_state.minutes_past_bedtime(
+                now, settings.bedtime, settings.wake_time, self.tz
+            )
+            await self.runtime.notifications.async_notify_text(
+                "late_night_activity", agent=self.agent, minutes=minutes or LATE_NIGHT_MINUTES
+            )
+        self.async_changed()
+
+    @callback
+    def _on_sleep_score(self, event: Event[EventStateChangedData]) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self._async_check_poor_sleep(), "lifeops poor sleep"
+        )
+
+    async def _async_check_poor_sleep(self) -> None:
+        settings = self.runtime.settings
+        if not settings.sleep_score_entity or not self.enabled:
+            return
+        state = self.hass.states.get(settings.sleep_score_entity)
+        score = parse_number(state.state if state else None)
+        today = dt_util.now().date()
+        if self.agent_state.poor_sleep(today, score, settings.poor_sleep_threshold):
+            earlier = (
+                datetime.combine(today, settings.bedtime)
+                - timedelta(minutes=SUGGESTED_EARLIER_MINUTES)
+            ).time()
+            await self.runtime.notifications.async_notify_text(
+                "poor_sleep",
+                agent=self.agent,
+                score=round(score or 0),
+                bedtime=time.strftime(earlier, "%H:%M"),
+            )
+            self.async_changed()

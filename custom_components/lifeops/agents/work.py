@@ -1,0 +1,160 @@
+"""The work-life agent: work sessions from computers, calendars and actions; cut-off nudges."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from ..core.agents import Agent
+from ..core.work import WorkAlerts, WorkSession, WorkTracker, calendar_event_is_work
+from ..data import LifeOpsConfigEntry
+from .base import AgentController
+from .sleep import is_active
+
+STORE_KEY = "work"
+EVENT_WORK_STARTED = "lifeops_work_started"
+EVENT_WORK_STOPPED = "lifeops_work_stopped"
+REFRESH = timedelta(minutes=1)
+
+
+class WorkController(AgentController):
+    """Keeps the work log from the chosen sources and nudges at the cut-off and the target."""
+
+    agent = Agent.WORK_LIFE
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        """Load the work log and the alerts already sent."""
+        super().__init__(hass, entry)
+        stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        self.tracker = (
+            WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
+        )
+        self.alerts = WorkAlerts.from_dict(stored["alerts"]) if "alerts" in stored else WorkAlerts()
+
+    def as_dict(self) -> Any:
+        """The work log and alerts, as stored."""
+        return {"tracker": self.tracker.as_dict(), "alerts": self.alerts.as_dict()}
+
+    def _calendar_is_work(self, state: State) -> bool:
+        settings = self.runtime.settings
+        if state.state != "on":
+            return False
+        keywords = settings.work_keywords
+        return calendar_event_is_work(
+            str(state.attributes.get("message") or ""),
+            state.attributes.get("description"),
+            state.entity_id,
+            work_calendars=() if keywords else (state.entity_id,),
+            keywords=keywords,
+        )
+
+    def _source_active(self, state: State) -> bool:
+        if state.domain == "calendar":
+            return self._calendar_is_work(state)
+        return is_active(state.state)
+
+    def sources(self) -> list[str]:
+        """Every entity that can open a work session."""
+        settings = self.runtime.settings
+        return [*settings.work_sources, *settings.work_calendars]
+
+    async def async_start(self) -> None:
+        """Catch up with the sources' current states, then follow them."""
+        await super().async_start()
+        now = dt_util.utcnow()
+        for entity_id in self.sources():
+            if (state := self.hass.states.get(entity_id)) is not None:
+                self._apply(state, now)
+        if self.sources():
+            self._unsubs.append(
+                async_track_state_change_event(self.hass, self.sources(), self._on_source)
+            )
+        await self._async_refresh(now)
+
+    @callback
+    def _apply(self, state: State, now: datetime) -> WorkSession | None:
+        return self.tracker.source_changed(
+            state.entity_id,
+            self._source_active(state),
+            now,
+            scheduled=state.domain == "calendar",
+        )
+
+    @callback
+    def _on_source(self, event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if new_state is None:
+            return
+        was_working = self.tracker.is_working()
+        if self._apply(new_state, dt_util.utcnow()) is not None:
+            self._fire_if_changed(was_working)
+            self.async_changed()
+            self.entry.async_create_background_task(
+                self.hass, self._async_refresh(dt_util.utcnow()), "lifeops work"
+            )
+
+    def _fire_if_changed(self, was_working: bool) -> None:
+        working = self.tracker.is_working()
+        if working != was_working:
+            self.hass.bus.async_fire(
+                EVENT_WORK_STARTED if working else EVENT_WORK_STOPPED,
+                {"config_entry_id": self.entry.entry_id},
+            )
+
+    async def async_start_work(self, source: str) -> WorkSession:
+        """Start a session from an action (idempotent per source)."""
+        was_working = self.tracker.is_working()
+        session = self.tracker.start(dt_util.utcnow(), source)
+        self._fire_if_changed(was_working)
+        self.async_changed()
+        await self._async_refresh(dt_util.utcnow())
+        return session
+
+    async def async_stop_work(self, source: str | None) -> list[WorkSession]:
+        """Stop one source's session, or all of them."""
+        was_working = self.tracker.is_working()
+        closed = self.tracker.stop(dt_util.utcnow(), source)
+        self._fire_if_changed(was_working)
+        self.async_changed()
+        await self._async_refresh(dt_util.utcnow())
+        return closed
+
+    async def _async_refresh(self, now: datetime) -> None:
+        """Check the cut-off and the weekly target; tick every minute while working."""
+        settings = self.runtime.settings
+        if self.enabled:
+            for alert in self.alerts.check(
+                now,
+                self.tz,
+                cutoff=settings.work_cutoff,
+                target_hours=settings.weekly_work_target_hours,
+                tracker=self.tracker,
+            ):
+                await self.runtime.notifications.async_notify_text(
+                    alert,
+                    agent=self.agent,
+                    hours=round(self.tracker.this_week(now, self.tz).total_seconds() / 3600, 1),
+                    cutoff=settings.work_cutoff.strftime("%H:%M"),
+                )
+        self.tracker.prune(now)
+        self.async_set_timer(
+            "refresh", now + REFRESH if self.tracker.is_working() else None, self._async_refresh
+        )
+        self.async_changed()
+
+    def hours_today(self) -> float:
+        """Hours worked today (local day)."""
+        return self.tracker.today(dt_util.utcnow(), self.tz).total_seconds() / 3600
+
+    def hours_this_week(self) -> float:
+        """Hours worked this week (Monday to Sunday, local)."""
+        return self.tracker.this_week(dt_util.utcnow(), self.tz).total_seconds() / 3600
+
+    def overtime_this_week(self) -> float:
+        """Hours beyond the weekly target."""
+        target = self.runtime.settings.weekly_work_target_hours
+        return self.tracker.overtime_week(dt_util.utcnow(), self.tz, target).total_seconds() / 3600

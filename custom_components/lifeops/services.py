@@ -1,0 +1,264 @@
+"""LifeOps' actions: validated in full before anything changes, errors translated and named."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .core.notifications import Priority
+from .data import LifeOpsConfigEntry
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+
+_TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1, max=64))
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed: datetime | None = value
+    elif isinstance(value, str):
+        parsed = dt_util.parse_datetime(value)
+    else:
+        parsed = None
+    if parsed is None:
+        raise vol.Invalid("not a date and time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
+    return dt_util.as_utc(parsed)
+
+
+def _url(value: Any) -> str:
+    text = cv.string(value).strip()
+    if not text.startswith(("/", "http://", "https://", "homeassistant://")) or len(text) > 2048:
+        raise vol.Invalid("not a URL or a Home Assistant path")
+    return text
+
+
+_ENTRY: dict[Any, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+
+SCHEMAS: dict[str, vol.Schema] = {
+    "start_wind_down": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional("duration"): vol.All(vol.Coerce(int), vol.Range(min=1, max=240)),
+            vol.Optional("scene", default=True): cv.boolean,
+        }
+    ),
+    "end_wind_down": vol.Schema({**_ENTRY, vol.Optional("restore"): cv.boolean}),
+    "start_work": vol.Schema({**_ENTRY, vol.Optional("source", default="manual"): _TEXT}),
+    "stop_work": vol.Schema({**_ENTRY, vol.Optional("source"): _TEXT}),
+    "log_screen_time": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("minutes"): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=1440, min_included=False)
+            ),
+            vol.Optional("category", default="manual"): _TEXT,
+            vol.Optional("when"): _datetime,
+            vol.Optional("log_id"): _TEXT,
+        }
+    ),
+    "notify": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("title"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=120)),
+            vol.Required("message"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=2000)),
+            vol.Optional("priority", default=int(Priority.NORMAL)): vol.All(
+                vol.Coerce(int), vol.Range(min=1, max=4)
+            ),
+            vol.Optional("url"): _url,
+            vol.Optional("targets", default=list): vol.All(
+                cv.ensure_list, [vol.All(cv.string, vol.Match(r"^notify\.[a-z0-9_]+$"))]
+            ),
+            vol.Optional("scheduled"): _datetime,
+            vol.Optional("dedupe_key"): _TEXT,
+            vol.Optional("notification_id"): _TEXT,
+        }
+    ),
+    "dismiss_notification": vol.Schema({**_ENTRY, vol.Required("notification_id"): _TEXT}),
+}
+
+# Fields whose errors have their own translated text ("invalid_field_<name>").
+TRANSLATED_FIELDS = {
+    field.schema if isinstance(field, vol.Marker) else field
+    for schema in SCHEMAS.values()
+    for field in schema.schema
+}
+
+
+def _validation_error(err: vol.Invalid) -> ServiceValidationError:
+    """Turn a schema error into a translated error that names the field."""
+    path = [str(part) for part in err.path]
+    field = path[0] if path else ""
+    if "extra keys not allowed" in err.error_message:
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_field",
+            translation_placeholders={"field": field},
+        )
+    if field not in TRANSLATED_FIELDS:
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_data",
+            translation_placeholders={"field": field or "-"},
+        )
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=f"invalid_field_{field}",
+        translation_placeholders={"field": field},
+    )
+
+
+def _entry(hass: HomeAssistant, data: dict[str, Any]) -> LifeOpsConfigEntry:
+    """The loaded entry an action is for: the one given, or the only one there is."""
+    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
+    if entry_id is None:
+        loaded = hass.config_entries.async_loaded_entries(DOMAIN)
+        if len(loaded) != 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="entry_required"
+            )
+        return loaded[0]
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+type Handler = Callable[[LifeOpsConfigEntry, dict[str, Any]], Awaitable[ServiceResponse]]
+
+
+async def _start_wind_down(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    until = None
+    if "duration" in data:
+        until = dt_util.utcnow() + timedelta(minutes=data["duration"])
+    started = await entry.runtime_data.sleep.async_start_wind_down(
+        until=until, origin="manual", run_scene=data["scene"]
+    )
+    return {"started": started}
+
+
+async def _end_wind_down(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    ended = await entry.runtime_data.sleep.async_end_wind_down(restore=data.get("restore"))
+    return {"ended": ended}
+
+
+async def _start_work(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    session = await entry.runtime_data.work.async_start_work(data["source"])
+    return {"session_id": session.id, "start": session.start.isoformat()}
+
+
+async def _stop_work(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    closed = await entry.runtime_data.work.async_stop_work(data.get("source"))
+    return {"stopped": [session.id for session in closed]}
+
+
+async def _log_screen_time(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    when = data.get("when")
+    if when is not None and when > dt_util.utcnow() + timedelta(minutes=1):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_field_when",
+            translation_placeholders={"field": "when"},
+        )
+    added = await entry.runtime_data.screen_time.async_log(
+        minutes=data["minutes"],
+        category=data["category"],
+        when=when,
+        log_id=data.get("log_id"),
+    )
+    return {"added": added}
+
+
+async def _notify(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    notification, created = await entry.runtime_data.notifications.async_notify(
+        title=data["title"],
+        message=data["message"],
+        priority=Priority(data["priority"]),
+        url=data.get("url"),
+        targets=tuple(data["targets"]),
+        scheduled=data.get("scheduled"),
+        dedupe_key=data.get("dedupe_key"),
+        notification_id=data.get("notification_id"),
+    )
+    return {
+        "notification_id": notification.id,
+        "created": created,
+        "status": str(notification.status),
+    }
+
+
+async def _dismiss(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    try:
+        notification = entry.runtime_data.notifications.async_dismiss(data["notification_id"])
+    except KeyError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="notification_not_found",
+            translation_placeholders={"notification_id": data["notification_id"]},
+        ) from err
+    return {"notification_id": notification.id, "status": str(notification.status)}
+
+
+HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
+    "start_wind_down": (_start_wind_down, SupportsResponse.OPTIONAL),
+    "end_wind_down": (_end_wind_down, SupportsResponse.OPTIONAL),
+    "start_work": (_start_work, SupportsResponse.OPTIONAL),
+    "stop_work": (_stop_work, SupportsResponse.OPTIONAL),
+    "log_screen_time": (_log_screen_time, SupportsResponse.OPTIONAL),
+    "notify": (_notify, SupportsResponse.OPTIONAL),
+    "dismiss_notification": (_dismiss, SupportsResponse.OPTIONAL),
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every LifeOps action."""
+    for name, (handler, supports_response) in HANDLERS.items():
+        hass.services.async_register(
+            DOMAIN, name, _wrap(hass, name, handler), supports_response=supports_response
+        )
+
+
+def _wrap(
+    hass: HomeAssistant, name: str, handler: Handler
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    schema = SCHEMAS[name]
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        # Validate here rather than through the registry's schema, so every error is a
+        # translated ServiceValidationError naming the field.
+        try:
+            data = schema(dict(call.data))
+        except vol.Invalid as err:
+            raise _validation_error(err) from err
+        entry = _entry(hass, data)
+        response = await handler(entry, data)
+        return response if call.return_response else None
+
+    return handle
