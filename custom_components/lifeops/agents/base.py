@@ -97,12 +97,11 @@ class AgentController:
             return
 
         @callback
-        def fire(now: datetime) -> None:
+        def fire(scheduled: datetime) -> None:
+            # Act on the real time: after a suspend or a busy loop it can be well past `when`.
             self._timers.pop(name, None)
-            result = action(now)
+            result = action(max(scheduled, dt_util.utcnow()))
             if result is not None:
-                self.entry.async_create_background_task(
-                    self.hass, result, f"lifeops {self.agent} {name}"
-                )
+                self.entry.async_create_task(self.hass, result, f"lifeops {self.agent} {name}")
 
         self._timers[name] = async_track_point_in_utc_time(self.hass, fire, when)

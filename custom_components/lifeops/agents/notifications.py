@@ -49,9 +49,7 @@ class NotificationsController(AgentController):
     async def async_start(self) -> None:
         """Deliver whatever became due while Home Assistant was down."""
         await super().async_start()
-        self.entry.async_create_background_task(
-            self.hass, self.async_process(), "lifeops notifications"
-        )
+        self.entry.async_create_task(self.hass, self.async_process(), "lifeops notifications")
 
     async def async_notify(self, **fields: Any) -> tuple[Notification, bool]:
         """Queue a notification (see NotificationQueue.add) and deliver it when it is due."""

@@ -64,9 +64,7 @@ class ScreenTimeController(AgentController):
         )
         if self.tracker.is_active() != was_active:
             self.async_changed()
-            self.entry.async_create_background_task(
-                self.hass, self._async_refresh(now), "lifeops screen time"
-            )
+            self.entry.async_create_task(self.hass, self._async_refresh(now), "lifeops screen time")
 
     async def async_log(
         self, *, minutes: float, category: str, when: datetime | None, log_id: str | None

@@ -12,6 +12,7 @@ from homeassistant.util import dt as dt_util
 
 from ..core import schedule
 from ..core.agents import Agent
+from ..core.notifications import Priority
 from ..core.settings import BEDTIME_FROM_RECOMMENDATION, parse_time
 from ..core.sleep import SleepAgent, SleepState
 from ..data import LifeOpsConfigEntry
@@ -127,7 +128,7 @@ class SleepController(AgentController):
         if self.agent_state.expire(now):
             self.async_changed()
         await self._async_tick(now)
-        self.entry.async_create_background_task(
+        self.entry.async_create_task(
             self.hass, self._async_check_poor_sleep(), "lifeops poor sleep"
         )
 
@@ -148,7 +149,7 @@ class SleepController(AgentController):
 
     @callback
     def _on_recommendation(self, event: Event[EventStateChangedData]) -> None:
-        self.entry.async_create_background_task(
+        self.entry.async_create_task(
             self.hass, self._async_tick(dt_util.utcnow()), "lifeops sleep schedule"
         )
 
@@ -225,9 +226,12 @@ class SleepController(AgentController):
             self.hass.bus.async_fire(
                 EVENT_BEDTIME, {"config_entry_id": self.entry.entry_id, "bedtime": now.isoformat()}
             )
+            # Bedtime nudges fall inside quiet hours by nature and are worthless in the
+            # morning, so they go through as urgent.
             await self.runtime.notifications.async_notify_text(
                 "bedtime",
                 agent=self.agent,
+                priority=Priority.URGENT,
                 dedupe_key=f"bedtime:{dt_util.as_local(now).date().isoformat()}",
                 bedtime=dt_util.as_local(now).strftime("%H:%M"),
             )
@@ -244,7 +248,7 @@ class SleepController(AgentController):
 
     @callback
     def _on_activity(self, event: Event[EventStateChangedData]) -> None:
-        self.entry.async_create_background_task(
+        self.entry.async_create_task(
             self.hass, self._async_late_night_check(dt_util.utcnow()), "lifeops late night"
         )
 
@@ -262,13 +266,16 @@ class SleepController(AgentController):
                 now, settings.bedtime, settings.wake_time, self.tz
             )
             await self.runtime.notifications.async_notify_text(
-                "late_night_activity", agent=self.agent, minutes=minutes or LATE_NIGHT_MINUTES
+                "late_night_activity",
+                agent=self.agent,
+                priority=Priority.URGENT,
+                minutes=minutes or LATE_NIGHT_MINUTES,
             )
         self.async_changed()
 
     @callback
     def _on_sleep_score(self, event: Event[EventStateChangedData]) -> None:
-        self.entry.async_create_background_task(
+        self.entry.async_create_task(
             self.hass, self._async_check_poor_sleep(), "lifeops poor sleep"
         )
 

@@ -93,7 +93,7 @@ class WorkController(AgentController):
         if self._apply(new_state, dt_util.utcnow()) is not None:
             self._fire_if_changed(was_working)
             self.async_changed()
-            self.entry.async_create_background_task(
+            self.entry.async_create_task(
                 self.hass, self._async_refresh(dt_util.utcnow()), "lifeops work"
             )
 
