@@ -65,9 +65,12 @@ class LightCall:
 
 
 def _kelvin(light: LightInfo, wanted: int) -> int:
-    low = light.min_kelvin if light.min_kelvin is not None else wanted
-    high = light.max_kelvin if light.max_kelvin is not None else wanted
-    return min(max(wanted, low), high)
+    clamped = wanted
+    if light.min_kelvin is not None:
+        clamped = max(clamped, light.min_kelvin)
+    if light.max_kelvin is not None:
+        clamped = min(clamped, light.max_kelvin)
+    return clamped
 
 
 def _steps(start: int, target: int, options: SceneOptions) -> list[tuple[float, int]]:

@@ -1,0 +1,287 @@
+"""The domain logic on its own: no Home Assistant, real time zones, DST nights."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+import json
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.lifeops.core import schedule
+from custom_components.lifeops.core.fitness import (
+    LEVELS,
+    FitnessInputs,
+    Recommendation,
+    goal_progress,
+    recommend,
+)
+from custom_components.lifeops.core.intervals import local_day_bounds, union_duration
+from custom_components.lifeops.core.notifications import NotificationQueue, Priority, Status
+from custom_components.lifeops.core.scenes import LightInfo, SceneOptions, plan_wind_down
+from custom_components.lifeops.core.settings import Settings, validate, validate_section
+from custom_components.lifeops.core.sites import new_node_id, site_id
+from custom_components.lifeops.core.sleep import SleepAgent, SleepState
+from custom_components.lifeops.core.work import WorkTracker, calendar_event_is_work
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=STOCKHOLM)
+
+
+# ---- schedule -------------------------------------------------------------------------------
+
+
+def test_next_occurrence_is_strictly_after_now() -> None:
+    now = local(2026, 11, 25, 22, 30)
+    assert schedule.next_occurrence(now, time(22, 30), STOCKHOLM) == local(2026, 11, 26, 22, 30)
+    assert schedule.next_occurrence(now, time(23, 0), STOCKHOLM) == local(2026, 11, 25, 23, 0)
+    with pytest.raises(ValueError, match="aware"):
+        schedule.next_occurrence(datetime(2026, 1, 1), time(1), STOCKHOLM)  # noqa: DTZ001
+
+
+def test_next_occurrence_in_the_spring_forward_gap_moves_past_it() -> None:
+    # 2026-03-29: clocks jump from 02:00 to 03:00 in Stockholm; 02:30 does not exist.
+    now = local(2026, 3, 29, 1, 0)
+    moment = schedule.next_occurrence(now, time(2, 30), STOCKHOLM)
+    assert moment.astimezone(UTC) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def test_wind_down_start_counts_real_minutes_across_fall_back() -> None:
+    # 2026-10-25: 03:00 CEST becomes 02:00 CET. 03:15 CET is 45 real minutes after 02:30 CET.
+    bedtime = datetime(2026, 10, 25, 3, 15, tzinfo=STOCKHOLM)
+    start = schedule.wind_down_start(bedtime, 45)
+    assert bedtime.astimezone(UTC) - start.astimezone(UTC) == timedelta(minutes=45)
+
+
+def test_quiet_window_wraps_midnight() -> None:
+    assert schedule.in_daily_window(time(23), time(22), time(7))
+    assert schedule.in_daily_window(time(6, 59), time(22), time(7))
+    assert not schedule.in_daily_window(time(7), time(22), time(7))
+    assert not schedule.in_daily_window(time(12), time(12), time(12))
+
+
+# ---- settings and sites ---------------------------------------------------------------------
+
+
+def test_settings_round_trip_and_validation() -> None:
+    assert Settings.from_options(Settings().as_options()) == Settings()
+    settings, errors = validate({**Settings().as_options(), "wind_down_minutes": "30"})
+    assert errors == {}
+    assert settings is not None
+    assert settings.wind_down_minutes == 30
+    _, errors = validate({**Settings().as_options(), "wind_down_minutes": float("nan")})
+    assert errors == {"wind_down_minutes": "not_a_number"}
+    values, errors = validate_section(
+        "sleep", {"bedtime_source": "recommended", "poor_sleep_threshold": 70}
+    )
+    assert values is None
+    assert errors == {"recommended_bedtime_entity": "recommended_bedtime_entity_required"}
+    values, errors = validate_section("work", {"work_keywords": "standup, Sprint,standup"})
+    assert values == {
+        "work_sources": [],
+        "work_calendars": [],
+        "work_keywords": ["standup", "Sprint"],
+    }
+
+
+def test_site_ids_and_node_ids() -> None:
+    assert site_id(" Fjällstugan ") == "fjallstugan"
+    assert site_id("Summer Cabin!") == "summer_cabin"
+    assert site_id("🏔️") == ""
+    first, second = new_node_id(), new_node_id()
+    assert first != second
+    assert len(first) == 32
+
+
+# ---- sleep ----------------------------------------------------------------------------------
+
+
+def test_wind_down_ended_early_is_not_restarted_that_night() -> None:
+    agent = SleepAgent()
+    bedtime = local(2026, 11, 25, 22, 30)
+    now = local(2026, 11, 25, 21, 50)
+    assert agent.scheduled_start_due(now, bedtime, 45)
+    assert agent.start_wind_down(now, bedtime, "schedule")
+    assert not agent.scheduled_start_due(now, bedtime, 45)
+    assert agent.end_wind_down(now + timedelta(minutes=5))
+    assert not agent.scheduled_start_due(now + timedelta(minutes=6), bedtime, 45)
+    tomorrow = bedtime + timedelta(days=1)
+    assert agent.scheduled_start_due(tomorrow - timedelta(minutes=30), tomorrow, 45)
+    restored = SleepAgent(SleepState.from_dict(json.loads(json.dumps(agent.state.as_dict()))))
+    assert restored.state == agent.state
+
+
+def test_late_night_once_per_night_and_poor_sleep_once_per_day() -> None:
+    agent = SleepAgent()
+    rules = {"bedtime": time(23), "wake_time": time(7), "tz": STOCKHOLM}
+    assert not agent.late_night_activity(local(2026, 11, 25, 23, 20), active=True, **rules)
+    assert agent.late_night_activity(local(2026, 11, 25, 23, 31), active=True, **rules)
+    assert not agent.late_night_activity(local(2026, 11, 26, 0, 40), active=True, **rules)
+    assert agent.late_night_activity(local(2026, 11, 26, 23, 45), active=True, **rules)
+    assert (
+        agent.minutes_past_bedtime(local(2026, 11, 26, 1, 0), time(23), time(7), STOCKHOLM) == 120
+    )
+    assert (
+        agent.minutes_past_bedtime(local(2026, 11, 26, 8, 0), time(23), time(7), STOCKHOLM) is None
+    )
+
+    assert not agent.poor_sleep(date(2026, 11, 26), None, 70)
+    assert not agent.poor_sleep(date(2026, 11, 26), 70, 70)
+    assert agent.poor_sleep(date(2026, 11, 26), 64, 70)
+    assert not agent.poor_sleep(date(2026, 11, 26), 50, 70)
+    assert agent.poor_sleep(date(2026, 11, 27), 50, 70)
+
+
+def test_minutes_past_bedtime_on_the_spring_forward_night() -> None:
+    # Bedtime 01:30, and at 03:30 CEST only one real hour has passed.
+    agent = SleepAgent()
+    now = local(2026, 3, 29, 3, 30)
+    assert agent.minutes_past_bedtime(now, time(1, 30), time(7), STOCKHOLM) == 60
+
+
+# ---- fitness --------------------------------------------------------------------------------
+
+
+def test_fitness_rule() -> None:
+    assert recommend(FitnessInputs(None, 80, None, None)) == (None, ["no_data"])
+    assert recommend(FitnessInputs(90, 80, 50, 300))[0] is Recommendation.INTENSE
+    assert recommend(FitnessInputs(90, 50, 95, 300)) == (
+        Recommendation.LIGHT,
+        ["readiness_high", "poor_sleep", "hard_day_yesterday"],
+    )
+    assert recommend(FitnessInputs(55, 90, None, None))[0] is Recommendation.REST
+    assert goal_progress(4000, 8000) == 50.0
+    with pytest.raises(ValueError, match="goal"):
+        goal_progress(1, 0)
+
+
+SCORES = st.one_of(st.none(), st.floats(min_value=0, max_value=100))
+
+
+@given(low=st.floats(0, 100), high=st.floats(0, 100), sleep=SCORES, activity=SCORES, kcal=SCORES)
+def test_more_readiness_never_means_lighter_training(
+    low: float, high: float, sleep: float | None, activity: float | None, kcal: float | None
+) -> None:
+    low, high = sorted((low, high))
+    first, _ = recommend(FitnessInputs(low, sleep, activity, kcal))
+    second, _ = recommend(FitnessInputs(high, sleep, activity, kcal))
+    assert first is not None
+    assert second is not None
+    assert LEVELS.index(second) >= LEVELS.index(first)
+
+
+# ---- scenes ---------------------------------------------------------------------------------
+
+
+def _light(entity_id: str, **kwargs: object) -> LightInfo:
+    values: dict[str, object] = {
+        "entity_id": entity_id,
+        "is_on": True,
+        "supports_brightness": True,
+        "supports_color_temp": False,
+        "min_kelvin": None,
+        "max_kelvin": None,
+        "supports_transition": False,
+        "brightness": 255,
+        **kwargs,
+    }
+    return LightInfo(**values)  # type: ignore[arg-type]
+
+
+def test_scene_plan_for_lights_of_every_kind() -> None:
+    lights = [
+        _light("light.ct", supports_color_temp=True, min_kelvin=2700, supports_transition=True),
+        _light("light.plejd", brightness=204),
+        _light("light.off", is_on=False),
+        _light("light.dim_already", supports_transition=True, brightness=20),
+    ]
+    plan = plan_wind_down(lights, SceneOptions(brightness_pct=30, color_temp_kelvin=2200))
+    touched = {entity for call in plan for entity in call.entity_ids}
+    assert "light.off" not in touched
+    ct = next(call for call in plan if call.entity_ids == ("light.ct",))
+    assert ct.data == {"brightness": 76, "color_temp_kelvin": 2700, "transition": 60}
+    dim = next(call for call in plan if call.entity_ids == ("light.dim_already",))
+    assert dim.data["brightness"] == 20  # never brightened
+    steps = [call for call in plan if call.entity_ids == ("light.plejd",)]
+    levels = [call.data["brightness"] for call in steps]
+    assert len(steps) == 6
+    assert levels == sorted(levels, reverse=True)
+    assert levels[-1] == 76
+    assert all("transition" not in call.data for call in steps)
+    assert [call.delay for call in steps] == sorted(call.delay for call in steps)
+
+
+def test_scene_off_mode_and_bad_options() -> None:
+    plan = plan_wind_down([_light("light.a", supports_transition=True)], SceneOptions(mode="off"))
+    assert [(call.action, call.data) for call in plan] == [("turn_off", {"transition": 60})]
+    with pytest.raises(ValueError, match="brightness"):
+        plan_wind_down([], SceneOptions(brightness_pct=0))
+
+
+# ---- work and intervals ---------------------------------------------------------------------
+
+
+def test_overlapping_sources_count_once_and_dst_days_are_real_length() -> None:
+    tracker = WorkTracker()
+    start = local(2026, 11, 23, 9, 0)
+    tracker.source_changed("laptop", True, start)
+    tracker.source_changed("calendar.work", True, start + timedelta(hours=1), scheduled=True)
+    tracker.source_changed("laptop", False, start + timedelta(hours=3))
+    tracker.source_changed("calendar.work", False, start + timedelta(hours=4))
+    assert tracker.today(start + timedelta(hours=5), STOCKHOLM) == timedelta(hours=4)
+    restored = WorkTracker.from_dict(json.loads(json.dumps(tracker.as_dict())))
+    assert restored.sessions() == tracker.sessions()
+
+    short_day = local_day_bounds(date(2026, 3, 29), STOCKHOLM)
+    long_day = local_day_bounds(date(2026, 10, 25), STOCKHOLM)
+    assert short_day[1].astimezone(UTC) - short_day[0].astimezone(UTC) == timedelta(hours=23)
+    assert long_day[1].astimezone(UTC) - long_day[0].astimezone(UTC) == timedelta(hours=25)
+
+
+def test_calendar_keywords_match_whole_words() -> None:
+    rules = {"work_calendars": (), "keywords": ("standup",)}
+    assert calendar_event_is_work("Team Standup", None, "calendar.family", **rules)
+    assert not calendar_event_is_work("standups retro", None, "calendar.family", **rules)
+    assert calendar_event_is_work(
+        "Lunch", None, "calendar.job", work_calendars=("calendar.job",), keywords=()
+    )
+
+
+spans = st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 600)), min_size=0, max_size=12)
+
+
+@given(items=spans)
+def test_union_never_exceeds_the_window_and_ignores_order(items: list[tuple[int, int]]) -> None:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    intervals = [(base + timedelta(minutes=a), base + timedelta(minutes=a + b)) for a, b in items]
+    window = (base, base + timedelta(days=1))
+    total = union_duration(intervals, *window)
+    assert timedelta(0) <= total <= window[1] - window[0]
+    assert union_duration(list(reversed(intervals)), *window) == total
+
+
+# ---- notification queue ---------------------------------------------------------------------
+
+
+def test_queue_quiet_hours_backoff_and_persistence() -> None:
+    queue = NotificationQueue(tz=STOCKHOLM, quiet_hours=(time(22), time(7)), max_attempts=3)
+    night = local(2026, 11, 25, 23, 0)
+    normal, _ = queue.add(night, title="t", message="m")
+    urgent, _ = queue.add(night, title="u", message="m", priority=Priority.URGENT)
+    assert [item.id for item in queue.due(night)] == [urgent.id]
+    assert queue.next_wakeup(night) == local(2026, 11, 26, 7, 0)
+
+    queue.mark_failed_attempt(urgent.id, night, "down")
+    assert queue.get(urgent.id).next_attempt == night + timedelta(seconds=30)
+    queue.mark_failed_attempt(urgent.id, night, "down")
+    queue.mark_failed_attempt(urgent.id, night, "down")
+    assert queue.get(urgent.id).status is Status.FAILED
+
+    restored = NotificationQueue.from_dict(json.loads(json.dumps(queue.as_dict())), tz=STOCKHOLM)
+    assert restored.as_dict() == queue.as_dict()
+    assert queue.prune(night + timedelta(days=30)) == 1  # the failed one; the pending stays
+    assert [item.id for item in queue.pending()] == [normal.id]
