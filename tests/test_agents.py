@@ -20,8 +20,6 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.lifeops.const import DOMAIN
 
-from .conftest import NODE_ID  # noqa: F401 - the shared entry's node id
-
 NOW = "2026-11-25T19:00:00+00:00"  # 20:00 in Stockholm: before the 21:45 wind-down
 
 # A quiet afternoon unless a test says otherwise: no schedule fires by itself.
