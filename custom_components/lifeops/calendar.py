@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
@@ -21,6 +22,7 @@ from .texts import async_notification_text
 PARALLEL_UPDATES = 0
 
 WORK_CALENDAR = EntityDescription(key="work_calendar", translation_key="work_calendar")
+OPEN_SESSION_AHEAD = timedelta(minutes=1)
 
 
 async def async_setup_entry(
@@ -36,10 +38,22 @@ def _text(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
+def _when(value: Any) -> date | datetime | None:
+    """An event's start or end as calendar.get_events gives it: a date for all-day events."""
+    text = str(value)
+    if (day := dt_util.parse_date(text)) is not None:
+        return day
+    moment = dt_util.parse_datetime(text)
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt_util.get_default_time_zone())
+    return moment
+
+
 class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
     """Work sessions as events (scheduled or not), beside the chosen calendars' events."""
 
     _summary = "Work"
+    _open_event: tuple[tuple[WorkSession, datetime], CalendarEvent] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Fetch the event title in HA's language."""
@@ -58,11 +72,17 @@ class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
     @property
     def event(self) -> CalendarEvent | None:
         """The session under way, if any."""
-        now = dt_util.utcnow()
-        open_sessions = [
-            s for s in self._entry.runtime_data.work.tracker.sessions() if s.end is None
-        ]
-        return self._session_event(open_sessions[0], now) if open_sessions else None
+        # An open session has no end yet. Shown ending a minute from now, the calendar is "on"
+        # (HA's calendar is on only before its event's end) and re-reads it then.
+        # Whole minutes, so the event (and the state) stays the same for a minute at a time.
+        until = (dt_util.utcnow() + OPEN_SESSION_AHEAD).replace(second=0, microsecond=0)
+        open_sessions = self._entry.runtime_data.work.tracker.open_sessions()
+        if not open_sessions:
+            return None
+        key = (open_sessions[0], until)
+        if self._open_event is None or self._open_event[0] != key:
+            self._open_event = (key, self._session_event(open_sessions[0], until))
+        return self._open_event[1]
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
@@ -71,8 +91,9 @@ class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
         now = dt_util.utcnow()
         events = [
             self._session_event(session, now)
-            for session in self._entry.runtime_data.work.tracker.sessions()
-            if session.start < end_date and (session.end or now) > start_date
+            for session in self._entry.runtime_data.work.tracker.sessions_between(
+                start_date, end_date, now
+            )
         ]
         calendars = [
             entity_id
@@ -97,16 +118,11 @@ class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
                 for item in items if isinstance(items, list) else []:
                     if not isinstance(item, dict) or "start" not in item or "end" not in item:
                         continue
-                    start = dt_util.parse_datetime(str(item["start"])) or dt_util.parse_date(
-                        str(item["start"])
-                    )
-                    end = dt_util.parse_datetime(str(item["end"])) or dt_util.parse_date(
-                        str(item["end"])
-                    )
+                    start, end = _when(item["start"]), _when(item["end"])
                     if start is None or end is None:
                         continue
-                    events.append(
-                        CalendarEvent(
+                    try:
+                        event = CalendarEvent(
                             start=start,
                             end=end,
                             summary=str(item.get("summary") or ""),
@@ -114,5 +130,8 @@ class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
                             location=_text(item.get("location")),
                             uid=f"{entity_id}:{item.get('uid') or item['start']}",
                         )
-                    )
+                    except HomeAssistantError as err:  # one odd event must not hide the rest
+                        LOGGER.debug("Skipping an event of %s: %s", entity_id, err)
+                        continue
+                    events.append(event)
         return sorted(events, key=lambda event: event.start_datetime_local)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -110,6 +111,8 @@ class LifeOpsClockEntity(LifeOpsEntity):
 class LifeOpsAgentEntity(LifeOpsEntity):
     """An entity showing an agent controller's state; it updates when the controller changes."""
 
+    _last_shown: tuple[Any, ...] | None = None
+
     def __init__(
         self,
         entry: LifeOpsConfigEntry,
@@ -125,4 +128,31 @@ class LifeOpsAgentEntity(LifeOpsEntity):
         await super().async_added_to_hass()
         for controller in self._entry.runtime_data.controllers:
             if controller.agent is self.agent:
-                self.async_on_remove(controller.async_add_listener(self.async_write_ha_state))
+                self.async_on_remove(controller.async_add_listener(self._on_agent_changed))
+
+    def _shown(self) -> tuple[Any, ...]:
+        """What the entity shows, as plain values: its state's inputs and attributes."""
+        return (
+            self.available,
+            getattr(self, "native_value", None),
+            getattr(self, "is_on", None),
+            getattr(self, "event", None),
+            self.extra_state_attributes,
+        )
+
+    @callback
+    def _on_agent_changed(self) -> None:
+        # The agents tell their entities about every change they make; most changes leave a
+        # given entity as it was, and writing an unchanged state costs the loop for nothing.
+        if (shown := self._shown()) != self._last_shown:
+            self._write(shown)
+
+    @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state, remembering what it showed."""
+        self._write(self._shown())
+
+    @callback
+    def _write(self, shown: tuple[Any, ...]) -> None:
+        self._last_shown = shown
+        super().async_write_ha_state()

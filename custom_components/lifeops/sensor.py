@@ -14,9 +14,17 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .core.agents import Agent
 from .core.fitness import Recommendation
@@ -200,6 +208,40 @@ async def async_setup_entry(
 class LifeOpsSiteSensor(LifeOpsEntity, SensorEntity):
     """Which site this Home Assistant is, with the node id it syncs under."""
 
+    _unsub_occupancy: CALLBACK_TYPE | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the occupancy entity, and which one it is when the options change."""
+        await super().async_added_to_hass()
+        self._follow_occupancy()
+        self.async_on_remove(
+            self._entry.runtime_data.async_add_settings_listener(self._on_settings_changed)
+        )
+        self.async_on_remove(self._stop_following)
+
+    @callback
+    def _follow_occupancy(self) -> None:
+        self._stop_following()
+        if entity_id := self._entry.runtime_data.settings.occupancy_entity:
+            self._unsub_occupancy = async_track_state_change_event(
+                self.hass, [entity_id], self._on_occupancy_changed
+            )
+
+    @callback
+    def _stop_following(self) -> None:
+        if self._unsub_occupancy is not None:
+            self._unsub_occupancy()
+            self._unsub_occupancy = None
+
+    @callback
+    def _on_settings_changed(self) -> None:
+        self._follow_occupancy()
+        self.async_write_ha_state()
+
+    @callback
+    def _on_occupancy_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.async_write_ha_state()
+
     @property
     def native_value(self) -> str:
         """The site's id: a preset (translated) or the custom site's id."""
@@ -228,7 +270,10 @@ class LifeOpsScheduleSensor(LifeOpsClockEntity, SensorEntity):
 
     @callback
     def _on_agent_changed(self) -> None:
-        self._on_settings_changed()
+        # Most of the sleep agent's changes leave the schedule where it was.
+        value = self.entity_description.value_fn(self._entry.runtime_data, dt_util.utcnow())
+        if value != self._attr_native_value:
+            self._on_settings_changed()
 
     def _update_state(self, now: datetime) -> datetime:
         value = self.entity_description.value_fn(self._entry.runtime_data, now)

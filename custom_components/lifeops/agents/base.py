@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -105,3 +105,21 @@ class AgentController:
                 self.entry.async_create_task(self.hass, result, f"lifeops {self.agent} {name}")
 
         self._timers[name] = async_track_point_in_utc_time(self.hass, fire, when)
+
+    def has_timer(self, name: str) -> bool:
+        """Whether the named timer is set."""
+        return name in self._timers
+
+    @callback
+    def async_keep_ticking(
+        self, name: str, every: timedelta | None, action: Callable[[datetime], Any]
+    ) -> None:
+        """Run `action` every `every` from now on (None stops it); a running tick is kept.
+
+        Agents call this on each change; keeping the tick that is already due costs nothing,
+        where rescheduling it would cost a timer per state change.
+        """
+        if every is None:
+            self.async_set_timer(name, None, action)
+        elif name not in self._timers:
+            self.async_set_timer(name, dt_util.utcnow() + every, action)

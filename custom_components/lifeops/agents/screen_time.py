@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
+from ..core import schedule
 from ..core.agents import Agent
 from ..core.screen_time import ScreenTimeLimit, ScreenTimeTracker
 from ..data import LifeOpsConfigEntry
@@ -63,7 +64,7 @@ class ScreenTimeController(AgentController):
             new_state.entity_id, new_state.entity_id, is_active(new_state.state), now
         )
         if self.tracker.is_active() != was_active:
-            self.async_changed()
+            # The refresh checks the limit and tells the entities, once.
             self.entry.async_create_task(self.hass, self._async_refresh(now), "lifeops screen time")
 
     async def async_log(
@@ -86,9 +87,14 @@ class ScreenTimeController(AgentController):
                 "screen_time_limit", agent=self.agent, limit=limit
             )
         self.tracker.prune(now)
-        self.async_set_timer(
-            "refresh", now + REFRESH if self.tracker.is_active() else None, self._async_refresh
+        self.async_keep_ticking(
+            "refresh", REFRESH if self.tracker.is_active() else None, self._async_refresh
         )
+        # "Today" ends at local midnight even when no screen is on to refresh the figure.
+        if not self.has_timer("midnight"):
+            self.async_set_timer(
+                "midnight", schedule.next_occurrence(now, time(0), self.tz), self._async_refresh
+            )
         self.async_changed()
 
     def minutes_today(self) -> float:

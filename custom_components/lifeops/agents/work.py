@@ -92,7 +92,7 @@ class WorkController(AgentController):
         was_working = self.tracker.is_working()
         if self._apply(new_state, dt_util.utcnow()) is not None:
             self._fire_if_changed(was_working)
-            self.async_changed()
+            # The refresh checks the alerts and tells the entities, once.
             self.entry.async_create_task(
                 self.hass, self._async_refresh(dt_util.utcnow()), "lifeops work"
             )
@@ -141,8 +141,8 @@ class WorkController(AgentController):
                     cutoff=settings.work_cutoff.strftime("%H:%M"),
                 )
         self.tracker.prune(now)
-        self.async_set_timer(
-            "refresh", now + REFRESH if self.tracker.is_working() else None, self._async_refresh
+        self.async_keep_ticking(
+            "refresh", REFRESH if self.tracker.is_working() else None, self._async_refresh
         )
         self.async_changed()
 

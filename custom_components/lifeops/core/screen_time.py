@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from .intervals import local_day_bounds, union_duration
+from .intervals import JOIN_GAP, SpanIndex, local_day_bounds, union_duration
 
 
 def _aware(moment: datetime) -> datetime:
@@ -24,23 +24,42 @@ class _Span:
     end: datetime | None
 
 
+LOGGED = "logged"  # the source of screen time added by `lifeops.log_screen_time`
+
+
 class ScreenTimeTracker:
-    """Intervals of screen use per source, plus minutes logged by hand."""
+    """Intervals of screen use per source, plus minutes logged by hand.
+
+    Closed spans and logs sit in a `SpanIndex`, so a day's total reads only that day's spans. A
+    screen that comes back on within `JOIN_GAP` continues its last span.
+    """
 
     def __init__(self) -> None:
         """Start empty."""
-        self._spans: list[_Span] = []
-        self._logs: dict[str, tuple[str, datetime, datetime]] = {}
+        self._closed: SpanIndex[_Span] = SpanIndex()
+        self._open: dict[str, _Span] = {}
+        self._last_closed: dict[str, _Span] = {}
+        self._logs: dict[str, _Span] = {}
 
     def source_changed(self, source: str, category: str, active: bool, now: datetime) -> None:
         """A screen went on or off."""
         _aware(now)
-        current = next((s for s in self._spans if s.source == source and s.end is None), None)
+        current = self._open.get(source)
         if active and current is None:
-            self._spans.append(_Span(source, category, now, None))
+            last = self._last_closed.pop(source, None)
+            if last is not None and last.end is not None and last.end <= now <= last.end + JOIN_GAP:
+                self._closed.remove(last)
+                self._open[source] = _Span(source, category, last.start, None)
+            else:
+                self._open[source] = _Span(source, category, now, None)
         elif not active and current is not None:
-            index = self._spans.index(current)
-            self._spans[index] = _Span(source, category, current.start, max(now, current.start))
+            del self._open[source]
+            self._add_closed(_Span(source, category, current.start, max(now, current.start)))
+
+    def _add_closed(self, span: _Span) -> None:
+        self._closed.add(span)
+        if span.source != LOGGED:
+            self._last_closed[span.source] = span
 
     def log(
         self, *, minutes: float, category: str, when: datetime, log_id: str | None = None
@@ -52,21 +71,23 @@ class ScreenTimeTracker:
         key = log_id or f"{category}@{when.isoformat()}#{len(self._logs)}"
         if key in self._logs:
             return False
-        self._logs[key] = (category, when - timedelta(minutes=minutes), when)
+        span = _Span(LOGGED, category, when - timedelta(minutes=minutes), when)
+        self._logs[key] = span
+        self._closed.add(span)
         return True
 
     def is_active(self) -> bool:
         """Whether a screen is in use now."""
-        return any(s.end is None for s in self._spans)
+        return bool(self._open)
 
     def by_category(self, day: date, tz: tzinfo, now: datetime) -> dict[str, timedelta]:
         """Screen time per source or logged category on a local day (overlaps per source once)."""
         start, end = local_day_bounds(day, tz)
         intervals: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-        for span in self._spans:
-            intervals[span.category].append((span.start, span.end or max(now, span.start)))
-        for category, begin, finish in self._logs.values():
-            intervals[category].append((begin, finish))
+        for span in self._closed.overlapping(start, end):
+            intervals[span.category].append((span.start, span.end or span.start))
+        for span in self._open.values():
+            intervals[span.category].append((span.start, max(now, span.start)))
         totals = {name: union_duration(items, start, end) for name, items in intervals.items()}
         return {name: total for name, total in totals.items() if total > timedelta(0)}
 
@@ -77,19 +98,27 @@ class ScreenTimeTracker:
     def prune(self, now: datetime, keep: timedelta = timedelta(days=400)) -> int:
         """Forget spans and logs that ended more than `keep` ago."""
         cutoff = _aware(now) - keep
-        before = len(self._spans) + len(self._logs)
-        self._spans = [s for s in self._spans if s.end is None or s.end >= cutoff]
-        self._logs = {k: v for k, v in self._logs.items() if v[2] >= cutoff}
-        return before - len(self._spans) - len(self._logs)
+        pruned = self._closed.prune(cutoff)
+        if pruned:
+            kept = set(map(id, self._closed))
+            self._logs = {k: v for k, v in self._logs.items() if id(v) in kept}
+            self._last_closed = {k: v for k, v in self._last_closed.items() if id(v) in kept}
+        return pruned
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe."""
+        logged = set(map(id, self._logs.values()))
+        spans = [s for s in self._closed if id(s) not in logged]
+        spans.extend(self._open.values())
         return {
             "spans": [
                 [s.source, s.category, s.start.isoformat(), s.end.isoformat() if s.end else None]
-                for s in self._spans
+                for s in sorted(spans, key=lambda s: s.start)
             ],
-            "logs": {k: [c, a.isoformat(), b.isoformat()] for k, (c, a, b) in self._logs.items()},
+            "logs": {
+                k: [s.category, s.start.isoformat(), (s.end or s.start).isoformat()]
+                for k, s in self._logs.items()
+            },
         }
 
     @classmethod
@@ -97,20 +126,23 @@ class ScreenTimeTracker:
         """Read what was stored."""
         tracker = cls()
         for source, category, start, end in data.get("spans", []):
-            tracker._spans.append(
-                _Span(
-                    source,
-                    category,
-                    datetime.fromisoformat(start),
-                    datetime.fromisoformat(end) if end else None,
+            if end is None:
+                tracker._open[source] = _Span(source, category, datetime.fromisoformat(start), None)
+            else:
+                tracker._add_closed(
+                    _Span(
+                        source,
+                        category,
+                        datetime.fromisoformat(start),
+                        datetime.fromisoformat(end),
+                    )
                 )
-            )
         for key, (category, start, end) in data.get("logs", {}).items():
-            tracker._logs[key] = (
-                category,
-                datetime.fromisoformat(start),
-                datetime.fromisoformat(end),
+            span = _Span(
+                LOGGED, category, datetime.fromisoformat(start), datetime.fromisoformat(end)
             )
+            tracker._logs[key] = span
+            tracker._closed.add(span)
         return tracker
 
 

@@ -9,7 +9,7 @@ import re
 from typing import Any
 import uuid
 
-from .intervals import local_day_bounds, local_week_bounds, union_duration
+from .intervals import JOIN_GAP, SpanIndex, local_day_bounds, local_week_bounds, union_duration
 from .schedule import local_datetime
 
 
@@ -52,26 +52,49 @@ class WorkSession:
 
 
 class WorkTracker:
-    """The work log: at most one open session per source."""
+    """The work log: at most one open session per source.
+
+    Closed sessions sit in a `SpanIndex`, so today's and this week's hours read only the sessions
+    in that window however long the log is. A source that comes back within `JOIN_GAP` of its last
+    session's end continues that session (same id) instead of opening a new one.
+    """
 
     def __init__(self, sessions: Iterable[WorkSession] = ()) -> None:
         """Start from stored sessions."""
-        self._sessions: list[WorkSession] = sorted(sessions, key=lambda s: s.start)
+        self._closed: SpanIndex[WorkSession] = SpanIndex()
+        self._open: dict[str, WorkSession] = {}
+        self._last_closed: dict[str, WorkSession] = {}
+        for session in sorted(sessions, key=lambda s: s.start):
+            if session.end is None:
+                if (earlier := self._open.get(session.source)) is not None:
+                    self._store_closed(replace(earlier, end=session.start))
+                self._open[session.source] = session
+            else:
+                self._store_closed(session)
 
-    def _open(self, source: str) -> WorkSession | None:
-        return next((s for s in self._sessions if s.source == source and s.end is None), None)
+    def _store_closed(self, session: WorkSession) -> None:
+        self._closed.add(session)
+        last = self._last_closed.get(session.source)
+        if last is None or (last.end or last.start) <= (session.end or session.start):
+            self._last_closed[session.source] = session
 
     def source_changed(
         self, source: str, active: bool, now: datetime, *, scheduled: bool = False
     ) -> WorkSession | None:
         """Open or close the source's session; None when nothing changed."""
         _aware(now)
-        current = self._open(source)
+        current = self._open.get(source)
         if active and current is None:
-            session = WorkSession(
-                id=uuid.uuid4().hex, start=now, end=None, source=source, scheduled=scheduled
-            )
-            self._sessions.append(session)
+            last = self._last_closed.get(source)
+            if last is not None and last.end is not None and last.end <= now <= last.end + JOIN_GAP:
+                self._closed.remove(last)
+                del self._last_closed[source]
+                session = replace(last, end=None, scheduled=last.scheduled or scheduled)
+            else:
+                session = WorkSession(
+                    id=uuid.uuid4().hex, start=now, end=None, source=source, scheduled=scheduled
+                )
+            self._open[source] = session
             return session
         if not active and current is not None:
             return self._close(current, now)
@@ -79,38 +102,46 @@ class WorkTracker:
 
     def _close(self, session: WorkSession, now: datetime) -> WorkSession:
         closed = replace(session, end=max(now, session.start))
-        self._sessions[self._sessions.index(session)] = closed
+        del self._open[session.source]
+        self._store_closed(closed)
         return closed
 
     def start(self, now: datetime, source: str = "manual") -> WorkSession:
         """Start a session for `source`, or return the one already open."""
-        return self.source_changed(source, True, now) or self._open(source)  # type: ignore[return-value]
+        return self.source_changed(source, True, now) or self._open[source]
 
     def stop(self, now: datetime, source: str | None = None) -> list[WorkSession]:
         """Close `source`'s open session, or every open one."""
         _aware(now)
-        open_sessions = [
-            s for s in self._sessions if s.end is None and (source is None or s.source == source)
-        ]
+        open_sessions = [s for s in self._open.values() if source is None or s.source == source]
         return [self._close(session, now) for session in open_sessions]
 
     def is_working(self) -> bool:
         """Whether any session is open."""
-        return any(s.end is None for s in self._sessions)
+        return bool(self._open)
 
     def open_sources(self) -> list[str]:
         """Sources with an open session."""
-        return [s.source for s in self._sessions if s.end is None]
+        return list(self._open)
+
+    def open_sessions(self) -> list[WorkSession]:
+        """Sessions under way, earliest first."""
+        return sorted(self._open.values(), key=lambda s: s.start)
 
     def sessions(self) -> list[WorkSession]:
         """Every session, oldest first."""
-        return list(self._sessions)
+        return sorted([*self._closed, *self._open.values()], key=lambda s: s.start)
+
+    def sessions_between(self, start: datetime, end: datetime, now: datetime) -> list[WorkSession]:
+        """Sessions that share time with [start, end); open ones run to now."""
+        under_way = [s for s in self._open.values() if s.start < end and max(now, s.start) > start]
+        return sorted([*self._closed.overlapping(start, end), *under_way], key=lambda s: s.start)
 
     def worked(self, start: datetime, end: datetime, now: datetime) -> timedelta:
         """Time worked in [start, end); overlapping sessions count once, open ones run to now."""
-        return union_duration(
-            ((s.start, s.end or max(now, s.start)) for s in self._sessions), start, end
-        )
+        spans = [(s.start, s.end) for s in self._closed.overlapping(start, end) if s.end]
+        spans.extend((s.start, max(now, s.start)) for s in self._open.values())
+        return union_duration(spans, start, end)
 
     def on_day(self, day: date, tz: tzinfo, now: datetime) -> timedelta:
         """Time worked on a local calendar day."""
@@ -130,14 +161,18 @@ class WorkTracker:
 
     def prune(self, now: datetime, keep: timedelta = timedelta(days=400)) -> int:
         """Forget closed sessions that ended more than `keep` ago."""
-        cutoff = _aware(now) - keep
-        before = len(self._sessions)
-        self._sessions = [s for s in self._sessions if s.end is None or s.end >= cutoff]
-        return before - len(self._sessions)
+        pruned = self._closed.prune(_aware(now) - keep)
+        if pruned:
+            self._last_closed = {
+                source: last
+                for source, last in self._last_closed.items()
+                if last.end is not None and last.end >= _aware(now) - keep
+            }
+        return pruned
 
     def as_dict(self) -> dict[str, Any]:
         """The log, JSON-safe."""
-        return {"sessions": [s.as_dict() for s in self._sessions]}
+        return {"sessions": [s.as_dict() for s in self.sessions()]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkTracker:
