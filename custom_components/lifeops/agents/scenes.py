@@ -171,7 +171,9 @@ class ScenesController(AgentController):
         snapshot, self.snapshot = self.snapshot, {}
         for entity_id, saved in snapshot.items():
             if saved["state"] == STATE_ON:
-                data = {key: value for key, value in saved.items() if key != "state"}
+                # None (a light in colour-temperature mode reporting no temperature) would make
+                # light.turn_on refuse the whole call and leave the light unrestored.
+                data = {k: v for k, v in saved.items() if k != "state" and v is not None}
                 call = LightCall(delay=0, action="turn_on", entity_ids=(entity_id,), data=data)
             else:
                 call = LightCall(delay=0, action="turn_off", entity_ids=(entity_id,), data={})
