@@ -14,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN
+from custom_components.lifeops.core.settings import Settings
 
 from .conftest import NODE_ID
 
@@ -229,6 +230,22 @@ async def test_options_saved_and_applied_without_restart(
     assert dt_util.as_local(dt_util.parse_datetime(after)).time() == time(23, 0)
     quiet = hass.states.get("binary_sensor.lifeops_notifications_quiet_hours")
     assert quiet.attributes["end"] == "07:30:00"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{**Settings().as_options(), "activity_sources": ["binary_sensor.phone"], "step_goal": 12000}],
+)
+async def test_saving_the_targets_keeps_the_other_steps_options(
+    hass: HomeAssistant, init_integration: MockConfigEntry, bedroom_light: None
+) -> None:
+    flow_id = await _open_options_step(hass, init_integration, "targets")
+    result = await hass.config_entries.options.async_configure(flow_id, _valid_options())
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options["bedtime"] == "23:00:00"
+    assert init_integration.options["activity_sources"] == ["binary_sensor.phone"]
+    assert init_integration.options["step_goal"] == 12000
 
 
 async def test_options_accept_existing_areas_and_notify_targets(

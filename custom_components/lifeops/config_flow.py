@@ -334,7 +334,7 @@ class LifeOpsOptionsFlow(OptionsFlow):
             errors = {**_check_references(self.hass, user_input), **errors}
             if settings is not None and not errors:
                 return self.async_create_entry(
-                    data={**self.config_entry.options, **settings.as_options()}
+                    data=s.merge_targets(self.config_entry.options, settings)
                 )
         schema = _options_schema(self.hass, current)
         if user_input is not None:

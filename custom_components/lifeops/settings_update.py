@@ -25,6 +25,4 @@ async def async_update_setting(
             translation_key=f"setting_{error}",
             translation_placeholders={"field": field, "value": str(value)},
         )
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, **settings.as_options()}
-    )
+    hass.config_entries.async_update_entry(entry, options=s.merge_targets(entry.options, settings))

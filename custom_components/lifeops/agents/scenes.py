@@ -90,6 +90,12 @@ class ScenesController(AgentController):
         entity_id = self.runtime.settings.occupancy_entity
         if not entity_id or (state := self.hass.states.get(entity_id)) is None:
             return None
+        if state.domain == "zone":
+            # A zone's state is how many people are in it.
+            try:
+                return int(state.state) > 0
+            except ValueError:
+                return None
         return state.state in OCCUPIED_STATES
 
     def lights(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 import math
 from typing import Any
 
@@ -14,7 +14,7 @@ from ..core import schedule
 from ..core.agents import Agent
 from ..core.notifications import Priority
 from ..core.settings import BEDTIME_FROM_RECOMMENDATION, parse_time
-from ..core.sleep import SleepAgent, SleepState
+from ..core.sleep import SleepAgent, SleepState, previous_occurrence
 from ..data import LifeOpsConfigEntry
 from .base import AgentController
 
@@ -128,6 +128,9 @@ class SleepController(AgentController):
         if self.agent_state.expire(now):
             self.async_changed()
         await self._async_tick(now)
+        # A source already in use past bedtime (after a restart or an options change) counts
+        # from now on, and gets its nudge if that is due and not yet sent.
+        await self._async_late_night_check(now)
         self.entry.async_create_task(
             self.hass, self._async_check_poor_sleep(), "lifeops poor sleep"
         )
@@ -143,9 +146,22 @@ class SleepController(AgentController):
             start = self.wind_down_start(self.next_bedtime(bedtime + timedelta(seconds=1)))
         self.async_set_timer("wind_down", start, self._async_tick)
         self.async_set_timer("bedtime", bedtime, self._async_bedtime)
-        late = bedtime + timedelta(minutes=LATE_NIGHT_MINUTES, seconds=1)
-        self.async_set_timer("late_night", late, self._async_late_night_check)
+        self.async_set_timer("late_night", self._late_night_due(now), self._async_late_night_check)
         self.async_changed(save=False)
+
+    def _late_night_due(self, now: datetime) -> datetime:
+        """When the late-night rule next needs the clock, whatever the sources do.
+
+        Just past the threshold after the last scheduled bedtime while that is still ahead
+        (the bedtime timer re-ticks the schedule for tomorrow before it is due), else after
+        the next bedtime.
+        """
+        bedtime = self.runtime.settings.bedtime
+        after = timedelta(minutes=LATE_NIGHT_MINUTES, seconds=1)
+        due = previous_occurrence(now, bedtime, self.tz).astimezone(UTC) + after
+        if due > now:
+            return due
+        return schedule.next_occurrence(now, bedtime, self.tz).astimezone(UTC) + after
 
     @callback
     def _on_recommendation(self, event: Event[EventStateChangedData]) -> None:
@@ -235,6 +251,8 @@ class SleepController(AgentController):
                 dedupe_key=f"bedtime:{dt_util.as_local(now).date().isoformat()}",
                 bedtime=dt_util.as_local(now).strftime("%H:%M"),
             )
+        # A screen already in use at bedtime starts counting now, without waiting for a change.
+        await self._async_late_night_check(now)
         await self._async_tick(now + timedelta(seconds=1))
 
     # ---- late-night activity and poor sleep --------------------------------------------------
@@ -271,6 +289,20 @@ class SleepController(AgentController):
                 priority=Priority.URGENT,
                 minutes=minutes or LATE_NIGHT_MINUTES,
             )
+        # While a source is in use between bedtime and the wake time the figure grows by the
+        # minute: look again then (this also ends the count at the wake time).
+        counting = (
+            self._any_source_active()
+            and self.agent_state.minutes_past_bedtime(
+                now, settings.bedtime, settings.wake_time, self.tz
+            )
+            is not None
+        )
+        self.async_set_timer(
+            "past_bedtime",
+            now + timedelta(minutes=1) if counting else None,
+            self._async_late_night_check,
+        )
         self.async_changed()
 
     @callback

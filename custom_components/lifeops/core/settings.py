@@ -225,6 +225,16 @@ TARGET_KEYS: Final = frozenset(
 )
 
 
+def merge_targets(options: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """Stored options with the targets replaced and every other option kept as it was.
+
+    `validate` reads only the targets; the rest of the `Settings` it returns holds defaults,
+    which must not overwrite what the options flow's other steps stored.
+    """
+    targets = {k: v for k, v in settings.as_options().items() if k in TARGET_KEYS}
+    return {**options, **targets}
+
+
 def parse_time(value: Any) -> time | None:
     """Parse "HH:MM" or "HH:MM:SS" (what HA's time selector sends); None when it is not one."""
     if isinstance(value, time):

@@ -150,10 +150,12 @@ class SleepAgent:
         """True once a night: a screen is in use more than `threshold_minutes` past bedtime."""
         if not active:
             return False
-        minutes = self.minutes_past_bedtime(now, bedtime, wake_time, tz)
-        if minutes is None or minutes <= threshold_minutes:
+        if self.minutes_past_bedtime(now, bedtime, wake_time, tz) is None:
             return False
         night = previous_occurrence(now, bedtime, tz)
+        # Compared to the second: whole minutes would make 30 min 59 s "not more than 30".
+        if now.astimezone(UTC) - night.astimezone(UTC) <= timedelta(minutes=threshold_minutes):
+            return False
         if self.state.late_night_notified_for == night:
             return False
         self.state.late_night_notified_for = night
