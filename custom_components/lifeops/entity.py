@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from homeassistant.core import callback
@@ -134,10 +135,8 @@ class LifeOpsAgentEntity(LifeOpsEntity):
         """What the entity shows, as plain values: its state's inputs and attributes."""
         return (
             self.available,
-            getattr(self, "native_value", None),
-            getattr(self, "is_on", None),
-            getattr(self, "event", None),
             self.extra_state_attributes,
+            *(getattr(self, name) for name in _state_properties(type(self))),
         )
 
     @callback
@@ -156,3 +155,9 @@ class LifeOpsAgentEntity(LifeOpsEntity):
     def _write(self, shown: tuple[Any, ...]) -> None:
         self._last_shown = shown
         super().async_write_ha_state()
+
+
+@cache
+def _state_properties(cls: type[Entity]) -> tuple[str, ...]:
+    """The properties an entity class derives its state from (sensor, switch, calendar...)."""
+    return tuple(name for name in ("native_value", "is_on", "event") if hasattr(cls, name))

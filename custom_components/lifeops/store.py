@@ -23,6 +23,7 @@ class LifeOpsStore:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True, atomic_writes=True
         )
         self._collectors: dict[str, Callable[[], Any]] = {}
+        self._save_pending = False
         self.data: dict[str, Any] = {}
 
     async def async_load(self) -> dict[str, Any]:
@@ -39,14 +40,25 @@ class LifeOpsStore:
         self.data = {**self.data, **{key: collect() for key, collect in self._collectors.items()}}
         return self.data
 
+    def _collect_pending(self) -> dict[str, Any]:
+        self._save_pending = False
+        return self._collect()
+
     @callback
     def async_schedule_save(self) -> None:
-        """Save soon (also flushed when Home Assistant stops)."""
-        self._store.async_delay_save(self._collect, SAVE_DELAY)
+        """Save soon (also flushed when Home Assistant stops).
+
+        A save already scheduled collects the state when it runs, so it covers later changes
+        too: one timer per burst, not one per change.
+        """
+        if self._save_pending:
+            return
+        self._save_pending = True
+        self._store.async_delay_save(self._collect_pending, SAVE_DELAY)
 
     async def async_save(self) -> None:
         """Save now."""
-        await self._store.async_save(self._collect())
+        await self._store.async_save(self._collect_pending())
 
     async def async_remove(self) -> None:
         """Delete the file (the entry was removed)."""

@@ -114,12 +114,11 @@ class AgentController:
     def async_keep_ticking(
         self, name: str, every: timedelta | None, action: Callable[[datetime], Any]
     ) -> None:
-        """Run `action` every `every` from now on (None stops it); a running tick is kept.
+        """Run `action` every `every` from now on; None lets a running tick end after its next run.
 
         Agents call this on each change; keeping the tick that is already due costs nothing,
-        where rescheduling it would cost a timer per state change.
+        where rescheduling or cancelling it would cost a timer per state change. The action
+        calls this again, with None when there is nothing left to tick for, and then it stops.
         """
-        if every is None:
-            self.async_set_timer(name, None, action)
-        elif name not in self._timers:
+        if every is not None and name not in self._timers:
             self.async_set_timer(name, dt_util.utcnow() + every, action)

@@ -24,6 +24,8 @@ class ScreenTimeController(AgentController):
     """Counts screen time per source and from logs; notifies once a day at the limit."""
 
     agent = Agent.SCREEN_TIME
+    _today_key: tuple[Any, ...] | None = None
+    _today_cache: dict[str, timedelta] = {}  # noqa: RUF012 - replaced, never mutated
 
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Load today's counts and whether the limit was already announced."""
@@ -52,7 +54,7 @@ class ScreenTimeController(AgentController):
                 self.tracker.source_changed(entity_id, entity_id, is_active(state.state), now)
         if sources:
             self._unsubs.append(async_track_state_change_event(self.hass, sources, self._on_source))
-        await self._async_refresh(now)
+        self._refresh(now)
 
     @callback
     def _on_source(self, event: Event[EventStateChangedData]) -> None:
@@ -65,7 +67,7 @@ class ScreenTimeController(AgentController):
         )
         if self.tracker.is_active() != was_active:
             # The refresh checks the limit and tells the entities, once.
-            self.entry.async_create_task(self.hass, self._async_refresh(now), "lifeops screen time")
+            self._refresh(now)
 
     async def async_log(
         self, *, minutes: float, category: str, when: datetime | None, log_id: str | None
@@ -75,35 +77,57 @@ class ScreenTimeController(AgentController):
             minutes=minutes, category=category, when=when or dt_util.utcnow(), log_id=log_id
         )
         if added:
-            await self._async_refresh(dt_util.utcnow())
+            self._refresh(dt_util.utcnow())
         return added
 
-    async def _async_refresh(self, now: datetime) -> None:
+    @callback
+    def _refresh(self, now: datetime) -> None:
+        """Check the limit; tick every minute while a screen is on, and at local midnight."""
         limit = self.runtime.settings.screen_time_limit_minutes
         if self.enabled and self.limit.check(
-            now, self.tz, limit_minutes=limit, tracker=self.tracker
+            now,
+            self.tz,
+            limit_minutes=limit,
+            total_today=lambda: sum(self._today().values(), timedelta(0)),
         ):
-            await self.runtime.notifications.async_notify_text(
-                "screen_time_limit", agent=self.agent, limit=limit
+            self.entry.async_create_task(
+                self.hass,
+                self.runtime.notifications.async_notify_text(
+                    "screen_time_limit", agent=self.agent, limit=limit
+                ),
+                "lifeops screen time limit",
             )
         self.tracker.prune(now)
         self.async_keep_ticking(
-            "refresh", REFRESH if self.tracker.is_active() else None, self._async_refresh
+            "refresh", REFRESH if self.tracker.is_active() else None, self._refresh
         )
         # "Today" ends at local midnight even when no screen is on to refresh the figure.
         if not self.has_timer("midnight"):
             self.async_set_timer(
-                "midnight", schedule.next_occurrence(now, time(0), self.tz), self._async_refresh
+                "midnight", schedule.next_occurrence(now, time(0), self.tz), self._refresh
             )
         self.async_changed()
 
+    def _today(self) -> dict[str, timedelta]:
+        """Today's screen time per source, to the second; cached until the log or second moves.
+
+        The sensor's state and attributes and the limit check all read it on each change.
+        """
+        now = dt_util.utcnow().replace(microsecond=0)
+        key = (self.tracker.version, now, self.tz)
+        if key != self._today_key:
+            self._today_key = key
+            self._today_cache = self.tracker.by_category(dt_util.as_local(now).date(), self.tz, now)
+        return self._today_cache
+
     def minutes_today(self) -> float:
         """Screen time today, in minutes."""
-        now = dt_util.utcnow()
-        return self.tracker.total(dt_util.as_local(now).date(), self.tz, now).total_seconds() / 60
+        return sum(self._today().values(), timedelta(0)).total_seconds() / 60
 
     def minutes_by_category(self) -> dict[str, float]:
         """Screen time today per source or logged category, in minutes."""
-        now = dt_util.utcnow()
-        by_category = self.tracker.by_category(dt_util.as_local(now).date(), self.tz, now)
-        return {name: round(value.total_seconds() / 60, 1) for name, value in by_category.items()}
+        minutes = {
+            name: round(value.total_seconds() / 60, 1) for name, value in self._today().items()
+        }
+        # Sources with less than a tenth of a minute are left out, rather than flicker in as 0.0.
+        return {name: value for name, value in minutes.items() if value > 0}

@@ -45,6 +45,7 @@ class SleepController(AgentController):
     """Wires the sleep agent's rules to the clock, the activity sources and the sleep score."""
 
     agent = Agent.SLEEP
+    _activity_seen: bool | None = None
 
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Load the agent's state from the store."""
@@ -266,6 +267,12 @@ class SleepController(AgentController):
 
     @callback
     def _on_activity(self, event: Event[EventStateChangedData]) -> None:
+        # Only "is anything in use" matters to the rule; a TV going from playing to paused while
+        # the phone is on changes nothing.
+        active = self._any_source_active()
+        if active == self._activity_seen:
+            return
+        self._activity_seen = active
         self.entry.async_create_task(
             self.hass, self._async_late_night_check(dt_util.utcnow()), "lifeops late night"
         )

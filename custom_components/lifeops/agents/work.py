@@ -25,6 +25,8 @@ class WorkController(AgentController):
     """Keeps the work log from the chosen sources and nudges at the cut-off and the target."""
 
     agent = Agent.WORK_LIFE
+    _worked_key: tuple[Any, ...] | None = None
+    _worked_cache: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0))
 
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Load the work log and the alerts already sent."""
@@ -73,7 +75,7 @@ class WorkController(AgentController):
             self._unsubs.append(
                 async_track_state_change_event(self.hass, self.sources(), self._on_source)
             )
-        await self._async_refresh(now)
+        self._refresh(now)
 
     @callback
     def _apply(self, state: State, now: datetime) -> WorkSession | None:
@@ -93,9 +95,7 @@ class WorkController(AgentController):
         if self._apply(new_state, dt_util.utcnow()) is not None:
             self._fire_if_changed(was_working)
             # The refresh checks the alerts and tells the entities, once.
-            self.entry.async_create_task(
-                self.hass, self._async_refresh(dt_util.utcnow()), "lifeops work"
-            )
+            self._refresh(dt_util.utcnow())
 
     def _fire_if_changed(self, was_working: bool) -> None:
         working = self.tracker.is_working()
@@ -111,7 +111,7 @@ class WorkController(AgentController):
         session = self.tracker.start(dt_util.utcnow(), source)
         self._fire_if_changed(was_working)
         self.async_changed()
-        await self._async_refresh(dt_util.utcnow())
+        self._refresh(dt_util.utcnow())
         return session
 
     async def async_stop_work(self, source: str | None) -> list[WorkSession]:
@@ -120,41 +120,65 @@ class WorkController(AgentController):
         closed = self.tracker.stop(dt_util.utcnow(), source)
         self._fire_if_changed(was_working)
         self.async_changed()
-        await self._async_refresh(dt_util.utcnow())
+        self._refresh(dt_util.utcnow())
         return closed
 
-    async def _async_refresh(self, now: datetime) -> None:
+    @callback
+    def _refresh(self, now: datetime) -> None:
         """Check the cut-off and the weekly target; tick every minute while working."""
         settings = self.runtime.settings
-        if self.enabled:
-            for alert in self.alerts.check(
+        if self.enabled and (
+            alerts := self.alerts.check(
                 now,
                 self.tz,
                 cutoff=settings.work_cutoff,
                 target_hours=settings.weekly_work_target_hours,
                 tracker=self.tracker,
-            ):
-                await self.runtime.notifications.async_notify_text(
-                    alert,
-                    agent=self.agent,
-                    hours=round(self.tracker.this_week(now, self.tz).total_seconds() / 3600, 1),
-                    cutoff=settings.work_cutoff.strftime("%H:%M"),
-                )
+            )
+        ):
+            self.entry.async_create_task(
+                self.hass, self._async_send_alerts(alerts, now), "lifeops work alerts"
+            )
         self.tracker.prune(now)
         self.async_keep_ticking(
-            "refresh", REFRESH if self.tracker.is_working() else None, self._async_refresh
+            "refresh", REFRESH if self.tracker.is_working() else None, self._refresh
         )
         self.async_changed()
 
+    async def _async_send_alerts(self, alerts: list[str], now: datetime) -> None:
+        settings = self.runtime.settings
+        for alert in alerts:
+            await self.runtime.notifications.async_notify_text(
+                alert,
+                agent=self.agent,
+                hours=round(self.tracker.this_week(now, self.tz).total_seconds() / 3600, 1),
+                cutoff=settings.work_cutoff.strftime("%H:%M"),
+            )
+
+    def _worked(self) -> tuple[timedelta, timedelta]:
+        """Time worked today and this week, to the second; cached until the log or second moves.
+
+        Every work entity reads these on each change; one computation serves them all.
+        """
+        now = dt_util.utcnow().replace(microsecond=0)
+        key = (self.tracker.version, now, self.tz)
+        if key != self._worked_key:
+            self._worked_key = key
+            self._worked_cache = (
+                self.tracker.today(now, self.tz),
+                self.tracker.this_week(now, self.tz),
+            )
+        return self._worked_cache
+
     def hours_today(self) -> float:
         """Hours worked today (local day)."""
-        return self.tracker.today(dt_util.utcnow(), self.tz).total_seconds() / 3600
+        return self._worked()[0].total_seconds() / 3600
 
     def hours_this_week(self) -> float:
         """Hours worked this week (Monday to Sunday, local)."""
-        return self.tracker.this_week(dt_util.utcnow(), self.tz).total_seconds() / 3600
+        return self._worked()[1].total_seconds() / 3600
 
     def overtime_this_week(self) -> float:
         """Hours beyond the weekly target."""
         target = self.runtime.settings.weekly_work_target_hours
-        return self.tracker.overtime_week(dt_util.utcnow(), self.tz, target).total_seconds() / 3600
+        return max(self.hours_this_week() - target, 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -40,11 +41,14 @@ class ScreenTimeTracker:
         self._open: dict[str, _Span] = {}
         self._last_closed: dict[str, _Span] = {}
         self._logs: dict[str, _Span] = {}
+        self.version = 0  # moves on with every change, so figures can be cached between changes
 
     def source_changed(self, source: str, category: str, active: bool, now: datetime) -> None:
         """A screen went on or off."""
         _aware(now)
         current = self._open.get(source)
+        if active != (current is not None):
+            self.version += 1
         if active and current is None:
             last = self._last_closed.pop(source, None)
             if last is not None and last.end is not None and last.end <= now <= last.end + JOIN_GAP:
@@ -72,6 +76,7 @@ class ScreenTimeTracker:
         if key in self._logs:
             return False
         span = _Span(LOGGED, category, when - timedelta(minutes=minutes), when)
+        self.version += 1
         self._logs[key] = span
         self._closed.add(span)
         return True
@@ -100,6 +105,7 @@ class ScreenTimeTracker:
         cutoff = _aware(now) - keep
         pruned = self._closed.prune(cutoff)
         if pruned:
+            self.version += 1
             kept = set(map(id, self._closed))
             self._logs = {k: v for k, v in self._logs.items() if id(v) in kept}
             self._last_closed = {k: v for k, v in self._last_closed.items() if id(v) in kept}
@@ -154,13 +160,22 @@ class ScreenTimeLimit:
         self.notified_on = notified_on
 
     def check(
-        self, now: datetime, tz: tzinfo, *, limit_minutes: int, tracker: ScreenTimeTracker
+        self,
+        now: datetime,
+        tz: tzinfo,
+        *,
+        limit_minutes: int,
+        total_today: Callable[[], timedelta],
     ) -> bool:
-        """True the first time today's total reaches the limit."""
+        """True the first time today's total reaches the limit.
+
+        `total_today` is asked only when the answer can still be yes, so the common case (the
+        limit already announced today) costs nothing.
+        """
         today = _aware(now).astimezone(tz).date()
         if self.notified_on == today or limit_minutes <= 0:
             return False
-        if tracker.total(today, tz, now) < timedelta(minutes=limit_minutes):
+        if total_today() < timedelta(minutes=limit_minutes):
             return False
         self.notified_on = today
         return True

@@ -64,6 +64,7 @@ class WorkTracker:
         self._closed: SpanIndex[WorkSession] = SpanIndex()
         self._open: dict[str, WorkSession] = {}
         self._last_closed: dict[str, WorkSession] = {}
+        self.version = 0  # moves on with every change, so figures can be cached between changes
         for session in sorted(sessions, key=lambda s: s.start):
             if session.end is None:
                 if (earlier := self._open.get(session.source)) is not None:
@@ -85,6 +86,7 @@ class WorkTracker:
         _aware(now)
         current = self._open.get(source)
         if active and current is None:
+            self.version += 1
             last = self._last_closed.get(source)
             if last is not None and last.end is not None and last.end <= now <= last.end + JOIN_GAP:
                 self._closed.remove(last)
@@ -102,6 +104,7 @@ class WorkTracker:
 
     def _close(self, session: WorkSession, now: datetime) -> WorkSession:
         closed = replace(session, end=max(now, session.start))
+        self.version += 1
         del self._open[session.source]
         self._store_closed(closed)
         return closed
@@ -163,6 +166,7 @@ class WorkTracker:
         """Forget closed sessions that ended more than `keep` ago."""
         pruned = self._closed.prune(_aware(now) - keep)
         if pruned:
+            self.version += 1
             self._last_closed = {
                 source: last
                 for source, last in self._last_closed.items()
