@@ -67,8 +67,10 @@ class FitnessController(AgentController):
 
     @callback
     def _on_input(self, event: Event[EventStateChangedData]) -> None:
+        before = (self.recommendation, self.reasons, self.progress)
         self._compute()
-        self.async_changed(save=False)
+        if (self.recommendation, self.reasons, self.progress) != before:
+            self.async_changed(save=False)
 
     def as_dict(self) -> Any:
         """Nothing to keep: the recommendation is recomputed from its inputs."""

@@ -134,6 +134,7 @@ class WorkController(AgentController):
                 cutoff=settings.work_cutoff,
                 target_hours=settings.weekly_work_target_hours,
                 tracker=self.tracker,
+                this_week=lambda: self._worked()[1],
             )
         ):
             self.entry.async_create_task(

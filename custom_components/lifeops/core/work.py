@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 import re
@@ -200,14 +200,19 @@ class WorkAlerts:
         cutoff: time,
         target_hours: float,
         tracker: WorkTracker,
+        this_week: Callable[[], timedelta] | None = None,
     ) -> list[str]:
-        """Alert keys newly due: "past_cutoff", "week_target_reached"."""
+        """Alert keys newly due: "past_cutoff", "week_target_reached".
+
+        `this_week` can give the week's hours from a cache; it is asked only when the weekly
+        alert can still be due.
+        """
         alerts: list[str] = []
         local = _aware(now).astimezone(tz)
         if (
             tracker.is_working()
-            and now >= local_datetime(now, cutoff, tz)
             and self.cutoff_day != local.date()
+            and now >= local_datetime(now, cutoff, tz)
         ):
             self.cutoff_day = local.date()
             alerts.append("past_cutoff")
@@ -215,7 +220,8 @@ class WorkAlerts:
         if (
             target_hours > 0
             and self.target_week != week
-            and tracker.this_week(now, tz) >= timedelta(hours=target_hours)
+            and (this_week() if this_week else tracker.this_week(now, tz))
+            >= timedelta(hours=target_hours)
         ):
             self.target_week = week
             alerts.append("week_target_reached")
