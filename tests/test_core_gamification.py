@@ -693,3 +693,19 @@ def test_random_logs(events: list[XpEvent], now_minutes: int, split: int, seed: 
         assert not before.unlocked or after.unlocked
     for habit, s in smaller.streaks.items():
         assert s.best <= result.streaks[habit].best
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("time", "0001-01-01T00:00:00+14:00"),  # before year 1 in UTC
+        ("time", "9999-12-31T23:59:59-12:00"),  # after year 9999 in UTC
+        ("amount", 10**400),  # too large for a float
+    ],
+)
+def test_values_out_of_any_range_are_errors_not_crashes(field: str, value: object) -> None:
+    now = datetime(2026, 11, 25, 13, tzinfo=UTC)
+    award = {"agent": "sleep", "event_type": "walk", "amount": 5, field: value}
+    event, errors = validate_award(award, now=now, tz=STOCKHOLM, origin="home", new_id="n")
+    assert event is None
+    assert list(errors) == [field]

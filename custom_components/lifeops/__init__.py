@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .agents.base import AgentController
 from .agents.fitness import FitnessController
+from .agents.gamification import STORE_KEY as GAMIFICATION_KEY, GamificationController
 from .agents.notifications import NotificationsController
 from .agents.scenes import ScenesController
 from .agents.screen_time import ScreenTimeController
@@ -62,12 +63,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     runtime.work = WorkController(hass, entry)
     runtime.screen_time = ScreenTimeController(hass, entry)
     runtime.fitness = FitnessController(hass, entry)
+    runtime.gamification = GamificationController(hass, entry)
     persisted: tuple[tuple[str, AgentController], ...] = (
         ("notifications", runtime.notifications),
         ("scene_snapshot", runtime.scenes),
         ("sleep", runtime.sleep),
         ("work", runtime.work),
         ("screen_time", runtime.screen_time),
+        (GAMIFICATION_KEY, runtime.gamification),
     )
     for key, controller in persisted:
         store.register(key, controller.as_dict)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.selector import (
@@ -17,6 +22,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -27,7 +33,7 @@ from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
 from .const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN, SITE_CUSTOM
-from .core import settings as s
+from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
 from .data import LifeOpsConfigEntry
 
@@ -316,12 +322,44 @@ def _check_entities(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[
     return errors
 
 
+REMOVE_HABITS = "remove_habits"
+# validate_habit's error keys, as the habits form shows them.
+HABIT_ERRORS = {s.ERROR_NOT_WHOLE: "not_whole_number"}
+
+
+def _habits_schema(own: Mapping[str, h.Habit]) -> vol.Schema:
+    fields: dict[Any, Any] = {
+        vol.Optional(h.HABIT_NAME): TextSelector(),
+        vol.Optional(h.HABIT_SCHEDULE, default=h.Schedule.DAILY.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[schedule.value for schedule in h.Schedule],
+                translation_key=h.HABIT_SCHEDULE,
+            )
+        ),
+        vol.Optional(h.HABIT_TIMES_PER_WEEK, default=3): _whole(1, 7),
+        vol.Optional(h.HABIT_XP, default=10): _whole(0, h.MAX_HABIT_XP, "XP"),
+        vol.Optional(h.HABIT_GRACE_DAYS, default=0): _whole(0, h.MAX_GRACE_DAYS),
+    }
+    if own:
+        fields[vol.Optional(REMOVE_HABITS, default=[])] = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(value=habit.id, label=habit.name) for habit in own.values()
+                ],
+                multiple=True,
+            )
+        )
+    return vol.Schema(fields)
+
+
 class LifeOpsOptionsFlow(OptionsFlow):
     """Edit the person's targets and what the agents watch; nothing saved while a field is wrong."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the parts of the options."""
-        return self.async_show_menu(step_id="init", menu_options=["targets", *s.SECTION_KEYS])
+        return self.async_show_menu(
+            step_id="init", menu_options=["targets", *s.SECTION_KEYS, "habits"]
+        )
 
     async def async_step_targets(
         self, user_input: dict[str, Any] | None = None
@@ -383,3 +421,32 @@ class LifeOpsOptionsFlow(OptionsFlow):
     async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Who is at this site."""
         return await self._async_section("site", user_input)
+
+    async def async_step_habits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a habit and remove existing ones.
+
+        Habits live in LifeOps' store, beside the XP log, where lifeops.create_habit and
+        lifeops.remove_habit change them too; so this step needs the entry loaded, and changes
+        them at once, leaving the options as they are.
+        """
+        entry: LifeOpsConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        controller = entry.runtime_data.gamification
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            remove = [str(habit_id) for habit_id in user_input.get(REMOVE_HABITS) or ()]
+            habit: h.Habit | None = None
+            if str(user_input.get(h.HABIT_NAME) or "").strip():
+                habit, found = h.validate_habit(user_input, existing=controller.habits)
+                errors = {field: HABIT_ERRORS.get(error, error) for field, error in found.items()}
+            if not errors and all(habit_id in controller.habits for habit_id in remove):
+                controller.async_remove_habits(remove)
+                if habit is not None:
+                    controller.async_add_habit(habit)
+                return self.async_create_entry(data=dict(entry.options))
+            errors = errors or {REMOVE_HABITS: "unknown_habit"}
+        schema = _habits_schema(controller.habits)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="habits", data_schema=schema, errors=errors)

@@ -19,6 +19,7 @@ PLATFORMS: Final = [
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TIME,
+    Platform.TODO,
 ]
 
 # Config entry data keys.

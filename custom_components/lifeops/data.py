@@ -15,6 +15,7 @@ from .core.settings import Settings
 if TYPE_CHECKING:
     from .agents.base import AgentController
     from .agents.fitness import FitnessController
+    from .agents.gamification import GamificationController
     from .agents.notifications import NotificationsController
     from .agents.scenes import ScenesController
     from .agents.screen_time import ScreenTimeController
@@ -38,6 +39,7 @@ class LifeOpsRuntimeData:
     work: WorkController = field(init=False)
     screen_time: ScreenTimeController = field(init=False)
     fitness: FitnessController = field(init=False)
+    gamification: GamificationController = field(init=False)
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def is_enabled(self, agent: Agent) -> bool:
@@ -46,7 +48,10 @@ class LifeOpsRuntimeData:
 
     @property
     def controllers(self) -> list[AgentController]:
-        """Every agent controller, notifications first (the others queue through it)."""
+        """Every agent controller, notifications first (the others queue through it).
+
+        Gamification comes last: it reads the others' figures to judge the built-in goals.
+        """
         return [
             self.notifications,
             self.scenes,
@@ -54,6 +59,7 @@ class LifeOpsRuntimeData:
             self.work,
             self.screen_time,
             self.fitness,
+            self.gamification,
         ]
 
     @callback

@@ -67,6 +67,13 @@ async def async_get_config_entry_diagnostics(
                 )
                 for status in ("pending", "delivered", "failed", "dismissed")
             },
+            "gamification": {
+                "habits": len(runtime.gamification.habits),
+                "log_events": len(runtime.gamification.log),
+                "total_xp": runtime.gamification.figures.total_xp,
+                "level": runtime.gamification.figures.level.level,
+                "achievements_unlocked": len(runtime.gamification.figures.unlocked),
+            },
         },
         "entities": sorted(entities, key=lambda item: item["entity_id"]),
     }

@@ -1,4 +1,4 @@
-"""Sensors: the site, the sleep schedule, workouts, work hours, screen time and notifications."""
+"""Sensors: the site, sleep schedule, workouts, work hours, screen time, notifications and XP."""
 
 from __future__ import annotations
 
@@ -21,18 +21,25 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .core.achievements import ACHIEVEMENTS
 from .core.agents import Agent
 from .core.fitness import Recommendation
+from .core.habits import BUILTIN_IDS, Habit
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.
 PARALLEL_UPDATES = 0
+
+XP = "XP"
+ACHIEVEMENT_NAMES = {achievement.id: achievement.name for achievement in ACHIEVEMENTS}
+STREAK_KEY_PREFIX = "streak_"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +97,36 @@ def _pending(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
             }
             for item in runtime.notifications.queue.pending()[:20]
         ]
+    }
+
+
+def _level(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
+    level = runtime.gamification.figures.level
+    return {
+        "progress": round(level.progress * 100, 1),
+        "xp_into_level": level.xp_into_level,
+        "xp_to_next_level": level.xp_to_next_level,
+        "next_level_xp": level.next_level_xp,
+        "total_xp": level.total_xp,
+    }
+
+
+def _achievements(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
+    figures = runtime.gamification.figures
+    return {
+        "unlocked": [
+            {
+                "id": item.id,
+                "name": ACHIEVEMENT_NAMES[item.id],
+                "unlocked_at": item.unlocked_at.isoformat() if item.unlocked_at else None,
+            }
+            for item in figures.unlocked
+        ],
+        "progress": {
+            item.id: {"current": item.current, "target": item.target}
+            for item in figures.achievements
+            if not item.unlocked
+        },
     }
 
 
@@ -175,6 +212,38 @@ AGENT_SENSORS: tuple[LifeOpsAgentSensorDescription, ...] = (
         value_fn=lambda runtime: len(runtime.notifications.queue.pending()),
         attributes_fn=_pending,
     ),
+    LifeOpsAgentSensorDescription(
+        key="total_xp",
+        translation_key="total_xp",
+        agent=Agent.GAMIFICATION,
+        native_unit_of_measurement=XP,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda runtime: runtime.gamification.figures.total_xp,
+    ),
+    LifeOpsAgentSensorDescription(
+        key="level",
+        translation_key="level",
+        agent=Agent.GAMIFICATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda runtime: runtime.gamification.figures.level.level,
+        attributes_fn=_level,
+    ),
+    LifeOpsAgentSensorDescription(
+        key="xp_today",
+        translation_key="xp_today",
+        agent=Agent.GAMIFICATION,
+        native_unit_of_measurement=XP,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda runtime: runtime.gamification.figures.xp_today,
+    ),
+    LifeOpsAgentSensorDescription(
+        key="achievements",
+        translation_key="achievements",
+        agent=Agent.GAMIFICATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda runtime: len(runtime.gamification.figures.unlocked),
+        attributes_fn=_achievements,
+    ),
 )
 
 SITE_SENSOR = SensorEntityDescription(
@@ -203,6 +272,39 @@ async def async_setup_entry(
             ),
         ]
     )
+    _follow_habits(hass, entry, async_add_entities)
+
+
+def _follow_habits(
+    hass: HomeAssistant,
+    entry: LifeOpsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One streak sensor per habit and built-in goal, added and removed with the habits."""
+    controller = entry.runtime_data.gamification
+    registry = er.async_get(hass)
+    prefix = f"{entry.runtime_data.node_id}_{Agent.GAMIFICATION.value}_{STREAK_KEY_PREFIX}"
+    shown: set[str] = set()
+
+    @callback
+    def sync() -> None:
+        habits = controller.all_habits()
+        new = [habit for habit_id, habit in habits.items() if habit_id not in shown]
+        shown.update(habit.id for habit in new)
+        if new:
+            async_add_entities(LifeOpsStreakSensor(entry, habit) for habit in new)
+        # A removed habit's sensor leaves the registry (and with it the state machine); so does
+        # one left behind by a habit removed while this platform was not loaded.
+        for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+            if registered.domain != "sensor" or not registered.unique_id.startswith(prefix):
+                continue
+            habit_id = registered.unique_id.removeprefix(prefix)
+            if habit_id not in habits:
+                shown.discard(habit_id)
+                registry.async_remove(registered.entity_id)
+
+    sync()
+    entry.async_on_unload(controller.async_add_habits_listener(sync))
 
 
 class LifeOpsSiteSensor(LifeOpsEntity, SensorEntity):
@@ -279,6 +381,56 @@ class LifeOpsScheduleSensor(LifeOpsClockEntity, SensorEntity):
         value = self.entity_description.value_fn(self._entry.runtime_data, now)
         self._attr_native_value = value
         return value + timedelta(seconds=1)
+
+
+class LifeOpsStreakSensor(LifeOpsAgentEntity, SensorEntity):
+    """One habit's or built-in goal's streak: the current one, with the best and the last done."""
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, entry: LifeOpsConfigEntry, habit: Habit) -> None:
+        """Name the sensor after the habit (a built-in goal's name is translated)."""
+        builtin = habit.id in BUILTIN_IDS
+        description = SensorEntityDescription(
+            key=f"{STREAK_KEY_PREFIX}{habit.id}",
+            translation_key=f"{habit.id}_streak" if builtin else "habit_streak",
+            translation_placeholders=None if builtin else {"habit": habit.name},
+        )
+        super().__init__(entry, description, Agent.GAMIFICATION)
+        self.habit_id = habit.id
+
+    @property
+    def available(self) -> bool:
+        """Whether the habit still exists (it goes away with the habit)."""
+        return self.habit_id in self._entry.runtime_data.gamification.figures.streaks
+
+    @property
+    def native_value(self) -> StateType:
+        """The current streak, in the habit's periods (days, weekdays or weeks)."""
+        streak = self._entry.runtime_data.gamification.figures.streaks.get(self.habit_id)
+        return streak.current if streak else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The best streak, when it was last done and how the habit is scheduled."""
+        controller = self._entry.runtime_data.gamification
+        streak = controller.figures.streaks.get(self.habit_id)
+        habit = controller.all_habits().get(self.habit_id)
+        if streak is None or habit is None:
+            return {}
+        return {
+            "best": streak.best,
+            "last_done": streak.last_done.isoformat() if streak.last_done else None,
+            "started": streak.started.isoformat() if streak.started else None,
+            "done_this_period": streak.period_done,
+            "completions": streak.completions,
+            "habit": habit.id,
+            "schedule": habit.schedule.value,
+            "times_per_week": habit.times_per_week,
+            "xp": habit.xp,
+            "grace_days": habit.grace_days,
+            "builtin": habit.builtin,
+        }
 
 
 class LifeOpsAgentSensor(LifeOpsAgentEntity, SensorEntity):

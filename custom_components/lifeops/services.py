@@ -20,12 +20,14 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
+from .core import habits, xp
 from .core.notifications import Priority
 from .data import LifeOpsConfigEntry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
 _TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1, max=64))
+DEFAULT_HABIT_XP = 10
 
 
 def _datetime(value: Any) -> datetime:
@@ -91,6 +93,38 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
     "dismiss_notification": vol.Schema({**_ENTRY, vol.Required("notification_id"): _TEXT}),
+    # The gamification actions take any values here: core.xp and core.habits check each field
+    # and say which one is wrong (see `agents.gamification.validation_error`).
+    "complete_habit": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional(xp.FIELD_HABIT): object,
+            vol.Optional(xp.FIELD_TIME): object,
+            vol.Optional(xp.FIELD_ID): object,
+        }
+    ),
+    "award_xp": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional(xp.FIELD_AGENT): object,
+            vol.Optional(xp.FIELD_EVENT_TYPE): object,
+            vol.Optional(xp.FIELD_AMOUNT): object,
+            vol.Optional(xp.FIELD_DESCRIPTION): object,
+            vol.Optional(xp.FIELD_TIME): object,
+            vol.Optional(xp.FIELD_ID): object,
+        }
+    ),
+    "create_habit": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Optional(habits.HABIT_NAME): object,
+            vol.Optional(habits.HABIT_SCHEDULE, default=habits.Schedule.DAILY.value): object,
+            vol.Optional(habits.HABIT_TIMES_PER_WEEK): object,
+            vol.Optional(habits.HABIT_XP, default=DEFAULT_HABIT_XP): object,
+            vol.Optional(habits.HABIT_GRACE_DAYS, default=0): object,
+        }
+    ),
+    "remove_habit": vol.Schema({**_ENTRY, vol.Optional(xp.FIELD_HABIT): object}),
 }
 
 # Fields whose errors have their own translated text ("invalid_field_<name>").
@@ -225,6 +259,45 @@ async def _dismiss(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceRe
     return {"notification_id": notification.id, "status": str(notification.status)}
 
 
+async def _complete_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    controller = entry.runtime_data.gamification
+    event, added = controller.async_complete_habit(data)
+    streak = controller.figures.streaks.get(event.habit_id or "")
+    return {
+        "id": event.id,
+        "added": added,
+        "habit": event.habit_id,
+        "xp": event.amount if added else 0,
+        "streak": streak.current if streak else 0,
+        "total_xp": controller.figures.total_xp,
+    }
+
+
+async def _award_xp(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    controller = entry.runtime_data.gamification
+    event, added = controller.async_award_xp(data)
+    return {
+        "id": event.id,
+        "added": added,
+        "xp": event.amount if added else 0,
+        "total_xp": controller.figures.total_xp,
+        "level": controller.figures.level.level,
+    }
+
+
+async def _create_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    habit = entry.runtime_data.gamification.async_create_habit(data)
+    return habit.as_dict()
+
+
+async def _remove_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    habit_id = data.get(xp.FIELD_HABIT)
+    controller = entry.runtime_data.gamification
+    controller.check_removable(habit_id)
+    controller.async_remove_habits([str(habit_id)])
+    return {"removed": habit_id}
+
+
 HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "start_wind_down": (_start_wind_down, SupportsResponse.OPTIONAL),
     "end_wind_down": (_end_wind_down, SupportsResponse.OPTIONAL),
@@ -233,6 +306,10 @@ HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "log_screen_time": (_log_screen_time, SupportsResponse.OPTIONAL),
     "notify": (_notify, SupportsResponse.OPTIONAL),
     "dismiss_notification": (_dismiss, SupportsResponse.OPTIONAL),
+    "complete_habit": (_complete_habit, SupportsResponse.OPTIONAL),
+    "award_xp": (_award_xp, SupportsResponse.OPTIONAL),
+    "create_habit": (_create_habit, SupportsResponse.OPTIONAL),
+    "remove_habit": (_remove_habit, SupportsResponse.OPTIONAL),
 }
 
 

@@ -161,7 +161,7 @@ def whole_in_range(value: Any, low: int, high: int) -> tuple[int | None, str | N
         return None, ERROR_NOT_A_NUMBER
     try:
         number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None, ERROR_NOT_A_NUMBER
     if math.isnan(number):
         return None, ERROR_NOT_A_NUMBER

@@ -283,7 +283,11 @@ def _event_time(
         return None
     if moment.tzinfo is None:  # a wall time in the person's zone
         moment = moment.replace(tzinfo=tz)
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # the first or last hours of year 1 or 9999 in another zone
+        errors[FIELD_TIME] = ERROR_INVALID_TIME
+        return None
     if moment > now + CLOCK_SKEW:
         errors[FIELD_TIME] = ERROR_TIME_IN_FUTURE
     elif moment < now - timedelta(days=MAX_LATE_DAYS):
