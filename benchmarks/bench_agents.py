@@ -125,11 +125,13 @@ async def run(changes: int, rounds: int, config_dir: str, only: str = "") -> int
         baseline: list[float] = []
         lifeops: list[float] = []
         setups: list[float] = []
+        setups_loop: list[float] = []  # of which the event loop's own CPU time
         for _ in range(rounds):
             baseline.append(await drive(hass, per_round, only))
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             ok = await hass.config_entries.async_setup(entry.entry_id)
             setups.append(time.perf_counter() - started)
+            setups_loop.append(time.thread_time() - started_cpu)
             if not ok:
                 print("LifeOps did not set up", file=sys.stderr)
                 return 2
@@ -154,8 +156,15 @@ async def run(changes: int, rounds: int, config_dir: str, only: str = "") -> int
         f"added by LifeOps:       {added_us:8.2f} µs per change (target < {TARGET_US_PER_CHANGE})"
     )
     print(f"ratio with/without:     {with_us / base_us:8.2f}x")
-    print(f"entry setup, first:     {first_setup_ms:8.2f} ms (includes importing the platforms)")
-    print(f"entry setup, later:     {warm_setup_ms:8.2f} ms (median; target < {TARGET_SETUP_MS})")
+    print(
+        f"entry setup, first:     {first_setup_ms:8.2f} ms wall, {setups_loop[0] * 1000:.2f} ms "
+        "of it in the loop (the rest: importing the platforms in the executor)"
+    )
+    print(
+        f"entry setup, later:     {warm_setup_ms:8.2f} ms wall, "
+        f"{statistics.median(setups_loop[1:] or setups_loop) * 1000:.2f} ms in the loop "
+        f"(median; target < {TARGET_SETUP_MS})"
+    )
     print(f"blocking calls seen:    {log.count:8d}")
     print(f"errors logged:          {log.errors:8d}")
     met = (

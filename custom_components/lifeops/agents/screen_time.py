@@ -60,14 +60,18 @@ class ScreenTimeController(AgentController):
     def _on_source(self, event: Event[EventStateChangedData]) -> None:
         if (new_state := event.data["new_state"]) is None:
             return
-        was_active = self.tracker.is_active()
-        now = dt_util.utcnow()
+        version = self.tracker.version
         self.tracker.source_changed(
-            new_state.entity_id, new_state.entity_id, is_active(new_state.state), now
+            new_state.entity_id, new_state.entity_id, is_active(new_state.state), dt_util.utcnow()
         )
-        if self.tracker.is_active() != was_active:
-            # The refresh checks the limit and tells the entities, once.
-            self._refresh(now)
+        if self.tracker.version == version:
+            return
+        # A screen going on or off changes no total at that instant: totals move with time. The
+        # minute tick (started when a screen comes on, run once more after the last goes off)
+        # updates the entities and checks the limit.
+        self.runtime.store.async_schedule_save()
+        if self.tracker.is_active():
+            self.async_keep_ticking("refresh", REFRESH, self._refresh)
 
     async def async_log(
         self, *, minutes: float, category: str, when: datetime | None, log_id: str | None
@@ -109,12 +113,12 @@ class ScreenTimeController(AgentController):
         self.async_changed()
 
     def _today(self) -> dict[str, timedelta]:
-        """Today's screen time per source, to the second; cached until the log or second moves.
+        """Today's screen time per source; cached until the log changes or the second moves on.
 
         The sensor's state and attributes and the limit check all read it on each change.
         """
-        now = dt_util.utcnow().replace(microsecond=0)
-        key = (self.tracker.version, now, self.tz)
+        now = dt_util.utcnow()
+        key = (self.tracker.version, now.replace(microsecond=0), self.tz)
         if key != self._today_key:
             self._today_key = key
             self._today_cache = self.tracker.by_category(dt_util.as_local(now).date(), self.tz, now)

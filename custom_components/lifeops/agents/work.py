@@ -157,12 +157,12 @@ class WorkController(AgentController):
             )
 
     def _worked(self) -> tuple[timedelta, timedelta]:
-        """Time worked today and this week, to the second; cached until the log or second moves.
+        """Time worked today and this week; cached until the log changes or the second moves on.
 
         Every work entity reads these on each change; one computation serves them all.
         """
-        now = dt_util.utcnow().replace(microsecond=0)
-        key = (self.tracker.version, now, self.tz)
+        now = dt_util.utcnow()
+        key = (self.tracker.version, now.replace(microsecond=0), self.tz)
         if key != self._worked_key:
             self._worked_key = key
             self._worked_cache = (
