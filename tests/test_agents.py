@@ -9,6 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -286,11 +287,26 @@ async def test_work_sessions_from_a_source_and_the_cutoff_alert_once(
     freezer.tick(timedelta(hours=2, minutes=30))  # 18:30 local, past the 18:00 cut-off
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
+    # A laptop that locks for half a minute does not end the session.
     hass.states.async_set("binary_sensor.work_laptop", "off")
     await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.lifeops_work_life_working").state == "on"
+    freezer.tick(timedelta(seconds=30))
+    hass.states.async_set("binary_sensor.work_laptop", "on")
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.lifeops_work_life_working").state == "on"
 
+    # Quiet for a minute: the session ends, at the moment the laptop went quiet.
+    hass.states.async_set("binary_sensor.work_laptop", "off")
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.lifeops_work_life_working").state == "off"
-    assert float(hass.states.get("sensor.lifeops_work_life_work_today").state) == pytest.approx(2.5)
+    assert float(hass.states.get("sensor.lifeops_work_life_work_today").state) == pytest.approx(
+        2.5 + 30 / 3600, abs=1e-3
+    )
+    assert len(init_integration.runtime_data.work.tracker.sessions()) == 1
     cutoff = [call for call in notify_calls if "18:00" in call.data["message"]]
     assert len(cutoff) == 1
 
@@ -438,3 +454,47 @@ async def test_random_payloads_only_ever_fail_validation(
         )
         assert after == before, (service, payload)
     assert refused > len(seen) // 2
+
+
+@pytest.mark.freeze_time("2026-11-25T08:00:00+00:00")
+async def test_a_session_ends_when_its_source_went_quiet_across_reloads_and_restarts(
+    hass: HomeAssistant,
+    stockholm: None,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    laptop = "binary_sensor.work_laptop"
+    hass.states.async_set(laptop, "on")
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(hours=1))
+    hass.states.async_set(laptop, "off")  # quiet at 09:00, inside the minute's grace
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=10))
+    # Reloaded inside the grace: the session ends when the laptop went quiet, not later.
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    sessions = init_integration.runtime_data.work.tracker.sessions()
+    assert [(s.start, s.end) for s in sessions] == [
+        (
+            dt_util.parse_datetime("2026-11-25T08:00:00+00:00"),
+            dt_util.parse_datetime("2026-11-25T09:00:00+00:00"),
+        )
+    ]
+    assert hass.states.get("binary_sensor.lifeops_work_life_working").state == "off"
+
+    # Working again; LifeOps stops; the laptop goes quiet while it is not running.
+    hass.states.async_set(laptop, "on")
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    freezer.tick(timedelta(minutes=30))
+    hass.states.async_set(laptop, "off")  # 09:30:10
+    freezer.tick(timedelta(hours=2))
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    sessions = init_integration.runtime_data.work.tracker.sessions()
+    # Back within a minute of 09:00, so still the first session; it ended at 09:30:10.
+    assert len(sessions) == 1
+    assert sessions[0].end == dt_util.parse_datetime("2026-11-25T09:30:10+00:00")
+    assert float(hass.states.get("sensor.lifeops_work_life_work_today").state) == pytest.approx(
+        1.5 + 10 / 3600, abs=1e-3
+    )

@@ -555,6 +555,11 @@ async def test_work_calendar_event_is_a_scheduled_work_session(
 
     await move_to(hass, freezer, "2026-11-25T10:00:00+00:00")  # 11:00 local: it ends
     assert hass.states.get("calendar.work").state == "off"
+    # A minute's grace, in case another work event follows at once...
+    assert hass.states.get(WORKING).state == "on"
+    assert not stopped
+    # ...then the session ends, at the event's end.
+    await move_to(hass, freezer, "2026-11-25T10:01:01+00:00")
     assert hass.states.get(WORKING).state == "off"
     assert hass.states.get(LIFEOPS_CALENDAR).state == "off"
     assert len(stopped) == 1
@@ -609,6 +614,8 @@ async def test_with_keywords_only_matching_events_of_a_calendar_are_work(
     await move_to(hass, freezer, "2026-11-25T12:30:00+00:00")  # 13:30: the dentist, not work
     personal = hass.states.get("calendar.personal")
     assert (personal.state, personal.attributes["message"]) == ("on", "Dentist")
+    assert hass.states.get(WORKING).state == "on"  # a minute's grace before the session ends
+    await move_to(hass, freezer, "2026-11-25T12:31:01+00:00")
     assert hass.states.get(WORKING).state == "off"
 
     await move_to(hass, freezer, "2026-11-25T13:30:00+00:00")  # 14:30: the calendar is free

@@ -10,6 +10,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..core.agents import Agent
+from ..core.intervals import JOIN_GAP
 from ..core.work import WorkAlerts, WorkSession, WorkTracker, calendar_event_is_work
 from ..data import LifeOpsConfigEntry
 from .base import AgentController
@@ -19,6 +20,10 @@ STORE_KEY = "work"
 EVENT_WORK_STARTED = "lifeops_work_started"
 EVENT_WORK_STOPPED = "lifeops_work_stopped"
 REFRESH = timedelta(minutes=1)
+
+
+def _nothing(_: datetime) -> None:
+    """A timer action for a timer being cancelled."""
 
 
 class WorkController(AgentController):
@@ -31,6 +36,7 @@ class WorkController(AgentController):
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Load the work log and the alerts already sent."""
         super().__init__(hass, entry)
+        self._closing: dict[str, datetime] = {}  # sources going quiet, and since when
         stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
         self.tracker = (
             WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
@@ -69,7 +75,12 @@ class WorkController(AgentController):
         await super().async_start()
         now = dt_util.utcnow()
         for entity_id in self.sources():
-            if (state := self.hass.states.get(entity_id)) is not None:
+            if (state := self.hass.states.get(entity_id)) is None:
+                continue
+            if not self._source_active(state) and entity_id in self.tracker.open_sources():
+                # Quiet since before this start: the session ended when the source went quiet.
+                self.tracker.source_changed(entity_id, False, min(state.last_changed, now))
+            else:
                 self._apply(state, now)
         if self.sources():
             self._unsubs.append(
@@ -79,12 +90,48 @@ class WorkController(AgentController):
 
     @callback
     def _apply(self, state: State, now: datetime) -> WorkSession | None:
-        return self.tracker.source_changed(
-            state.entity_id,
-            self._source_active(state),
-            now,
-            scheduled=state.domain == "calendar",
-        )
+        """Follow a source's new state; None when nothing changes now.
+
+        A source that goes quiet ends its session only if it stays quiet for `JOIN_GAP`: a
+        laptop that locks for half a minute, or a meeting followed at once by another, is one
+        session, and "working now" does not flicker off and on. The session still ends at the
+        moment the source went quiet.
+        """
+        source = state.entity_id
+        closing = f"close {source}"
+        if self._source_active(state):
+            if self.has_timer(closing):
+                self.async_set_timer(closing, None, _nothing)
+                self._closing.pop(source, None)
+                return None  # back in time: the session goes on
+            return self.tracker.source_changed(
+                source, True, now, scheduled=state.domain == "calendar"
+            )
+        if source in self.tracker.open_sources() and not self.has_timer(closing):
+
+            @callback
+            def close(_: datetime) -> None:
+                self._close_source(source, now)
+
+            self._closing[source] = now
+            self.async_set_timer(closing, now + JOIN_GAP, close)
+        return None
+
+    @callback
+    def async_stop(self) -> None:
+        """End the sessions whose source was going quiet, then stop as every agent does."""
+        for name in [name for name in self._closing if self.has_timer(f"close {name}")]:
+            self.tracker.source_changed(name, False, self._closing[name])
+        self._closing.clear()
+        super().async_stop()
+
+    @callback
+    def _close_source(self, source: str, at: datetime) -> None:
+        self._closing.pop(source, None)
+        was_working = self.tracker.is_working()
+        if self.tracker.source_changed(source, False, at) is not None:
+            self._fire_if_changed(was_working)
+            self._refresh(dt_util.utcnow())
 
     @callback
     def _on_source(self, event: Event[EventStateChangedData]) -> None:
