@@ -439,6 +439,10 @@ class DevHass:
         if entries:
             return dict(entries[0])
         flow = await api.post("/api/config/config_entries/flow", {"handler": DOMAIN})
+        # The first step is a menu: this installation's site, or an Oura account.
+        await api.post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}", {"next_step_id": "site"}
+        )
         result = await api.post(
             f"/api/config/config_entries/flow/{flow['flow_id']}", dict(site or {"site": "home"})
         )

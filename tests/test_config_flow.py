@@ -20,9 +20,16 @@ from .conftest import NODE_ID
 
 
 async def _start(hass: HomeAssistant) -> str:
+    """Open the add-integration menu and pick the site."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
+    assert result["menu_options"] == ["site", "oura"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "site"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "site"
     assert result["errors"] == {}
     return result["flow_id"]
 

@@ -45,8 +45,13 @@ async def test_lifeops_in_a_booted_home_assistant(
     # No LifeOps entry yet: create it through the config-flow REST API, as the UI does.
     assert await api.get("/api/config/config_entries/entry?domain=lifeops") == []
     flow = await api.post("/api/config/config_entries/flow", {"handler": "lifeops"})
-    assert flow["type"] == "form"
+    assert flow["type"] == "menu"
     assert flow["step_id"] == "user"
+    flow = await api.post(
+        f"/api/config/config_entries/flow/{flow['flow_id']}", {"next_step_id": "site"}
+    )
+    assert flow["type"] == "form"
+    assert flow["step_id"] == "site"
     result = await api.post(
         f"/api/config/config_entries/flow/{flow['flow_id']}", {"site": "summer_cabin"}
     )
@@ -56,6 +61,7 @@ async def test_lifeops_in_a_booted_home_assistant(
 
     # A second entry for the same site aborts.
     flow = await api.post("/api/config/config_entries/flow", {"handler": "lifeops"})
+    await api.post(f"/api/config/config_entries/flow/{flow['flow_id']}", {"next_step_id": "site"})
     result = await api.post(
         f"/api/config/config_entries/flow/{flow['flow_id']}", {"site": "summer_cabin"}
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import threading
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -21,6 +23,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.core.gamification import compute as real_compute
+from custom_components.lifeops.core.settings import Settings
+from custom_components.lifeops.core.xp import XpLog
 
 # Wednesday 25 November 2026, 14:00 in Stockholm: a quiet afternoon.
 pytestmark = pytest.mark.freeze_time("2026-11-25T13:00:00+00:00")
@@ -462,7 +467,7 @@ async def test_wind_down_honoured_is_judged_at_bedtime(
 async def test_a_builtin_goal_completed_by_hand_counts_once_a_day(
     hass: HomeAssistant, stockholm: None, init_integration: MockConfigEntry
 ) -> None:
-    """In bed by bedtime has no sensor of its own yet: an automation reports it."""
+    """Without an in-bed sensor chosen, an automation reports in bed by bedtime."""
     first = await _call(hass, "complete_habit", habit="in_bed_by_bedtime")
     again = await _call(hass, "complete_habit", habit="in_bed_by_bedtime")
     assert first["id"] == "in_bed_by_bedtime@2026-11-25"
@@ -682,3 +687,286 @@ async def test_midnight_across_a_dst_night(
     assert _state(hass, XP_TODAY) == "0"
     assert _state(hass, MEDITATE_STREAK) == "2"
     assert _state(hass, TOTAL_XP) == "50"
+
+
+# ---- figures off the event loop ---------------------------------------------------------------
+
+COMPUTE = "custom_components.lifeops.agents.gamification.compute"
+
+
+async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
+    hass: HomeAssistant, stockholm: None, init_integration: MockConfigEntry
+) -> None:
+    loop_thread = threading.get_ident()
+    calls: list[tuple[int, int]] = []
+
+    reads: list[int] = []
+    real_from_dict = XpLog.from_dict
+
+    def spy(log: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append((threading.get_ident(), len(log)))
+        return real_compute(log, *args, **kwargs)
+
+    def read(data: Any) -> XpLog:
+        reads.append(threading.get_ident())
+        return real_from_dict(data)
+
+    with patch(COMPUTE, spy), patch.object(XpLog, "from_dict", read):
+        response = await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=120)
+        assert response["total_xp"] == 120
+        assert response["level"] == 2
+        # A restart computes its first figures in the executor too.
+        assert await hass.config_entries.async_reload(init_integration.entry_id)
+        await hass.async_block_till_done()
+
+    assert _state(hass, TOTAL_XP) == "120"
+    with_events = [thread for thread, events in calls if events]
+    assert len(with_events) >= 2
+    assert loop_thread not in with_events
+    # So is reading the stored log.
+    assert reads
+    assert loop_thread not in reads
+
+
+async def test_a_recompute_finishing_late_cannot_take_the_figures_back(
+    hass: HomeAssistant, stockholm: None, init_integration: MockConfigEntry
+) -> None:
+    controller = init_integration.runtime_data.gamification
+    level_ups = async_capture_events(hass, "lifeops_level_up")
+    release = threading.Event()
+
+    def slow_for_one_event(log: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(log) == 1:  # the first recompute: held back until the second one is applied
+            assert release.wait(10)
+        return real_compute(log, *args, **kwargs)
+
+    with patch(COMPUTE, slow_for_one_event):
+        controller.async_award_xp({"agent": "sleep", "event_type": "a", "amount": 60})
+        controller.async_award_xp({"agent": "sleep", "event_type": "b", "amount": 50})
+        figures = await controller.async_figures()
+        assert figures.total_xp == 110
+        assert _state(hass, TOTAL_XP) == "110"
+        release.set()
+        await hass.async_block_till_done()
+
+    assert controller.figures.total_xp == 110
+    assert controller.figures.event_count == 2
+    assert _state(hass, TOTAL_XP) == "110"
+    assert _state(hass, LEVEL) == "2"
+    assert [event.data["level"] for event in level_ups] == [2]
+
+
+async def test_the_log_is_stored_as_xp_log_stores_it_across_restarts(
+    hass: HomeAssistant, meditate: None, init_integration: MockConfigEntry
+) -> None:
+    controller = init_integration.runtime_data.gamification
+    await _call(hass, "complete_habit", habit="meditate", time="2026-11-24T08:00:00")
+    await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=5, id="nap")
+    assert controller.as_dict()["log"] == controller.log.as_dict()
+    assert [event["id"] for event in controller.as_dict()["log"]["events"]][-1] == "nap"
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    controller = init_integration.runtime_data.gamification
+    await _call(hass, "award_xp", agent="sleep", event_type="walk", amount=7)
+    assert len(controller.log) == 3
+    assert controller.as_dict()["log"] == controller.log.as_dict()
+    assert _state(hass, TOTAL_XP) == "37"
+
+
+# ---- in bed by bedtime and workout matching readiness ------------------------------------------
+
+BED = "binary_sensor.bed_occupancy"
+BEDTIME_START = "sensor.oura_bedtime_start"
+IN_BED_STREAK = "sensor.lifeops_gamification_in_bed_by_bedtime_streak"
+WORKOUT_STREAK = "sensor.lifeops_gamification_workout_matching_readiness_streak"
+READINESS = "sensor.oura_readiness"
+WORKOUTS = "counter.workouts"
+
+
+@pytest.mark.parametrize(
+    ("options", "entity_id", "state", "met"),
+    [
+        ({**Settings().as_options(), "in_bed_entity": BED}, BED, "on", True),
+        ({**Settings().as_options(), "in_bed_entity": BED}, BED, "off", False),
+        # Bedtime is 22:30 local, 21:30 UTC.
+        (
+            {**Settings().as_options(), "in_bed_entity": BEDTIME_START},
+            BEDTIME_START,
+            "2026-11-25T21:12:00+00:00",
+            True,
+        ),
+        (
+            {**Settings().as_options(), "in_bed_entity": BEDTIME_START},
+            BEDTIME_START,
+            "2026-11-25T21:40:00+00:00",
+            False,
+        ),
+        (
+            {**Settings().as_options(), "in_bed_entity": BEDTIME_START},
+            BEDTIME_START,
+            "2026-11-24T21:10:00+00:00",  # last night's
+            False,
+        ),
+    ],
+    ids=["bed_on", "bed_off", "timestamp_before", "timestamp_after", "timestamp_yesterday"],
+)
+async def test_in_bed_by_bedtime_is_judged_a_quarter_past_bedtime(
+    hass: HomeAssistant,
+    stockholm: None,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    entity_id: str,
+    state: str,
+    met: bool,
+) -> None:
+    hass.states.async_set(entity_id, state)
+    freezer.move_to("2026-11-25T20:45:00+00:00")  # wind-down starts: the bedtime timer is set
+    await _tick(hass)
+    freezer.move_to("2026-11-25T21:30:01+00:00")
+    await _tick(hass)
+    assert _state(hass, IN_BED_STREAK) == "0"
+    assert controller_log(init_integration, "in_bed_by_bedtime") == set()
+
+    freezer.move_to("2026-11-25T21:46:00+00:00")
+    await _tick(hass)
+    assert controller_log(init_integration, "in_bed_by_bedtime") == (
+        {"in_bed_by_bedtime@2026-11-25"} if met else set()
+    )
+    assert _state(hass, IN_BED_STREAK) == ("1" if met else "0")
+
+    # Once a night: nothing more is judged until the next bedtime.
+    freezer.move_to("2026-11-25T23:30:00+00:00")
+    await _tick(hass)
+    assert len(controller_log(init_integration, "in_bed_by_bedtime")) == int(met)
+
+
+def _completions(hass: HomeAssistant, entity_id: str) -> int:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    completions: int = state.attributes["completions"]
+    return completions
+
+
+def controller_log(entry: MockConfigEntry, goal: str) -> set[str]:
+    """The ids of a goal's days in the log."""
+    log = entry.runtime_data.gamification.log
+    return {event.id for event in log if event.habit_id == goal}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{**Settings().as_options(), "in_bed_entity": BED}],
+    ids=["options"],
+)
+async def test_an_in_bed_check_survives_a_restart(
+    hass: HomeAssistant,
+    stockholm: None,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    hass.states.async_set(BED, "on")
+    freezer.move_to("2026-11-25T20:45:00+00:00")  # wind-down starts: the bedtime timer is set
+    await _tick(hass)
+    freezer.move_to("2026-11-25T21:30:01+00:00")
+    await _tick(hass)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    freezer.move_to("2026-11-25T21:46:00+00:00")
+    await _tick(hass)
+    assert _state(hass, IN_BED_STREAK) == "1"
+
+
+WORKOUT_OPTIONS = {
+    **Settings().as_options(),
+    "readiness_entity": READINESS,
+    "workout_entity": WORKOUTS,
+}
+
+
+@pytest.mark.parametrize(
+    ("options", "readiness", "met"),
+    [
+        (WORKOUT_OPTIONS, "88", True),  # intense
+        (WORKOUT_OPTIONS, "80", True),  # moderate
+        (WORKOUT_OPTIONS, "65", False),  # rest
+        (WORKOUT_OPTIONS, "unknown", False),  # no recommendation
+    ],
+    ids=["intense", "moderate", "rest", "no_readiness"],
+)
+async def test_a_workout_on_a_moderate_or_intense_day_meets_the_goal_once(
+    hass: HomeAssistant,
+    stockholm: None,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    readiness: str,
+    met: bool,
+) -> None:
+    hass.states.async_set(READINESS, readiness)
+    hass.states.async_set(WORKOUTS, "0")  # first seen: not a workout
+    await hass.async_block_till_done()
+    assert controller_log(init_integration, "workout_matches_readiness") == set()
+
+    hass.states.async_set(WORKOUTS, "0", {"changed": "attributes only"})
+    hass.states.async_set(WORKOUTS, "unavailable")
+    hass.states.async_set(WORKOUTS, "0")
+    await hass.async_block_till_done()
+    assert controller_log(init_integration, "workout_matches_readiness") == set()
+
+    hass.states.async_set(WORKOUTS, "1")
+    hass.states.async_set(WORKOUTS, "2")  # a second workout the same day counts once
+    await hass.async_block_till_done()
+    expected = {"workout_matches_readiness@2026-11-25"} if met else set()
+    assert controller_log(init_integration, "workout_matches_readiness") == expected
+    assert _completions(hass, WORKOUT_STREAK) == int(met)
+
+    # The next morning (local), another workout counts for Thursday.
+    freezer.move_to("2026-11-26T07:00:00+00:00")
+    await _tick(hass)
+    hass.states.async_set(WORKOUTS, "3")
+    await hass.async_block_till_done()
+    assert (
+        "workout_matches_readiness@2026-11-26"
+        in controller_log(init_integration, "workout_matches_readiness")
+    ) is met
+    # A weekly goal (three times a week): the streak counts weeks, the completions days.
+    assert _completions(hass, WORKOUT_STREAK) == 2 * int(met)
+
+
+@pytest.mark.parametrize(
+    ("step", "key", "entity_id", "attribute"),
+    [
+        ("sleep", "in_bed_entity", BED, "in_bed_entity"),
+        ("fitness", "workout_entity", WORKOUTS, "workout_entity"),
+    ],
+)
+async def test_the_goal_inputs_are_chosen_in_the_options_flow(
+    hass: HomeAssistant,
+    stockholm: None,
+    init_integration: MockConfigEntry,
+    step: str,
+    key: str,
+    entity_id: str,
+    attribute: str,
+) -> None:
+    assert key in STRINGS["options"]["step"][step]["data"]
+    assert key in STRINGS["options"]["step"][step]["data_description"]
+
+    async def submit(value: str) -> Any:
+        result = await hass.config_entries.options.async_init(init_integration.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+        assert result["step_id"] == step
+        return await hass.config_entries.options.async_configure(result["flow_id"], {key: value})
+
+    result = await submit(entity_id)  # not there yet
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {key: "unknown_entity"}
+
+    hass.states.async_set(entity_id, "0")
+    result = await submit(entity_id)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options[key] == entity_id
+    assert getattr(init_integration.runtime_data.settings, attribute) == entity_id

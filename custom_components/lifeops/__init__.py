@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.config_entry_oauth2_flow import (
+    OAuth2Session,
+    async_get_config_entry_implementation,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .agents.base import AgentController
@@ -15,10 +22,11 @@ from .agents.scenes import ScenesController
 from .agents.screen_time import ScreenTimeController
 from .agents.sleep import SleepController
 from .agents.work import WorkController
-from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, PLATFORMS
+from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
-from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
+from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
+from .oura_coordinator import OuraCoordinator
 from .services import async_setup_services
 from .store import LifeOpsStore
 
@@ -43,7 +51,24 @@ def _read_settings(entry: LifeOpsConfigEntry) -> Settings:
         ) from err
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
+async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
+    """Set up a site or an Oura account from its config entry."""
+    if is_oura_entry(entry):
+        return await _async_setup_oura(hass, entry)
+    return await _async_setup_site(hass, entry)
+
+
+async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool:
+    """Sign in to Oura with the entry's OAuth2 token and poll the account."""
+    implementation = await async_get_config_entry_implementation(hass, entry)
+    coordinator = OuraCoordinator(hass, entry, OAuth2Session(hass, entry, implementation))
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, OURA_PLATFORMS)
+    return True
+
+
+async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     """Set up LifeOps for one site from its config entry."""
     settings = _read_settings(entry)
     store = LifeOpsStore(hass, entry.entry_id)
@@ -86,8 +111,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
-    """Unload a LifeOps entry, saving the agents' state first."""
+async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
+    """Unload a site (saving the agents' state first) or an Oura account."""
+    if is_oura_entry(entry):
+        return await hass.config_entries.async_unload_platforms(entry, OURA_PLATFORMS)
+    return await _async_unload_site(hass, entry)
+
+
+async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     runtime = entry.runtime_data
     for controller in runtime.controllers:
         controller.async_stop()
@@ -95,8 +126,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
-    """Delete the agents' stored state with the entry."""
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Delete a site's stored agent state with its entry (an Oura account stores nothing)."""
+    if is_oura_entry(entry):
+        return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
 
 

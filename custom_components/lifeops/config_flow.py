@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import logging
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
+from homeassistant.const import CONF_ACCESS_TOKEN, CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import area_registry as ar, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    config_entry_oauth2_flow,
+    entity_registry as er,
+)
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     AreaSelector,
     AreaSelectorConfig,
@@ -32,11 +40,23 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from .const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN, SITE_CUSTOM
+from .const import (
+    CONF_KIND,
+    CONF_NODE_ID,
+    CONF_SITE,
+    CONF_SITE_NAME,
+    DOMAIN,
+    KIND_OURA,
+    LOGGER,
+    OURA_SCOPES,
+    SITE_CUSTOM,
+)
 from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
-from .data import LifeOpsConfigEntry
+from .data import LifeOpsConfigEntry, is_oura_entry
+from .oura import OuraAuthError, OuraClient, OuraError
 
+OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
 
 
@@ -84,13 +104,34 @@ async def _site_title(hass: HomeAssistant, site: str, name: str | None) -> str:
     return translations.get(f"component.{DOMAIN}.selector.{CONF_SITE}.options.{site}", site)
 
 
-class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Create one LifeOps entry per site."""
+class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN):
+    """Create one LifeOps entry per site, and one per Oura account (signed in with OAuth2)."""
 
+    DOMAIN = DOMAIN
     VERSION = 1
     MINOR_VERSION = 1
 
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger the OAuth2 steps write to."""
+        return LOGGER
+
+    @property
+    def extra_authorize_data(self) -> dict[str, str]:
+        """The Oura scopes LifeOps reads."""
+        return {"scope": " ".join(OURA_SCOPES)}
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry[Any]) -> bool:
+        """Only sites have targets to configure."""
+        return not is_oura_entry(config_entry)
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask what to add: this installation's site, or an Oura account."""
+        return self.async_show_menu(step_id="user", menu_options=["site", KIND_OURA])
+
+    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask which site this Home Assistant runs at."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -107,9 +148,49 @@ class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
                     options=s.Settings().as_options(),
                 )
         return self.async_show_form(
-            step_id="user",
+            step_id="site",
             data_schema=self.add_suggested_values_to_schema(_site_schema({}), user_input),
             errors=errors,
+        )
+
+    async def async_step_oura(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Sign in to Oura with the application credentials added to Home Assistant."""
+        return await self.async_step_pick_implementation()
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Oura refused the token: ask to sign in again."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm signing in to Oura again."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="reauth_confirm",
+                description_placeholders={"account": self._get_reauth_entry().title},
+            )
+        return await self.async_step_pick_implementation()
+
+    async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Identify the Oura account, then create its entry or renew its token."""
+        client = OuraClient(
+            str(data[CONF_TOKEN][CONF_ACCESS_TOKEN]), session=async_get_clientsession(self.hass)
+        )
+        try:
+            person = await client.get_personal_info()
+        except OuraAuthError:
+            return self.async_abort(reason="oura_auth_failed")
+        except OuraError as err:
+            LOGGER.warning("Could not read the Oura account after signing in: %s", err)
+            return self.async_abort(reason="cannot_connect")
+        await self.async_set_unique_id(person.id)
+        if self.source == SOURCE_REAUTH:
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+            return self.async_update_reload_and_abort(self._get_reauth_entry(), data_updates=data)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(
+            title=OURA_DEFAULT_TITLE, data={**data, CONF_KIND: KIND_OURA}
         )
 
     async def async_step_reconfigure(
@@ -117,6 +198,8 @@ class LifeOpsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Rename or move the site; the node id stays, so synced history stays this node's."""
         entry = self._get_reconfigure_entry()
+        if is_oura_entry(entry):
+            return self.async_abort(reason="reconfigure_not_supported")
         errors: dict[str, str] = {}
         if user_input is not None:
             site, name, errors = _read_site(user_input)
@@ -260,6 +343,15 @@ def _section_fields() -> dict[str, dict[str, Any]]:
                 )
             ),
             s.RECOMMENDED_BEDTIME_ENTITY: _entity(["sensor", "input_datetime"]),
+            # Bed occupancy (on = in bed), or a timestamp of going to bed (e.g. Oura's).
+            s.IN_BED_ENTITY: EntitySelector(
+                EntitySelectorConfig(
+                    filter=[
+                        {"domain": "binary_sensor"},
+                        {"domain": "sensor", "device_class": "timestamp"},
+                    ]
+                )
+            ),
         },
         "scene": {
             s.SCENE_MODE: SelectSelector(
@@ -284,6 +376,8 @@ def _section_fields() -> dict[str, dict[str, Any]]:
             s.ACTIVE_CALORIES_ENTITY: _entity(SCORE_DOMAINS),
             s.STEPS_ENTITY: _entity(SCORE_DOMAINS),
             s.STEP_GOAL: _whole(1, 100_000),
+            # Any entity whose state changes when a workout is logged.
+            s.WORKOUT_ENTITY: EntitySelector(EntitySelectorConfig()),
         },
         "site": {
             s.OCCUPANCY_ENTITY: _entity(["person", "zone", "binary_sensor", "device_tracker"])
@@ -444,6 +538,7 @@ class LifeOpsOptionsFlow(OptionsFlow):
                 controller.async_remove_habits(remove)
                 if habit is not None:
                     controller.async_add_habit(habit)
+                await controller.async_figures()
                 return self.async_create_entry(data=dict(entry.options))
             errors = errors or {REMOVE_HABITS: "unknown_habit"}
         schema = _habits_schema(controller.habits)

@@ -29,4 +29,14 @@ CONF_NODE_ID: Final = "node_id"
 
 SITE_CUSTOM: Final = "custom"
 
+# An entry is a site (no kind, as every entry made before Oura) or an Oura account.
+CONF_KIND: Final = "kind"
+KIND_OURA: Final = "oura"
+OURA_PLATFORMS: Final = [Platform.SENSOR]
+
+# Oura's OAuth2 endpoints and the scopes LifeOps asks for (https://cloud.ouraring.com/docs/authentication).
+OURA_AUTHORIZE_URL: Final = "https://cloud.ouraring.com/oauth/authorize"
+OURA_TOKEN_URL: Final = "https://api.ouraring.com/oauth/token"
+OURA_SCOPES: Final = ("personal", "daily", "heartrate", "workout", "spo2Daily")
+
 AGENTS: Final = tuple(Agent)

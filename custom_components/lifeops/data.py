@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, callback
 
+from .const import CONF_KIND, KIND_OURA
 from .core.agents import Agent
 from .core.settings import Settings
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .agents.screen_time import ScreenTimeController
     from .agents.sleep import SleepController
     from .agents.work import WorkController
+    from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
 
 
@@ -76,3 +78,11 @@ class LifeOpsRuntimeData:
 
 
 type LifeOpsConfigEntry = ConfigEntry[LifeOpsRuntimeData]
+
+# An Oura account's entry holds its coordinator.
+type OuraConfigEntry = ConfigEntry[OuraCoordinator]
+
+
+def is_oura_entry(entry: ConfigEntry[Any]) -> bool:
+    """Whether an entry is an Oura account (and not a site)."""
+    return bool(entry.data.get(CONF_KIND) == KIND_OURA)

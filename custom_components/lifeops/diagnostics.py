@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from .data import LifeOpsConfigEntry
+from .data import LifeOpsConfigEntry, OuraConfigEntry, is_oura_entry
 
 # Every key that holds a credential, now or in a later part of LifeOps (OAuth tokens, the
 # TimescaleDB password, the sync secret, webhook ids). Redacted wherever it appears.
@@ -16,6 +17,7 @@ TO_REDACT = {
     "access_token",
     "api_key",
     "client_secret",
+    "email",
     "password",
     "refresh_token",
     "secret",
@@ -26,9 +28,15 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: LifeOpsConfigEntry
+    hass: HomeAssistant, entry: ConfigEntry[Any]
 ) -> dict[str, Any]:
-    """Return the entry's configuration, settings and entities, secrets redacted."""
+    """Return the entry's configuration, state and entities, secrets redacted."""
+    if is_oura_entry(entry):
+        return _oura_diagnostics(hass, entry)
+    return _site_diagnostics(hass, entry)
+
+
+def _entities(hass: HomeAssistant, entry: ConfigEntry[Any]) -> list[dict[str, Any]]:
     registry = er.async_get(hass)
     entities = []
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
@@ -41,18 +49,52 @@ async def async_get_config_entry_diagnostics(
                 "state": state.state if state else None,
             }
         )
+    return sorted(entities, key=lambda item: item["entity_id"])
+
+
+def _entry_data(entry: ConfigEntry[Any]) -> dict[str, Any]:
+    return async_redact_data(
+        {
+            "title": entry.title,
+            "unique_id": entry.unique_id,
+            "version": f"{entry.version}.{entry.minor_version}",
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+        },
+        TO_REDACT,
+    )
+
+
+def _oura_diagnostics(hass: HomeAssistant, entry: OuraConfigEntry) -> dict[str, Any]:
+    """An Oura account: its entry (token and email redacted), which documents it has, entities."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    return {
+        "entry": _entry_data(entry),
+        "coordinator": {
+            "last_update_success": coordinator.last_update_success,
+            "last_sync": data.last_sync.isoformat() if data else None,
+            "days": {
+                name: document.day.isoformat() if document is not None else None
+                for name, document in (
+                    ("daily_sleep", data.daily_sleep if data else None),
+                    ("sleep", data.sleep if data else None),
+                    ("daily_readiness", data.readiness if data else None),
+                    ("daily_activity", data.activity if data else None),
+                    ("daily_spo2", data.spo2 if data else None),
+                    ("daily_stress", data.stress if data else None),
+                    ("sleep_time", data.sleep_time if data else None),
+                )
+            },
+        },
+        "entities": _entities(hass, entry),
+    }
+
+
+def _site_diagnostics(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, Any]:
     runtime = entry.runtime_data
     return {
-        "entry": async_redact_data(
-            {
-                "title": entry.title,
-                "unique_id": entry.unique_id,
-                "version": f"{entry.version}.{entry.minor_version}",
-                "data": dict(entry.data),
-                "options": dict(entry.options),
-            },
-            TO_REDACT,
-        ),
+        "entry": _entry_data(entry),
         "runtime": {
             "site": runtime.site,
             "node_id": runtime.node_id,
@@ -75,5 +117,5 @@ async def async_get_config_entry_diagnostics(
                 "achievements_unlocked": len(runtime.gamification.figures.unlocked),
             },
         },
-        "entities": sorted(entities, key=lambda item: item["entity_id"]),
+        "entities": _entities(hass, entry),
     }

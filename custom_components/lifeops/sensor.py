@@ -13,6 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -31,8 +32,9 @@ from .core.achievements import ACHIEVEMENTS
 from .core.agents import Agent
 from .core.fitness import Recommendation
 from .core.habits import BUILTIN_IDS, Habit
-from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
+from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
+from .oura_sensor import async_setup_oura_entry
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.
 PARALLEL_UPDATES = 0
@@ -255,10 +257,13 @@ SITE_SENSOR = SensorEntityDescription(
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: LifeOpsConfigEntry,
+    entry: ConfigEntry[Any],
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the hub's and the agents' sensors."""
+    """Add an Oura account's sensors, or a site's hub and agent sensors."""
+    if is_oura_entry(entry):
+        await async_setup_oura_entry(entry, async_add_entities)
+        return
     async_add_entities(
         [
             LifeOpsSiteSensor(entry, SITE_SENSOR, None),

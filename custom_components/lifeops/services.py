@@ -22,7 +22,7 @@ import voluptuous as vol
 from .const import DOMAIN
 from .core import habits, xp
 from .core.notifications import Priority
-from .data import LifeOpsConfigEntry
+from .data import LifeOpsConfigEntry, is_oura_entry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
@@ -162,14 +162,18 @@ def _entry(hass: HomeAssistant, data: dict[str, Any]) -> LifeOpsConfigEntry:
     """The loaded entry an action is for: the one given, or the only one there is."""
     entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
     if entry_id is None:
-        loaded = hass.config_entries.async_loaded_entries(DOMAIN)
+        loaded = [
+            entry
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+            if not is_oura_entry(entry)
+        ]
         if len(loaded) != 1:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="entry_required"
             )
         return loaded[0]
     entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
+    if entry is None or entry.domain != DOMAIN or is_oura_entry(entry):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="entry_not_found",
@@ -262,31 +266,35 @@ async def _dismiss(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceRe
 async def _complete_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
     controller = entry.runtime_data.gamification
     event, added = controller.async_complete_habit(data)
-    streak = controller.figures.streaks.get(event.habit_id or "")
+    figures = await controller.async_figures()
+    streak = figures.streaks.get(event.habit_id or "")
     return {
         "id": event.id,
         "added": added,
         "habit": event.habit_id,
         "xp": event.amount if added else 0,
         "streak": streak.current if streak else 0,
-        "total_xp": controller.figures.total_xp,
+        "total_xp": figures.total_xp,
     }
 
 
 async def _award_xp(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
     controller = entry.runtime_data.gamification
     event, added = controller.async_award_xp(data)
+    figures = await controller.async_figures()
     return {
         "id": event.id,
         "added": added,
         "xp": event.amount if added else 0,
-        "total_xp": controller.figures.total_xp,
-        "level": controller.figures.level.level,
+        "total_xp": figures.total_xp,
+        "level": figures.level.level,
     }
 
 
 async def _create_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
-    habit = entry.runtime_data.gamification.async_create_habit(data)
+    controller = entry.runtime_data.gamification
+    habit = controller.async_create_habit(data)
+    await controller.async_figures()  # its streak sensor has figures when the action returns
     return habit.as_dict()
 
 
@@ -295,6 +303,7 @@ async def _remove_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> Serv
     controller = entry.runtime_data.gamification
     controller.check_removable(habit_id)
     controller.async_remove_habits([str(habit_id)])
+    await controller.async_figures()
     return {"removed": habit_id}
 
 

@@ -82,3 +82,4 @@ class LifeOpsHabitsTodo(LifeOpsAgentEntity, TodoListEntity):
         controller.async_complete_habit(
             {FIELD_HABIT: habit_id, FIELD_ID: day_event_id(habit_id, controller.today())}
         )
+        await controller.async_figures()

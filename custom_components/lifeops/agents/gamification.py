@@ -15,28 +15,48 @@ Built-in goals judged here:
   screen time was counted that day, and the limit is above 0;
 * work stopped by the cut-off: at midnight, for the weekday that ended, when work sources or
   calendars are chosen or work was recorded that day: met when no work was recorded between the
-  cut-off and midnight.
+  cut-off and midnight;
+* in bed by bedtime: 15 minutes after `lifeops_bedtime`, when an in-bed entity is chosen: met when
+  that binary sensor is on (bed occupancy), or that timestamp sensor (e.g. Oura's bedtime start)
+  falls in the 12 hours up to bedtime; on the local day of the bedtime;
+* workout matching readiness: when a workout entity is chosen, each change of its state (not
+  from or to unavailable/unknown) is a workout; met on the local day of one done while the fitness
+  recommendation is moderate or intense.
 
-In bed by bedtime and workout matching readiness have no clear input yet (no bed sensor, no
-workout log): automations complete them with `lifeops.complete_habit`, once a day.
+Automations can complete any goal with `lifeops.complete_habit` too; each counts once a day.
+
+The figures are computed in the executor (`compute` takes tens of milliseconds on a log of years):
+each recompute takes an immutable snapshot of the log and the habits on the loop, and its result
+is applied back on the loop only when no newer recompute has been applied already, so a slow one
+finishing late cannot take the figures back. Diff events are fired from the loop when applied.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 import uuid
 
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
 from ..core import schedule
 from ..core.achievements import ACHIEVEMENTS
 from ..core.agents import Agent
+from ..core.fitness import Recommendation
 from ..core.gamification import Figures, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
@@ -72,6 +92,14 @@ EVENT_STREAK_BROKEN: Final = "lifeops_streak_broken"
 
 # A wind-down counts for a bedtime when it started at most this long before it.
 WIND_DOWN_WINDOW: Final = timedelta(hours=12)
+# In bed by bedtime is judged this long after bedtime; a going-to-bed timestamp counts when it
+# falls at most IN_BED_WINDOW before bedtime.
+IN_BED_GRACE: Final = timedelta(minutes=15)
+IN_BED_WINDOW: Final = timedelta(hours=12)
+# A check missed (LifeOps was stopped) is still made at start when at most this late.
+IN_BED_LATE: Final = timedelta(hours=1)
+WORKOUT_RECOMMENDATIONS: Final = frozenset({Recommendation.MODERATE, Recommendation.INTENSE})
+_NOT_A_STATE: Final = frozenset({STATE_UNAVAILABLE, STATE_UNKNOWN})
 # Days a late midnight timer (a suspended machine) judges at most.
 MAX_CATCH_UP: Final = 7
 
@@ -112,6 +140,12 @@ def day_event_id(habit_id: str, day: date) -> str:
     return f"{habit_id}@{day.isoformat()}"
 
 
+def _read_log(data: Mapping[str, Any]) -> tuple[XpLog, dict[str, dict[str, Any]]]:
+    """Read a stored log and make each event's stored form (in the executor: it takes a while)."""
+    log = XpLog.from_dict(data)
+    return log, {event.id: event.as_dict() for event in log}
+
+
 class GamificationController(AgentController):
     """Keeps the XP log and the habits, recomputes the figures and announces what changed."""
 
@@ -121,7 +155,13 @@ class GamificationController(AgentController):
         """Load the log, the habits, the last announced snapshot and the goal bookkeeping."""
         super().__init__(hass, entry)
         stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
-        self.log = XpLog.from_dict(stored.get("log") or {})
+        # The stored log is read in the executor at the first start (years of events take a
+        # few hundred milliseconds to read); until then it is saved back as it was stored.
+        self._stored_log: dict[str, Any] | None = stored.get("log") or None
+        self.log = XpLog()
+        # Each logged event as stored, made once (saving years of events would otherwise spend
+        # a tenth of a second in the event loop on every save).
+        self._stored_events: dict[str, dict[str, Any]] = {}
         self.habits: dict[str, Habit] = {}
         for item in stored.get("habits") or ():
             try:
@@ -135,24 +175,53 @@ class GamificationController(AgentController):
         judged = stored.get("judged_through")
         self._judged_through: date | None = date.fromisoformat(judged) if judged else None
         self._wind_down: dict[str, Any] = dict(stored.get("wind_down") or {})
+        in_bed_check = stored.get("in_bed_check")
+        self._in_bed_check: datetime | None = (
+            dt_util.parse_datetime(in_bed_check) if in_bed_check else None
+        )
         self._habit_listeners: list[Callable[[], None]] = []
-        self.figures: Figures = compute(self.log, self.habits.values(), self.tz, dt_util.utcnow())
+        # Running total of the log, kept on the loop: the XP awarded events need it before the
+        # figures of a recompute are back.
+        self._total_xp = 0
+        # Recomputes started, the newest one applied, and those before a stop (never applied).
+        self._generation = 0
+        self._applied = 0
+        self._stopped_at = 0
+        self._pending: asyncio.Task[None] | None = None
+        # Until the first recompute (in async_start, in the executor): the habits, no XP yet.
+        self.figures: Figures = compute((), self.habits.values(), self.tz, dt_util.utcnow())
 
     def as_dict(self) -> Any:
         """The log, the habits and what was last announced, as stored."""
         return {
-            "log": self.log.as_dict(),
+            "log": self._stored_log if self._stored_log is not None else self._log_as_dict(),
             "habits": [habit.as_dict() for habit in self.habits.values()],
             "snapshot": self._snapshot.as_dict() if self._snapshot else None,
             "judged_through": self._judged_through.isoformat() if self._judged_through else None,
             "wind_down": dict(self._wind_down),
+            "in_bed_check": self._in_bed_check.isoformat() if self._in_bed_check else None,
         }
+
+    def _log_as_dict(self) -> dict[str, Any]:
+        """The log as `XpLog.as_dict` stores it (oldest first), from the events made once."""
+        stored = self._stored_events
+        events = sorted(self.log, key=XpEvent.rank)
+        return {"events": [stored.get(event.id) or event.as_dict() for event in events]}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def async_start(self) -> None:
         """Catch up (figures, yesterday's goals), follow the sleep agent, set the midnight timer."""
         await super().async_start()
+        if (stored_log := self._stored_log) is not None:
+            loaded, stored_events = await self.hass.async_add_executor_job(_read_log, stored_log)
+            for event in self.log:  # anything logged while it was read
+                loaded.add(event)
+                kept = loaded.get(event.id)
+                if kept is not None:
+                    stored_events[event.id] = kept.as_dict()
+            self.log, self._stored_events, self._stored_log = loaded, stored_events, None
+            self._total_xp = sum(event.amount for event in self.log)
         now = dt_util.utcnow()
         for event_type, handler in (
             (EVENT_WIND_DOWN_STARTED, self._on_wind_down_started),
@@ -160,9 +229,25 @@ class GamificationController(AgentController):
             (EVENT_BEDTIME, self._on_bedtime),
         ):
             self._unsubs.append(self.hass.bus.async_listen(event_type, handler))
+        if workout := self.runtime.settings.workout_entity:
+            self._unsubs.append(
+                async_track_state_change_event(self.hass, [workout], self._on_workout)
+            )
+        if (check := self._in_bed_check) is not None:
+            if now <= check + IN_BED_LATE:
+                self.async_set_timer("in_bed", max(check, now), self._on_in_bed_check)
+            else:
+                self._in_bed_check = None
+                self.runtime.store.async_schedule_save()
         self._judge_days(now)
-        self._recompute(now)
         self._schedule_midnight(now)
+        await self._recompute(now)
+
+    @callback
+    def async_stop(self) -> None:
+        """Drop subscriptions and timers; a recompute still running is not applied."""
+        super().async_stop()
+        self._stopped_at = self._generation
 
     @callback
     def _schedule_midnight(self, now: datetime) -> None:
@@ -183,10 +268,39 @@ class GamificationController(AgentController):
         return all_habits(self.habits.values())
 
     @callback
-    def _recompute(self, now: datetime | None = None) -> None:
-        """Recompute the figures, announce what changed since the stored snapshot, save."""
-        now = now or dt_util.utcnow()
-        figures = compute(self.log, self.habits.values(), self.tz, now)
+    def _recompute(self, now: datetime | None = None) -> asyncio.Task[None]:
+        """Recompute the figures in the executor, from a snapshot of the log and habits as now.
+
+        Returns the task; `async_figures` waits for the newest one.
+        """
+        self._generation += 1
+        job = self._async_recompute(
+            self._generation,
+            tuple(self.log),
+            tuple(self.habits.values()),
+            now or dt_util.utcnow(),
+        )
+        self._pending = self.hass.async_create_task(job, "lifeops gamification figures")
+        return self._pending
+
+    async def _async_recompute(
+        self, generation: int, log: tuple[XpEvent, ...], habits: tuple[Habit, ...], now: datetime
+    ) -> None:
+        figures = await self.hass.async_add_executor_job(compute, log, habits, self.tz, now)
+        if generation <= self._applied or generation <= self._stopped_at:
+            return  # a newer recompute was applied already, or the agent stopped since
+        self._applied = generation
+        self._apply(figures)
+
+    async def async_figures(self) -> Figures:
+        """The figures once every recompute started so far is done (for action responses)."""
+        while (pending := self._pending) is not None and not pending.done():
+            await asyncio.shield(pending)
+        return self.figures
+
+    @callback
+    def _apply(self, figures: Figures) -> None:
+        """Take new figures, announce what changed since the stored snapshot, save."""
         changes = diff(self._snapshot, figures)
         entry_id = self.entry.entry_id
         for level in changes.levels:
@@ -223,23 +337,26 @@ class GamificationController(AgentController):
     @callback
     def _add(self, events: list[XpEvent]) -> list[bool]:
         """Append events to the log, announce each new one, recompute once."""
-        added = [self.log.add(event) for event in events]
-        if not any(added):
-            return added
-        # The figures match the log as it was; new events only add to the total.
-        total = self.figures.total_xp
-        for event, new in zip(events, added, strict=True):
-            if new:
-                total += event.amount
+        added: list[bool] = []
+        for event in events:
+            known = self.log.get(event.id)
+            added.append(self.log.add(event))
+            kept = self.log.get(event.id)
+            if kept is not None and kept is not known:
+                # New, or (rarely) a copy that ranks first replaced the one logged.
+                self._total_xp += kept.amount - (known.amount if known else 0)
+                self._stored_events[kept.id] = kept.as_dict()
+            if added[-1]:
                 self.hass.bus.async_fire(
                     EVENT_XP_AWARDED,
                     {
                         "config_entry_id": self.entry.entry_id,
                         **event.as_dict(),
-                        "total_xp": total,
+                        "total_xp": self._total_xp,
                     },
                 )
-        self._recompute()
+        if any(added):
+            self._recompute()
         return added
 
     # ---- actions and the to-do list ----------------------------------------------------------
@@ -398,6 +515,52 @@ class GamificationController(AgentController):
             and bedtime - WIND_DOWN_WINDOW <= started <= bedtime
         ):
             self._goal_met(Goal.WIND_DOWN_HONOURED, bedtime.astimezone(self.tz).date(), bedtime)
+        if self.runtime.settings.in_bed_entity:
+            check = bedtime + IN_BED_GRACE
+            self._in_bed_check = check
+            self.async_set_timer("in_bed", check, self._on_in_bed_check)
+
+    @callback
+    def _on_in_bed_check(self, now: datetime) -> None:
+        """Judge in bed by bedtime, once a night, 15 minutes after bedtime."""
+        check, self._in_bed_check = self._in_bed_check, None
+        self.runtime.store.async_schedule_save()
+        entity_id = self.runtime.settings.in_bed_entity
+        if check is None or not entity_id:
+            return
+        bedtime = check - IN_BED_GRACE
+        if self._in_bed(entity_id, bedtime):
+            self._goal_met(Goal.IN_BED_BY_BEDTIME, bedtime.astimezone(self.tz).date(), bedtime)
+
+    def _in_bed(self, entity_id: str, bedtime: datetime) -> bool:
+        """Whether the in-bed entity says the person was in bed by `bedtime`.
+
+        A binary sensor (bed occupancy) is on; any other entity's state is the timestamp of
+        going to bed, which must fall in the 12 hours up to bedtime.
+        """
+        state = self.hass.states.get(entity_id)
+        if state is None or state.state in _NOT_A_STATE:
+            return False
+        if state.domain == "binary_sensor":
+            return state.state == "on"
+        went_to_bed = dt_util.parse_datetime(state.state)
+        if went_to_bed is None:
+            return False
+        if went_to_bed.tzinfo is None:
+            went_to_bed = went_to_bed.replace(tzinfo=self.tz)
+        return bedtime - IN_BED_WINDOW <= went_to_bed <= bedtime
+
+    @callback
+    def _on_workout(self, event: Event[EventStateChangedData]) -> None:
+        """A workout was logged: the goal is met today when the recommendation asked for one."""
+        old, new = event.data["old_state"], event.data["new_state"]
+        if old is None or new is None or old.state == new.state:
+            return
+        if old.state in _NOT_A_STATE or new.state in _NOT_A_STATE:
+            return
+        if self.runtime.fitness.recommendation in WORKOUT_RECOMMENDATIONS:
+            now = dt_util.utcnow()
+            self._goal_met(Goal.WORKOUT_MATCHES_READINESS, now.astimezone(self.tz).date(), now)
 
     @callback
     def _judge_days(self, now: datetime, *, catch_up: int = 1) -> None:

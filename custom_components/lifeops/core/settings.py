@@ -47,6 +47,8 @@ ACTIVE_CALORIES_ENTITY: Final = "active_calories_entity"
 STEPS_ENTITY: Final = "steps_entity"
 STEP_GOAL: Final = "step_goal"
 OCCUPANCY_ENTITY: Final = "occupancy_entity"
+IN_BED_ENTITY: Final = "in_bed_entity"
+WORKOUT_ENTITY: Final = "workout_entity"
 
 BEDTIME_FROM_SCHEDULE: Final = "schedule"
 BEDTIME_FROM_RECOMMENDATION: Final = "recommended"
@@ -95,6 +97,7 @@ class Settings:
     poor_sleep_threshold: int = 70
     bedtime_source: str = BEDTIME_FROM_SCHEDULE
     recommended_bedtime_entity: str | None = None
+    in_bed_entity: str | None = None
     # Home scenes
     scene_mode: str = SCENE_DIM
     scene_brightness_pct: int = 30
@@ -112,6 +115,7 @@ class Settings:
     active_calories_entity: str | None = None
     steps_entity: str | None = None
     step_goal: int = 8000
+    workout_entity: str | None = None
     # Site
     occupancy_entity: str | None = None
 
@@ -146,6 +150,7 @@ class Settings:
             ),
             bedtime_source=str(options.get(BEDTIME_SOURCE, defaults.bedtime_source)),
             recommended_bedtime_entity=options.get(RECOMMENDED_BEDTIME_ENTITY) or None,
+            in_bed_entity=options.get(IN_BED_ENTITY) or None,
             scene_mode=str(options.get(SCENE_MODE, defaults.scene_mode)),
             scene_brightness_pct=int(
                 options.get(SCENE_BRIGHTNESS_PCT, defaults.scene_brightness_pct)
@@ -168,6 +173,7 @@ class Settings:
             active_calories_entity=options.get(ACTIVE_CALORIES_ENTITY) or None,
             steps_entity=options.get(STEPS_ENTITY) or None,
             step_goal=int(options.get(STEP_GOAL, defaults.step_goal)),
+            workout_entity=options.get(WORKOUT_ENTITY) or None,
             occupancy_entity=options.get(OCCUPANCY_ENTITY) or None,
         )
 
@@ -190,6 +196,7 @@ class Settings:
             POOR_SLEEP_THRESHOLD: self.poor_sleep_threshold,
             BEDTIME_SOURCE: self.bedtime_source,
             RECOMMENDED_BEDTIME_ENTITY: self.recommended_bedtime_entity,
+            IN_BED_ENTITY: self.in_bed_entity,
             SCENE_MODE: self.scene_mode,
             SCENE_BRIGHTNESS_PCT: self.scene_brightness_pct,
             SCENE_COLOR_TEMP_KELVIN: self.scene_color_temp_kelvin,
@@ -204,6 +211,7 @@ class Settings:
             ACTIVE_CALORIES_ENTITY: self.active_calories_entity,
             STEPS_ENTITY: self.steps_entity,
             STEP_GOAL: self.step_goal,
+            WORKOUT_ENTITY: self.workout_entity,
             OCCUPANCY_ENTITY: self.occupancy_entity,
         }
 
@@ -355,6 +363,7 @@ SECTION_KEYS: Final[dict[str, tuple[str, ...]]] = {
         POOR_SLEEP_THRESHOLD,
         BEDTIME_SOURCE,
         RECOMMENDED_BEDTIME_ENTITY,
+        IN_BED_ENTITY,
     ),
     "scene": (
         SCENE_MODE,
@@ -371,6 +380,7 @@ SECTION_KEYS: Final[dict[str, tuple[str, ...]]] = {
         ACTIVE_CALORIES_ENTITY,
         STEPS_ENTITY,
         STEP_GOAL,
+        WORKOUT_ENTITY,
     ),
     "site": (OCCUPANCY_ENTITY,),
 }
@@ -385,6 +395,8 @@ ENTITY_KEYS: Final = frozenset(
         ACTIVE_CALORIES_ENTITY,
         STEPS_ENTITY,
         OCCUPANCY_ENTITY,
+        IN_BED_ENTITY,
+        WORKOUT_ENTITY,
     }
 )
 ENTITY_LIST_KEYS: Final = frozenset(

@@ -1,0 +1,225 @@
+"""Sensors of an Oura account: scores, sleep stages, activity, SpO2, stress and bedtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfTemperature,
+    UnitOfTime,
+)
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .data import OuraConfigEntry
+from .oura_coordinator import OuraCoordinator, OuraData
+
+BEATS_PER_MINUTE = "bpm"
+MILLISECONDS = "ms"
+STEPS = "steps"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OuraSensorDescription(SensorEntityDescription):
+    """A figure read from the account's latest Oura documents; None shows as unknown."""
+
+    value_fn: Callable[[OuraData], StateType | datetime]
+
+
+def _score(key: str, value_fn: Callable[[OuraData], StateType]) -> OuraSensorDescription:
+    return OuraSensorDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=value_fn,
+    )
+
+
+def _sleep_seconds(
+    key: str, value_fn: Callable[[OuraData], int | None], unit: UnitOfTime
+) -> OuraSensorDescription:
+    return OuraSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=unit,
+        suggested_display_precision=0 if unit is UnitOfTime.MINUTES else 1,
+        value_fn=value_fn,
+    )
+
+
+def _window(data: OuraData, index: int) -> datetime | None:
+    return None if data.recommended_bedtime is None else data.recommended_bedtime[index]
+
+
+OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
+    _score("sleep_score", lambda data: data.daily_sleep.score if data.daily_sleep else None),
+    _score("readiness_score", lambda data: data.readiness.score if data.readiness else None),
+    _score("activity_score", lambda data: data.activity.score if data.activity else None),
+    OuraSensorDescription(
+        key="average_hrv",
+        translation_key="average_hrv",
+        native_unit_of_measurement=MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.sleep.average_hrv if data.sleep else None,
+    ),
+    OuraSensorDescription(
+        key="lowest_heart_rate",
+        translation_key="lowest_heart_rate",
+        native_unit_of_measurement=BEATS_PER_MINUTE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.sleep.lowest_heart_rate if data.sleep else None,
+    ),
+    OuraSensorDescription(
+        key="temperature_deviation",
+        translation_key="temperature_deviation",
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda data: data.readiness.temperature_deviation if data.readiness else None,
+    ),
+    _sleep_seconds(
+        "total_sleep",
+        lambda data: data.sleep.total_sleep_duration if data.sleep else None,
+        UnitOfTime.HOURS,
+    ),
+    _sleep_seconds(
+        "deep_sleep",
+        lambda data: data.sleep.deep_sleep_duration if data.sleep else None,
+        UnitOfTime.HOURS,
+    ),
+    _sleep_seconds(
+        "rem_sleep",
+        lambda data: data.sleep.rem_sleep_duration if data.sleep else None,
+        UnitOfTime.HOURS,
+    ),
+    _sleep_seconds(
+        "light_sleep",
+        lambda data: data.sleep.light_sleep_duration if data.sleep else None,
+        UnitOfTime.HOURS,
+    ),
+    _sleep_seconds(
+        "awake_time", lambda data: data.sleep.awake_time if data.sleep else None, UnitOfTime.MINUTES
+    ),
+    _sleep_seconds(
+        "sleep_latency", lambda data: data.sleep.latency if data.sleep else None, UnitOfTime.MINUTES
+    ),
+    OuraSensorDescription(
+        key="sleep_efficiency",
+        translation_key="sleep_efficiency",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.sleep.efficiency if data.sleep else None,
+    ),
+    OuraSensorDescription(
+        key="bedtime_start",
+        translation_key="bedtime_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.sleep.bedtime_start if data.sleep else None,
+    ),
+    OuraSensorDescription(
+        key="bedtime_end",
+        translation_key="bedtime_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.sleep.bedtime_end if data.sleep else None,
+    ),
+    OuraSensorDescription(
+        key="steps",
+        translation_key="steps",
+        native_unit_of_measurement=STEPS,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda data: data.activity.steps if data.activity else None,
+    ),
+    OuraSensorDescription(
+        key="active_calories",
+        translation_key="active_calories",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_CALORIE,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda data: data.activity.active_calories if data.activity else None,
+    ),
+    OuraSensorDescription(
+        key="spo2",
+        translation_key="spo2",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda data: (
+            data.spo2.spo2_percentage.average if data.spo2 and data.spo2.spo2_percentage else None
+        ),
+    ),
+    _sleep_seconds(
+        "stress_high",
+        lambda data: data.stress.stress_high if data.stress else None,
+        UnitOfTime.MINUTES,
+    ),
+    OuraSensorDescription(
+        key="recommended_bedtime_start",
+        translation_key="recommended_bedtime_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: _window(data, 0),
+    ),
+    OuraSensorDescription(
+        key="recommended_bedtime_end",
+        translation_key="recommended_bedtime_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: _window(data, 1),
+    ),
+    OuraSensorDescription(
+        key="last_sync",
+        translation_key="last_sync",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.last_sync,
+    ),
+)
+
+
+async def async_setup_oura_entry(
+    entry: OuraConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add an Oura account's sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(OuraSensor(coordinator, description) for description in OURA_SENSORS)
+
+
+class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
+    """One figure of an Oura account, on the account's device."""
+
+    _attr_has_entity_name = True
+    entity_description: OuraSensorDescription
+
+    def __init__(self, coordinator: OuraCoordinator, description: OuraSensorDescription) -> None:
+        """Name the sensor after its description and attach it to the account's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        account = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
+        self._attr_unique_id = f"oura_{account}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"oura_{account}")},
+            entry_type=DeviceEntryType.SERVICE,
+            manufacturer="Oura",
+            model="Oura account",
+            translation_key="oura",
+        )
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The figure from the latest data; unknown where Oura has none for the day."""
+        return self.entity_description.value_fn(self.coordinator.data)
