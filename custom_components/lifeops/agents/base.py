@@ -91,8 +91,7 @@ class AgentController:
         self, name: str, when: datetime | None, action: Callable[[datetime], Any]
     ) -> None:
         """(Re)schedule the named timer at `when` (None cancels it)."""
-        if (unsub := self._timers.pop(name, None)) is not None:
-            unsub()
+        self.async_cancel_timer(name)
         if when is None:
             return
 
@@ -105,6 +104,12 @@ class AgentController:
                 self.entry.async_create_task(self.hass, result, f"lifeops {self.agent} {name}")
 
         self._timers[name] = async_track_point_in_utc_time(self.hass, fire, when)
+
+    @callback
+    def async_cancel_timer(self, name: str) -> None:
+        """Cancel the named timer, if it is set."""
+        if (unsub := self._timers.pop(name, None)) is not None:
+            unsub()
 
     def has_timer(self, name: str) -> bool:
         """Whether the named timer is set."""

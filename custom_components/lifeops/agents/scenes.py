@@ -167,7 +167,7 @@ class ScenesController(AgentController):
     def async_cancel_fade(self) -> None:
         """Stop a stepped fade that is still under way."""
         for name in [name for name in self._timers if name.startswith("fade_")]:
-            self.async_set_timer(name, None, lambda now: None)
+            self.async_cancel_timer(name)
 
     async def async_restore(self) -> bool:
         """Put the lights back as they were before the scene; False when there is nothing."""

@@ -216,7 +216,7 @@ class SleepController(AgentController):
         """End wind-down now, restoring the lights if asked; False if it was not on."""
         if not self.agent_state.end_wind_down(dt_util.utcnow()):
             return False
-        self.async_set_timer("wind_down_end", None, lambda now: None)
+        self.async_cancel_timer("wind_down_end")
         if restore is None:
             restore = self.runtime.settings.scene_restore_on_end
         restored = await self.runtime.scenes.async_restore() if restore else False

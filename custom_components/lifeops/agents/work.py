@@ -22,10 +22,6 @@ EVENT_WORK_STOPPED = "lifeops_work_stopped"
 REFRESH = timedelta(minutes=1)
 
 
-def _nothing(_: datetime) -> None:
-    """A timer action for a timer being cancelled."""
-
-
 class WorkController(AgentController):
     """Keeps the work log from the chosen sources and nudges at the cut-off and the target."""
 
@@ -36,7 +32,8 @@ class WorkController(AgentController):
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Load the work log and the alerts already sent."""
         super().__init__(hass, entry)
-        self._closing: dict[str, datetime] = {}  # sources going quiet, and since when
+        # Sources going quiet, and since when; each has a "close <source>" timer.
+        self._closing: dict[str, datetime] = {}
         stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
         self.tracker = (
             WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
@@ -100,14 +97,13 @@ class WorkController(AgentController):
         source = state.entity_id
         closing = f"close {source}"
         if self._source_active(state):
-            if self.has_timer(closing):
-                self.async_set_timer(closing, None, _nothing)
-                self._closing.pop(source, None)
+            if self._closing.pop(source, None) is not None:
+                self.async_cancel_timer(closing)
                 return None  # back in time: the session goes on
             return self.tracker.source_changed(
                 source, True, now, scheduled=state.domain == "calendar"
             )
-        if source in self.tracker.open_sources() and not self.has_timer(closing):
+        if source in self.tracker.open_sources() and source not in self._closing:
 
             @callback
             def close(_: datetime) -> None:
@@ -120,8 +116,8 @@ class WorkController(AgentController):
     @callback
     def async_stop(self) -> None:
         """End the sessions whose source was going quiet, then stop as every agent does."""
-        for name in [name for name in self._closing if self.has_timer(f"close {name}")]:
-            self.tracker.source_changed(name, False, self._closing[name])
+        for source, quiet_since in self._closing.items():
+            self.tracker.source_changed(source, False, quiet_since)
         self._closing.clear()
         super().async_stop()
 
