@@ -25,6 +25,7 @@ from homeassistant.helpers import (
     config_entry_oauth2_flow,
     device_registry as dr,
     entity_registry as er,
+    issue_registry as ir,
 )
 from homeassistant.setup import async_setup_component
 import pytest
@@ -61,12 +62,17 @@ COLLECTIONS = (
     "daily_spo2",
     "daily_stress",
     "sleep_time",
+    "workout",
 )
+SETTLED = timedelta(minutes=15)  # the poll interval once today's sleep and readiness are in
 # Friday 14 March 2025, in the morning in the test's time zone (US/Pacific).
 NOW = "2025-03-14T12:00:00+00:00"
 
 
 def _fixture(name: str) -> Any:
+    if name == "heartrate":  # both pages as one answer (the mock ignores next_token)
+        pages = [_fixture(f"heartrate_page{page}") for page in (1, 2)]
+        return {"data": [sample for page in pages for sample in page["data"]], "next_token": None}
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
@@ -80,7 +86,7 @@ def _mock_api(
     aioclient_mock.clear_requests()
     person = {**_fixture("personal_info"), "id": account_id}
     aioclient_mock.get(f"{API}/personal_info", json=person)
-    for name in COLLECTIONS:
+    for name in (*COLLECTIONS, "heartrate"):
         if status == 200:
             aioclient_mock.get(f"{API}/{name}", json=_fixture(name))
         else:
@@ -326,13 +332,13 @@ async def test_a_server_error_makes_sensors_unavailable_until_oura_answers(
     await _setup(hass, oura_entry)
 
     _mock_api(aioclient_mock, status=500)
-    freezer.tick(timedelta(minutes=5))
+    freezer.tick(SETTLED)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.oura_ring_sleep_score").state == STATE_UNAVAILABLE
 
     _mock_api(aioclient_mock)
-    freezer.tick(timedelta(minutes=5))
+    freezer.tick(SETTLED)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
@@ -351,7 +357,7 @@ async def test_a_refused_token_starts_reauth(
     await _setup(hass, oura_entry)
 
     _mock_api(aioclient_mock, status=401)
-    freezer.tick(timedelta(minutes=5))
+    freezer.tick(SETTLED)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
 
@@ -359,6 +365,19 @@ async def test_a_refused_token_starts_reauth(
     assert len(flows) == 1
     assert flows[0]["context"]["source"] == SOURCE_REAUTH
     assert flows[0]["context"]["entry_id"] == oura_entry.entry_id
+    # A repair issue says what to do, and the sensors do not show stale figures meanwhile.
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"oura_signed_out_{oura_entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {"account": "Oura"}
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == STATE_UNAVAILABLE
+
+    # Polling stops until the person signs in again; reauth reloads the entry, and once Oura
+    # answers, the issue goes away by itself.
+    _mock_api(aioclient_mock)
+    assert await hass.config_entries.async_reload(oura_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"oura_signed_out_{oura_entry.entry_id}") is None
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
 
 
 @pytest.mark.usefixtures("setup_credentials")

@@ -7,7 +7,11 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
     async_get_config_entry_implementation,
@@ -22,13 +26,14 @@ from .agents.scenes import ScenesController
 from .agents.screen_time import ScreenTimeController
 from .agents.sleep import SleepController
 from .agents.work import WorkController
-from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
+from .const import CONF_HISTORY_DAYS, CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
-from .oura_coordinator import OuraCoordinator
+from .oura_coordinator import OuraCoordinator, auth_issue_id
+from .oura_statistics import DEFAULT_HISTORY_DAYS
 from .services import async_setup_services
-from .store import LifeOpsStore
+from .store import LifeOpsStore, OuraStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 ENABLED_KEY = "enabled"
@@ -65,7 +70,18 @@ async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, OURA_PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    # Months of history and webhook subscriptions take a while: neither holds up the setup.
+    entry.async_create_background_task(
+        hass,
+        coordinator.async_backfill(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
+        "lifeops Oura history",
+    )
     return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
@@ -127,8 +143,10 @@ async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """Delete a site's stored agent state with its entry (an Oura account stores nothing)."""
+    """Delete what an entry stored (a site's agent state, an Oura account's bookmarks)."""
     if is_oura_entry(entry):
+        ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
+        await OuraStore(hass, entry.entry_id).async_remove()
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
 

@@ -41,6 +41,7 @@ from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
 from .const import (
+    CONF_HISTORY_DAYS,
     CONF_KIND,
     CONF_NODE_ID,
     CONF_SITE,
@@ -55,6 +56,7 @@ from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
 from .data import LifeOpsConfigEntry, is_oura_entry
 from .oura import OuraAuthError, OuraClient, OuraError
+from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 
 OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
@@ -124,8 +126,8 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
     @classmethod
     @callback
     def async_supports_options_flow(cls, config_entry: ConfigEntry[Any]) -> bool:
-        """Only sites have targets to configure."""
-        return not is_oura_entry(config_entry)
+        """Sites have targets to configure, Oura accounts how much history to import."""
+        return True
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask what to add: this installation's site, or an Oura account."""
@@ -238,8 +240,10 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: LifeOpsConfigEntry) -> LifeOpsOptionsFlow:
-        """Return the flow that edits the person's targets."""
+    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+        """Return the flow that edits a site's targets or an Oura account's history."""
+        if is_oura_entry(config_entry):
+            return OuraOptionsFlow()
         return LifeOpsOptionsFlow()
 
 
@@ -545,3 +549,40 @@ class LifeOpsOptionsFlow(OptionsFlow):
         if user_input is not None:
             schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(step_id="habits", data_schema=schema, errors=errors)
+
+
+class OuraOptionsFlow(OptionsFlow):
+    """How many days of an Oura account's history go into the long-term statistics."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Go to the one step (a site's options start with a menu at `init`)."""
+        return await self.async_step_history()
+
+    async def async_step_history(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the number of days (more imports the older days too; fewer keeps what is in)."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    **self.config_entry.options,
+                    CONF_HISTORY_DAYS: int(user_input[CONF_HISTORY_DAYS]),
+                }
+            )
+        current = self.config_entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)
+        return self.async_show_form(
+            step_id="history",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_HISTORY_DAYS, default=current): NumberSelector(
+                        NumberSelectorConfig(
+                            min=0,
+                            max=MAX_HISTORY_DAYS,
+                            step=1,
+                            mode=NumberSelectorMode.BOX,
+                            unit_of_measurement="d",
+                        )
+                    )
+                }
+            ),
+        )

@@ -33,6 +33,7 @@ SITE_CUSTOM: Final = "custom"
 CONF_KIND: Final = "kind"
 KIND_OURA: Final = "oura"
 OURA_PLATFORMS: Final = [Platform.SENSOR]
+CONF_HISTORY_DAYS: Final = "history_days"  # Oura entry option: days put into statistics at first
 
 # Oura's OAuth2 endpoints and the scopes LifeOps asks for (https://cloud.ouraring.com/docs/authentication).
 OURA_AUTHORIZE_URL: Final = "https://cloud.ouraring.com/oauth/authorize"

@@ -1,4 +1,10 @@
-"""Polls one Oura account: the latest day's sleep, readiness, activity, SpO2, stress and bedtime."""
+"""Polls one Oura account: the latest day's sleep, readiness, activity, SpO2, stress and bedtime.
+
+Every 5 minutes while the day's data is still expected, every 15 once today's sleep and readiness
+are in (only activity keeps moving), and every 30 while Oura's webhooks push changes. Each poll
+adds its new points to the long-term statistics, and a new night fires `lifeops_sleep_updated`.
+A refused sign-in starts Home Assistant's reauth flow at once and raises a repair issue.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Protocol
 from aiohttp import ClientError
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -23,16 +30,24 @@ from .oura import (
     DailySleep,
     DailySpO2,
     DailyStress,
+    HeartRate,
     OuraAuthError,
     OuraClient,
     OuraError,
     SleepPeriod,
     SleepTime,
-    SleepType,
+    Workout,
 )
+from .oura.history import OuraDocuments, main_sleep_by_day
+from .oura_statistics import OuraHistory, recorder_running
+from .store import OuraStore
 
-UPDATE_INTERVAL = timedelta(minutes=5)
+UPDATE_INTERVAL = timedelta(minutes=5)  # while the day's sleep and readiness are expected
+SETTLED_INTERVAL = timedelta(minutes=15)  # today's night is in; only activity keeps moving
+PUSHED_INTERVAL = timedelta(minutes=30)  # Oura's webhooks announce changes
 DAYS_FETCHED = 2  # yesterday and today: a night is filed under the day it ends
+HEART_RATE_HOURS = 3  # heart rate fetched back from the start of this many hours ago
+EVENT_SLEEP_UPDATED = f"{DOMAIN}_sleep_updated"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +62,11 @@ class OuraData:
     stress: DailyStress | None
     sleep_time: SleepTime | None
     recommended_bedtime: tuple[datetime, datetime] | None  # tonight's optimal window
+    heart_rate: HeartRate | None  # the newest sample
+    last_workout: Workout | None
+    workouts_today: int
     last_sync: datetime
+    documents: OuraDocuments  # everything this poll fetched, for the statistics
 
 
 class _Daily(Protocol):
@@ -65,22 +84,23 @@ def _latest[T: _Daily](documents: Iterable[T], today: date) -> T | None:
 
 
 def _main_sleep(periods: Iterable[SleepPeriod], today: date) -> SleepPeriod | None:
-    """The newest day's main sleep: its long sleep, else its longest period (no rests)."""
-    counted = [
-        period
-        for period in periods
-        if period.day <= today and period.type not in (SleepType.DELETED, SleepType.REST)
-    ]
-    if not counted:
-        return None
-    newest = max(period.day for period in counted)
-    return max(
-        (period for period in counted if period.day == newest),
-        key=lambda period: (
-            period.type == SleepType.LONG_SLEEP,
-            period.total_sleep_duration or 0,
-        ),
-    )
+    """The newest day's main sleep (up to today): its long sleep, else its longest period."""
+    by_day = {day: period for day, period in main_sleep_by_day(periods).items() if day <= today}
+    return by_day[max(by_day)] if by_day else None
+
+
+def _newest_sample(samples: Iterable[HeartRate]) -> HeartRate | None:
+    newest: HeartRate | None = None
+    for sample in samples:
+        if newest is None or sample.timestamp >= newest.timestamp:
+            newest = sample
+    return newest
+
+
+def _latest_workout(workouts: Iterable[Workout], now: datetime) -> Workout | None:
+    """The workout that ended last, up to now."""
+    ended = [w for w in workouts if w.end_datetime is not None and w.end_datetime <= now]
+    return max(ended, key=lambda w: w.end_datetime or now) if ended else None
 
 
 def _tonight(sleep_time: SleepTime | None, now: datetime) -> tuple[datetime, datetime] | None:
@@ -94,8 +114,13 @@ def _tonight(sleep_time: SleepTime | None, now: datetime) -> tuple[datetime, dat
     return start, end
 
 
+def auth_issue_id(entry: OuraConfigEntry) -> str:
+    """The repair issue raised while an account's sign-in is refused."""
+    return f"oura_signed_out_{entry.entry_id}"
+
+
 class OuraCoordinator(DataUpdateCoordinator[OuraData]):
-    """Fetches an Oura account's recent days every few minutes."""
+    """Fetches an Oura account's recent days, more often while new data is expected."""
 
     config_entry: OuraConfigEntry
 
@@ -110,6 +135,9 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         )
         self.oauth_session = session
         self.client = OuraClient(self._access_token, session=async_get_clientsession(hass))
+        self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
+        self.store = OuraStore(hass, entry.entry_id)
+        self.pushed = False  # set while webhook subscriptions are active
 
     async def _access_token(self) -> str:
         """A valid access token, refreshed first when it is about to expire."""
@@ -122,18 +150,28 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             raise OuraError(f"Could not refresh the Oura token: {type(err).__name__}") from err
         return str(self.oauth_session.token["access_token"])
 
+    async def _async_setup(self) -> None:
+        await self.store.async_load()
+
     async def _async_update_data(self) -> OuraData:
-        today = dt_util.now().date()
+        now = dt_util.utcnow()
+        today = dt_util.as_local(now).date()
         start, end = today - timedelta(days=DAYS_FETCHED - 1), today + timedelta(days=1)
+        since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HEART_RATE_HOURS)
         try:
-            daily_sleep = await self.client.get_daily_sleep(start, end)
-            sleep = await self.client.get_sleep(start, end)
-            readiness = await self.client.get_daily_readiness(start, end)
-            activity = await self.client.get_daily_activity(start, end)
-            spo2 = await self.client.get_daily_spo2(start, end)
-            stress = await self.client.get_daily_stress(start, end)
+            documents = OuraDocuments(
+                daily_sleep=await self.client.get_daily_sleep(start, end),
+                sleep=await self.client.get_sleep(start, end),
+                daily_readiness=await self.client.get_daily_readiness(start, end),
+                daily_activity=await self.client.get_daily_activity(start, end),
+                daily_spo2=await self.client.get_daily_spo2(start, end),
+                daily_stress=await self.client.get_daily_stress(start, end),
+                heartrate=await self.client.get_heartrate(since, now),
+                workout=await self.client.get_workouts(start, end),
+            )
             sleep_time = await self.client.get_sleep_time(start, end)
         except OuraAuthError as err:
+            self._raise_auth_issue()
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="oura_auth_failed"
             ) from err
@@ -143,17 +181,97 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
                 translation_key="oura_update_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.config_entry))
         latest_sleep_time = _latest(
             (item for item in sleep_time if item.optimal_bedtime is not None), today
         )
-        return OuraData(
-            daily_sleep=_latest(daily_sleep, today),
-            sleep=_main_sleep(sleep, today),
-            readiness=_latest(readiness, today),
-            activity=_latest(activity, today),
-            spo2=_latest(spo2, today),
-            stress=_latest(stress, today),
+        data = OuraData(
+            daily_sleep=_latest(documents.daily_sleep, today),
+            sleep=_main_sleep(documents.sleep, today),
+            readiness=_latest(documents.daily_readiness, today),
+            activity=_latest(documents.daily_activity, today),
+            spo2=_latest(documents.daily_spo2, today),
+            stress=_latest(documents.daily_stress, today),
             sleep_time=latest_sleep_time,
-            recommended_bedtime=_tonight(latest_sleep_time, dt_util.utcnow()),
-            last_sync=dt_util.utcnow(),
+            recommended_bedtime=_tonight(latest_sleep_time, now),
+            heart_rate=_newest_sample(documents.heartrate),
+            last_workout=_latest_workout(documents.workout, now),
+            workouts_today=sum(1 for w in documents.workout if w.day == today),
+            last_sync=now,
+            documents=documents,
+        )
+        self.update_interval = self._next_interval(data, today)
+        await self.history.async_add(documents)
+        self._announce_night(data)
+        return data
+
+    async def async_backfill(self, days: int) -> None:
+        """Put the last `days` days into the statistics, once (more when `days` grows)."""
+        if not recorder_running(self.hass) or days <= 0:
+            return
+        today = dt_util.now().date()
+        wanted = today - timedelta(days=days)
+        have = self.store.history_from
+        if have is not None and have <= wanted:
+            return
+        end = have if have is not None else today + timedelta(days=1)
+        if await self.history.async_backfill(self.client, wanted, end) is not None:
+            self.store.set_history_from(wanted)
+
+    def _next_interval(self, data: OuraData, today: date) -> timedelta:
+        if self.pushed:
+            return PUSHED_INTERVAL
+        settled = (
+            data.daily_sleep is not None
+            and data.daily_sleep.day == today
+            and data.readiness is not None
+            and data.readiness.day == today
+        )
+        return SETTLED_INTERVAL if settled else UPDATE_INTERVAL
+
+    def _announce_night(self, data: OuraData) -> None:
+        """Fire `lifeops_sleep_updated` once per new night (not for nights known before)."""
+        night = data.daily_sleep or data.sleep
+        if night is None:
+            return
+        announced = self.store.announced_night
+        if announced is not None and night.day <= announced:
+            return
+        self.store.set_announced_night(night.day)
+        if announced is None:
+            return  # the first night LifeOps sees is where it starts, not news
+        sleep = data.sleep if data.sleep is not None and data.sleep.day == night.day else None
+        self.hass.bus.async_fire(
+            EVENT_SLEEP_UPDATED,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "day": night.day.isoformat(),
+                "sleep_score": data.daily_sleep.score if data.daily_sleep else None,
+                "readiness_score": (
+                    data.readiness.score
+                    if data.readiness is not None and data.readiness.day == night.day
+                    else None
+                ),
+                "total_sleep_seconds": sleep.total_sleep_duration if sleep else None,
+                "efficiency": sleep.efficiency if sleep else None,
+                "average_hrv": sleep.average_hrv if sleep else None,
+                "lowest_heart_rate": sleep.lowest_heart_rate if sleep else None,
+                "bedtime_start": (
+                    sleep.bedtime_start.isoformat() if sleep and sleep.bedtime_start else None
+                ),
+                "bedtime_end": sleep.bedtime_end.isoformat()
+                if sleep and sleep.bedtime_end
+                else None,
+            },
+        )
+
+    def _raise_auth_issue(self) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            auth_issue_id(self.config_entry),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="oura_signed_out",
+            translation_placeholders={"account": self.config_entry.title},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -38,6 +39,7 @@ class OuraSensorDescription(SensorEntityDescription):
     """A figure read from the account's latest Oura documents; None shows as unknown."""
 
     value_fn: Callable[[OuraData], StateType | datetime]
+    attributes_fn: Callable[[OuraData], dict[str, Any] | None] = lambda _: None
 
 
 def _score(key: str, value_fn: Callable[[OuraData], StateType]) -> OuraSensorDescription:
@@ -66,6 +68,20 @@ def _sleep_seconds(
 
 def _window(data: OuraData, index: int) -> datetime | None:
     return None if data.recommended_bedtime is None else data.recommended_bedtime[index]
+
+
+def _workout_attributes(data: OuraData) -> dict[str, Any] | None:
+    workout = data.last_workout
+    if workout is None:
+        return None
+    return {
+        "activity": workout.activity,
+        "intensity": workout.intensity,
+        "started_at": workout.start_datetime,
+        "calories": workout.calories,
+        "distance_m": workout.distance,
+        "label": workout.label,
+    }
 
 
 OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
@@ -182,6 +198,31 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         value_fn=lambda data: _window(data, 1),
     ),
     OuraSensorDescription(
+        key="heart_rate",
+        translation_key="heart_rate",
+        native_unit_of_measurement=BEATS_PER_MINUTE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.heart_rate.bpm if data.heart_rate else None,
+        attributes_fn=lambda data: (
+            {"measured_at": data.heart_rate.timestamp, "source": data.heart_rate.source}
+            if data.heart_rate
+            else None
+        ),
+    ),
+    OuraSensorDescription(
+        key="last_workout",
+        translation_key="last_workout",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.last_workout.end_datetime if data.last_workout else None,
+        attributes_fn=lambda data: _workout_attributes(data),
+    ),
+    OuraSensorDescription(
+        key="workouts_today",
+        translation_key="workouts_today",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.workouts_today,
+    ),
+    OuraSensorDescription(
         key="last_sync",
         translation_key="last_sync",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -223,3 +264,8 @@ class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
     def native_value(self) -> StateType | datetime:
         """The figure from the latest data; unknown where Oura has none for the day."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details of the figure (when it was measured, what the workout was)."""
+        return self.entity_description.attributes_fn(self.coordinator.data)

@@ -1,0 +1,187 @@
+"""An Oura account's history in Home Assistant's long-term statistics.
+
+Each figure (sleep score, readiness, total sleep, heart rate, ...) is an external statistic
+`lifeops:oura_<account>_<figure>`, so statistics graphs show months at once instead of filling up
+over weeks. On first setup a backfill fetches the chosen number of days (90 by default); every poll
+then adds only the points it has not written yet (or whose value Oura revised). Writing a point
+again replaces it, so importing twice never duplicates. The recorder writes in its own thread;
+the series are built in the executor, so a year of heart rate never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import async_add_external_statistics
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
+from homeassistant.util import dt as dt_util, slugify
+
+from .const import DOMAIN, LOGGER
+from .oura import OuraClient, OuraError
+from .oura.history import METRICS, OuraDocuments, Point, build_series, split_range
+
+HEART_RATE_STEP = timedelta(days=30)  # the longest heart-rate range asked for at once
+DEFAULT_HISTORY_DAYS = 90
+MAX_HISTORY_DAYS = 3650
+
+
+def statistic_id(account: str, key: str) -> str:
+    """The external statistic id of one figure of one account."""
+    return f"{DOMAIN}:oura_{slugify(account)}_{key}"
+
+
+def recorder_running(hass: HomeAssistant) -> bool:
+    """Whether long-term statistics can be written (the recorder is set up)."""
+    return "recorder" in hass.config.components
+
+
+async def async_metric_names(hass: HomeAssistant) -> dict[str, str]:
+    """Each figure's name in the configured language (the Oura sensors' names)."""
+    strings = await translation.async_get_translations(
+        hass, hass.config.language, "entity", [DOMAIN]
+    )
+    prefix = f"component.{DOMAIN}.entity.sensor."
+    names = {}
+    for metric in METRICS:
+        name = strings.get(f"{prefix}{metric.key}.name", metric.key)
+        names[metric.key] = f"Oura {name}"
+    return names
+
+
+def write_series(
+    hass: HomeAssistant, account: str, series: dict[str, list[Point]], names: dict[str, str]
+) -> int:
+    """Queue every point for the recorder; returns how many were queued."""
+    written = 0
+    for metric in METRICS:
+        points = series.get(metric.key)
+        if not points:
+            continue
+        metadata = StatisticMetaData(
+            mean_type=StatisticMeanType.ARITHMETIC,
+            has_sum=False,
+            name=names.get(metric.key, metric.key),
+            source=DOMAIN,
+            statistic_id=statistic_id(account, metric.key),
+            unit_of_measurement=metric.unit,
+        )
+        async_add_external_statistics(
+            hass,
+            metadata,
+            [
+                StatisticData(start=point.start, mean=point.mean, min=point.min, max=point.max)
+                for point in points
+            ],
+        )
+        written += len(points)
+    return written
+
+
+async def async_fetch_documents(client: OuraClient, start: date, end: date) -> OuraDocuments:
+    """Every document of the days `start`..`end` (end excluded), heart rate in 30-day pieces."""
+    documents = OuraDocuments(
+        daily_sleep=await client.get_daily_sleep(start, end),
+        sleep=await client.get_sleep(start, end),
+        daily_readiness=await client.get_daily_readiness(start, end),
+        daily_activity=await client.get_daily_activity(start, end),
+        daily_spo2=await client.get_daily_spo2(start, end),
+        daily_stress=await client.get_daily_stress(start, end),
+    )
+    zone = dt_util.get_default_time_zone()
+    first = datetime.combine(start, datetime.min.time(), tzinfo=zone)
+    last = datetime.combine(end, datetime.min.time(), tzinfo=zone)
+    for piece_start, piece_end in split_range(first, last, HEART_RATE_STEP):
+        documents.heartrate.extend(await client.get_heartrate(piece_start, piece_end))
+    return documents
+
+
+class OuraHistory:
+    """Keeps one account's statistics filled: a backfill once, then each poll's new points."""
+
+    def __init__(self, hass: HomeAssistant, account: str) -> None:
+        """Write the history of `account` (the Oura user id)."""
+        self.hass = hass
+        self.account = account
+        self._names: dict[str, str] | None = None
+        # The last value written per (figure, hour): a poll writes only what changed.
+        self._written: dict[tuple[str, datetime], tuple[float, float, float]] = {}
+
+    async def _async_names(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = await async_metric_names(self.hass)
+        return self._names
+
+    async def async_add(self, documents: OuraDocuments) -> int:
+        """Write the points of freshly fetched documents that are new or changed."""
+        if not recorder_running(self.hass):
+            return 0
+        series = build_series(documents, dt_util.get_default_time_zone())
+        fresh: dict[str, list[Point]] = {}
+        for key, points in series.items():
+            for point in points:
+                value = (point.mean, point.min, point.max)
+                if self._written.get((key, point.start)) != value:
+                    self._written[(key, point.start)] = value
+                    fresh.setdefault(key, []).append(point)
+        self._forget_before(dt_util.utcnow() - timedelta(days=7))
+        if not fresh:
+            return 0
+        return write_series(self.hass, self.account, fresh, await self._async_names())
+
+    def _forget_before(self, moment: datetime) -> None:
+        if len(self._written) < 2048:
+            return
+        self._written = {key: v for key, v in self._written.items() if key[1] >= moment}
+
+    async def async_import(self, documents: OuraDocuments) -> int:
+        """Write every point of a large batch (a backfill or an export), built in the executor."""
+        if not recorder_running(self.hass):
+            return 0
+        zone = dt_util.get_default_time_zone()
+        series = await self.hass.async_add_executor_job(build_series, documents, zone)
+        return write_series(self.hass, self.account, series, await self._async_names())
+
+    async def async_backfill(self, client: OuraClient, start: date, end: date) -> int | None:
+        """Fetch and write the days `start`..`end`; None (logged) when Oura could not be read."""
+        if not recorder_running(self.hass) or start >= end:
+            return 0
+        try:
+            documents = await async_fetch_documents(client, start, end)
+        except OuraError as err:
+            LOGGER.warning("Oura history from %s to %s not imported yet: %s", start, end, err)
+            return None
+        written = await self.async_import(documents)
+        LOGGER.debug("Oura history from %s to %s: %s points", start, end, written)
+        return written
+
+
+def history_summary(documents: OuraDocuments) -> dict[str, Any]:
+    """What a batch covers: document counts and its first and last day (for action responses)."""
+    days = sorted(
+        {
+            document.day
+            for kind in (
+                documents.daily_sleep,
+                documents.sleep,
+                documents.daily_readiness,
+                documents.daily_activity,
+                documents.daily_spo2,
+                documents.daily_stress,
+            )
+            for document in kind
+        }
+        | {sample.timestamp.astimezone(UTC).date() for sample in documents.heartrate[:1]}
+        | {sample.timestamp.astimezone(UTC).date() for sample in documents.heartrate[-1:]}
+    )
+    return {
+        "documents": documents.counts(),
+        "first_day": days[0].isoformat() if days else None,
+        "last_day": days[-1].isoformat() if days else None,
+    }
