@@ -376,7 +376,8 @@ async def test_a_refused_token_starts_reauth(
     _mock_api(aioclient_mock)
     assert await hass.config_entries.async_reload(oura_entry.entry_id)
     await hass.async_block_till_done()
-    assert ir.async_get(hass).async_get_issue(DOMAIN, f"oura_signed_out_{oura_entry.entry_id}") is None
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"oura_signed_out_{oura_entry.entry_id}") is None
     assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
 
 
@@ -456,13 +457,16 @@ async def test_reauth_with_another_account_aborts(
 
 @pytest.mark.freeze_time(NOW)
 @pytest.mark.usefixtures("setup_credentials")
-async def test_oura_entry_has_no_options_and_no_reconfigure(
+async def test_oura_entry_options_are_its_history_and_it_has_no_reconfigure(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
 ) -> None:
     _mock_api(aioclient_mock)
     await _setup(hass, oura_entry)
 
-    assert not oura_entry.supports_options
+    assert oura_entry.supports_options
+    flow = await hass.config_entries.options.async_init(oura_entry.entry_id)
+    assert flow["step_id"] == "history"
+    assert flow["data_schema"]({})["history_days"] == 90
     result = await oura_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_not_supported"

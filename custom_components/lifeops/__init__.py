@@ -31,6 +31,7 @@ from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
 from .oura_coordinator import OuraCoordinator, auth_issue_id
+from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
@@ -42,6 +43,7 @@ ENABLED_KEY = "enabled"
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register LifeOps' actions once, for every entry."""
     async_setup_services(hass)
+    async_setup_oura_services(hass)
     return True
 
 
@@ -70,7 +72,7 @@ async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, OURA_PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(entry.add_update_listener(_async_oura_entry_updated))
     # Months of history and webhook subscriptions take a while: neither holds up the setup.
     entry.async_create_background_task(
         hass,
@@ -80,8 +82,10 @@ async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool
     return True
 
 
-async def _async_reload(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
+async def _async_oura_entry_updated(hass: HomeAssistant, entry: OuraConfigEntry) -> None:
+    """Reload for new options; a refreshed token (also an entry update) changes nothing."""
+    if dict(entry.options) != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
@@ -130,6 +134,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
     """Unload a site (saving the agents' state first) or an Oura account."""
     if is_oura_entry(entry):
+        await entry.runtime_data.store.async_save()
         return await hass.config_entries.async_unload_platforms(entry, OURA_PLATFORMS)
     return await _async_unload_site(hass, entry)
 

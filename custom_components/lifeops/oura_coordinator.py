@@ -138,6 +138,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
+        self.options = dict(entry.options)  # as set up: a change of options reloads the entry
 
     async def _access_token(self) -> str:
         """A valid access token, refreshed first when it is about to expire."""

@@ -122,6 +122,10 @@ class OuraStore:
         """Save another value soon."""
         self._set(key, value)
 
+    async def async_save(self) -> None:
+        """Save now (the entry is unloading)."""
+        await self._store.async_save(self.data)
+
     async def async_remove(self) -> None:
         """Delete the file (the entry was removed)."""
         await self._store.async_remove()

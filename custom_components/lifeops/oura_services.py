@@ -1,0 +1,111 @@
+"""The `lifeops.import_oura_export` action: Oura's own data export into the statistics.
+
+Oura's API reaches back only so far; its account export holds everything. The action reads the
+export (a ZIP, a folder of its files, or one file) from Home Assistant's config folder or an
+allowed folder, and writes every day into the same long-term statistics the API backfill uses, so
+older history joins the newer seamlessly and importing twice never duplicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+import voluptuous as vol
+
+from .const import DOMAIN
+from .data import is_oura_entry
+from .oura.export import OuraExportError, read_export
+from .oura_statistics import OuraHistory, history_summary, recorder_running, statistic_id
+
+SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
+ATTR_PATH = "path"
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+EXPORT_ACCOUNT = "export"  # the account name of history imported before any Oura sign-in
+
+SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_PATH): vol.All(str, vol.Length(min=1, max=4096)),
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): vol.All(str, vol.Length(min=1, max=64)),
+    }
+)
+
+
+def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _export_path(hass: HomeAssistant, raw: str) -> Path:
+    """The export's path: relative to the config folder, or an absolute one in an allowed folder."""
+    config_dir = Path(hass.config.config_dir).resolve()
+    candidate = Path(raw)
+    path = (candidate if candidate.is_absolute() else config_dir / candidate).resolve()
+    inside_config = path == config_dir or config_dir in path.parents
+    if not inside_config and not hass.config.is_allowed_path(str(path)):
+        raise _error("oura_export_not_allowed", path=raw)
+    return path
+
+
+def _account(hass: HomeAssistant, entry_id: str | None) -> str:
+    """Whose history this is: the given Oura entry's account, the only one, or `export`."""
+    if entry_id is not None:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN or not is_oura_entry(entry):
+            raise _error("oura_entry_not_found", entry_id=entry_id)
+        return _account_of(entry)
+    accounts = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if is_oura_entry(entry) and entry.state is not ConfigEntryState.NOT_LOADED
+    ]
+    if len(accounts) > 1:
+        raise _error("oura_entry_required")
+    return _account_of(accounts[0]) if accounts else EXPORT_ACCOUNT
+
+
+def _account_of(entry: ConfigEntry[Any]) -> str:
+    return entry.unique_id or entry.entry_id
+
+
+async def _async_import(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    try:
+        data = SCHEMA(dict(call.data))
+    except vol.Invalid as err:
+        raise _error("invalid_data", field=str(err.path[0]) if err.path else "-") from err
+    if not recorder_running(hass):
+        raise _error("recorder_required")
+    path = _export_path(hass, data[ATTR_PATH])
+    account = _account(hass, data.get(ATTR_CONFIG_ENTRY_ID))
+    try:
+        contents = await hass.async_add_executor_job(read_export, path)
+    except OuraExportError as err:
+        raise _error("oura_export_unreadable", path=data[ATTR_PATH], error=str(err)) from err
+    except OSError as err:
+        raise _error(
+            "oura_export_unreadable", path=data[ATTR_PATH], error=type(err).__name__
+        ) from err
+    written = await OuraHistory(hass, account).async_import(contents.documents)
+    return {
+        **history_summary(contents.documents),
+        "files": list[Any](contents.files),
+        "skipped_rows": dict[str, Any](contents.skipped_rows),
+        "points_written": written,
+        "statistic_id_prefix": statistic_id(account, ""),
+    }
+
+
+def async_setup_oura_services(hass: HomeAssistant) -> None:
+    """Register the Oura actions."""
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        response = await _async_import(hass, call)
+        return response if call.return_response else None
+
+    hass.services.async_register(
+        DOMAIN, SERVICE_IMPORT_OURA_EXPORT, handle, supports_response=SupportsResponse.OPTIONAL
+    )
