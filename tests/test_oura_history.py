@@ -234,7 +234,7 @@ async def test_first_setup_backfills_history_once(
     _mock_api(aioclient_mock)
     oura_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(oura_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     # One poll plus one backfill (90 days and today) read daily sleep; heart rate in 30-day pieces.
     assert _calls(aioclient_mock, "daily_sleep") == 2
@@ -264,7 +264,7 @@ async def test_first_setup_backfills_history_once(
 
     # A reload does not fetch the 90 days again, and writing the same days twice never duplicates.
     assert await hass.config_entries.async_reload(oura_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert _calls(aioclient_mock, "daily_sleep") == 3
     assert len(await _statistics(hass, "sleep_score")) == len(scores)
 
@@ -279,7 +279,7 @@ async def test_more_history_days_imports_only_the_older_days(
     _mock_api(aioclient_mock)
     oura_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(oura_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     flow = await hass.config_entries.options.async_init(oura_entry.entry_id)
     assert flow["step_id"] == "history"
@@ -287,7 +287,7 @@ async def test_more_history_days_imports_only_the_older_days(
         flow["flow_id"], {"history_days": 120}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert oura_entry.options == {"history_days": 120}
     ranges = [
         dict(url.query)
@@ -384,7 +384,7 @@ async def test_a_new_night_is_announced_once(
     _mock_api(aioclient_mock)
     oura_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(oura_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert events == []  # the night already there when LifeOps starts is not news
 
     # The next morning the ring syncs a new night.
@@ -394,7 +394,7 @@ async def test_a_new_night_is_announced_once(
     night = {**newest, "id": "new-night", "day": "2025-03-15", "score": 88}
     _mock_api(aioclient_mock, {"daily_sleep": {"data": [*daily["data"], night]}})
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["day"] for e in events] == ["2025-03-15"]
     assert events[0].data["day"] == "2025-03-15"
     assert events[0].data["sleep_score"] == 88
@@ -403,7 +403,7 @@ async def test_a_new_night_is_announced_once(
     # Later polls of the same night, and a restart, announce nothing more.
     freezer.tick(timedelta(minutes=30))
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert await hass.config_entries.async_reload(oura_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["day"] for e in events] == ["2025-03-15"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -33,6 +34,7 @@ from .entity import device_info
 from .oura_coordinator import OuraCoordinator, auth_issue_id
 from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
+from .oura_webhook import OuraWebhooks, async_remove_subscriptions
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
 
@@ -79,6 +81,8 @@ async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool
         coordinator.async_backfill(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
         "lifeops Oura history",
     )
+    webhooks = OuraWebhooks(hass, entry, coordinator, implementation)
+    entry.async_create_background_task(hass, webhooks.async_start(), "lifeops Oura webhooks")
     return True
 
 
@@ -151,7 +155,12 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
     """Delete what an entry stored (a site's agent state, an Oura account's bookmarks)."""
     if is_oura_entry(entry):
         ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
-        await OuraStore(hass, entry.entry_id).async_remove()
+        store = OuraStore(hass, entry.entry_id)
+        await store.async_load()
+        with contextlib.suppress(ValueError):  # no implementation: nothing was subscribed
+            implementation = await async_get_config_entry_implementation(hass, entry)
+            await async_remove_subscriptions(hass, store, implementation)
+        await store.async_remove()
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
 
