@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 import json
 import os
 from pathlib import Path
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -64,6 +66,10 @@ logger:
 # Demo lights any integration could provide: template lights over helpers, so wind-down has
 # real lights (with brightness) to pick and dim in a development Home Assistant.
 DEMO_YAML = """\
+# Long-term statistics and history, for the Oura history the demo imports.
+recorder:
+history:
+
 input_boolean:
   demo_bedroom_lamp:
     name: Bedroom lamp power
@@ -114,6 +120,11 @@ DEMO_LIGHT = """\
 """
 
 DEMO_LIGHTS = {"bedroom_lamp": "Bedroom lamp", "living_room_ceiling": "Living room ceiling"}
+
+# A sample of Oura's member data export (made-up days, Oura's format) the demo imports into the
+# long-term statistics, so statistics graphs show months of sleep and readiness at once.
+DEMO_OURA_EXPORT = "oura_demo_export"
+DEMO_OURA_DAYS = 120
 
 # Targets the demo entry starts with (the options flow's fields).
 DEMO_OPTIONS: dict[str, Any] = {
@@ -209,6 +220,15 @@ class DevHass:
             )
         self._link_integration()
         self._seed_onboarding()
+        if self.demo and not (self.config_dir / DEMO_OURA_EXPORT).exists():
+            from oura_sample_export import write_export
+
+            write_export(
+                self.config_dir / DEMO_OURA_EXPORT,
+                end=datetime.now(ZoneInfo(self.time_zone)).date(),
+                days=DEMO_OURA_DAYS,
+                heart_rate_days=14,
+            )
 
     def _link_integration(self) -> None:
         """Load LifeOps from the working tree: custom_components/lifeops is a symlink to it."""
@@ -462,6 +482,15 @@ class DevHass:
                 raise DevHassError(f"the LifeOps options flow refused the demo targets: {result}")
         return entry
 
+    async def import_demo_history(self, session: aiohttp.ClientSession, token: str) -> Any:
+        """Import the sample Oura export (importing again changes nothing)."""
+        api = RestClient(session, self.url, token)
+        answer = await api.post(
+            f"/api/services/{DOMAIN}/import_oura_export?return_response",
+            {"path": DEMO_OURA_EXPORT},
+        )
+        return answer["service_response"]
+
 
 @dataclass
 class RestClient:
@@ -507,6 +536,8 @@ async def bring_up(hass: DevHass, timeout: float = 180) -> Credentials:
             credentials = await hass.ensure_owner(session)
             await hass.wait_until_running(session, credentials.token, timeout)
             await hass.ensure_entry(session, credentials.token)
+            if hass.demo:
+                await hass.import_demo_history(session, credentials.token)
     except BaseException:
         await asyncio.to_thread(hass.stop)
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -122,6 +123,17 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
             assert [entry["title"] for entry in entries] == ["Home"]
             lights = (await api.get("/api/states/sensor.lifeops_home_site"))["state"]
             assert lights == "home"
+            # The demo's Oura export is in the long-term statistics: 120 days of sleep score.
+            # The recorder commits every few seconds: wait for the import to land.
+            for _ in range(60):
+                days = await _statistics(
+                    session, hass.url, first.token, "lifeops:oura_export_sleep_score"
+                )
+                if days:
+                    break
+                await asyncio.sleep(0.5)
+            assert len(days) in (120, 121)  # the days of the export, by local day
+            assert all(40 <= day["mean"] <= 100 for day in days)
     finally:
         assert await asyncio.to_thread(hass.stop) == 0
 
@@ -138,3 +150,26 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
             )
     finally:
         assert await asyncio.to_thread(hass.stop) == 0
+
+
+async def _statistics(
+    session: aiohttp.ClientSession, url: str, token: str, statistic_id: str
+) -> list[dict[str, Any]]:
+    """Daily long-term statistics of one id, read over Home Assistant's websocket API."""
+    async with session.ws_connect(f"{url}/api/websocket") as ws:
+        assert (await ws.receive_json())["type"] == "auth_required"
+        await ws.send_json({"type": "auth", "access_token": token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        await ws.send_json(
+            {
+                "id": 1,
+                "type": "recorder/statistics_during_period",
+                "start_time": "2000-01-01T00:00:00+00:00",
+                "statistic_ids": [statistic_id],
+                "period": "day",
+                "types": ["mean"],
+            }
+        )
+        answer = await ws.receive_json()
+        assert answer["success"], answer
+        return list(answer["result"].get(statistic_id, []))
