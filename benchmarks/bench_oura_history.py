@@ -1,0 +1,322 @@
+"""How long a year of Oura history takes to reach Home Assistant's long-term statistics.
+
+One process: a test Home Assistant (the harness the tests use) with a real recorder on an SQLite
+file, and a local HTTP server answering Oura's API v2 with 365 days of every daily document and
+heart rate every 5 minutes (105,120 samples, served in 30-day pages as LifeOps asks for them).
+LifeOps' backfill (`OuraHistory.async_backfill`: fetch, parse, build the series in the executor,
+hand them to the recorder) runs until the recorder has written every row.
+
+Printed:
+- wall time of the whole backfill, with the recorder's writes;
+- the floor, measured in the same run: the recorder writing the same rows handed to it ready-made
+  (no HTTP, no parsing, no series), and the ratio of the two;
+- peak memory the backfill added (Python allocations, tracemalloc, in a separate pass so the
+  tracing does not slow the timed one) and the growth of the process's peak RSS;
+- the longest the event loop was kept from running (a 10 ms heartbeat's worst lateness); the
+  stand-in Oura server runs in a thread with its own loop, so only LifeOps' work counts.
+Targets (the issue's): under 3 s, under 50 MB added, the loop never blocked over 100 ms.
+
+Run: .venv/bin/python benchmarks/bench_oura_history.py [--days 365]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+import json
+import logging
+from pathlib import Path
+import random
+import resource
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from homeassistant import loader  # noqa: E402
+from homeassistant.components.recorder import get_instance  # noqa: E402
+from homeassistant.core import HomeAssistant  # noqa: E402
+from homeassistant.helpers.recorder import async_initialize_recorder  # noqa: E402
+from homeassistant.setup import async_setup_component  # noqa: E402
+from homeassistant.util import dt as dt_util  # noqa: E402
+from pytest_homeassistant_custom_component.common import async_test_home_assistant  # noqa: E402
+
+from custom_components.lifeops.oura import OuraClient  # noqa: E402
+from custom_components.lifeops.oura.history import build_series  # noqa: E402
+from custom_components.lifeops.oura_statistics import (  # noqa: E402
+    OuraHistory,
+    async_fetch_documents,
+    async_metric_names,
+    write_series,
+)
+
+TARGET_SECONDS = 3.0
+TARGET_MB = 50.0
+TARGET_BLOCK_MS = 100.0
+END = date(2026, 11, 25)
+
+
+def _documents(days: int) -> dict[str, list[dict[str, Any]]]:
+    """Every collection's documents for `days` days, shaped as Oura's API answers them."""
+    rng = random.Random(1)
+    out: dict[str, list[dict[str, Any]]] = {
+        name: []
+        for name in (
+            "daily_sleep",
+            "sleep",
+            "daily_readiness",
+            "daily_activity",
+            "daily_spo2",
+            "daily_stress",
+            "heartrate",
+        )
+    }
+    start = END - timedelta(days=days - 1)
+    for index in range(days):
+        day = start + timedelta(days=index)
+        iso = day.isoformat()
+        stamp = f"{iso}T00:00:00+00:00"
+        out["daily_sleep"].append(
+            {"id": f"ds{index}", "day": iso, "score": rng.randint(50, 95), "timestamp": stamp}
+        )
+        out["sleep"].append(
+            {
+                "id": f"s{index}",
+                "day": iso,
+                "type": "long_sleep",
+                "total_sleep_duration": rng.randint(20000, 30000),
+                "deep_sleep_duration": rng.randint(3000, 7000),
+                "rem_sleep_duration": rng.randint(4000, 8000),
+                "light_sleep_duration": rng.randint(10000, 16000),
+                "awake_time": rng.randint(900, 3600),
+                "efficiency": rng.randint(75, 96),
+                "latency": rng.randint(200, 1500),
+                "lowest_heart_rate": rng.randint(44, 60),
+                "average_hrv": rng.randint(25, 80),
+                "bedtime_start": f"{iso}T22:30:00+00:00",
+                "bedtime_end": f"{iso}T06:40:00+00:00",
+            }
+        )
+        out["daily_readiness"].append(
+            {
+                "id": f"r{index}",
+                "day": iso,
+                "score": rng.randint(50, 95),
+                "temperature_deviation": round(rng.gauss(0, 0.3), 2),
+                "timestamp": stamp,
+            }
+        )
+        out["daily_activity"].append(
+            {
+                "id": f"a{index}",
+                "day": iso,
+                "score": rng.randint(40, 99),
+                "steps": rng.randint(2000, 18000),
+                "active_calories": rng.randint(100, 900),
+                "timestamp": stamp,
+            }
+        )
+        out["daily_spo2"].append(
+            {"id": f"o{index}", "day": iso, "spo2_percentage": {"average": rng.uniform(95, 99)}}
+        )
+        out["daily_stress"].append(
+            {"id": f"t{index}", "day": iso, "stress_high": rng.randint(0, 9000)}
+        )
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for step in range(288):
+            at = midnight + timedelta(minutes=5 * step)
+            out["heartrate"].append(
+                {"bpm": rng.randint(45, 140), "source": "awake", "timestamp": at.isoformat()}
+            )
+    return out
+
+
+async def _serve(days: int) -> tuple[web.AppRunner, str]:
+    """A local Oura API over the generated documents, filtering by the asked range."""
+    collections = _documents(days)
+    encoded: dict[str, list[tuple[str, bytes]]] = {}
+    for name, documents in collections.items():
+        key = "timestamp" if name == "heartrate" else "day"
+        encoded[name] = [(document[key], json.dumps(document).encode()) for document in documents]
+
+    async def handle(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        query = request.query
+        if name == "heartrate":
+            low, high = query["start_datetime"], query["end_datetime"]
+            low_dt, high_dt = datetime.fromisoformat(low), datetime.fromisoformat(high)
+            rows = [
+                body
+                for stamp, body in encoded[name]
+                if low_dt <= datetime.fromisoformat(stamp) < high_dt
+            ]
+        else:
+            low, high = query["start_date"], query["end_date"]
+            rows = [body for day, body in encoded.get(name, []) if low <= day < high]
+        body = b'{"data":[' + b",".join(rows) + b'],"next_token":null}'
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v2/usercollection/{name}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+class Heartbeat:
+    """Measures the worst lateness of a 10 ms tick: how long the loop was kept busy."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+
+    def __enter__(self) -> Heartbeat:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def _flush(hass: HomeAssistant) -> None:
+    await hass.async_add_executor_job(get_instance(hass).block_till_done)
+
+
+class OuraServer:
+    """The local Oura API in a thread of its own, so its work never counts as LifeOps' loop time."""
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._runner, self.url = self._loop.run_until_complete(_serve(self.days))
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+
+    def __enter__(self) -> OuraServer:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+
+
+async def _measure(days: int) -> dict[str, float]:
+    with OuraServer(days) as server:
+        return await _measure_with(server.url, days)
+
+
+async def _measure_with(url: str, days: int) -> dict[str, float]:
+    start, end = END - timedelta(days=days - 1), END + timedelta(days=1)
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as config_dir:
+        async with (
+            async_test_home_assistant(config_dir=config_dir) as hass,
+            aiohttp.ClientSession() as session,
+        ):
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # let it load custom_components/
+            await hass.config.async_set_time_zone("Europe/Stockholm")
+            async_initialize_recorder(hass)  # what bootstrap does when the recorder is configured
+            db = f"sqlite:///{Path(config_dir) / 'home-assistant_v2.db'}"
+            assert await async_setup_component(
+                hass, "recorder", {"recorder": {"db_url": db, "commit_interval": 0}}
+            )
+            await hass.async_start()
+            await hass.async_block_till_done()
+            await async_metric_names(hass)  # translations loaded once, as after the first poll
+            client = OuraClient("token", session=session, base_url=url)
+
+            # LifeOps' backfill, timed with the recorder's writes and the loop watched.
+            history = OuraHistory(hass, "bench")
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            with Heartbeat() as beat:
+                began = time.perf_counter()
+                written = await history.async_backfill(client, start, end)
+                await _flush(hass)
+                results["backfill_s"] = time.perf_counter() - began
+            results["rss_growth_mb"] = (
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+            ) / 1024
+            results["blocked_ms"] = beat.worst * 1000
+            results["points"] = float(written or 0)
+
+            # The floor: the same rows handed to the recorder ready-made, another account.
+            documents = await async_fetch_documents(client, start, end)
+            series = build_series(documents, dt_util.get_default_time_zone())
+            names = await async_metric_names(hass)
+            began = time.perf_counter()
+            write_series(hass, "floor", series, names)
+            await _flush(hass)
+            results["floor_s"] = time.perf_counter() - began
+
+            # Memory in its own pass: what the backfill allocates at its peak.
+            tracemalloc.start()
+            baseline, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            await OuraHistory(hass, "memory").async_backfill(client, start, end)
+            await _flush(hass)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            results["peak_mb"] = (peak - baseline) / 1024 / 1024
+            await hass.async_stop()
+    return results
+
+
+def main() -> None:
+    """Measure and print the figures against the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=365)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    results = asyncio.run(_measure(args.days))
+    ok_time = results["backfill_s"] < TARGET_SECONDS
+    ok_mem = results["peak_mb"] < TARGET_MB
+    ok_loop = results["blocked_ms"] < TARGET_BLOCK_MS
+    print(f"days: {args.days}, statistics points written: {results['points']:.0f}")
+    print(
+        f"backfill (fetch, parse, series, recorder writes): {results['backfill_s']:.2f} s "
+        f"(target < {TARGET_SECONDS:.0f} s) {'PASS' if ok_time else 'FAIL'}"
+    )
+    print(
+        f"floor (recorder writing the same rows handed ready-made): {results['floor_s']:.2f} s; "
+        f"backfill / floor = {results['backfill_s'] / results['floor_s']:.2f}x"
+    )
+    print(
+        f"peak memory added (tracemalloc): {results['peak_mb']:.1f} MB "
+        f"(target < {TARGET_MB:.0f} MB) {'PASS' if ok_mem else 'FAIL'}; "
+        f"process peak RSS grew {results['rss_growth_mb']:.1f} MB"
+    )
+    print(
+        f"longest event-loop block: {results['blocked_ms']:.0f} ms "
+        f"(target < {TARGET_BLOCK_MS:.0f} ms) {'PASS' if ok_loop else 'FAIL'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
