@@ -158,9 +158,7 @@ class Store:
                 self._set_meta("schema", str(SCHEMA_VERSION))
             elif stored != node_id:
                 raise ValueError(f"{self.path} holds node {stored!r}, not {node_id!r}")
-            for idx, node in self._db.execute("SELECT idx, node FROM nodes"):
-                self._names[idx] = node
-                self._index[node] = idx
+            self._load_nodes()
             self._self_idx = self._idx(node_id)
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
@@ -181,8 +179,13 @@ class Store:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._load_nodes()  # node numbers given inside the transaction are gone with it
             raise
         self._db.execute("COMMIT")
+
+    def _load_nodes(self) -> None:
+        self._names = dict(self._db.execute("SELECT idx, node FROM nodes"))
+        self._index = {node: idx for idx, node in self._names.items()}
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
