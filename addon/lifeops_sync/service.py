@@ -279,6 +279,7 @@ class Node:
         self.verifier: Verifier
         self.links: dict[str, PeerLink] = {}
         self.peer_ids = [p.node_id for p in config.peers]
+        self._stopped = False
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -314,7 +315,10 @@ class Node:
                 self._tasks.append(asyncio.create_task(self._retention()))
 
     async def stop(self) -> None:
-        """Stop the loops, close the session and the replica."""
+        """Stop the loops, close the session and the replica (once; again does nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

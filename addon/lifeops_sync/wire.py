@@ -33,7 +33,7 @@ from .ops import MAX_KEY, MAX_NAME
 VERSION = 1
 CONTENT_TYPE = "application/x-lifeops-batch"
 MAX_BODY = 64 * 1024 * 1024
-MAX_INFLATED = 512 * 1024 * 1024
+MAX_INFLATED = 256 * 1024 * 1024
 MAX_ENTRIES = 1_000_000
 MAX_NODES = 256
 MAX_SEQ = (1 << 62) - 1
@@ -148,8 +148,9 @@ def encode(batch: Batch, level: int = COMPRESSION_LEVEL) -> bytes:
     return zlib.compress(text.encode(), level)
 
 
-def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
+def inflate(body: bytes, limit: int | None = None) -> bytes:
     """Decompress, refusing anything that would grow past ``limit`` (a compression bomb)."""
+    limit = MAX_INFLATED if limit is None else limit
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(body, limit)

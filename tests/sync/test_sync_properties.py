@@ -28,7 +28,9 @@ KEYS = ["k1", "k2", "k3"]
 FIELDS = ["f1", "f2"]
 # LIFEOPS_SYNC_EXAMPLES raises the number of examples for a longer hunt (CI keeps it short).
 EXAMPLES = int(os.environ.get("LIFEOPS_SYNC_EXAMPLES", "60"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -43,13 +45,24 @@ def entry_sets(draw: st.DrawFn) -> list[Entry]:
             coll = draw(st.sampled_from(COLLS))
             key = draw(st.sampled_from(KEYS))
             if kind is Kind.FIELD:
-                entry = Entry(kind, origin, seq, hlc, coll, key, draw(st.sampled_from(FIELDS)), draw(st.integers(0, 9)))
+                entry = Entry(
+                    kind,
+                    origin,
+                    seq,
+                    hlc,
+                    coll,
+                    key,
+                    draw(st.sampled_from(FIELDS)),
+                    draw(st.integers(0, 9)),
+                )
             elif kind is Kind.DELETE:
                 entry = Entry(kind, origin, seq, hlc, coll, key)
             elif kind is Kind.ITEM:
                 entry = Entry(kind, origin, seq, hlc, "xp", key, "", draw(st.integers(0, 9)))
             else:
-                entry = Entry(kind, origin, seq, 0, "hr", "", "", float(draw(st.integers(0, 9))), hlc)
+                entry = Entry(
+                    kind, origin, seq, 0, "hr", "", "", float(draw(st.integers(0, 9))), hlc
+                )
             entries.append(entry)
     return entries
 
@@ -67,9 +80,13 @@ def canonical(model: Model) -> set[Entry]:
 
 @SETTINGS
 @given(entry_sets(), st.data())
-def test_merge_is_commutative_associative_idempotent(entries: list[Entry], data: st.DataObject) -> None:
+def test_merge_is_commutative_associative_idempotent(
+    entries: list[Entry], data: st.DataObject
+) -> None:
     split = [data.draw(st.sampled_from([0, 1, 2])) for _ in entries]
-    x, y, z = (model_of([e for e, s in zip(entries, split, strict=True) if s == i]) for i in range(3))
+    x, y, z = (
+        model_of([e for e, s in zip(entries, split, strict=True) if s == i]) for i in range(3)
+    )
     assert canonical(x.merge(y)) == canonical(y.merge(x))
     assert canonical(x.merge(y).merge(z)) == canonical(x.merge(y.merge(z)))
     assert canonical(x.merge(x)) == canonical(x)
@@ -78,7 +95,9 @@ def test_merge_is_commutative_associative_idempotent(entries: list[Entry], data:
 
 @SETTINGS
 @given(entry_sets(), st.data())
-def test_store_merges_like_the_model_in_any_order(entries: list[Entry], data: st.DataObject) -> None:
+def test_store_merges_like_the_model_in_any_order(
+    entries: list[Entry], data: st.DataObject
+) -> None:
     duplicates = data.draw(st.lists(st.sampled_from(entries), max_size=5)) if entries else []
     deliveries = data.draw(st.permutations(entries + duplicates))
     with tempfile.TemporaryDirectory() as folder:
@@ -93,7 +112,12 @@ def test_store_merges_like_the_model_in_any_order(entries: list[Entry], data: st
             # nothing) by the next in-order delivery, which brings every watermark to the end.
             top = {o: max((e.seq for e in entries if e.origin == o), default=0) for o in ORIGINS}
             assert all(store.vector().get(o, 0) <= s for o, s in top.items())
-            store.apply([Part(e.origin, e.seq - 1, e.seq, (e,)) for e in sorted(entries, key=lambda e: (e.origin, e.seq))])
+            store.apply(
+                [
+                    Part(e.origin, e.seq - 1, e.seq, (e,))
+                    for e in sorted(entries, key=lambda e: (e.origin, e.seq))
+                ]
+            )
             assert store.dump() == model_of(entries).visible()
             assert store.vector() == {o: s for o, s in top.items() if s}
         finally:
@@ -112,7 +136,11 @@ ops = st.one_of(
     st.builds(
         AppendRows,
         st.just("hr"),
-        st.lists(st.tuples(st.integers(0, 10**6), st.floats(0, 200, allow_nan=False)), min_size=1, max_size=3).map(tuple),
+        st.lists(
+            st.tuples(st.integers(0, 10**6), st.floats(0, 200, allow_nan=False)),
+            min_size=1,
+            max_size=3,
+        ).map(tuple),
     ),
 )
 NODES = ["home", "cabin_a", "cabin_b"]
