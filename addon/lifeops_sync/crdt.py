@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from enum import StrEnum
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 type Json = None | bool | int | float | str | list[Json] | dict[str, Json]
 
@@ -40,8 +40,7 @@ class Kind(StrEnum):
     ROW = "r"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One change as it travels: stamped, numbered by its origin, immutable.
 
     ``coll`` is the collection (or the series, for rows); ``key`` the record or item key;
@@ -67,7 +66,7 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """An origin's entries with seq in ``(after, upto]``, in seq order.
+    """An origin's entries with seq in ``(after, upto]`` (in no particular order).
 
     Entries superseded at the sender are left out, so the range may have gaps; ``upto`` is what
     the receiver may record as received from that origin once it has everything up to ``after``.

@@ -92,42 +92,23 @@ def to_json(batch: Batch) -> dict[str, Any]:
 
     parts = []
     for part in batch.parts:
-        kinds: list[str] = []
-        seqs: list[int] = []
-        hlcs: list[int] = []
-        colls: list[int] = []
-        keys: list[str] = []
-        names: list[int] = []
-        values: list[Json] = []
-        times: list[int] = []
-        reals: list[float] = []
-        for e in part.entries:
-            kinds.append(e.kind.value)
-            seqs.append(e.seq)
-            colls.append(intern(e.coll))
-            if e.kind is Kind.ROW:
-                times.append(e.ts)
-                reals.append(e.value)  # type: ignore[arg-type]
-                continue
-            hlcs.append(e.hlc)
-            keys.append(e.key)
-            if e.kind is Kind.FIELD:
-                names.append(intern(e.field))
-                values.append(e.value)
-            elif e.kind is Kind.ITEM:
-                values.append(e.value)
         doc: dict[str, Any] = {"o": part.origin, "a": part.after, "u": part.upto}
-        if kinds:
+        entries = sorted(part.entries, key=lambda e: e.seq)
+        if entries:
+            rows = [e for e in entries if e.kind is Kind.ROW]
+            records = (
+                [e for e in entries if e.kind is not Kind.ROW] if len(rows) < len(entries) else []
+            )
             doc.update(
-                t="".join(kinds),
-                s=_deltas(seqs),
-                h=_deltas(hlcs),
-                c=colls,
-                k=keys,
-                n=names,
-                v=values,
-                x=_deltas(times),
-                y=reals,
+                t="".join([e.kind.value for e in entries]),
+                s=_deltas([e.seq for e in entries]),
+                h=_deltas([e.hlc for e in records]),
+                c=[intern(e.coll) for e in entries],
+                k=[e.key for e in records],
+                n=[intern(e.field) for e in records if e.kind is Kind.FIELD],
+                v=[e.value for e in records if e.kind is Kind.FIELD or e.kind is Kind.ITEM],
+                x=_deltas([e.ts for e in rows]),
+                y=[e.value for e in rows],
             )
         parts.append(doc)
     return {
@@ -192,7 +173,12 @@ def _list(doc: dict[str, Any], name: str, length: int) -> list[Any]:
     return value
 
 
-def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in column order)
+def _ints(column: list[Any], what: str) -> None:
+    if not all(type(d) is int for d in column):
+        raise ProtocolError(f"column {what!r} must hold integers")
+
+
+def _part(doc: Any, strings: list[str]) -> Part:
     if not isinstance(doc, dict):
         raise ProtocolError("a part must be an object")
     origin = _node(doc.get("o"), "part origin")
@@ -215,64 +201,75 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
     values = _list(doc, "v", n_fields + n_items)
     time_deltas = _list(doc, "x", n_rows)
     reals = _list(doc, "y", n_rows)
-    for column, what in ((seq_deltas, "s"), (hlc_deltas, "h"), (time_deltas, "x")):
-        for d in column:
-            if not isinstance(d, int) or isinstance(d, bool):
-                raise ProtocolError(f"column {what!r} must hold integers")
+    _ints(seq_deltas, "s")
+    _ints(hlc_deltas, "h")
+    _ints(time_deltas, "x")
+    _ints(colls, "c")
+    _ints(names, "n")
+    if n == 0:
+        return Part(origin, after, upto, ())
+    # Seqs increase strictly within (after, upto]; stamps and times stay in range.
     seqs = _undelta(seq_deltas)
+    if seqs[0] <= after or seqs[-1] > upto or (n > 1 and min(seq_deltas[1:]) <= 0):
+        raise ProtocolError("seqs must increase strictly within (after, upto]")
     hlcs = _undelta(hlc_deltas)
+    if hlcs and (min(hlcs) <= 0 or max(hlcs) > MAX_HLC):
+        raise ProtocolError("hlc out of range")
     times = _undelta(time_deltas)
-    previous = after
-    for s in seqs:
-        if not previous < s <= upto:
-            raise ProtocolError("seqs must increase strictly within (after, upto]")
-        previous = s
-    for h in hlcs:
-        if not 0 < h <= MAX_HLC:
-            raise ProtocolError("hlc out of range")
-    for t in times:
-        if not -MAX_HLC <= t <= MAX_HLC:
-            raise ProtocolError("row time out of range")
-
-    def string(index: Any, what: str) -> str:
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(strings):
-            raise ProtocolError(f"{what} is not a string index")
-        return strings[index]
+    if times and (min(times) < -MAX_HLC or max(times) > MAX_HLC):
+        raise ProtocolError("row time out of range")
+    if colls and (min(colls) < 0 or max(colls) >= len(strings)):
+        raise ProtocolError("collection is not a string index")
+    if names and (min(names) < 0 or max(names) >= len(strings)):
+        raise ProtocolError("field is not a string index")
+    if not all(type(k) is str and 0 < len(k) <= MAX_KEY for k in keys):
+        raise ProtocolError("key must be a non-empty string")
+    if not all(type(v) is float or type(v) is int for v in reals) or not all(
+        map(math.isfinite, reals)
+    ):
+        raise ProtocolError("row value must be a finite number")
 
     entries: list[Entry] = []
-    ki = vi = ri = ni = 0
-    for i, kind in enumerate(kinds):
-        coll = string(colls[i], "collection")
-        if kind == "r":
-            value = reals[ri]
-            if (
-                not isinstance(value, int | float)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-            ):
-                raise ProtocolError("row value must be a finite number")
-            entries.append(
-                Entry(Kind.ROW, origin, seqs[i], 0, coll, "", "", float(value), times[ri])
-            )
-            ri += 1
-            continue
-        key = keys[ki]
-        hlc = hlcs[ki]
-        ki += 1
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY:
-            raise ProtocolError("key must be a non-empty string")
-        if kind == "f":
-            name = string(names[ni], "field")
-            ni += 1
-            if not name:
-                raise ProtocolError("field name must not be empty")
-            entries.append(Entry(Kind.FIELD, origin, seqs[i], hlc, coll, key, name, values[vi]))
-            vi += 1
-        elif kind == "i":
-            entries.append(Entry(Kind.ITEM, origin, seqs[i], hlc, coll, key, "", values[vi]))
-            vi += 1
-        else:
-            entries.append(Entry(Kind.DELETE, origin, seqs[i], hlc, coll, key))
+    if n_rows:
+        row_seqs = [s for s, k in zip(seqs, kinds, strict=True) if k == "r"]
+        row_colls = [c for c, k in zip(colls, kinds, strict=True) if k == "r"]
+        entries = [
+            Entry(Kind.ROW, origin, s, 0, strings[c], "", "", float(v), t)
+            for s, c, v, t in zip(row_seqs, row_colls, reals, times, strict=True)
+        ]
+    if n_rows < n:
+        ki = vi = ni = 0
+        record_kinds = kinds.replace("r", "")
+        record_seqs = [s for s, k in zip(seqs, kinds, strict=True) if k != "r"]
+        record_colls = [c for c, k in zip(colls, kinds, strict=True) if k != "r"]
+        for ki, kind in enumerate(record_kinds):
+            coll = strings[record_colls[ki]]
+            if kind == "f":
+                entries.append(
+                    Entry(
+                        Kind.FIELD,
+                        origin,
+                        record_seqs[ki],
+                        hlcs[ki],
+                        coll,
+                        keys[ki],
+                        strings[names[ni]],
+                        values[vi],
+                    )
+                )
+                ni += 1
+                vi += 1
+            elif kind == "i":
+                entries.append(
+                    Entry(
+                        Kind.ITEM, origin, record_seqs[ki], hlcs[ki], coll, keys[ki], "", values[vi]
+                    )
+                )
+                vi += 1
+            else:
+                entries.append(
+                    Entry(Kind.DELETE, origin, record_seqs[ki], hlcs[ki], coll, keys[ki])
+                )
     return Part(origin, after, upto, tuple(entries))
 
 
@@ -294,7 +291,7 @@ def from_json(doc: Any) -> Batch:
     ):
         raise ProtocolError("strings must be a list of names")
     if any(not s for s in strings):
-        raise ProtocolError("names must not be empty")
+        raise ProtocolError("names must not be empty")  # so no field name is empty either
     parts = doc.get("parts", [])
     if not isinstance(parts, list) or len(parts) > MAX_NODES * 4:
         raise ProtocolError("parts must be a list")
