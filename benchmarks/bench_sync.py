@@ -1,4 +1,4 @@
-"""Sync benchmark: a cabin reconnecting after 30 days, an idle round, and a small round in a big store.
+"""Sync benchmark: a cabin back after 30 days, an idle round, a small round in a big store.
 
 Two real sync nodes (home and a cabin) in this process, each with its SQLite replica in a
 temporary folder, talking signed HTTP over 127.0.0.1 through aiohttp, as in production. Prints:
@@ -32,10 +32,10 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "addon"))
 
-from lifeops_sync.config import NodeConfig, PeerConfig  # noqa: E402
-from lifeops_sync.ops import AppendRows, Operation, SetFields  # noqa: E402
-from lifeops_sync.service import Node, Reply, Transport  # noqa: E402
-from lifeops_sync.wire import COMPRESSION_LEVEL  # noqa: E402
+from lifeops_sync.config import NodeConfig, PeerConfig
+from lifeops_sync.ops import AppendRows, Operation, SetFields
+from lifeops_sync.service import Node, Reply, Transport
+from lifeops_sync.wire import COMPRESSION_LEVEL
 
 SECRET = "benchmark-secret-0123456789abcdef"
 DAY_MS = 86_400_000
@@ -53,6 +53,8 @@ class Counter:
         self.requests = 0
 
     def transport(self, addresses: dict[str, str]) -> Transport:
+        """A transport to ``addresses`` (node id -> base URL) that counts."""
+
         async def send(url: str, body: bytes, headers: dict[str, str]) -> Reply:
             host = url.split("//", 1)[1].split("/", 1)[0].removesuffix(".test")
             path = "/" + url.split("//", 1)[1].split("/", 1)[1]
@@ -72,6 +74,7 @@ class Counter:
 async def start(
     folder: Path, node_id: str, peer: str, calls: bool, counter: Counter, addresses: dict[str, str]
 ) -> tuple[Node, web.AppRunner]:
+    """Start a node with its HTTP server on 127.0.0.1."""
     config = NodeConfig(
         node_id=node_id,
         data_dir=folder / node_id,
@@ -105,6 +108,7 @@ def record_changes(rng: random.Random, count: int, prefix: str) -> list[Operatio
 
 
 def time_series(rng: random.Random, count: int, start_ms: int) -> list[Operation]:
+    """``count`` rows over the series, one a minute from ``start_ms``."""
     per_series = count // len(SERIES)
     ops: list[Operation] = []
     for series in SERIES:
@@ -134,11 +138,13 @@ def plain_size(ops: list[Operation]) -> tuple[int, int]:
 
 
 async def write_all(node: Node, ops: list[Operation], chunk: int = 5000) -> None:
+    """Write ``ops`` in transactions of ``chunk``."""
     for i in range(0, len(ops), chunk):
         await node.db(node.store.write, ops[i : i + chunk])
 
 
 async def reconnect(folder: Path, rng: random.Random) -> dict[str, Any]:
+    """Figures 1 and 2: the 30-day reconnect, then an idle round."""
     async with ClientSession() as session:
         counter = Counter(session)
         addresses: dict[str, str] = {}
@@ -184,7 +190,8 @@ async def reconnect(folder: Path, rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def small_round(folder: Path, rng: random.Random, records: int) -> dict[str, Any]:
+async def small_round(folder: Path, rng: random.Random, records: int) -> dict[str, Any]:  # noqa: PLR0915
+    """Figure 3: 10 changes in a big store, delta against naive."""
     async with ClientSession() as session:
         counter = Counter(session)
         addresses: dict[str, str] = {}
@@ -287,6 +294,7 @@ async def small_round(folder: Path, rng: random.Random, records: int) -> dict[st
 
 
 def main() -> int:
+    """Run the three figures and print them."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="records in the big store")
     parser.add_argument("--seed", type=int, default=1)
@@ -295,7 +303,8 @@ def main() -> int:
     ok = True
     with tempfile.TemporaryDirectory() as folder:
         print(
-            "1. cabin reconnecting after 30 days (50,000 + 200,000 rows at home, 5,000 at the cabin)"
+            "1. cabin reconnecting after 30 days "
+            "(50,000 + 200,000 rows at home, 5,000 at the cabin)"
         )
         r = asyncio.run(reconnect(Path(folder) / "reconnect", rng))
         ratio = r["bytes"] / r["data_compressed"]
@@ -316,7 +325,8 @@ def main() -> int:
         )
         print(
             f"  naive compare-everything: {s['naive_seconds'] * 1000:.0f} ms, "
-            f"{s['naive_bytes']:,} bytes; delta is {s['naive_seconds'] / s['delta_seconds']:.0f}x faster"
+            f"{s['naive_bytes']:,} bytes; "
+            f"delta is {s['naive_seconds'] / s['delta_seconds']:.0f}x faster"
         )
         ok &= s["delta_seconds"] < 0.05
     print("PASS" if ok else "FAIL")

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="print a stopped node's watermarks, counts, digest")
     inspect.add_argument("--data-dir", type=Path, required=True)
     inspect.add_argument("--node-id", required=True)
+    backup = sub.add_parser("backup", help="write a consistent copy of a node's replica")
+    backup.add_argument("--data-dir", type=Path, required=True)
+    backup.add_argument("--node-id", required=True)
+    backup.add_argument("--to", type=Path, required=True, help="the copy's file")
     sub.add_parser("secret", help="print a new random secret")
     return parser
 
@@ -163,7 +167,7 @@ async def _client_call(
     return 0 if status == 200 else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
     """Run a command; return the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "secret":
@@ -179,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
                     sort_keys=True,
                 )
             )
+        finally:
+            store.close()
+        return 0
+    if args.command == "backup":
+        store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
+        try:
+            store.backup(args.to)
         finally:
             store.close()
         return 0

@@ -27,7 +27,7 @@ import math
 from typing import Any
 import zlib
 
-from .crdt import Entry, Json, Kind, Part, valid_node_id
+from .crdt import Entry, Kind, Part, valid_node_id
 from .ops import MAX_KEY, MAX_NAME
 
 VERSION = 1
@@ -178,7 +178,7 @@ def _ints(column: list[Any], what: str) -> None:
         raise ProtocolError(f"column {what!r} must hold integers")
 
 
-def _part(doc: Any, strings: list[str]) -> Part:
+def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in column order)
     if not isinstance(doc, dict):
         raise ProtocolError("a part must be an object")
     origin = _node(doc.get("o"), "part origin")

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lifeops_sync.crdt import Entry, Kind, Model, Part
-from lifeops_sync.ops import AddItem, AppendRows, Delete, Operation, SetFields
+from lifeops_sync.ops import AddItem, AppendRows, Delete, SetFields
 from lifeops_sync.store import Store
 
 from .replicas import ManualClock, star
