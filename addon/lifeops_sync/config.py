@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import json
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,6 @@ class NodeConfig:
     max_drift_hours: float = 24.0
     durable: bool = True
     apply_delay: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:

@@ -220,15 +220,10 @@ class PeerLink:
                 pass
 
     def status(
-        self, last_success: int | None, last_contact: int | None, pending: int
+        self, last_success: int | None, last_contact: int | None, pending: int, behind: int
     ) -> dict[str, Any]:
-        """The peer's status as the API shows it."""
+        """The peer's status as the API shows it (the figures are read in the database thread)."""
         now = self.node.wall()
-        behind = 0
-        known = self.node.store.known().get(self.peer.node_id, {})
-        ours = self.node.store.vector()
-        for origin, seq in known.items():
-            behind += max(0, seq - ours.get(origin, 0))
         return {
             "node_id": self.peer.node_id,
             "url": self.peer.url,
@@ -369,18 +364,23 @@ class Node:
     async def status(self) -> dict[str, Any]:
         """The node's status: watermarks, counts and every peer's sync status."""
 
-        def read() -> tuple[
-            dict[str, Any], dict[str, tuple[int | None, int | None]], dict[str, int]
-        ]:
+        def read() -> tuple[dict[str, Any], dict[str, tuple[int | None, int | None, int, int]]]:
             store = self.store
-            counts: dict[str, Any] = {"vector": store.vector(), "stats": store.stats()}
-            return counts, store.peer_times(), {p: store.pending_for(p) for p in self.links}
+            ours = store.vector()
+            known = store.known()
+            counts: dict[str, Any] = {"vector": ours, "stats": store.stats()}
+            times = store.peer_times()
+            figures = {}
+            for peer in self.links:
+                # Pending: what we hold that the peer is not known to have. Behind: what the
+                # peer said it has that we do not (in change numbers, an upper bound).
+                behind = sum(max(0, s - ours.get(o, 0)) for o, s in known.get(peer, {}).items())
+                success, contact = times.get(peer, (None, None))
+                figures[peer] = (success, contact, store.pending_for(peer), behind)
+            return counts, figures
 
-        counts, times, pending = await self.db(read)
-        peers = [
-            link.status(*times.get(peer, (None, None)), pending[peer])
-            for peer, link in self.links.items()
-        ]
+        counts, figures = await self.db(read)
+        peers = [link.status(*figures[peer]) for peer, link in self.links.items()]
         return {"node_id": self.config.node_id, "version": __version__, **counts, "peers": peers}
 
     # -- HTTP -------------------------------------------------------------------------------

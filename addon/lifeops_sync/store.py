@@ -76,6 +76,14 @@ ON CONFLICT(coll, key, field) DO UPDATE SET
 WHERE excluded.hlc > cells.hlc
     OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
 """
+# The same without the tombstone check, for when the replica holds no tombstone at all.
+_UPSERT_FIELD_NO_TOMBS = """
+INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT(coll, key, field) DO UPDATE SET
+    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
+WHERE excluded.hlc > cells.hlc
+    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
+"""
 _UPSERT_TOMB = """
 INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, '', NULL, ?3, ?4, ?5)
 ON CONFLICT(coll, key, field) DO UPDATE SET
@@ -292,7 +300,8 @@ class Store:
             db.executemany(_UPSERT_TOMB, tombs)
             db.executemany(_HIDE_FIELDS, [(c, k, h, o) for c, k, h, o, _ in tombs])
         if fields:
-            db.executemany(_UPSERT_FIELD, fields)
+            any_tomb = db.execute("SELECT 1 FROM cells WHERE field = '' LIMIT 1").fetchone()
+            db.executemany(_UPSERT_FIELD if any_tomb else _UPSERT_FIELD_NO_TOMBS, fields)
         if items:
             db.executemany(_UPSERT_ITEM, items)
         if rows:
