@@ -4,7 +4,7 @@ released out of order, network duplicates (refused as replays), restarts and cra
 apply. After healing, every node holds exactly the merge of every acknowledged write.
 
 A failing seed reproduces alone: ``pytest tests/sync/test_sync_http.py -k 'seed_17'``.
-``LIFEOPS_SYNC_SCHEDULES`` sets how many seeds run (default 30).
+``LIFEOPS_SYNC_SCHEDULES`` sets how many seeds run (default 60).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from lifeops_sync.store import WriteAck
 from .nodes import Network, Running, api, start_node, stop_node
 from .replicas import expected_entries
 
-SCHEDULES = int(os.environ.get("LIFEOPS_SYNC_SCHEDULES", "30"))
+SCHEDULES = int(os.environ.get("LIFEOPS_SYNC_SCHEDULES", "60"))
 SKEWS = {"home": 0.0, "cabin_a": 3600.0, "cabin_b": -3600.0}
 PEERS = {
     "home": {"cabin_a": False, "cabin_b": False},

@@ -27,7 +27,7 @@ COLLS = ["habits", "settings"]
 KEYS = ["k1", "k2", "k3"]
 FIELDS = ["f1", "f2"]
 # LIFEOPS_SYNC_EXAMPLES raises the number of examples for a longer hunt (CI keeps it short).
-EXAMPLES = int(os.environ.get("LIFEOPS_SYNC_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("LIFEOPS_SYNC_EXAMPLES", "80"))
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
