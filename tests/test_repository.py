@@ -159,3 +159,141 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "scripts/develop" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^exec scripts/test$", ci, re.MULTILINE)
+
+
+ADDON = ROOT / "addon"
+OPTION = re.compile(r"^## Option: `([a-z_]+)`$", re.MULTILINE)
+
+
+def test_the_only_addon_config_is_the_addon() -> None:
+    """The Supervisor reads every config.yaml/json (but hidden folders, rootfs) as an add-on."""
+    found = [
+        path.relative_to(ROOT).as_posix()
+        for name in ("config.yaml", "config.yml", "config.json")
+        for path in ROOT.rglob(name)
+        if not any(
+            part.startswith(".") or part == "rootfs" for part in path.relative_to(ROOT).parts
+        )
+    ]
+    assert found == ["addon/config.yaml"]
+    assert not (ADDON / "build.yaml").exists()
+
+
+def test_addon_config_schema_and_docs() -> None:
+    config = yaml.safe_load((ADDON / "config.yaml").read_text())
+    for key in ("name", "version", "slug", "description", "arch", "options", "schema", "url"):
+        assert key in config, key
+    assert sorted(config["arch"]) == ["aarch64", "amd64"]
+    assert config["init"] is False
+    assert config["watchdog"].startswith("tcp://")
+    assert set(config["options"]) == set(config["schema"])
+    assert config["schema"]["peers"] == [
+        {
+            "node_id": "match(^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$)",
+            "url": "url?",
+            "secret": "password",
+        }
+    ]
+    for script in (config["backup_pre"], config["backup_post"]):
+        assert (ADDON / "rootfs" / script.lstrip("/")).is_file(), script
+    documented = OPTION.findall((ADDON / "DOCS.md").read_text())
+    assert documented == list(config["schema"])
+    translations = yaml.safe_load((ADDON / "translations" / "en.yaml").read_text())
+    assert set(translations["configuration"]) == set(config["schema"])
+    for entry in translations["configuration"].values():
+        assert entry["name"] and entry["description"]
+    assert set(translations["network"]) == set(config["ports"])
+    assert config["version"] in (ADDON / "CHANGELOG.md").read_text()
+    repository = yaml.safe_load((ROOT / "repository.yaml").read_text())
+    assert repository["url"] == config["url"]
+
+
+def test_addon_options_are_what_the_service_reads(tmp_path: Path) -> None:
+    from lifeops_sync.config import from_options
+
+    options = yaml.safe_load((ADDON / "config.yaml").read_text())["options"]
+    options["peers"] = [{"node_id": "summer_cabin", "secret": "s" * 20}]
+    config = from_options(options, tmp_path)
+    assert config.node_id == "home"
+    assert config.peers[0].url is None
+    assert config.sync_interval == 30
+
+
+def test_dockerfile_is_pinned_and_builds_from_the_addon_folder() -> None:
+    dockerfile = (ADDON / "Dockerfile").read_text()
+    (base,) = re.findall(r"^FROM (\S+)$", dockerfile, re.MULTILINE)
+    assert base.startswith("ghcr.io/home-assistant/base:")
+    assert re.search(r":\d+\.\d+-\d{4}\.\d{2}\.\d+@sha256:[0-9a-f]{64}$", base)
+    assert "ARG POSTGRES_MAJOR=17" in dockerfile
+    for source in re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE):
+        assert (ADDON / source).exists(), source
+    requirements = (ADDON / "requirements.txt").read_text().split()
+    assert "aiohttp==3.11.16" in requirements
+
+
+def _scripts() -> list[Path]:
+    rootfs = ADDON / "rootfs"
+    found = sorted(p for p in rootfs.rglob("*") if p.is_file() and p.read_bytes().startswith(b"#!"))
+    return [*found, ROOT / "scripts" / "sync-node"]
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda p: p.name)
+def test_addon_shell_scripts_parse_and_are_executable(script: Path) -> None:
+    import os
+    import subprocess
+
+    assert os.access(script, os.X_OK), script
+    result = subprocess.run(
+        ["bash", "-n", str(script)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_s6_services_start_database_first_then_sync() -> None:
+    services = ADDON / "rootfs" / "etc" / "s6-overlay" / "s6-rc.d"
+    assert {p.name for p in (services / "user" / "contents.d").iterdir()} == {
+        "init-lifeops",
+        "postgres",
+        "lifeops-sync",
+    }
+    assert (services / "postgres" / "dependencies.d" / "init-lifeops").exists()
+    assert (services / "lifeops-sync" / "dependencies.d" / "postgres").exists()
+    for longrun in ("postgres", "lifeops-sync"):
+        assert (services / longrun / "type").read_text().strip() == "longrun"
+        run = (services / longrun / "run").read_text()
+        assert re.search(r"^\s*exec ", run, re.MULTILINE), longrun
+        finish = (services / longrun / "finish").read_text()
+        assert "/run/s6/basedir/bin/halt" in finish
+    assert (services / "init-lifeops" / "type").read_text().strip() == "oneshot"
+
+
+def test_upgrade_guard_backs_up_checks_and_keeps_old_data() -> None:
+    guard = (ADDON / "rootfs" / "usr" / "local" / "bin" / "lifeops-pg-guard").read_text()
+    assert guard.index("cp -a") < guard.index("--check") < guard.index('pg_upgrade" \\\n')
+    assert "Your data is untouched" in guard
+
+
+def test_addon_images_are_pngs_of_the_right_size() -> None:
+    import struct
+
+    for name, size in (("icon.png", (128, 128)), ("logo.png", (250, 100))):
+        data = (ADDON / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == size
+
+
+def test_sync_service_starts_outside_a_container_with_one_command() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "sync-node"), "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--data-dir" in result.stdout
+    assert "--peer" in result.stdout
+
+
+def test_sync_engine_has_no_home_assistant_imports() -> None:
+    for path in sorted((ADDON / "lifeops_sync").glob("*.py")):
+        offending = {name for name in _imports(path) if name.split(".")[0] == "homeassistant"}
+        assert not offending, f"{path.name} imports {offending}"

@@ -1,0 +1,209 @@
+"""The command line: ``python -m lifeops_sync {serve,status,write,inspect,secret}``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+import signal
+import sys
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+from . import __version__
+from .auth import new_secret
+from .config import ConfigError, NodeConfig, from_options, load_options, parse_peer
+from .hlc import WallClock
+from .service import ApiClient, Node
+from .store import Store
+
+_LOGGER = logging.getLogger("lifeops_sync")
+SKEW_ENV = "LIFEOPS_SYNC_CLOCK_SKEW"
+
+
+def _peer_arg(text: str) -> dict[str, str]:
+    """``NODE_ID,SECRET[,URL]``."""
+    fields = text.split(",", 2)
+    if len(fields) < 2:
+        raise argparse.ArgumentTypeError("a peer is NODE_ID,SECRET[,URL]")
+    return {"node_id": fields[0], "secret": fields[1], "url": fields[2] if len(fields) > 2 else ""}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also documents the commands)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lifeops_sync",
+        description="LifeOps sync: a CRDT replica that keeps home and the cabins in agreement.",
+    )
+    parser.add_argument("--version", action="version", version=f"lifeops_sync {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run a sync node (HTTP API and peer loops)")
+    serve.add_argument("--config", type=Path, help="options JSON (the add-on's /data/options.json)")
+    serve.add_argument("--node-id", help="this node's id (overrides the config file)")
+    serve.add_argument("--data-dir", type=Path, required=True, help="folder for sync.db")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
+    serve.add_argument(
+        "--peer",
+        action="append",
+        type=_peer_arg,
+        default=[],
+        metavar="NODE_ID,SECRET[,URL]",
+        help="a peer (repeatable); without URL it only calls us",
+    )
+    serve.add_argument("--api-secret", help="secret of the local client (the integration)")
+    serve.add_argument("--sync-interval", type=float, help="seconds between rounds (default 30)")
+    serve.add_argument("--retry-max", type=float, help="longest back-off after failures (s)")
+    serve.add_argument("--batch-limit", type=int, help="entries per message (default 25000)")
+    serve.add_argument("--retention-days", type=int, help="drop time-series rows older than this")
+    serve.add_argument(
+        "--clock-skew",
+        type=float,
+        help=f"pretend the wall clock is off by this many seconds (tests; env {SKEW_ENV})",
+    )
+    serve.add_argument("--no-fsync", action="store_true", help="commit without fsync (tests)")
+    serve.add_argument("--debug-apply-delay", type=float, default=0.0, help=argparse.SUPPRESS)
+    serve.add_argument("--log-level", default="INFO")
+
+    status = sub.add_parser("status", help="print a running node's status")
+    write = sub.add_parser("write", help="apply local operations on a running node")
+    write.add_argument(
+        "ops", help='JSON list, e.g. [{"op":"set","collection":"c","key":"k","fields":{"a":1}}]'
+    )
+    for command in (status, write):
+        command.add_argument("--url", default="http://127.0.0.1:8765")
+        command.add_argument("--node-id", required=True, help="the node's id")
+        command.add_argument(
+            "--api-secret",
+            default=os.environ.get("LIFEOPS_SYNC_API_SECRET"),
+            help="the node's API secret (env LIFEOPS_SYNC_API_SECRET)",
+        )
+
+    inspect = sub.add_parser("inspect", help="print a stopped node's watermarks, counts, digest")
+    inspect.add_argument("--data-dir", type=Path, required=True)
+    inspect.add_argument("--node-id", required=True)
+    backup = sub.add_parser("backup", help="write a consistent copy of a node's replica")
+    backup.add_argument("--data-dir", type=Path, required=True)
+    backup.add_argument("--node-id", required=True)
+    backup.add_argument("--to", type=Path, required=True, help="the copy's file")
+    sub.add_parser("secret", help="print a new random secret")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> NodeConfig:
+    """The node configuration from ``serve``'s arguments (flags override the file)."""
+    options: dict[str, Any] = load_options(args.config) if args.config else {}
+    if args.node_id:
+        options["node_id"] = args.node_id
+    if args.peer:
+        node_id = str(options.get("node_id", ""))
+        ids = {p["node_id"] for p in args.peer}
+        options["peers"] = [p for p in options.get("peers") or [] if p.get("node_id") not in ids]
+        options["peers"] += args.peer
+        for peer in args.peer:
+            parse_peer(peer, node_id)
+    if args.api_secret:
+        options["api_secret"] = args.api_secret
+    skew = args.clock_skew
+    if skew is None and os.environ.get(SKEW_ENV):
+        skew = float(os.environ[SKEW_ENV])
+    return from_options(
+        options,
+        args.data_dir,
+        host=args.host,
+        port=args.port,
+        sync_interval=args.sync_interval,
+        retry_max=args.retry_max,
+        batch_limit=args.batch_limit,
+        retention_days=args.retention_days,
+        clock_skew=skew,
+        durable=False if args.no_fsync else None,
+        apply_delay=args.debug_apply_delay or None,
+    )
+
+
+async def serve(config: NodeConfig) -> None:
+    """Run a node until SIGTERM or SIGINT."""
+    node = Node(config)
+    await node.start()
+    runner = web.AppRunner(node.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    _LOGGER.info(
+        "node %s listening on %s:%d, peers: %s",
+        config.node_id,
+        config.host,
+        config.port,
+        ", ".join(f"{p.node_id} ({p.url or 'calls us'})" for p in config.peers) or "none",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    _LOGGER.info("stopping")
+    await runner.cleanup()
+    await node.stop()
+
+
+async def _client_call(
+    args: argparse.Namespace, method: str, path: str, payload: Any = None
+) -> int:
+    if not args.api_secret:
+        print("an API secret is needed (--api-secret)", file=sys.stderr)
+        return 2
+    async with ClientSession() as session:
+        client = ApiClient(args.url, args.api_secret, args.node_id, session)
+        status, doc = await client.request(method, path, payload)
+    print(json.dumps(doc, indent=2, sort_keys=True))
+    return 0 if status == 200 else 1
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
+    """Run a command; return the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "secret":
+        print(new_secret())
+        return 0
+    if args.command == "inspect":
+        store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
+        try:
+            print(
+                json.dumps(
+                    {"vector": store.vector(), "stats": store.stats(), "digest": store.digest()},
+                    indent=2,
+                    sort_keys=True,
+                )
+            )
+        finally:
+            store.close()
+        return 0
+    if args.command == "backup":
+        store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
+        try:
+            store.backup(args.to)
+        finally:
+            store.close()
+        return 0
+    if args.command == "status":
+        return asyncio.run(_client_call(args, "GET", "/v1/status"))
+    if args.command == "write":
+        return asyncio.run(_client_call(args, "POST", "/v1/write", {"ops": json.loads(args.ops)}))
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = config_from_args(args)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(config))
+    return 0

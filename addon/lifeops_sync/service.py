@@ -1,0 +1,613 @@
+"""A running node: the replica, its HTTP API for peers and the local client, and the peer loops.
+
+All database work runs in one worker thread, in the order it was asked for; the event loop only
+moves bytes. An exchange is one signed request: the caller sends what the peer lacks (by the
+watermarks the peer last reported) with its own watermarks, the peer applies that in one
+transaction and answers with what the caller lacks, which the caller applies in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+import contextlib
+from dataclasses import dataclass
+import json
+import logging
+import random
+import time
+from typing import Any, ParamSpec, TypeVar
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
+
+from . import __version__
+from .auth import (
+    API_KEY_ID,
+    HEADER_KEY,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIME,
+    AuthError,
+    Verifier,
+    response_signature,
+    sign_request,
+    verify_response,
+)
+from .config import NodeConfig, PeerConfig
+from .hlc import ClockDriftError, WallClock
+from .ops import InvalidOperation, parse_operations
+from .store import Store
+from .wire import CONTENT_TYPE, MAX_BODY, Batch, ProtocolError, decode, encode
+
+_LOGGER = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SYNC_PATH = "/v1/sync"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer as a peer link sees it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+#: How a link sends a request: (url, body, headers) -> reply. Tests wrap it to lose, delay,
+#: duplicate or reorder deliveries.
+type Transport = Callable[[str, bytes, dict[str, str]], Awaitable[Reply]]
+
+
+class PeerError(Exception):
+    """An exchange with a peer failed; the message goes to the peer's status."""
+
+
+def _error(status: int, code: str, message: str, now_ms: int) -> web.Response:
+    return web.json_response(
+        {"error": code, "message": message}, status=status, headers={HEADER_TIME: str(now_ms)}
+    )
+
+
+class PeerLink:
+    """Our side of the link to one peer: its status and the loop that calls it."""
+
+    def __init__(self, node: Node, peer: PeerConfig, transport: Transport) -> None:
+        """Link ``node`` to ``peer``, sending requests with ``transport``."""
+        self.node = node
+        self.peer = peer
+        self.transport = transport
+        self.offset_ms = 0
+        self.last_attempt: int | None = None
+        self.last_error: str | None = None
+        self.failures = 0
+        self.rounds = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.next_attempt: float | None = None
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        """Sync soon (something changed here)."""
+        self._wake.set()
+
+    async def exchange(self) -> bool:
+        """One signed request and its answer, both applied; return whether more is waiting."""
+        node = self.node
+        config = node.config
+        peer = self.peer.node_id
+        if self.peer.url is None:
+            raise PeerError("no url: this peer calls us")
+
+        def build() -> tuple[bytes, bool]:
+            store = node.store
+            known = store.known()
+            parts, more = store.changes_since(known.get(peer, {}), config.batch_limit)
+            batch = Batch(
+                node=config.node_id,
+                to=peer,
+                vector=store.vector(),
+                known={n: v for n, v in known.items() if n != peer},
+                parts=parts,
+                more=more,
+            )
+            return encode(batch), more
+
+        body, pushing_more = await node.db(build)
+        url = self.peer.url + SYNC_PATH
+        for attempt in range(2):
+            sent_at = node.wall()
+            ts = sent_at + self.offset_ms
+            headers = sign_request(
+                self.peer.secret, "POST", SYNC_PATH, config.node_id, peer, ts, body
+            )
+            headers["Content-Type"] = CONTENT_TYPE
+            try:
+                reply = await self.transport(url, body, headers)
+            except (ClientError, TimeoutError, OSError) as err:
+                raise PeerError(f"unreachable: {type(err).__name__}: {err}") from err
+            self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in headers.items())
+            self.bytes_received += len(reply.body)
+            received_at = node.wall()
+            server_time = reply.headers.get(HEADER_TIME)
+            if server_time is not None and server_time.lstrip("-").isdigit():
+                self.offset_ms = int(server_time) - (sent_at + received_at) // 2
+            if reply.status == 401 and attempt == 0 and _code(reply) == "clock":
+                continue  # re-sign with the peer's time
+            break
+        if reply.status != 200:
+            raise PeerError(f"HTTP {reply.status} {_code(reply) or ''}".strip())
+        if not verify_response(
+            self.peer.secret,
+            headers[HEADER_NONCE],
+            reply.status,
+            reply.body,
+            reply.headers.get(HEADER_SIGNATURE),
+        ):
+            raise PeerError("the answer is not signed by the peer")
+
+        def apply() -> bool:
+            store = node.store
+            try:
+                batch = decode(reply.body)
+            except ProtocolError as err:
+                raise PeerError(f"malformed answer: {err}") from err
+            if batch.node != peer or batch.to != config.node_id:
+                raise PeerError("the answer is addressed wrongly")
+            try:
+                store.apply(
+                    batch.parts,
+                    sender=peer,
+                    sender_vector=batch.vector,
+                    gossip=batch.known,
+                    now_ms=node.wall(),
+                )
+            except ClockDriftError as err:
+                raise PeerError(f"clock drift: {err}") from err
+            store.note_success(peer, node.wall())
+            return batch.more
+
+        receiving_more = await node.db(apply)
+        self.rounds += 1
+        return pushing_more or receiving_more
+
+    async def sync(self, max_exchanges: int = 1000) -> None:
+        """Exchange until neither side has more; update the status either way."""
+        async with self._lock:
+            self.last_attempt = self.node.wall()
+            try:
+                for _ in range(max_exchanges):
+                    if not await self.exchange():
+                        break
+            except PeerError as err:
+                self.failures += 1
+                self.last_error = str(err)
+                raise
+            self.failures = 0
+            self.last_error = None
+        await self.node.db(self.node.store.collect_garbage, self.node.peer_ids)
+
+    def backoff(self) -> float:
+        """Seconds to wait after ``failures`` failures in a row (exponential, jittered)."""
+        if self.failures == 0:
+            return self.node.config.sync_interval
+        delay = min(self.node.config.retry_max, 2.0 ** min(self.failures - 1, 20))
+        return delay * random.uniform(0.8, 1.2)
+
+    async def run(self) -> None:
+        """Sync now, then every ``sync_interval`` or soon after a change; back off on errors."""
+        while True:
+            try:
+                await self.sync()
+            except PeerError as err:
+                _LOGGER.warning(
+                    "sync with %s failed (%d in a row): %s", self.peer.node_id, self.failures, err
+                )
+            except Exception:
+                self.failures += 1
+                self.last_error = "internal error"
+                _LOGGER.exception("sync with %s failed", self.peer.node_id)
+            delay = self.backoff()
+            self.next_attempt = time.monotonic() + delay
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.sleep(min(0.2, delay))  # let a burst of writes settle
+            except TimeoutError:
+                pass
+
+    def status(
+        self, last_success: int | None, last_contact: int | None, pending: int, behind: int
+    ) -> dict[str, Any]:
+        """The peer's status as the API shows it (the figures are read in the database thread)."""
+        now = self.node.wall()
+        return {
+            "node_id": self.peer.node_id,
+            "url": self.peer.url,
+            "last_success": last_success,
+            "last_contact": last_contact,
+            "last_attempt": self.last_attempt,
+            "lag_seconds": None if last_success is None else max(0, now - last_success) / 1000,
+            "pending": pending,
+            "behind": behind,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "next_attempt_in": None
+            if self.next_attempt is None
+            else max(0.0, round(self.next_attempt - time.monotonic(), 3)),
+            "clock_offset_ms": self.offset_ms,
+            "exchanges": self.rounds,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+        }
+
+
+def _code(reply: Reply) -> str | None:
+    try:
+        doc = json.loads(reply.body)
+    except ValueError:
+        return None
+    return doc.get("error") if isinstance(doc, dict) else None
+
+
+class Node:
+    """A sync node: store, HTTP app and peer loops. ``await start()``, then serve ``app``."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        wall: Callable[[], int] | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        """Set up (nothing opened until :meth:`start`)."""
+        self.config = config
+        self.wall = wall or WallClock(config.clock_skew)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sync-db-{config.node_id}")
+        self._transport = transport
+        self._session: ClientSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.store: Store
+        self.verifier: Verifier
+        self.links: dict[str, PeerLink] = {}
+        self.peer_ids = [p.node_id for p in config.peers]
+        self._stopped = False
+
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn`` in the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    async def start(self, *, loops: bool = True) -> None:
+        """Open the replica and, with ``loops``, start calling the peers that have a URL."""
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+
+        def open_store() -> Store:
+            return Store(
+                config.database,
+                config.node_id,
+                self.wall,
+                max_drift_ms=int(config.max_drift_hours * 3600_000),
+                durable=config.durable,
+                apply_delay=config.apply_delay,
+            )
+
+        self.store = await self.db(open_store)
+        floors = await self.db(self.store.auth_floors)
+        self.verifier = Verifier(config.node_id, config.secrets(), floors)
+        transport = self._transport or self._http_transport
+        for peer in config.peers:
+            self.links[peer.node_id] = PeerLink(self, peer, transport)
+        if loops:
+            for link in self.links.values():
+                if link.peer.url is not None:
+                    self._tasks.append(asyncio.create_task(link.run()))
+            if config.retention_days > 0:
+                self._tasks.append(asyncio.create_task(self._retention()))
+
+    async def stop(self) -> None:
+        """Stop the loops, close the session and the replica (once; again does nothing)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if hasattr(self, "store"):
+            await self.db(self.store.close)
+        self._executor.shutdown(wait=True)
+
+    async def _http_transport(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=120, connect=10))
+        async with self._session.post(url, data=body, headers=headers) as response:
+            payload = await response.read()
+            return Reply(response.status, dict(response.headers), payload)
+
+    async def _retention(self) -> None:
+        while True:
+            cutoff = self.wall() - self.config.retention_days * 86_400_000
+            dropped = await self.db(self.store.prune_rows, cutoff)
+            if dropped:
+                _LOGGER.info("retention: dropped %d time-series rows", dropped)
+            await asyncio.sleep(3600)
+
+    def wake_peers(self) -> None:
+        """Ask every peer loop to sync soon."""
+        for link in self.links.values():
+            link.wake()
+
+    async def sync_now(self) -> dict[str, str | None]:
+        """Sync with every peer that has a URL now; ``{peer: error or None}``."""
+
+        async def one(link: PeerLink) -> str | None:
+            try:
+                await link.sync()
+            except PeerError as err:
+                return str(err)
+            return None
+
+        links = [link for link in self.links.values() if link.peer.url is not None]
+        results = await asyncio.gather(*(one(link) for link in links))
+        return {link.peer.node_id: result for link, result in zip(links, results, strict=True)}
+
+    async def status(self) -> dict[str, Any]:
+        """The node's status: watermarks, counts and every peer's sync status."""
+
+        def read() -> tuple[dict[str, Any], dict[str, tuple[int | None, int | None, int, int]]]:
+            store = self.store
+            ours = store.vector()
+            known = store.known()
+            counts: dict[str, Any] = {"vector": ours, "stats": store.stats()}
+            times = store.peer_times()
+            figures = {}
+            for peer in self.links:
+                # Pending: what we hold that the peer is not known to have. Behind: what the
+                # peer said it has that we do not (in change numbers, an upper bound).
+                behind = sum(max(0, s - ours.get(o, 0)) for o, s in known.get(peer, {}).items())
+                success, contact = times.get(peer, (None, None))
+                figures[peer] = (success, contact, store.pending_for(peer), behind)
+            return counts, figures
+
+        counts, figures = await self.db(read)
+        peers = [link.status(*figures[peer]) for peer, link in self.links.items()]
+        return {"node_id": self.config.node_id, "version": __version__, **counts, "peers": peers}
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        """The aiohttp application: the peer endpoint and the local API."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(SYNC_PATH, self._handle_sync)
+        app.router.add_get("/v1/health", self._handle_health)
+        app.router.add_get("/v1/status", self._handle_status)
+        app.router.add_post("/v1/write", self._handle_write)
+        app.router.add_get("/v1/records", self._handle_records)
+        app.router.add_get("/v1/items", self._handle_items)
+        app.router.add_get("/v1/state", self._handle_state)
+        app.router.add_post("/v1/sync_now", self._handle_sync_now)
+        return app
+
+    async def _authenticate(self, request: web.Request, body: bytes) -> tuple[str, str]:
+        key_id, ts, nonce = self.verifier.verify(
+            request.method, request.path_qs, request.headers, body, self.wall()
+        )
+        await self.db(self.store.note_auth, key_id, ts)
+        return key_id, nonce
+
+    async def _guard(
+        self, request: web.Request, api_only: bool
+    ) -> tuple[str, str, bytes] | web.Response:
+        body = await request.read()
+        try:
+            key_id, nonce = await self._authenticate(request, body)
+        except AuthError as err:
+            return _error(err.status, err.code, str(err), self.wall())
+        if api_only and key_id != API_KEY_ID:
+            return _error(403, "forbidden", "this endpoint is for the local client", self.wall())
+        return key_id, nonce, body
+
+    def _signed_json(
+        self, key_id: str, nonce: str, payload: Any, status: int = 200
+    ) -> web.Response:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        secret = self.verifier.secrets[key_id]
+        return web.Response(
+            body=body,
+            status=status,
+            content_type="application/json",
+            headers={
+                HEADER_TIME: str(self.wall()),
+                HEADER_SIGNATURE: response_signature(secret, nonce, status, body),
+            },
+        )
+
+    async def _handle_health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True}, headers={HEADER_TIME: str(self.wall())})
+
+    async def _handle_sync(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=False)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, body = guarded
+        if key_id == API_KEY_ID:
+            return _error(403, "forbidden", "the local client does not sync", self.wall())
+        config = self.config
+
+        def handle() -> bytes | web.Response:
+            store = self.store
+            try:
+                batch = decode(body)
+            except ProtocolError as err:
+                return _error(400, "malformed", str(err), self.wall())
+            if batch.node != key_id:
+                return _error(403, "wrong_sender", "the batch is not from the signer", self.wall())
+            if batch.to != config.node_id:
+                return _error(400, "wrong_receiver", "the batch is for another node", self.wall())
+            try:
+                store.apply(
+                    batch.parts,
+                    sender=key_id,
+                    sender_vector=batch.vector,
+                    gossip=batch.known,
+                    now_ms=self.wall(),
+                )
+            except ClockDriftError as err:
+                return _error(400, "clock_drift", str(err), self.wall())
+            parts, more = store.changes_since(batch.vector, config.batch_limit)
+            known = store.known()
+            answer = Batch(
+                node=config.node_id,
+                to=key_id,
+                vector=store.vector(),
+                known={n: v for n, v in known.items() if n != key_id},
+                parts=parts,
+                more=more,
+            )
+            return encode(answer)
+
+        result = await self.db(handle)
+        if isinstance(result, web.Response):
+            return result
+        secret = self.verifier.secrets[key_id]
+        return web.Response(
+            body=result,
+            content_type=CONTENT_TYPE,
+            headers={
+                HEADER_TIME: str(self.wall()),
+                HEADER_SIGNATURE: response_signature(secret, nonce, 200, result),
+            },
+        )
+
+    async def _handle_status(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=False)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+        return self._signed_json(key_id, nonce, await self.status())
+
+    async def _handle_write(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, body = guarded
+        try:
+            doc = json.loads(body)
+            operations = parse_operations(doc.get("ops") if isinstance(doc, dict) else None)
+        except (ValueError, InvalidOperation) as err:
+            return _error(400, "malformed", str(err), self.wall())
+        ack = await self.db(self.store.write, operations)
+        self.wake_peers()
+        return self._signed_json(
+            key_id, nonce, {"hlc": ack.hlc, "first_seq": ack.first_seq, "last_seq": ack.last_seq}
+        )
+
+    async def _handle_records(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+        collection = request.query.get("collection")
+        if not collection:
+            return _error(400, "malformed", "collection is required", self.wall())
+        records = await self.db(self.store.read, collection, request.query.get("key"))
+        return self._signed_json(key_id, nonce, {"records": records})
+
+    async def _handle_items(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+        collection = request.query.get("collection")
+        if not collection:
+            return _error(400, "malformed", "collection is required", self.wall())
+        items = await self.db(self.store.items, collection)
+        return self._signed_json(key_id, nonce, {"items": items})
+
+    async def _handle_state(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+
+        def read() -> dict[str, Any]:
+            store = self.store
+            result: dict[str, Any] = {"digest": store.digest(), "vector": store.vector()}
+            if request.query.get("full"):
+                result["state"] = store.dump()
+            return result
+
+        return self._signed_json(key_id, nonce, await self.db(read))
+
+    async def _handle_sync_now(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+        return self._signed_json(key_id, nonce, {"results": await self.sync_now()})
+
+
+class ApiClient:
+    """The local client of a node's API (the command line, tests, the integration's model)."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        node_id: str,
+        session: ClientSession,
+        wall: Callable[[], int] | None = None,
+    ) -> None:
+        """Talk to the node ``node_id`` at ``url`` with the API secret."""
+        self.url = url.rstrip("/")
+        self.secret = secret
+        self.node_id = node_id
+        self.session = session
+        self.wall = wall or WallClock()
+        self.offset_ms = 0
+
+    async def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+        """Send a signed request; return (status, decoded JSON)."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        for attempt in range(2):
+            sent = self.wall()
+            headers = sign_request(
+                self.secret, method, path, API_KEY_ID, self.node_id, sent + self.offset_ms, body
+            )
+            headers["Content-Type"] = "application/json"
+            async with self.session.request(
+                method, self.url + path, data=body, headers=headers
+            ) as r:
+                data = await r.read()
+                server_time = r.headers.get(HEADER_TIME)
+                if server_time is not None:
+                    self.offset_ms = int(server_time) - (sent + self.wall()) // 2
+                status = r.status
+                signature = r.headers.get(HEADER_SIGNATURE)
+            doc = json.loads(data) if data else None
+            if (
+                status == 401
+                and attempt == 0
+                and isinstance(doc, dict)
+                and doc.get("error") == "clock"
+            ):
+                continue
+            if status == 200 and not verify_response(
+                self.secret, headers[HEADER_NONCE], status, data, signature
+            ):
+                raise PeerError("the answer is not signed by the node")
+            return status, doc
+        raise AssertionError("unreachable")
+
+
+__all__ = ["HEADER_KEY", "ApiClient", "Node", "PeerError", "PeerLink", "Reply", "Transport"]

@@ -1,0 +1,598 @@
+"""The replica: every current entry in SQLite (WAL), and what each node is known to have.
+
+The store is its own change log. Each row holds the entry that is current for its cell together
+with that entry's origin and seq, and an index on ``(origin, seq)`` answers "what do you hold from
+origin O after seq N" in time proportional to the answer. An entry that a later one supersedes
+simply leaves the log, so a round costs what changed since the last one, not what exists.
+
+Watermarks: ``watermarks[O]`` is the seq up to which this node has everything from origin O (its
+own counter for itself). A batch's part ``(after, upto]`` for origin O moves the watermark to
+``upto`` only if the watermark was at least ``after``; entries of a part that arrives early are
+merged all the same (merging is always safe) but the watermark waits, and entries at or below the
+watermark are skipped (a duplicate changes nothing). All of a batch, its watermarks and what the
+sender said it has are written in one transaction.
+
+Tombstones are collected once they are *stable*: every known node has them, and this node has
+everything each of those nodes had written when it reported so; no write older than the tombstone
+can arrive after that (entries at or below a watermark are never applied again).
+
+A Store is not thread-safe: the service drives it from one worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+import hashlib
+import json
+from pathlib import Path
+import sqlite3
+import time
+from typing import Any
+
+from .crdt import Entry, Json, Kind, Part, visible_state
+from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock
+from .ops import AddItem, AppendRows, Delete, Operation, SetFields
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes(idx INTEGER PRIMARY KEY, node TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS cells(
+    coll TEXT NOT NULL, key TEXT NOT NULL, field TEXT NOT NULL, value TEXT,
+    hlc INTEGER NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(coll, key, field)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cells_log ON cells(origin, seq);
+CREATE INDEX IF NOT EXISTS cells_tombs ON cells(origin, seq) WHERE field = '';
+CREATE TABLE IF NOT EXISTS items(
+    coll TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    hlc INTEGER NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(coll, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_log ON items(origin, seq);
+CREATE TABLE IF NOT EXISTS rows(
+    origin INTEGER NOT NULL, seq INTEGER NOT NULL, series TEXT NOT NULL,
+    ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watermarks(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS known(
+    node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(node, origin)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS peers(
+    node TEXT PRIMARY KEY, last_success INTEGER, last_contact INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS auth(key_id TEXT PRIMARY KEY, hwm INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+# A field is stored unless a tombstone of its record with a greater stamp exists, and replaces the
+# current value only if its stamp is greater. Stamps are (hlc, origin node id).
+_UPSERT_FIELD = """
+INSERT INTO cells(coll, key, field, value, hlc, origin, seq)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+WHERE NOT EXISTS (
+    SELECT 1 FROM cells t WHERE t.coll = ?1 AND t.key = ?2 AND t.field = ''
+    AND (t.hlc > ?5 OR (t.hlc = ?5 AND node_gt(t.origin, ?6))))
+ON CONFLICT(coll, key, field) DO UPDATE SET
+    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
+WHERE excluded.hlc > cells.hlc
+    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
+"""
+# The same without the tombstone check, for when the replica holds no tombstone at all.
+_UPSERT_FIELD_NO_TOMBS = """
+INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT(coll, key, field) DO UPDATE SET
+    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
+WHERE excluded.hlc > cells.hlc
+    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
+"""
+_UPSERT_TOMB = """
+INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, '', NULL, ?3, ?4, ?5)
+ON CONFLICT(coll, key, field) DO UPDATE SET
+    hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
+WHERE excluded.hlc > cells.hlc
+    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
+"""
+_HIDE_FIELDS = """
+DELETE FROM cells WHERE coll = ?1 AND key = ?2 AND field <> ''
+AND (hlc < ?3 OR (hlc = ?3 AND node_gt(?4, origin)))
+"""
+# Append-only items: the first (least stamp) wins.
+_UPSERT_ITEM = """
+INSERT INTO items(coll, key, value, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT(coll, key) DO UPDATE SET
+    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
+WHERE excluded.hlc < items.hlc
+    OR (excluded.hlc = items.hlc AND node_gt(items.origin, excluded.origin))
+"""
+_INSERT_ROW = "INSERT OR IGNORE INTO rows(origin, seq, series, ts, value) VALUES(?, ?, ?, ?, ?)"
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _loads_all(texts: list[str]) -> list[Json]:
+    """Decode many JSON texts in one call (much faster than one call each)."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
+
+
+@dataclass(frozen=True, slots=True)
+class WriteAck:
+    """A local write, committed: its timestamp and the seqs it took."""
+
+    hlc: int
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a batch did."""
+
+    entries: int
+    skipped: int
+    gaps: int
+
+
+class Store:
+    """A node's replica in one SQLite file."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        node_id: str,
+        wall: Callable[[], int],
+        *,
+        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
+        durable: bool = True,
+        apply_delay: float = 0.0,
+    ) -> None:
+        """Open (or create) the replica of ``node_id`` at ``path``.
+
+        ``durable`` commits with fsync (``synchronous=FULL``); off, a power cut can lose the
+        last commits (a killed process cannot). ``apply_delay`` sleeps inside each batch's
+        transaction before it commits, to test a crash in the middle of applying.
+        """
+        self.node_id = node_id
+        self.path = str(path)
+        self._apply_delay = apply_delay
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.create_function("node_gt", 2, self._node_gt, deterministic=True)
+        self._names: dict[int, str] = {}
+        self._index: dict[str, int] = {}
+        self._db.executescript(_SCHEMA)
+        with self._tx():
+            stored = self._meta("node_id")
+            if stored is None:
+                self._set_meta("node_id", node_id)
+                self._set_meta("schema", str(SCHEMA_VERSION))
+            elif stored != node_id:
+                raise ValueError(f"{self.path} holds node {stored!r}, not {node_id!r}")
+            self._load_nodes()
+            self._self_idx = self._idx(node_id)
+            last = int(self._meta("hlc") or 0)
+            for table in ("cells", "items"):
+                (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
+                last = max(last, top)
+        self.clock = HybridClock(wall, last, max_drift_ms)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._load_nodes()  # node numbers given inside the transaction are gone with it
+            raise
+        self._db.execute("COMMIT")
+
+    def _load_nodes(self) -> None:
+        self._names = dict(self._db.execute("SELECT idx, node FROM nodes"))
+        self._index = {node: idx for idx, node in self._names.items()}
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", (key, value))
+
+    def _node_gt(self, a: int, b: int) -> bool:
+        return self._names[a] > self._names[b]
+
+    def _idx(self, node: str) -> int:
+        """The local number of a node id (inside a transaction: may add it)."""
+        idx = self._index.get(node)
+        if idx is None:
+            cursor = self._db.execute("INSERT INTO nodes(node) VALUES(?)", (node,))
+            idx = int(cursor.lastrowid or 0)
+            self._index[node] = idx
+            self._names[idx] = node
+        return idx
+
+    def _watermarks(self) -> dict[int, int]:
+        return dict(self._db.execute("SELECT origin, seq FROM watermarks"))
+
+    def _set_watermark(self, origin: int, seq: int) -> None:
+        self._db.execute(
+            "INSERT INTO watermarks(origin, seq) VALUES(?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET seq = max(seq, excluded.seq)",
+            (origin, seq),
+        )
+
+    # -- local writes -----------------------------------------------------------------------
+
+    def write(self, operations: list[Operation]) -> WriteAck:
+        """Apply local operations in one transaction; once this returns, they are durable."""
+        with self._tx():
+            seq = self._watermarks().get(self._self_idx, 0)
+            first = seq + 1
+            entries: list[Entry] = []
+            stamp = 0
+            for op in operations:
+                stamp = self.clock.now()
+                match op:
+                    case SetFields(collection, key, fields):
+                        for name, value in fields.items():
+                            seq += 1
+                            entries.append(
+                                Entry(
+                                    Kind.FIELD,
+                                    self.node_id,
+                                    seq,
+                                    stamp,
+                                    collection,
+                                    key,
+                                    name,
+                                    value,
+                                )
+                            )
+                    case Delete(collection, key):
+                        seq += 1
+                        entries.append(
+                            Entry(Kind.DELETE, self.node_id, seq, stamp, collection, key)
+                        )
+                    case AddItem(collection, key, value):
+                        seq += 1
+                        entries.append(
+                            Entry(Kind.ITEM, self.node_id, seq, stamp, collection, key, "", value)
+                        )
+                    case AppendRows(series, rows):
+                        for ts, value in rows:
+                            seq += 1
+                            entries.append(
+                                Entry(Kind.ROW, self.node_id, seq, 0, series, "", "", value, ts)
+                            )
+            self._merge(entries)
+            self._set_watermark(self._self_idx, seq)
+            self._set_meta("hlc", str(self.clock.last))
+        return WriteAck(stamp, first, seq)
+
+    # -- merging ----------------------------------------------------------------------------
+
+    def _merge(self, entries: Iterable[Entry]) -> None:
+        fields: list[tuple[Any, ...]] = []
+        tombs: list[tuple[Any, ...]] = []
+        items: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
+        index = self._index
+        for e in entries:
+            o = index.get(e.origin) or self._idx(e.origin)
+            kind = e.kind
+            if kind is Kind.ROW:
+                rows.append((o, e.seq, e.coll, e.ts, e.value))
+            elif kind is Kind.FIELD:
+                fields.append((e.coll, e.key, e.field, _dumps(e.value), e.hlc, o, e.seq))
+            elif kind is Kind.DELETE:
+                tombs.append((e.coll, e.key, e.hlc, o, e.seq))
+            else:
+                items.append((e.coll, e.key, _dumps(e.value), e.hlc, o, e.seq))
+        db = self._db
+        if tombs:
+            db.executemany(_UPSERT_TOMB, tombs)
+            db.executemany(_HIDE_FIELDS, [(c, k, h, o) for c, k, h, o, _ in tombs])
+        if fields:
+            any_tomb = db.execute("SELECT 1 FROM cells WHERE field = '' LIMIT 1").fetchone()
+            db.executemany(_UPSERT_FIELD if any_tomb else _UPSERT_FIELD_NO_TOMBS, fields)
+        if items:
+            db.executemany(_UPSERT_ITEM, items)
+        if rows:
+            db.executemany(_INSERT_ROW, rows)
+
+    def check_batch(self, parts: list[Part]) -> None:
+        """Raise :class:`~lifeops_sync.hlc.ClockDriftError` if a stamp is too far ahead."""
+        top = max((e.hlc for p in parts for e in p.entries), default=0)
+        if top:
+            self.clock.check(top)
+
+    def apply(
+        self,
+        parts: list[Part],
+        *,
+        sender: str | None = None,
+        sender_vector: dict[str, int] | None = None,
+        gossip: dict[str, dict[str, int]] | None = None,
+        now_ms: int | None = None,
+    ) -> Applied:
+        """Merge a batch in one transaction, with the watermarks it moves and what the sender has.
+
+        ``sender_vector`` is the sender's watermarks (what it has); ``gossip`` what the sender
+        knows other nodes to have. Raises before changing anything if a stamp is implausible.
+        """
+        self.check_batch(parts)
+        top = max((e.hlc for p in parts for e in p.entries), default=0)
+        applied = skipped = gaps = 0
+        with self._tx():
+            marks = self._watermarks()
+            todo: list[Entry] = []
+            for part in parts:
+                # Our own entries come back only beyond our counter, after this replica was
+                # restored from a backup: taking them (and the counter) back is the way home.
+                origin = self._idx(part.origin)
+                mark = marks.get(origin, 0)
+                for entry in part.entries:
+                    if entry.seq > mark:
+                        todo.append(entry)
+                    else:
+                        skipped += 1
+                if part.after <= mark < part.upto:
+                    marks[origin] = part.upto
+                    self._set_watermark(origin, part.upto)
+                elif part.after > mark:
+                    gaps += 1
+            self._merge(todo)
+            applied = len(todo)
+            if top:
+                self.clock.observe(top)
+                self._set_meta("hlc", str(self.clock.last))
+            if sender is not None and sender_vector is not None:
+                self._note_known(sender, sender_vector)
+                for node, vector in (gossip or {}).items():
+                    if node != self.node_id:
+                        self._note_known(node, vector)
+                self._db.execute(
+                    "INSERT INTO peers(node, last_contact) VALUES(?, ?) "
+                    "ON CONFLICT(node) DO UPDATE SET last_contact = excluded.last_contact",
+                    (sender, now_ms),
+                )
+            if self._apply_delay:
+                time.sleep(self._apply_delay)
+        return Applied(applied, skipped, gaps)
+
+    def _note_known(self, node: str, vector: dict[str, int]) -> None:
+        self._db.executemany(
+            "INSERT INTO known(node, origin, seq) VALUES(?, ?, ?) "
+            "ON CONFLICT(node, origin) DO UPDATE SET seq = max(seq, excluded.seq)",
+            [(node, origin, seq) for origin, seq in vector.items()],
+        )
+
+    # -- what we have, what others have -----------------------------------------------------
+
+    def vector(self) -> dict[str, int]:
+        """The watermarks of this node, by origin node id."""
+        return {self._names[o]: s for o, s in self._watermarks().items()}
+
+    def known(self) -> dict[str, dict[str, int]]:
+        """What each other node is known to have (the last it said, directly or relayed)."""
+        result: dict[str, dict[str, int]] = {}
+        for node, origin, seq in self._db.execute("SELECT node, origin, seq FROM known"):
+            result.setdefault(node, {})[origin] = seq
+        return result
+
+    def note_success(self, peer: str, now_ms: int) -> None:
+        """Record a completed exchange with ``peer``."""
+        self._db.execute(
+            "INSERT INTO peers(node, last_success, last_contact) VALUES(?, ?, ?) "
+            "ON CONFLICT(node) DO UPDATE SET "
+            "last_success = excluded.last_success, last_contact = excluded.last_contact",
+            (peer, now_ms, now_ms),
+        )
+
+    def peer_times(self) -> dict[str, tuple[int | None, int | None]]:
+        """``{peer: (last_success_ms, last_contact_ms)}`` as stored."""
+        return {
+            node: (success, contact)
+            for node, success, contact in self._db.execute(
+                "SELECT node, last_success, last_contact FROM peers"
+            )
+        }
+
+    def pending_for(self, peer: str) -> int:
+        """How many entries this node holds that ``peer`` is not known to have."""
+        theirs = self.known().get(peer, {})
+        total = 0
+        for origin, mark in self._watermarks().items():
+            after = theirs.get(self._names[origin], 0)
+            if mark <= after:
+                continue
+            for table in ("cells", "items", "rows"):
+                (count,) = self._db.execute(
+                    f"SELECT count(*) FROM {table} WHERE origin = ? AND seq > ? AND seq <= ?",
+                    (origin, after, mark),
+                ).fetchone()
+                total += count
+        return int(total)
+
+    # -- reading the log --------------------------------------------------------------------
+
+    def changes_since(self, vector: dict[str, int], limit: int) -> tuple[list[Part], bool]:
+        """The entries a node with watermarks ``vector`` lacks, at most ``limit``; and whether more.
+
+        Each origin's part runs from the asker's watermark up to ours (never beyond: what lies
+        past a gap in our own knowledge is not ours to vouch for).
+        """
+        parts: list[Part] = []
+        budget = limit
+        more = False
+        for origin, mark in sorted(self._watermarks().items()):
+            name = self._names[origin]
+            after = max(vector.get(name, 0), 0)
+            if mark <= after:
+                continue
+            entries = self._log(origin, name, after, mark, budget + 1)
+            upto = mark
+            if len(entries) > budget:
+                upto = entries[budget].seq - 1
+                entries = entries[:budget]
+                more = True
+            if upto > after:
+                parts.append(Part(name, after, upto, tuple(entries)))
+            budget -= len(entries)
+            if more:
+                break
+        return parts, more
+
+    def _log(self, origin: int, name: str, after: int, upto: int, limit: int) -> list[Entry]:
+        db = self._db
+        args = (origin, after, upto, limit)
+        cell_rows = db.execute(
+            "SELECT seq, hlc, coll, key, field, value FROM cells "
+            "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+            args,
+        ).fetchall()
+        cell_values = _loads_all([v for *_, v in cell_rows if v is not None])
+        values = iter(cell_values)
+        cells = [
+            Entry(Kind.FIELD, name, seq, hlc, coll, key, field, next(values))
+            if field
+            else Entry(Kind.DELETE, name, seq, hlc, coll, key)
+            for seq, hlc, coll, key, field, _ in cell_rows
+        ]
+        item_rows = db.execute(
+            "SELECT seq, hlc, coll, key, value FROM items "
+            "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+            args,
+        ).fetchall()
+        item_values = _loads_all([v for *_, v in item_rows])
+        items = [
+            Entry(Kind.ITEM, name, seq, hlc, coll, key, "", value)
+            for (seq, hlc, coll, key, _), value in zip(item_rows, item_values, strict=True)
+        ]
+        rows = [
+            Entry(Kind.ROW, name, seq, 0, series, "", "", value, ts)
+            for seq, series, ts, value in db.execute(
+                "SELECT seq, series, ts, value FROM rows "
+                "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                args,
+            )
+        ]
+        if not cells and not items:
+            return rows
+        if not items and not rows:
+            return cells
+        merged = sorted([*cells, *items, *rows], key=lambda e: e.seq)
+        return merged[:limit]
+
+    # -- tombstones, retention --------------------------------------------------------------
+
+    def collect_garbage(self, peers: Iterable[str] = ()) -> int:
+        """Drop the tombstones every known node has; return how many went.
+
+        Known nodes: the configured peers, every node some node reported on, every origin.
+        """
+        with self._tx():
+            marks = {self._names[o]: s for o, s in self._watermarks().items()}
+            known = self.known()
+            nodes = (set(peers) | set(known) | set(marks)) - {self.node_id}
+            for node in nodes:
+                row = known.get(node)
+                if row is None or marks.get(node, 0) < row.get(node, 0):
+                    return 0
+            dropped = 0
+            for origin, mark in marks.items():
+                stable = min([mark, *(known[n].get(origin, 0) for n in nodes)])
+                if stable > 0:
+                    cursor = self._db.execute(
+                        "DELETE FROM cells WHERE field = '' AND origin = ? AND seq <= ?",
+                        (self._index[origin], stable),
+                    )
+                    dropped += cursor.rowcount
+        return dropped
+
+    def backup(self, target: str | Path) -> None:
+        """Write a consistent copy of the replica to ``target`` (SQLite's online backup)."""
+        copy = sqlite3.connect(str(target))
+        try:
+            self._db.backup(copy)
+        finally:
+            copy.close()
+
+    def tombstones(self) -> int:
+        """How many tombstones are held."""
+        (count,) = self._db.execute("SELECT count(*) FROM cells WHERE field = ''").fetchone()
+        return int(count)
+
+    def prune_rows(self, before_ts: int) -> int:
+        """Drop time-series rows older than ``before_ts`` (retention); they do not come back."""
+        with self._tx():
+            return self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
+
+    # -- auth replay floor ------------------------------------------------------------------
+
+    def auth_floors(self) -> dict[str, int]:
+        """The newest request time accepted from each key, as stored."""
+        return dict(self._db.execute("SELECT key_id, hwm FROM auth"))
+
+    def note_auth(self, key_id: str, ts: int) -> None:
+        """Remember the newest request time accepted from ``key_id``."""
+        self._db.execute(
+            "INSERT INTO auth(key_id, hwm) VALUES(?, ?) "
+            "ON CONFLICT(key_id) DO UPDATE SET hwm = max(hwm, excluded.hwm)",
+            (key_id, ts),
+        )
+
+    # -- reading state ----------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        """Every entry held (tests and small stores only)."""
+        result: list[Entry] = []
+        for origin, name in self._names.items():
+            result.extend(self._log(origin, name, 0, 1 << 62, 1 << 62))
+        return result
+
+    def dump(self) -> dict[str, Any]:
+        """The visible state (see :func:`~lifeops_sync.crdt.visible_state`)."""
+        return visible_state(self.entries())
+
+    def digest(self) -> str:
+        """A hash of the visible state: equal digests, equal replicas."""
+        canonical = json.dumps(self.dump(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def read(self, collection: str, key: str | None = None) -> dict[str, dict[str, Json]]:
+        """The visible records of a collection (or one record): ``{key: {field: value}}``."""
+        sql = "SELECT key, field, value, hlc, origin FROM cells WHERE coll = ?"
+        args: tuple[str, ...] = (collection,)
+        if key is not None:
+            sql += " AND key = ?"
+            args = (collection, key)
+        records: dict[str, dict[str, Json]] = {}
+        for k, field, value, _, _ in self._db.execute(sql + " ORDER BY key, field", args):
+            if field:
+                records.setdefault(k, {})[field] = json.loads(value)
+        return records
+
+    def items(self, collection: str) -> dict[str, Json]:
+        """The items of an append-only set."""
+        return {
+            k: json.loads(v)
+            for k, v in self._db.execute(
+                "SELECT key, value FROM items WHERE coll = ? ORDER BY key", (collection,)
+            )
+        }
+
+    def stats(self) -> dict[str, int]:
+        """Counts for the status page."""
+        counts = {}
+        for table in ("cells", "items", "rows"):
+            (counts[table],) = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        counts["tombstones"] = self.tombstones()
+        return counts
