@@ -26,6 +26,8 @@ from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
+from .intent import async_setup_sentences
+from .llm import async_setup_llm_api
 from .oura_coordinator import OuraCoordinator
 from .services import async_setup_services
 from .store import LifeOpsStore
@@ -37,6 +39,9 @@ ENABLED_KEY = "enabled"
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register LifeOps' actions once, for every entry."""
     async_setup_services(hass)
+    # Voice: sentences for Assist (the intents come through the intent platform) and LLM tools.
+    async_setup_sentences(hass)
+    async_setup_llm_api(hass)
     return True
 
 
