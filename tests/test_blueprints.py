@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 import shutil
 from typing import Any
+from urllib.parse import quote
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import persistent_notification
@@ -55,6 +56,7 @@ from custom_components.lifeops.const import DOMAIN
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "lifeops"
 SOURCE_URL = "https://github.com/lifeops/lifeops/blob/main/blueprints/automation/lifeops/"
+RAW_URL = "https://raw.githubusercontent.com/lifeops/lifeops/main/blueprints/automation/lifeops/"
 TEST_DOMAIN = "test"
 # The one thing each of these blueprints acts on or reads, which only the person can choose.
 INPUTS_WITHOUT_DEFAULT = {"phone", "sleep_score", "readiness"}
@@ -604,3 +606,14 @@ async def test_xp_celebration_flashes_lights_on_level_up(
     )
     await settle()
     assert ("Achievement unlocked", "First step: unlocked. Well done!") in lifeops_messages(hass)
+
+
+def test_readme_offers_every_blueprint_with_an_import_button() -> None:
+    """The README's Blueprints section has a My Home Assistant import link for each file."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for path in sorted(BLUEPRINTS.glob("*.yaml")):
+        raw = RAW_URL + path.name
+        link = "https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url=" + quote(
+            raw, safe=""
+        )
+        assert f"]({link})" in readme, path.name

@@ -8,6 +8,8 @@ LLM API is fetched and its tools called as an LLM conversation agent would.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+import re
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -304,6 +306,48 @@ async def test_llm_api_tools_answer_with_figures(
     started = await api.async_call_tool(llm.ToolInput("lifeops_start_wind_down", {}))
     assert started["data"]["started"] is True
     assert hass.states.get("binary_sensor.lifeops_sleep_wind_down_active").state == "on"
+
+
+async def test_assist_llm_api_offers_lifeops_intents(
+    hass: HomeAssistant, assist: None, init_integration: MockConfigEntry
+) -> None:
+    """With Home Assistant's own Assist API, an LLM sees LifeOps' intents as tools."""
+    hass.states.async_set(READINESS, "64")
+    await hass.async_block_till_done()
+    context = llm.LLMContext(
+        platform="test",
+        context=Context(),
+        user_prompt="how ready am I",
+        language="en",
+        assistant="conversation",
+        device_id=None,
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    assert set(INTENTS.values()) <= {tool.name for tool in api.tools}
+    result = await api.async_call_tool(llm.ToolInput("LifeOpsReadiness", {}))
+    assert result["speech"]["plain"]["speech"] == (
+        "Your readiness is 64. Today suits a light workout."
+    )
+
+
+async def test_every_phrase_in_the_readme_is_understood(
+    hass: HomeAssistant, assist: None, init_integration: MockConfigEntry
+) -> None:
+    """What the README tells people to say reaches LifeOps (no "Sorry, I couldn't ...")."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Voice", 1)[1].split("\n## ", 1)[0]
+    phrases = [
+        phrase
+        for line in section.splitlines()
+        if line.startswith('| "')
+        for phrase in re.findall(r'"([^"]+)"', line.split("|")[1])
+    ]
+    assert len(phrases) >= 6
+    for phrase in phrases:
+        result = await conversation.async_converse(hass, phrase, None, Context(), language="en")
+        assert result.response.response_type is not intent.IntentResponseType.ERROR, phrase
+        if "wind" in phrase.lower():
+            await hass.services.async_call(DOMAIN, "end_wind_down", {}, blocking=True)
 
 
 # ---- the language files -----------------------------------------------------------------------
