@@ -381,6 +381,12 @@ async def test_bedtime_reminder_reaches_the_phone_before_bedtime(
     assert push["message"] == ("Bedtime is at 22:30, in 20 minutes. Time to put the screens away.")
     await tick(hass, freezer, "2026-11-25T21:20:00+00:00")
     assert aioclient_mock.call_count == 1
+    # Past bedtime the sensor moves on to tomorrow's; the next night gets its reminder too.
+    await tick(hass, freezer, "2026-11-25T21:31:00+00:00")
+    await tick(hass, freezer, "2026-11-26T21:09:00+00:00")
+    assert aioclient_mock.call_count == 1
+    await tick(hass, freezer, "2026-11-26T21:10:00+00:00")
+    assert aioclient_mock.call_count == 2
 
 
 # ---- poor-sleep morning message, workout suggestion --------------------------------------------
