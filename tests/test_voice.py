@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.core import voice
 from custom_components.lifeops.core.settings import Settings
 from custom_components.lifeops.core.voice import (
     ANSWER_KEYS,
@@ -387,3 +388,29 @@ def test_durations_and_plurals_in_english() -> None:
     assert book.duration(61) == "1 hour and 1 minute"
     assert book.duration(445) == "7 hours and 25 minutes"
     assert book.duration(120) == "2 hours"
+
+
+def test_answers_choose_what_the_figures_allow() -> None:
+    """The answer rules alone, for the cases the conversations above do not reach."""
+    assert voice.sleep(
+        has_source=True, score=None, asleep_minutes=412, last_night=True, threshold=70
+    ) == Answer("sleep_duration", {"duration": Minutes(412)})
+    assert voice.sleep(
+        has_source=True, score=80, asleep_minutes=412, last_night=False, threshold=70
+    ) == Answer("sleep_no_data")
+    assert voice.readiness(has_source=True, score=81.6, recommendation=None) == Answer(
+        "readiness", {"score": 82}
+    )
+    assert voice.xp(total=300, level=3, to_next=300).keys == ("xp", "xp_to_next_level")
+    over = voice.work_week(hours=42.5, target_hours=40)
+    assert over.key == "work_week_over"
+    assert over.values["over"] == Minutes(150)
+    assert voice.work_week(hours=40, target_hours=40).key == "work_week"
+    assert voice.work_week(hours=3, target_hours=0).key == "work_week_no_target"
+    assert voice.screen_time(minutes=30, limit_minutes=0).key == "screen_time_no_limit"
+    assert voice.screen_time(minutes=120.2, limit_minutes=120).key == "screen_time"
+    book = Phrasebook(read_language("en"))
+    assert book.say(over) == (
+        "You have worked 42 hours and 30 minutes this week, 2 hours and 30 minutes over your "
+        "target of 40 hours."
+    )
