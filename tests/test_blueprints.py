@@ -249,7 +249,7 @@ async def test_blueprint_is_valid_and_complete(
     # Inputs are copied into variables (or trigger_variables) under their own names.
     copied = {**raw.get("trigger_variables", {}), **raw.get("variables", {})}
     used = {value["!input"] for value in copied.values() if isinstance(value, dict)}
-    assert used, path
+    assert used == set(inputs), path
     for step in _steps([raw["triggers"], raw.get("conditions", []), raw["actions"]]):
         assert step.get("alias"), step
 
