@@ -32,7 +32,11 @@ from custom_components.lifeops.core.voice import (
     Phrasebook,
     Question,
 )
-from custom_components.lifeops.voice import read_language, shipped_languages
+from custom_components.lifeops.voice import (
+    read_language,
+    resolve_language,
+    shipped_languages,
+)
 
 from .test_oura import _mock_api, oura_entry, setup_credentials  # noqa: F401
 
@@ -414,3 +418,12 @@ def test_answers_choose_what_the_figures_allow() -> None:
         "You have worked 42 hours and 30 minutes this week, 2 hours and 30 minutes over your "
         "target of 40 hours."
     )
+
+
+def test_a_language_tag_never_reaches_outside_the_sentences_folder() -> None:
+    """Whatever language a request names, only shipped files are read."""
+    shipped = shipped_languages()
+    assert resolve_language("en-GB", shipped) == "en"
+    assert resolve_language("../../secrets", shipped) == "en"
+    assert resolve_language("xx", []) is None
+    assert read_language("../../secrets")["language"] == "en"

@@ -10,7 +10,6 @@ and Assist speaks the answer. Nothing is copied into the user's configuration.
 from __future__ import annotations
 
 from collections.abc import Callable
-import logging
 from typing import Any, Final
 
 from homeassistant.const import EVENT_COMPONENT_LOADED
@@ -133,8 +132,8 @@ async def _async_register_sentences(hass: HomeAssistant) -> None:
         return ScriptRunResult(conversation_response=speech, service_response=None, variables={})
 
     def log(level: int, message: str, **kwargs: Any) -> None:
-        LOGGER.log(level, "%s: %s", "Assist sentences", message, **kwargs)
+        LOGGER.log(level, "Assist sentences: %s", message, **kwargs)
 
     remove = await async_initialize_triggers(hass, validated, on_sentence, DOMAIN, DOMAIN, log)
     if remove is None:
-        LOGGER.log(logging.WARNING, "Assist did not take LifeOps' sentences")
+        LOGGER.warning("Assist did not take LifeOps' sentences")

@@ -31,6 +31,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 SENTENCES = Path(__file__).parent / "sentences"
 FALLBACK_LANGUAGE = "en"
 DATA_LANGUAGES: HassKey[dict[str, dict[str, Any]]] = HassKey(f"{DOMAIN}_voice_languages")
+DATA_SHIPPED: HassKey[list[str]] = HassKey(f"{DOMAIN}_voice_shipped")
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,36 @@ def shipped_languages() -> list[str]:
     return sorted(path.stem for path in SENTENCES.glob("*.yaml"))
 
 
-def read_language(language: str) -> dict[str, Any]:
-    """A language's sentences file ("en-GB" reads en.yaml), English when there is none.
+def resolve_language(language: str, shipped: list[str]) -> str | None:
+    """The shipped language that answers `language`: itself, its base ("en-GB": "en"), English.
 
-    Reads files: run it in the executor.
+    Only names from `shipped` come back, so a language tag never becomes a path of its own.
     """
     tag = language.replace("_", "-")
     for candidate in (tag, tag.split("-")[0].lower(), FALLBACK_LANGUAGE):
-        path = SENTENCES / f"{candidate}.yaml"
-        if path.is_file():
-            return dict(load_yaml_dict(path))
-    return {}
+        if candidate in shipped:
+            return candidate
+    return None
+
+
+def read_language(language: str) -> dict[str, Any]:
+    """The sentences file for a language, English when there is none (reads files: executor)."""
+    if (resolved := resolve_language(language, shipped_languages())) is None:
+        return {}
+    return dict(load_yaml_dict(SENTENCES / f"{resolved}.yaml"))
 
 
 async def async_language_file(hass: HomeAssistant, language: str | None) -> dict[str, Any]:
-    """The sentences file for a language (Home Assistant's when None), read once."""
-    cache = hass.data.setdefault(DATA_LANGUAGES, {})
+    """The sentences file for a language (Home Assistant's when None), each file read once."""
+    if (shipped := hass.data.get(DATA_SHIPPED)) is None:
+        shipped = hass.data[DATA_SHIPPED] = await hass.async_add_executor_job(shipped_languages)
     wanted = language or hass.config.language or FALLBACK_LANGUAGE
-    if wanted not in cache:
-        cache[wanted] = await hass.async_add_executor_job(read_language, wanted)
-    return cache[wanted]
+    if (resolved := resolve_language(wanted, shipped)) is None:
+        return {}
+    cache = hass.data.setdefault(DATA_LANGUAGES, {})
+    if resolved not in cache:
+        cache[resolved] = await hass.async_add_executor_job(read_language, resolved)
+    return cache[resolved]
 
 
 def site_entry(hass: HomeAssistant) -> LifeOpsConfigEntry | None:
