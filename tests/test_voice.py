@@ -207,6 +207,26 @@ async def test_assist_without_a_lifeops_site(hass: HomeAssistant, assist: None) 
     assert await ask(hass, "how did I sleep") == "LifeOps is not set up yet."
 
 
+async def test_asked_in_swedish_answers_in_swedish(
+    hass: HomeAssistant,
+    assist: None,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Another language's file brings its own sentences and answers, units included."""
+    hass.states.async_set(SLEEP_SCORE, "unknown")
+    await hass.services.async_call(DOMAIN, "start_work", {}, blocking=True)
+    freezer.tick(timedelta(hours=1, minutes=1))
+    await hass.services.async_call(DOMAIN, "stop_work", {}, blocking=True)
+    await hass.async_block_till_done()
+    assert await ask(hass, "Hur sov jag i natt?", "sv") == (
+        "Det finns inga sömndata för i natt än."
+    )
+    assert await ask(hass, "hur många timmar har jag jobbat den här veckan", "sv") == (
+        "Du har jobbat 1 timme och 1 minut den här veckan; ditt mål är 40 timmar."
+    )
+
+
 async def test_answers_in_a_language_without_a_file_fall_back_to_english(
     hass: HomeAssistant, assist: None, init_integration: MockConfigEntry
 ) -> None:
