@@ -31,6 +31,8 @@ from .const import CONF_HISTORY_DAYS, CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLAT
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
+from .intent import async_setup_sentences
+from .llm import async_setup_llm_api
 from .oura_coordinator import OuraCoordinator, auth_issue_id
 from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
@@ -46,6 +48,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register LifeOps' actions once, for every entry."""
     async_setup_services(hass)
     async_setup_oura_services(hass)
+    # Voice: sentences for Assist (the intents come through the intent platform) and LLM tools.
+    async_setup_sentences(hass)
+    async_setup_llm_api(hass)
     return True
 
 
