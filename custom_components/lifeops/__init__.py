@@ -29,6 +29,7 @@ from .entity import device_info
 from .oura_coordinator import OuraCoordinator
 from .services import async_setup_services
 from .store import LifeOpsStore
+from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 ENABLED_KEY = "enabled"
@@ -37,6 +38,7 @@ ENABLED_KEY = "enabled"
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register LifeOps' actions once, for every entry."""
     async_setup_services(hass)
+    async_setup_websocket_api(hass)
     return True
 
 
