@@ -1,10 +1,11 @@
-"""lifeops/trend with Home Assistant's recorder: a metric's long-term statistics over a period."""
+"""With Home Assistant's recorder: lifeops/trend reads long-term statistics; purge deletes them."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.history import get_significant_states
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
@@ -71,3 +72,45 @@ async def test_trend_reads_long_term_statistics(
     )
     result = await client.receive_json()
     assert result["result"]["points"] == []
+
+
+async def test_purge_deletes_the_history_of_lifeops_entities(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": WORK_WEEK,
+            "unit_of_measurement": "h",
+        },
+        [{"start": hour - timedelta(days=1), "state": 15.5, "sum": 15.5}],
+    )
+    await async_wait_recording_done(hass)
+
+    response = await hass.services.async_call(
+        "lifeops", "purge_data", {"confirm": True}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert WORK_WEEK in response["deleted"]["history_entities"]  # type: ignore[operator]
+    await async_wait_recording_done(hass)
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "lifeops/trend", "metric": "work_this_week", "period": "hour", "days": 7}
+    )
+    result = await client.receive_json()
+    assert result["result"]["points"] == []
+    history = await recorder_mock.async_add_executor_job(
+        lambda: get_significant_states(
+            hass, hour - timedelta(days=2), None, [WORK_WEEK], significant_changes_only=False
+        )
+    )
+    assert history.get(WORK_WEEK, [])[:-1] == []  # at most the state written after the purge

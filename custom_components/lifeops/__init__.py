@@ -27,6 +27,7 @@ from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
 from .oura_coordinator import OuraCoordinator
+from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore
 from .websocket_api import async_setup_websocket_api
@@ -39,6 +40,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register LifeOps' actions once, for every entry."""
     async_setup_services(hass)
     async_setup_websocket_api(hass)
+    async_setup_privacy_services(hass)
     return True
 
 
