@@ -24,6 +24,7 @@ from .agents.sleep import SleepController
 from .agents.work import WorkController
 from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
+from .dashboard import async_offer_dashboard, async_withdraw_dashboard
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
 from .oura_coordinator import OuraCoordinator
@@ -112,6 +113,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         await controller.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    async_offer_dashboard(hass)
     return True
 
 
@@ -124,6 +126,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bo
 
 async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     runtime = entry.runtime_data
+    async_withdraw_dashboard(hass, entry)
     for controller in runtime.controllers:
         controller.async_stop()
     await runtime.store.async_save()
