@@ -21,10 +21,20 @@ def _cards(config: dict[str, Any]) -> list[dict[str, Any]]:
     return cards
 
 
+def _flat(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards, those in stacks included."""
+    flat: list[dict[str, Any]] = []
+    for card in cards:
+        flat.append(card)
+        flat.extend(_flat(card.get("cards", [])))
+    return flat
+
+
 def _entity_ids(cards: list[dict[str, Any]]) -> set[str]:
     ids: set[str] = set()
-    for card in cards:
-        ids.update(card.get("entities", []))
+    for card in _flat(cards):
+        for row in card.get("entities", []):
+            ids.add(row["entity"] if isinstance(row, dict) else row)
         if "entity" in card:
             ids.add(card["entity"])
     return ids
@@ -54,7 +64,7 @@ async def test_dashboard_is_offered_and_follows_the_settings(
     await client.send_json_auto_id({"type": "lovelace/config", "url_path": "lifeops"})
     result = await client.receive_json()
     assert result["success"], result
-    cards = _cards(result["result"])
+    cards = _flat(_cards(result["result"]))
     titles = [card.get("title") for card in cards]
     assert titles[:2] == ["Tonight", "Last night"]
     assert "Sleep and readiness, 30 days" in titles
@@ -72,6 +82,10 @@ async def test_dashboard_is_offered_and_follows_the_settings(
         "todo.lifeops_gamification_habits_today",
         "sensor.bed_sleep_score",
     } <= ids
+    tonight = next(card for card in cards if card.get("title") == "Tonight")
+    assert {"entity": "sensor.lifeops_sleep_next_bedtime", "name": "Next bedtime"} in tonight[
+        "entities"
+    ]
     graph = next(card for card in cards if card["type"] == "statistics-graph")
     assert graph["entities"] == ["sensor.bed_sleep_score"]
     assert graph["days_to_show"] == 30
@@ -88,7 +102,7 @@ async def test_dashboard_is_offered_and_follows_the_settings(
     )
     await hass.async_block_till_done()
     await client.send_json_auto_id({"type": "lovelace/config", "url_path": "lifeops"})
-    cards = _cards((await client.receive_json())["result"])
+    cards = _flat(_cards((await client.receive_json())["result"]))
     gauges = {card["entity"]: card["max"] for card in cards if card["type"] == "gauge"}
     assert gauges["sensor.lifeops_screen_time_screen_time_today"] == 90
 

@@ -66,14 +66,30 @@ def _site_entries(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
     ]
 
 
+def _registered(hass: HomeAssistant) -> list[er.RegistryEntry]:
+    return [
+        item
+        for item in er.async_get(hass).entities.values()
+        if item.platform == DOMAIN and not item.disabled
+    ]
+
+
+async def _short_names(hass: HomeAssistant) -> dict[str, str]:
+    """LifeOps' entities' own names (without their device's), in Home Assistant's language."""
+    translations = await async_get_translations(hass, hass.config.language, "entity", [DOMAIN])
+    names: dict[str, str] = {}
+    for item in _registered(hass):
+        key = f"component.{DOMAIN}.entity.{item.domain}.{item.translation_key}.name"
+        if item.name:
+            names[item.entity_id] = item.name
+        elif item.translation_key and (name := translations.get(key)):
+            names[item.entity_id] = name
+    return names
+
+
 def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str | None]:
     """Each role's entity id, from the registry (None when there is none)."""
-    registry = er.async_get(hass)
-    by_unique_id = {
-        item.unique_id: item.entity_id
-        for item in registry.entities.values()
-        if item.platform == DOMAIN and not item.disabled
-    }
+    by_unique_id = {item.unique_id: item.entity_id for item in _registered(hass)}
     runtime = entry.runtime_data
     node_id = runtime.node_id
     entities: dict[str, str | None] = {
@@ -111,6 +127,7 @@ async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
     return dashboard.build(
         _entities(hass, entry),
         titles,
+        names=await _short_names(hass),
         weekly_work_target_hours=settings.weekly_work_target_hours,
         screen_time_limit_minutes=settings.screen_time_limit_minutes,
     )

@@ -48,8 +48,18 @@ SITE_ROLES: Final = (
 SLEEP_ROLES: Final = ("sleep_score", "readiness", "total_sleep", "recommended_bedtime")
 
 
-def _rows(entities: Mapping[str, str | None], roles: tuple[str, ...]) -> list[str]:
+def _ids(entities: Mapping[str, str | None], roles: tuple[str, ...]) -> list[str]:
     return [entity_id for role in roles if (entity_id := entities.get(role))]
+
+
+def _rows(
+    entities: Mapping[str, str | None], roles: tuple[str, ...], names: Mapping[str, str]
+) -> list[str | dict[str, str]]:
+    """Entity rows; an entity with a short name (without its device's) shows that name."""
+    return [
+        {"entity": entity_id, "name": names[entity_id]} if entity_id in names else entity_id
+        for entity_id in _ids(entities, roles)
+    ]
 
 
 def _notifications_markdown(entity_id: str, empty: str) -> str:
@@ -57,7 +67,8 @@ def _notifications_markdown(entity_id: str, empty: str) -> str:
     return (
         f"{{% set items = state_attr('{entity_id}', 'notifications') or [] %}}"
         "{% for item in items %}"
-        "- **{{ item.title }}** · {{ as_timestamp(item.scheduled) | timestamp_custom('%H:%M') }}\n"
+        "- **{{ item.title }}** · "
+        "{{ as_timestamp(item.scheduled) | timestamp_custom('%a %H:%M') }}\n"
         "{% else %}"
         f"{empty}"
         "{% endfor %}"
@@ -68,22 +79,30 @@ def build(
     entities: Mapping[str, str | None],
     titles: Mapping[str, str],
     *,
+    names: Mapping[str, str] | None = None,
     weekly_work_target_hours: float,
     screen_time_limit_minutes: int,
 ) -> dict[str, Any]:
-    """The dashboard's configuration (one view of cards); roles without an entity are left out."""
-    cards: list[dict[str, Any]] = []
+    """The dashboard's configuration (one view of cards); roles without an entity are left out.
 
-    def entities_card(title: str, roles: tuple[str, ...]) -> None:
-        if rows := _rows(entities, roles):
-            cards.append({"type": "entities", "title": title, "entities": rows})
+    `names` gives entity rows a name of their own (an entity id to its name without the device's).
+    """
+    cards: list[dict[str, Any]] = []
+    short = names or {}
+
+    def entities_card(title: str, roles: tuple[str, ...]) -> dict[str, Any] | None:
+        if not (rows := _rows(entities, roles, short)):
+            return None
+        card = {"type": "entities", "title": title, "entities": rows}
+        cards.append(card)
+        return card
 
     entities_card(
         titles["tonight"],
         ("next_wind_down", "next_bedtime", "wind_down_active", "bedtime", "wake_time"),
     )
     entities_card(titles["sleep"], SLEEP_ROLES)
-    if scores := _rows(entities, ("sleep_score", "readiness")):
+    if scores := _ids(entities, ("sleep_score", "readiness")):
         cards.append(
             {
                 "type": "statistics-graph",
@@ -95,22 +114,24 @@ def build(
                 "chart_type": "line",
             }
         )
+    work = entities_card(titles["work"], ("working", "work_today", "overtime_this_week"))
     if work_week := entities.get("work_this_week"):
-        cards.append(
-            {
-                "type": "gauge",
-                "name": titles["work_week"],
-                "entity": work_week,
-                "min": 0,
-                "max": max(1, round(weekly_work_target_hours)),
-                "severity": {
-                    "green": 0,
-                    "yellow": round(weekly_work_target_hours * 0.9),
-                    "red": max(1, round(weekly_work_target_hours)),
-                },
-            }
-        )
-    entities_card(titles["work"], ("working", "work_today", "overtime_this_week"))
+        gauge = {
+            "type": "gauge",
+            "name": titles["work_week"],
+            "entity": work_week,
+            "min": 0,
+            "max": max(1, round(weekly_work_target_hours)),
+            "severity": {
+                "green": 0,
+                "yellow": round(weekly_work_target_hours * 0.9),
+                "red": max(1, round(weekly_work_target_hours)),
+            },
+        }
+        if work is None:
+            cards.append(gauge)
+        else:
+            cards[cards.index(work)] = {"type": "vertical-stack", "cards": [work, gauge]}
     if screen := entities.get("screen_time_today"):
         limit = max(1, screen_time_limit_minutes)
         cards.append(
@@ -126,25 +147,16 @@ def build(
     entities_card(titles["progress"], ("level", "total_xp", "xp_today", "achievements"))
     if habits := entities.get("habits_today"):
         cards.append({"type": "todo-list", "title": titles["habits"], "entity": habits})
-    if pending := entities.get("pending_notifications"):
-        cards.append(
-            {
-                "type": "entities",
-                "title": titles["notifications"],
-                "entities": _rows(entities, ("pending_notifications", "quiet_hours")),
-                "footer": {
-                    "type": "graph",
-                    "entity": pending,
-                    "hours_to_show": 24,
-                },
-            }
-        )
-        cards.append(
-            {
-                "type": "markdown",
-                "content": _notifications_markdown(pending, titles["no_notifications"]),
-            }
-        )
+    notifications = entities_card(titles["notifications"], ("pending_notifications", "quiet_hours"))
+    if notifications is not None and (pending := entities.get("pending_notifications")):
+        listing = {
+            "type": "markdown",
+            "content": _notifications_markdown(pending, titles["no_notifications"]),
+        }
+        cards[cards.index(notifications)] = {
+            "type": "vertical-stack",
+            "cards": [notifications, listing],
+        }
     return {
         "title": titles["title"],
         "views": [
