@@ -261,3 +261,31 @@ async def test_trend_without_the_recorder_says_so(
     result = await client.receive_json()
     assert result["error"]["code"] == "home_assistant_error"
     assert result["error"]["translation_key"] == "recorder_not_loaded"
+
+
+async def test_a_subscription_follows_the_entry_through_a_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "lifeops/subscribe_gamification"})
+    subscription = (await client.receive_json())["id"]
+    assert (await _event(client, subscription))["total_xp"] == 0
+
+    # Purging reloads the entry: the subscriber hears of the new agents, and of later changes.
+    await hass.services.async_call(
+        DOMAIN, "award_xp", {"agent": "fitness", "event_type": "run", "amount": 40}, blocking=True
+    )
+    event = await _event(client, subscription)
+    while event["total_xp"] != 40:
+        event = await _event(client, subscription)
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    event = await _event(client, subscription)
+    assert event["total_xp"] == 40
+    await hass.services.async_call(
+        DOMAIN, "award_xp", {"agent": "fitness", "event_type": "run", "amount": 5}, blocking=True
+    )
+    event = await _event(client, subscription)
+    while event["total_xp"] != 45:
+        event = await _event(client, subscription)
+    assert event["xp_today"] == 45

@@ -18,6 +18,7 @@ from homeassistant.components.websocket_api import async_register_command, const
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.components.websocket_api.messages import event_message
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
@@ -334,21 +335,30 @@ async def ws_trend(
     )
 
 
+type Listen = Callable[[LifeOpsRuntimeData, Callable[[], None]], list[CALLBACK_TYPE]]
+
+
 def _subscribe(
     hass: HomeAssistant,
     connection: ActiveConnection,
     msg_id: int,
+    entry: LifeOpsConfigEntry,
     payload: Callable[[], dict[str, Any]],
-    listen: Callable[[Callable[[], None]], list[CALLBACK_TYPE]],
+    listen: Listen,
 ) -> None:
-    """Answer, send the data now, then once more after each burst of changes."""
+    """Answer, send the data now, then once more after each burst of changes.
+
+    The subscription follows the entry: reloaded (options, purge, import), it listens to the
+    new agents and sends their data; unloaded, it sends nothing until the entry is back.
+    """
     scheduled = False
+    removers: list[CALLBACK_TYPE] = []
 
     @callback
     def send() -> None:
         nonlocal scheduled
         scheduled = False
-        if msg_id in connection.subscriptions:
+        if msg_id in connection.subscriptions and entry.state is ConfigEntryState.LOADED:
             connection.send_message(event_message(msg_id, payload()))
 
     @callback
@@ -358,12 +368,25 @@ def _subscribe(
             scheduled = True
             hass.loop.call_soon(send)
 
-    removers = listen(changed)
+    @callback
+    def detach() -> None:
+        while removers:
+            removers.pop()()
+
+    @callback
+    def entry_state_changed() -> None:
+        detach()
+        if entry.state is ConfigEntryState.LOADED:
+            removers.extend(listen(entry.runtime_data, changed))
+            changed()
+
+    removers.extend(listen(entry.runtime_data, changed))
+    stop_following = entry.async_on_state_change(entry_state_changed)
 
     @callback
     def unsubscribe() -> None:
-        for remove in removers:
-            remove()
+        stop_following()
+        detach()
 
     connection.subscriptions[msg_id] = unsubscribe
     connection.send_result(msg_id)
@@ -379,9 +402,8 @@ async def ws_subscribe_agents(
     data: dict[str, Any],
 ) -> None:
     """Agents' state, now and after each change (figures, settings, agent switches)."""
-    runtime: LifeOpsRuntimeData = entry.runtime_data
 
-    def listen(changed: Callable[[], None]) -> list[CALLBACK_TYPE]:
+    def listen(runtime: LifeOpsRuntimeData, changed: Callable[[], None]) -> list[CALLBACK_TYPE]:
         switches = [
             item.entity_id
             for item in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
@@ -398,7 +420,7 @@ async def ws_subscribe_agents(
             async_track_state_change_event(hass, switches, on_switch),
         ]
 
-    _subscribe(hass, connection, msg_id, lambda: agents_payload(entry), listen)
+    _subscribe(hass, connection, msg_id, entry, lambda: agents_payload(entry), listen)
 
 
 @_command("lifeops/subscribe_notifications")
@@ -410,14 +432,11 @@ async def ws_subscribe_notifications(
     data: dict[str, Any],
 ) -> None:
     """Every notification in the queue, now and after each change."""
-    controller = entry.runtime_data.notifications
-    _subscribe(
-        hass,
-        connection,
-        msg_id,
-        lambda: notifications_payload(entry),
-        lambda changed: [controller.async_add_listener(changed)],
-    )
+
+    def listen(runtime: LifeOpsRuntimeData, changed: Callable[[], None]) -> list[CALLBACK_TYPE]:
+        return [runtime.notifications.async_add_listener(changed)]
+
+    _subscribe(hass, connection, msg_id, entry, lambda: notifications_payload(entry), listen)
 
 
 @_command("lifeops/subscribe_gamification")
@@ -429,15 +448,15 @@ async def ws_subscribe_gamification(
     data: dict[str, Any],
 ) -> None:
     """XP, level, streaks and achievements, now and after each recompute."""
-    controller = entry.runtime_data.gamification
 
-    def listen(changed: Callable[[], None]) -> list[CALLBACK_TYPE]:
+    def listen(runtime: LifeOpsRuntimeData, changed: Callable[[], None]) -> list[CALLBACK_TYPE]:
+        controller = runtime.gamification
         return [
             controller.async_add_listener(changed),
             controller.async_add_habits_listener(changed),
         ]
 
-    _subscribe(hass, connection, msg_id, lambda: gamification_payload(entry), listen)
+    _subscribe(hass, connection, msg_id, entry, lambda: gamification_payload(entry), listen)
 
 
 COMMANDS: Final = (
