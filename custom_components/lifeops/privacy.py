@@ -83,9 +83,12 @@ def _validation_error(err: vol.Invalid) -> ServiceValidationError:
     return _error("invalid_data", field=field or "-")
 
 
-def _path(hass: HomeAssistant, name: str) -> Path:
-    """The file `name` directly in the config folder; refused when it leads anywhere else."""
-    folder = Path(hass.config.config_dir).resolve()
+def _path(config_dir: str, name: str) -> Path:
+    """The file `name` directly in the config folder; refused when it leads anywhere else.
+
+    Resolving follows symbolic links (file system calls: run it in the executor).
+    """
+    folder = Path(config_dir).resolve()
     path = (folder / name).resolve()
     if path.parent != folder:
         raise _error("invalid_field_filename", field="filename")
@@ -126,7 +129,7 @@ async def _export(
     runtime = entry.runtime_data
     now = dt_util.utcnow()
     name = data.get("filename") or export.file_name(runtime.site, now)
-    path = _path(hass, name)
+    path = await hass.async_add_executor_job(_path, hass.config.config_dir, name)
     state = runtime.store.collect()
     integration = await async_get_integration(hass, DOMAIN)
     document = export.build(
@@ -182,7 +185,7 @@ async def _import(
     hass: HomeAssistant, entry: LifeOpsConfigEntry, data: dict[str, Any]
 ) -> ServiceResponse:
     name = data["filename"]
-    path = _path(hass, name)
+    path = await hass.async_add_executor_job(_path, hass.config.config_dir, name)
     try:
         document = await hass.async_add_executor_job(_read, path)
     except FileNotFoundError as err:
