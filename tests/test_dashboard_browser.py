@@ -169,6 +169,7 @@ async def test_dashboard_shows_lifeops_in_chromium(tmp_path: Path, socket_enable
         stdout, stderr = await asyncio.wait_for(process.communicate(), 180)
         assert process.returncode == 0, stderr.decode()
         result = json.loads(stdout.decode().strip().splitlines()[-1])
+        print("browser:", json.dumps(result))  # shown with -s
         assert result["missing"] == [], result
         assert result["found"] == expected
         assert SCREENSHOT.stat().st_size > 20_000

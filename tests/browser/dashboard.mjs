@@ -1,7 +1,8 @@
 // Open a Home Assistant dashboard in headless Chromium, signed in with a token, and report
 // what it shows. Usage:
 //   node tests/browser/dashboard.mjs URL TOKEN PATH SCREENSHOT TEXT...
-// Waits until every TEXT is visible on the page (shadow DOM included), saves a full-page
+// Waits until every TEXT is visible on the page (shadow DOM included) and the frontend has its
+// state translations and entity registry (so states show formatted), saves a full-page
 // screenshot, and prints JSON: {"found": [...], "missing": [...], "errors": [...]}.
 import { chromium } from "playwright-core";
 
@@ -49,11 +50,27 @@ try {
   for (const text of texts) {
     const left = Math.max(1000, deadline - Date.now());
     try {
-      await page.getByText(text, { exact: false }).first().waitFor({ state: "visible", timeout: left });
+      await page.getByText(text).first().waitFor({ state: "visible", timeout: left });
       result.found.push(text);
     } catch {
       result.missing.push(text);
     }
+  }
+  try {
+    await page.waitForFunction(
+      () => {
+        const hass = document.querySelector("home-assistant")?.hass;
+        return (
+          hass !== undefined &&
+          Object.keys(hass.entities || {}).length > 0 &&
+          hass.localize("component.binary_sensor.entity_component._.state.off") !== ""
+        );
+      },
+      undefined,
+      { timeout: Math.max(1000, deadline - Date.now()) },
+    );
+  } catch {
+    result.missing.push("(frontend translations and entity registry)");
   }
   // Let charts and gauges finish drawing before the picture.
   await page.waitForTimeout(1500);
