@@ -29,6 +29,7 @@ from .agents.sleep import SleepController
 from .agents.work import WorkController
 from .const import CONF_HISTORY_DAYS, CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
+from .dashboard import async_offer_dashboard, async_withdraw_dashboard
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
 from .intent import async_setup_sentences
@@ -37,8 +38,10 @@ from .oura_coordinator import OuraCoordinator, auth_issue_id
 from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
 from .oura_webhook import OuraWebhooks, async_remove_subscriptions
+from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
+from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 ENABLED_KEY = "enabled"
@@ -51,6 +54,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     # Voice: sentences for Assist (the intents come through the intent platform) and LLM tools.
     async_setup_sentences(hass)
     async_setup_llm_api(hass)
+    async_setup_websocket_api(hass)
+    async_setup_privacy_services(hass)
     return True
 
 
@@ -137,6 +142,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         await controller.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    async_offer_dashboard(hass)
     return True
 
 
@@ -150,6 +156,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bo
 
 async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     runtime = entry.runtime_data
+    async_withdraw_dashboard(hass, entry)
     for controller in runtime.controllers:
         controller.async_stop()
     await runtime.store.async_save()

@@ -57,6 +57,10 @@ class LifeOpsStore:
         self._save_pending = True
         self._store.async_delay_save(self._collect_pending, SAVE_DELAY)
 
+    def collect(self) -> dict[str, Any]:
+        """A copy of everything the store holds now (the agents' current state included)."""
+        return dict(self._collect())
+
     async def async_save(self) -> None:
         """Save now."""
         await self._store.async_save(self._collect_pending())

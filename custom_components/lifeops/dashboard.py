@@ -1,0 +1,206 @@
+"""The LifeOps dashboard in Home Assistant's sidebar, offered with no YAML to write.
+
+When a site is set up and the frontend is loaded, LifeOps adds a read-only dashboard at
+`/lifeops` ("LifeOps" in the sidebar), unless a dashboard with that path exists already. Its
+configuration is generated each time it is opened (`core.dashboard.build`) from the entity
+registry, so it always shows this installation's entity ids (a second site's suffixes, an Oura
+account added later) and follows the settings (work target, screen-time limit). It is removed
+when the last site is unloaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components import frontend
+from homeassistant.components.lovelace.const import LOVELACE_DATA, MODE_YAML
+from homeassistant.components.lovelace.dashboard import LovelaceConfig
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.json import json_bytes, json_fragment
+from homeassistant.helpers.translation import async_get_translations
+
+from .const import DOMAIN, LOGGER
+from .core import dashboard
+from .core.agents import Agent
+from .data import LifeOpsConfigEntry, is_oura_entry
+
+URL_PATH: Final = "lifeops"
+SIDEBAR_TITLE: Final = "LifeOps"  # the product's name, the same in every language
+ICON: Final = "mdi:heart-pulse"
+
+# role -> (agent, entity description key) of a site's own entities.
+_SITE_ENTITIES: Final[dict[str, tuple[Agent, str]]] = {
+    "next_wind_down": (Agent.SLEEP, "next_wind_down"),
+    "next_bedtime": (Agent.SLEEP, "next_bedtime"),
+    "wind_down_active": (Agent.SLEEP, "wind_down_active"),
+    "bedtime": (Agent.SLEEP, "bedtime"),
+    "wake_time": (Agent.SLEEP, "wake_time"),
+    "quiet_hours": (Agent.NOTIFICATIONS, "quiet_hours"),
+    "working": (Agent.WORK_LIFE, "working"),
+    "work_today": (Agent.WORK_LIFE, "work_today"),
+    "work_this_week": (Agent.WORK_LIFE, "work_this_week"),
+    "overtime_this_week": (Agent.WORK_LIFE, "overtime_this_week"),
+    "screen_time_today": (Agent.SCREEN_TIME, "screen_time_today"),
+    "total_xp": (Agent.GAMIFICATION, "total_xp"),
+    "level": (Agent.GAMIFICATION, "level"),
+    "xp_today": (Agent.GAMIFICATION, "xp_today"),
+    "achievements": (Agent.GAMIFICATION, "achievements"),
+    "habits_today": (Agent.GAMIFICATION, "habits_today"),
+    "pending_notifications": (Agent.NOTIFICATIONS, "pending_notifications"),
+}
+# role -> the Oura sensor used when the settings name no entity of their own.
+_OURA_KEYS: Final = {
+    "sleep_score": "sleep_score",
+    "readiness": "readiness_score",
+    "total_sleep": "total_sleep",
+    "recommended_bedtime": "recommended_bedtime_start",
+}
+
+
+def _site_entries(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if not is_oura_entry(entry)
+    ]
+
+
+def _registered(hass: HomeAssistant) -> list[er.RegistryEntry]:
+    return [
+        item
+        for item in er.async_get(hass).entities.values()
+        if item.platform == DOMAIN and not item.disabled
+    ]
+
+
+async def _short_names(hass: HomeAssistant) -> dict[str, str]:
+    """LifeOps' entities' own names (without their device's), in Home Assistant's language."""
+    translations = await async_get_translations(hass, hass.config.language, "entity", [DOMAIN])
+    names: dict[str, str] = {}
+    for item in _registered(hass):
+        key = f"component.{DOMAIN}.entity.{item.domain}.{item.translation_key}.name"
+        if item.name:
+            names[item.entity_id] = item.name
+        elif item.translation_key and (name := translations.get(key)):
+            names[item.entity_id] = name
+    return names
+
+
+def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str | None]:
+    """Each role's entity id, from the registry (None when there is none)."""
+    by_unique_id = {item.unique_id: item.entity_id for item in _registered(hass)}
+    runtime = entry.runtime_data
+    node_id = runtime.node_id
+    entities: dict[str, str | None] = {
+        role: by_unique_id.get(f"{node_id}_{agent.value}_{key}")
+        for role, (agent, key) in _SITE_ENTITIES.items()
+    }
+    oura: dict[str, str | None] = dict.fromkeys(_OURA_KEYS)
+    for oura_entry in hass.config_entries.async_entries(DOMAIN):
+        if not is_oura_entry(oura_entry):
+            continue
+        account = oura_entry.unique_id or oura_entry.entry_id
+        for role, key in _OURA_KEYS.items():
+            oura[role] = oura[role] or by_unique_id.get(f"oura_{account}_{key}")
+        break
+    settings = runtime.settings
+    entities["sleep_score"] = settings.sleep_score_entity or oura["sleep_score"]
+    entities["readiness"] = settings.readiness_entity or oura["readiness"]
+    entities["total_sleep"] = oura["total_sleep"]
+    entities["recommended_bedtime"] = (
+        settings.recommended_bedtime_entity or oura["recommended_bedtime"]
+    )
+    return entities
+
+
+async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
+    """The dashboard of the first loaded site, in Home Assistant's language."""
+    translations = await async_get_translations(hass, hass.config.language, "dashboard", [DOMAIN])
+    prefix = f"component.{DOMAIN}.dashboard."
+    titles = {name: translations.get(prefix + name, name) for name in dashboard.TITLES}
+    entries = _site_entries(hass)
+    if not entries:
+        return {"title": titles["title"], "views": []}
+    entry = entries[0]
+    settings = entry.runtime_data.settings
+    return dashboard.build(
+        _entities(hass, entry),
+        titles,
+        names=await _short_names(hass),
+        weekly_work_target_hours=settings.weekly_work_target_hours,
+        screen_time_limit_minutes=settings.screen_time_limit_minutes,
+    )
+
+
+class LifeOpsDashboard(LovelaceConfig):
+    """A read-only dashboard whose configuration LifeOps generates."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """A dashboard at /lifeops, shown in the sidebar to every user."""
+        super().__init__(
+            hass,
+            URL_PATH,
+            {
+                "mode": MODE_YAML,
+                "title": SIDEBAR_TITLE,
+                "icon": ICON,
+                "show_in_sidebar": True,
+                "require_admin": False,
+            },
+        )
+
+    @property
+    def mode(self) -> str:
+        """Generated, so not editable in the UI (Home Assistant's YAML mode)."""
+        return MODE_YAML
+
+    async def async_get_info(self) -> dict[str, Any]:
+        """The mode and the number of views."""
+        config = await async_dashboard_config(self.hass)
+        return {"mode": self.mode, "views": len(config["views"])}
+
+    async def async_load(self, force: bool) -> dict[str, Any]:
+        """The configuration, generated now."""
+        return await async_dashboard_config(self.hass)
+
+    async def async_json(self, force: bool) -> json_fragment:
+        """The configuration as JSON, for the frontend."""
+        return json_fragment(json_bytes(await self.async_load(force)))
+
+
+@callback
+def async_offer_dashboard(hass: HomeAssistant) -> None:
+    """Add the dashboard and its sidebar entry, once, when the frontend is there."""
+    if "frontend" not in hass.config.components or LOVELACE_DATA not in hass.data:
+        return
+    dashboards = hass.data[LOVELACE_DATA].dashboards
+    if URL_PATH in dashboards:
+        return  # ours already, or the person's own dashboard at /lifeops: keep it
+    try:
+        frontend.async_register_built_in_panel(
+            hass,
+            "lovelace",
+            sidebar_title=SIDEBAR_TITLE,
+            sidebar_icon=ICON,
+            frontend_url_path=URL_PATH,
+            config={"mode": MODE_YAML},
+            require_admin=False,
+        )
+    except ValueError:
+        LOGGER.info("A panel at /%s exists already; LifeOps adds no dashboard", URL_PATH)
+        return
+    dashboards[URL_PATH] = LifeOpsDashboard(hass)
+
+
+@callback
+def async_withdraw_dashboard(hass: HomeAssistant, unloading: LifeOpsConfigEntry) -> None:
+    """Remove the dashboard when the last site goes."""
+    if any(entry is not unloading for entry in _site_entries(hass)):
+        return
+    if LOVELACE_DATA not in hass.data:
+        return
+    dashboards = hass.data[LOVELACE_DATA].dashboards
+    if isinstance(dashboards.get(URL_PATH), LifeOpsDashboard):
+        dashboards.pop(URL_PATH)
+        frontend.async_remove_panel(hass, URL_PATH)

@@ -1,0 +1,240 @@
+"""Privacy actions: export everything LifeOps holds about the person, purge it, import it back.
+
+`lifeops.export_data` writes one JSON file (the format of `core.export`, documented in
+docs/privacy.md) into Home Assistant's config folder. `lifeops.purge_data` (with `confirm: true`)
+deletes the agents' stored state, resets the settings to the defaults and, unless told not to,
+the recorder's history and statistics of LifeOps' entities. `lifeops.import_data` reads an
+export back, replacing what the entry holds. Purge and import reload the entry, so every
+entity starts again from what is left. Nothing changes when the input or the file is bad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.components import persistent_notification
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.loader import async_get_integration
+from homeassistant.util import dt as dt_util
+from homeassistant.util.file import write_utf8_file
+import voluptuous as vol
+
+from .agents.notifications import fallback_id
+from .const import DOMAIN
+from .core import export
+from .core.settings import Settings
+from .data import LifeOpsConfigEntry
+from .services import _entry as entry_for
+from .store import LifeOpsStore
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+
+
+def _file_name(value: Any) -> str:
+    text = cv.string(value).strip()
+    if not export.FILE_NAME.match(text):
+        raise vol.Invalid("not a file name in the config folder")
+    return text
+
+
+_ENTRY: dict[Any, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    "export_data": vol.Schema({**_ENTRY, vol.Optional("filename"): _file_name}),
+    "purge_data": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("confirm"): vol.All(cv.boolean, vol.IsTrue()),
+            vol.Optional("history", default=True): cv.boolean,
+        }
+    ),
+    "import_data": vol.Schema({**_ENTRY, vol.Required("filename"): _file_name}),
+}
+_FIELDS: Final = frozenset(
+    field.schema if isinstance(field, vol.Marker) else field
+    for schema in SCHEMAS.values()
+    for field in schema.schema
+)
+
+
+def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _validation_error(err: vol.Invalid) -> ServiceValidationError:
+    field = str(err.path[0]) if err.path else ""
+    if "extra keys not allowed" in err.error_message:
+        return _error("unknown_field", field=field)
+    if field in _FIELDS:
+        return _error(f"invalid_field_{field}", field=field)
+    return _error("invalid_data", field=field or "-")
+
+
+def _path(config_dir: str, name: str) -> Path:
+    """The file `name` directly in the config folder; refused when it leads anywhere else.
+
+    Resolving follows symbolic links (file system calls: run it in the executor).
+    """
+    folder = Path(config_dir).resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder:
+        raise _error("invalid_field_filename", field="filename")
+    return path
+
+
+def _write_new(path: Path, text: str) -> None:
+    if path.exists():
+        raise FileExistsError(path)
+    write_utf8_file(str(path), text, private=True)
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+async def _async_replace(
+    hass: HomeAssistant,
+    entry: LifeOpsConfigEntry,
+    options: dict[str, Any],
+    state: dict[str, Any] | None,
+) -> None:
+    """Unload the entry, replace its store (None: delete it) and options, set it up again."""
+    await hass.config_entries.async_unload(entry.entry_id)
+    store = LifeOpsStore(hass, entry.entry_id)
+    if state is None:
+        await store.async_remove()
+    else:
+        store.data = state
+        await store.async_save()
+    hass.config_entries.async_update_entry(entry, options=options)
+    await hass.config_entries.async_setup(entry.entry_id)
+
+
+async def _export(
+    hass: HomeAssistant, entry: LifeOpsConfigEntry, data: dict[str, Any]
+) -> ServiceResponse:
+    runtime = entry.runtime_data
+    now = dt_util.utcnow()
+    name = data.get("filename") or export.file_name(runtime.site, now)
+    path = await hass.async_add_executor_job(_path, hass.config.config_dir, name)
+    state = runtime.store.collect()
+    integration = await async_get_integration(hass, DOMAIN)
+    document = export.build(
+        site=runtime.site,
+        title=entry.title,
+        node_id=runtime.node_id,
+        settings=runtime.settings.as_options(),
+        state=state,
+        now=now,
+        lifeops_version=str(integration.version),
+    )
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        await hass.async_add_executor_job(_write_new, path, text)
+    except FileExistsError as err:
+        raise _error("export_file_exists", filename=name) from err
+    return {
+        "path": str(path),
+        "filename": name,
+        "format": export.FORMAT,
+        "version": export.VERSION,
+        "counts": dict(export.counts(state)),
+    }
+
+
+async def _purge(
+    hass: HomeAssistant, entry: LifeOpsConfigEntry, data: dict[str, Any]
+) -> ServiceResponse:
+    runtime = entry.runtime_data
+    deleted: dict[str, Any] = dict(export.counts(runtime.store.collect()))
+    for notification in runtime.notifications.queue.all():
+        persistent_notification.async_dismiss(hass, fallback_id(notification))
+    entity_ids = sorted(
+        item.entity_id
+        for item in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    )
+    await _async_replace(hass, entry, Settings().as_options(), None)
+    deleted["settings"] = True
+    deleted["history_entities"] = []
+    if data["history"] and "recorder" in hass.config.components:
+        await hass.services.async_call(
+            "recorder",
+            "purge_entities",
+            {"entity_id": entity_ids, "keep_days": 0},
+            blocking=True,
+        )
+        get_instance(hass).async_clear_statistics(entity_ids)
+        deleted["history_entities"] = entity_ids
+    return {"deleted": deleted}
+
+
+async def _import(
+    hass: HomeAssistant, entry: LifeOpsConfigEntry, data: dict[str, Any]
+) -> ServiceResponse:
+    name = data["filename"]
+    path = await hass.async_add_executor_job(_path, hass.config.config_dir, name)
+    try:
+        document = await hass.async_add_executor_job(_read, path)
+    except FileNotFoundError as err:
+        raise _error("import_file_not_found", filename=name) from err
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise _error(export.ERROR_NOT_AN_EXPORT, filename=name, section="-") from err
+    try:
+        options, state = export.read(document)
+    except export.ExportError as err:
+        raise _error(err.key, filename=name, section=err.section) from err
+    await _async_replace(hass, entry, options, state)
+    imported: dict[str, Any] = dict(export.counts(state))
+    return {"filename": name, "imported": imported}
+
+
+type Handler = Callable[
+    [HomeAssistant, LifeOpsConfigEntry, dict[str, Any]], Awaitable[ServiceResponse]
+]
+HANDLERS: Final[dict[str, Handler]] = {
+    "export_data": _export,
+    "purge_data": _purge,
+    "import_data": _import,
+}
+
+
+@callback
+def async_setup_privacy_services(hass: HomeAssistant) -> None:
+    """Register the privacy actions (once, from async_setup)."""
+    for name, handler in HANDLERS.items():
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            _wrap(hass, name, handler),
+            supports_response=SupportsResponse.OPTIONAL,
+        )
+
+
+def _wrap(
+    hass: HomeAssistant, name: str, handler: Handler
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    schema = SCHEMAS[name]
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        try:
+            data = schema(dict(call.data))
+        except vol.Invalid as err:
+            raise _validation_error(err) from err
+        entry = entry_for(hass, data)
+        response = await handler(hass, entry, data)
+        return response if call.return_response else None
+
+    return handle
