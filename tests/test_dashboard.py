@@ -14,7 +14,7 @@ from homeassistant.util.yaml import dump as yaml_dump
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, DOMAIN
+from custom_components.lifeops.const import CONF_KIND, CONF_NODE_ID, CONF_SITE, DOMAIN, KIND_OURA
 from custom_components.lifeops.core.settings import Settings
 
 
@@ -171,3 +171,31 @@ async def test_shipped_yaml_is_the_generated_dashboard(
         SHIPPED.parent.mkdir(exist_ok=True)
         SHIPPED.write_text(text)
     assert SHIPPED.read_text() == text
+
+
+async def test_the_30_day_graph_shows_oura_history_when_no_entity_is_chosen(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """An Oura account's long-term statistics reach back before its sensors existed."""
+    assert await async_setup_component(hass, "frontend", {})
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Oura",
+        unique_id="3aad6e3c-ffc4-52f2-80f9-5452b9ba27a1",
+        data={CONF_KIND: KIND_OURA, "auth_implementation": "oura", "token": {}},
+    ).add_to_hass(hass)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "lovelace/config", "url_path": "lifeops"})
+    cards = _flat(_cards((await client.receive_json())["result"]))
+    graph = next(card for card in cards if card["type"] == "statistics-graph")
+    account = "3aad6e3c_ffc4_52f2_80f9_5452b9ba27a1"
+    assert graph["entities"] == [
+        f"lifeops:oura_{account}_sleep_score",
+        f"lifeops:oura_{account}_readiness_score",
+    ]

@@ -1,10 +1,11 @@
 """The LifeOps dashboard in a real browser: a booted Home Assistant, headless Chromium.
 
-Uses the scripts/develop machinery (scripts/devhass.py) plus the recorder (the 30-day graphs read
-long-term statistics), fills a day through LifeOps' own actions, imports 30 days of sleep and
-readiness statistics, opens /lifeops with playwright-core (tests/browser/dashboard.mjs) and checks
-that the cards show their titles, entity names and values. The screenshot is kept in
-artifacts/dashboard.png. scripts/setup installs Chromium and playwright-core.
+Uses the scripts/develop machinery (scripts/devhass.py), whose demo turns on the recorder (the
+30-day graphs read long-term statistics). Fills a day through LifeOps' own actions, imports 30
+days of sleep and readiness statistics, opens /lifeops with playwright-core
+(tests/browser/dashboard.mjs) and checks that the cards show their titles, entity names and
+values. The screenshot is kept in artifacts/dashboard.png. scripts/setup installs Chromium and
+playwright-core.
 """
 
 from __future__ import annotations
@@ -132,9 +133,6 @@ async def _fill(session: aiohttp.ClientSession, hass: DevHass, token: str) -> No
 async def test_dashboard_shows_lifeops_in_chromium(tmp_path: Path, socket_enabled: None) -> None:
     node = _require_browser()
     hass = DevHass(config_dir=tmp_path / "config", port=free_port(), demo=True)
-    await asyncio.to_thread(hass.prepare)
-    with (hass.config_dir / "configuration.yaml").open("a") as configuration:
-        configuration.write("\nrecorder:\nhistory:\n")
     credentials = await bring_up(hass)
     try:
         async with aiohttp.ClientSession() as session:

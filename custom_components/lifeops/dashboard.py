@@ -15,6 +15,7 @@ from typing import Any, Final
 from homeassistant.components import frontend
 from homeassistant.components.lovelace.const import LOVELACE_DATA, MODE_YAML
 from homeassistant.components.lovelace.dashboard import LovelaceConfig
+from homeassistant.components.recorder.statistics import async_list_statistic_ids
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.json import json_bytes, json_fragment
@@ -24,6 +25,8 @@ from .const import DOMAIN, LOGGER
 from .core import dashboard
 from .core.agents import Agent
 from .data import LifeOpsConfigEntry, is_oura_entry
+from .oura_services import EXPORT_ACCOUNT
+from .oura_statistics import recorder_running, statistic_id
 
 URL_PATH: Final = "lifeops"
 SIDEBAR_TITLE: Final = "LifeOps"  # the product's name, the same in every language
@@ -114,6 +117,31 @@ def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str |
     return entities
 
 
+async def _trend(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str] | None:
+    """Oura's long-term history for the 30-day graph, unless the options chose other entities.
+
+    The account's statistics (backfilled months); with no account, those of an imported export.
+    """
+    settings = entry.runtime_data.settings
+    if settings.sleep_score_entity or settings.readiness_entity:
+        return None
+    keys = ("sleep_score", "readiness_score")
+    for oura_entry in hass.config_entries.async_entries(DOMAIN):
+        if is_oura_entry(oura_entry):
+            account = oura_entry.unique_id or oura_entry.entry_id
+            return [statistic_id(account, key) for key in keys]
+    if not recorder_running(hass):
+        return None
+    wanted = {statistic_id(EXPORT_ACCOUNT, key) for key in keys}
+    found = await async_list_statistic_ids(hass, statistic_ids=wanted)
+    present = {item["statistic_id"] for item in found}
+    return [
+        statistic_id(EXPORT_ACCOUNT, key)
+        for key in keys
+        if statistic_id(EXPORT_ACCOUNT, key) in present
+    ] or None
+
+
 async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
     """The dashboard of the first loaded site, in Home Assistant's language."""
     translations = await async_get_translations(hass, hass.config.language, "dashboard", [DOMAIN])
@@ -130,6 +158,7 @@ async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
         names=await _short_names(hass),
         weekly_work_target_hours=settings.weekly_work_target_hours,
         screen_time_limit_minutes=settings.screen_time_limit_minutes,
+        trend=await _trend(hass, entry),
     )
 
 

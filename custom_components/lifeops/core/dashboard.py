@@ -7,7 +7,7 @@ Assistant's built-in cards are used, so nothing has to be installed for it to sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 # The titles `build` needs, translated by the caller (strings.json, "dashboard" section).
@@ -82,10 +82,13 @@ def build(
     names: Mapping[str, str] | None = None,
     weekly_work_target_hours: float,
     screen_time_limit_minutes: int,
+    trend: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The dashboard's configuration (one view of cards); roles without an entity are left out.
 
     `names` gives entity rows a name of their own (an entity id to its name without the device's).
+    `trend` are the statistics the 30-day graph shows (Oura's long-term history, which reaches
+    back before the sensors existed); without it, the sleep and readiness entities' own.
     """
     cards: list[dict[str, Any]] = []
     short = names or {}
@@ -102,7 +105,7 @@ def build(
         ("next_wind_down", "next_bedtime", "wind_down_active", "bedtime", "wake_time"),
     )
     entities_card(titles["sleep"], SLEEP_ROLES)
-    if scores := _ids(entities, ("sleep_score", "readiness")):
+    if scores := list(trend or _ids(entities, ("sleep_score", "readiness"))):
         cards.append(
             {
                 "type": "statistics-graph",
