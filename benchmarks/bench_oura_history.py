@@ -2,7 +2,7 @@
 
 One process: a test Home Assistant (the harness the tests use) with a real recorder on an SQLite
 file, and a local HTTP server answering Oura's API v2 with 365 days of every daily document and
-heart rate every 5 minutes (105,120 samples, served in 30-day pages as LifeOps asks for them).
+heart rate every 5 minutes (105,120 samples, served a week per request as LifeOps asks for them).
 LifeOps' backfill (`OuraHistory.async_backfill`: fetch, parse, build the series in the executor,
 hand them to the recorder) runs until the recorder has written every row.
 

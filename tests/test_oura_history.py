@@ -236,9 +236,9 @@ async def test_first_setup_backfills_history_once(
     assert await hass.config_entries.async_setup(oura_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    # One poll plus one backfill (90 days and today) read daily sleep; heart rate in 30-day pieces.
+    # One poll plus one backfill (90 days and today) read daily sleep; heart rate a week at a time.
     assert _calls(aioclient_mock, "daily_sleep") == 2
-    assert _calls(aioclient_mock, "heartrate") == 1 + 4
+    assert _calls(aioclient_mock, "heartrate") == 1 + 13
     backfill_range = [
         query
         for _, url, _, _ in aioclient_mock.mock_calls

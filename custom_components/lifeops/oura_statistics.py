@@ -27,7 +27,7 @@ from .const import DOMAIN, LOGGER
 from .oura import OuraClient, OuraError
 from .oura.history import METRICS, OuraDocuments, Point, build_series, split_range
 
-HEART_RATE_STEP = timedelta(days=30)  # the longest heart-rate range asked for at once
+HEART_RATE_STEP = timedelta(days=7)  # a week of heart rate per request: small pages to parse
 DEFAULT_HISTORY_DAYS = 90
 MAX_HISTORY_DAYS = 3650
 
@@ -85,7 +85,7 @@ def write_series(
 
 
 async def async_fetch_documents(client: OuraClient, start: date, end: date) -> OuraDocuments:
-    """Every document of the days `start`..`end` (end excluded), heart rate in 30-day pieces."""
+    """Every document of the days `start`..`end` (end excluded), heart rate a week at a time."""
     documents = OuraDocuments(
         daily_sleep=await client.get_daily_sleep(start, end),
         sleep=await client.get_sleep(start, end),
