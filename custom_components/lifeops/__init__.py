@@ -26,6 +26,7 @@ from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
 from .entity import device_info
+from .long_term_store import async_setup_long_term_store, async_unload_long_term_store
 from .oura_coordinator import OuraCoordinator
 from .services import async_setup_services
 from .store import LifeOpsStore
@@ -108,6 +109,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         await controller.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await async_setup_long_term_store(hass, entry)
     return True
 
 
@@ -120,6 +122,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bo
 
 async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     runtime = entry.runtime_data
+    await async_unload_long_term_store(entry)
     for controller in runtime.controllers:
         controller.async_stop()
     await runtime.store.async_save()

@@ -21,8 +21,15 @@ from datetime import datetime, timedelta
 
 from .errors import InvalidQuery
 from .migrate import Conn
-from .rollups import stored_timezone
-from .schema import ROLLUP_DAILY, ROLLUP_HOURLY, SCREEN_TIME, SLEEP_SESSION, WORK_SESSION, XP_EVENT
+from .schema import (
+    ROLLUP_DAILY,
+    ROLLUP_HOURLY,
+    SCHEMA,
+    SCREEN_TIME,
+    SLEEP_SESSION,
+    WORK_SESSION,
+    XP_EVENT,
+)
 
 BUCKETS = ("hour", "day", "week", "month")
 AGGREGATIONS = ("avg", "min", "max", "sum", "count")
@@ -36,6 +43,15 @@ AGENT_METRICS = {
     "work": (WORK_SESSION.qualified, "seconds / 3600.0"),
     "xp": (XP_EVENT.qualified, "amount::double precision"),
 }
+
+# The time zone of the schema's days, in the same round trip as the query.
+_TZ = (
+    f"WITH tz AS (SELECT coalesce((SELECT value FROM {SCHEMA}.settings "
+    "WHERE key = 'timezone'), 'UTC') AS name)"
+)
+
+# The start of the bucket `start` falls in: trends cover whole buckets.
+_ALIGNED = "(date_trunc($1, {start}::timestamptz AT TIME ZONE tz.name) AT TIME ZONE tz.name)"
 
 # aggregation -> SQL over rollup columns (n, total, min_value, max_value)
 _ROLLUP_AGG = {
@@ -81,9 +97,11 @@ async def query_trend(
     aggregation: str = "avg",
     site: str | None = None,
 ) -> list[TrendPoint]:
-    """The metric's buckets in [start, end), oldest first; empty buckets are left out."""
+    """The metric's whole buckets from the one `start` falls in to the last starting before `end`.
+
+    Oldest first; empty buckets are left out.
+    """
     validate(metric, start, end, bucket, aggregation)
-    timezone = await stored_timezone(conn)
     if metric in AGENT_METRICS:
         table, value = AGENT_METRICS[metric]
         agg = {
@@ -94,12 +112,12 @@ async def query_trend(
             "count": "count(*)::double precision",
         }[aggregation]
         rows = await conn.fetch(
-            f"SELECT date_trunc($1, time AT TIME ZONE $2) AT TIME ZONE $2 AS b, "
-            f"{agg} AS v, count(*) AS n FROM {table} "
-            "WHERE time >= $3 AND time < $4 AND ($5::text IS NULL OR site = $5) "
+            f"{_TZ} SELECT date_trunc($1, time AT TIME ZONE tz.name) AT TIME ZONE tz.name AS b, "
+            f"{agg} AS v, count(*) AS n FROM {table}, tz "
+            f"WHERE time >= {_ALIGNED.format(start='$2')} AND time < $3 "
+            "AND ($4::text IS NULL OR site = $4) "
             "GROUP BY 1 ORDER BY 1",
             bucket,
-            timezone,
             start,
             end,
             site,
@@ -107,12 +125,11 @@ async def query_trend(
     else:
         source = ROLLUP_HOURLY if bucket == "hour" else ROLLUP_DAILY
         rows = await conn.fetch(
-            f"SELECT date_trunc($1, bucket AT TIME ZONE $2) AT TIME ZONE $2 AS b, "
-            f"{_ROLLUP_AGG[aggregation]} AS v, sum(n)::bigint AS n FROM {source} "
-            "WHERE metric = $3 AND bucket >= $4 AND bucket < $5 "
-            "AND ($6::text IS NULL OR site = $6) GROUP BY 1 ORDER BY 1",
+            f"{_TZ} SELECT date_trunc($1, bucket AT TIME ZONE tz.name) AT TIME ZONE tz.name AS b, "
+            f"{_ROLLUP_AGG[aggregation]} AS v, sum(n)::bigint AS n FROM {source}, tz "
+            f"WHERE metric = $2 AND bucket >= {_ALIGNED.format(start='$3')} AND bucket < $4 "
+            "AND ($5::text IS NULL OR site = $5) GROUP BY 1 ORDER BY 1",
             bucket,
-            timezone,
             metric,
             start,
             end,

@@ -75,7 +75,7 @@ class Writer:
         self.flush_interval = flush_interval
         self._buffer_path = buffer_path
         self._max_buffer_rows = max_buffer_rows
-        self._on_status = on_status
+        self.on_status = on_status
         self._buffer: DiskBuffer | None = None
         self._pool: asyncpg.Pool | None = None
         self._pending: dict[str, list[Row]] = {}
@@ -156,8 +156,8 @@ class Writer:
         )
 
     def _report(self) -> None:
-        if self._on_status is not None:
-            self._on_status(self.status)
+        if self.on_status is not None:
+            self.on_status(self.status)
 
     # -- work ---------------------------------------------------------------------------------
 
