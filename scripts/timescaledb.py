@@ -22,6 +22,7 @@ Set LIFEOPS_CACHE to move the cache.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 from pathlib import Path
 import shutil
@@ -127,6 +128,15 @@ def install() -> Path:
     for tool in ("apt-get", "dpkg-deb", "chroot"):
         if shutil.which(tool) is None:
             sys.exit(f"[timescaledb] error: {tool} not found; this needs a Debian-like machine")
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with (cache_dir() / "install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be installing right now
+        if stamp.is_file() and stamp.read_text().strip() == str(LAYOUT) and root.is_dir():
+            return root
+        return _install(root, stamp)
+
+
+def _install(root: Path, stamp: Path) -> Path:
     started = time.monotonic()
     apt = cache_dir() / "apt"
     debs = _download(apt)
@@ -142,8 +152,7 @@ def install() -> Path:
     _usr_merge(staging)
     (staging / "dev").mkdir(exist_ok=True)
     for device in ("null", "urandom", "zero"):
-        # Character devices cannot always be created (containers); an empty file is swapped for a
-        # bind-free fallback: copy the node with cp -a, which keeps the device numbers.
+        # The server opens /dev/null and /dev/urandom; cp -a copies the device nodes themselves.
         subprocess.run(["cp", "-a", f"/dev/{device}", str(staging / "dev" / device)], check=True)
     (staging / "tmp").mkdir(mode=0o1777, exist_ok=True)
     (staging / "tmp").chmod(0o1777)
