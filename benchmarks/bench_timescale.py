@@ -1,7 +1,8 @@
 """LifeOps' long-term store against a real TimescaleDB: ingest rate and trend-query time.
 
 Starts its own server with scripts/timescaledb.py (Debian's Apache-2 edition; needs root the
-first time to install it) on a free port, in a throw-away data folder, and stops it afterwards.
+first time to install it) with PostgreSQL's durable defaults (fsync, synchronous commits), in a
+throw-away data folder, and stops it afterwards.
 
 Ingest (1,000,000 health-metric rows, 5 metrics x 200,000 per-minute readings):
   * LifeOps' writer (`Writer.add` + `flush`: batched binary COPY, rollup bookkeeping included);
@@ -209,10 +210,15 @@ async def bench_trend(port: int, tmp: Path) -> bool:
         abs(a.value - float(b[1])) < 1e-9 and a.count == b[2]  # type: ignore[attr-defined]
         for a, b in zip(rollup_points, raw_points, strict=True)
     )
-    rollup_ms, raw_ms = [], []
+
+    async def round_trip() -> object:
+        return await conn.fetchval("SELECT 1")
+
+    rollup_ms, raw_ms, floor_ms = [], [], []
     for _ in range(10):  # alternate so a busy machine slows both alike
         rollup_ms += await timed(10, from_rollups)
         raw_ms += await timed(2, from_raw)
+        floor_ms += await timed(10, round_trip)
     await conn.close()
     rollup, raw = statistics.median(rollup_ms), statistics.median(raw_ms)
     best_rollup, best_raw = min(rollup_ms), min(raw_ms)
@@ -223,6 +229,10 @@ async def bench_trend(port: int, tmp: Path) -> bool:
     print(
         f"  rollups / raw: {raw / rollup:6.1f}x (medians), {best_raw / best_rollup:6.1f}x (bests)"
     )
+    print(
+        f"  (a bare SELECT 1 round trip: median {statistics.median(floor_ms):.2f} ms,"
+        f" best {min(floor_ms):.2f})"
+    )
     print("  targets: under 20 ms and >= 50x; judged on the bests (least disturbed by other")
     print("  programs on a shared machine), medians shown for comparison")
     return best_rollup < 20 and best_raw / best_rollup >= 50
@@ -231,7 +241,8 @@ async def bench_trend(port: int, tmp: Path) -> bool:
 async def main_async(args: argparse.Namespace) -> int:
     """Run both on a server of its own."""
     port = args.port
-    await asyncio.to_thread(timescaledb.start, NAME, port, PASSWORD, False, True)
+    # Durable, as a real installation runs (the tests' server skips fsync for speed).
+    await asyncio.to_thread(timescaledb.start, NAME, port, PASSWORD, False, True, True)
     try:
         with tempfile.TemporaryDirectory() as folder:
             ok_ingest = await bench_ingest(port, args.rows, args.sample, Path(folder))

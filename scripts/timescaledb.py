@@ -188,8 +188,19 @@ def _data(name: str) -> str:
     return f"/data/{name}"
 
 
-def start(name: str, port: int, password: str, plain: bool = False, fresh: bool = False) -> None:
-    """Initialise the data folder on first use and start the server on 127.0.0.1:PORT."""
+def start(
+    name: str,
+    port: int,
+    password: str,
+    plain: bool = False,
+    fresh: bool = False,
+    durable: bool = False,
+) -> None:
+    """Initialise the data folder on first use and start the server on 127.0.0.1:PORT.
+
+    Tests run without fsync and synchronous commits (fast, throw-away); `durable` keeps
+    PostgreSQL's defaults, as a real installation has them (benchmarks).
+    """
     root = install()
     data = _data(name)
     host_data = root / data.lstrip("/")
@@ -238,6 +249,9 @@ def start(name: str, port: int, password: str, plain: bool = False, fresh: bool 
     }
     if plain:
         del settings["timescaledb.telemetry_level"]
+    if durable:
+        for key in ("fsync", "full_page_writes", "synchronous_commit"):
+            del settings[key]
     options = " ".join(
         f"-c {key}={value}" if value else f"-c {key}=''" for key, value in settings.items()
     )
@@ -297,11 +311,21 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--password", default="lifeops")
             p.add_argument("--plain", action="store_true", help="plain PostgreSQL, no timescaledb")
             p.add_argument("--fresh", action="store_true", help="wipe the data folder first")
+            p.add_argument(
+                "--durable", action="store_true", help="keep fsync and synchronous commits on"
+            )
     args = parser.parse_args(argv)
     if args.command == "install":
         print(install())
     elif args.command == "start":
-        start(args.name, args.port, args.password, plain=args.plain, fresh=args.fresh)
+        start(
+            args.name,
+            args.port,
+            args.password,
+            plain=args.plain,
+            fresh=args.fresh,
+            durable=args.durable,
+        )
     elif args.command == "stop":
         stop(args.name)
     else:

@@ -35,8 +35,9 @@ from homeassistant.util import dt as dt_util
 from .agents.gamification import EVENT_XP_AWARDED
 from .agents.work import EVENT_WORK_STOPPED
 from .const import DOMAIN
-from .data import LifeOpsConfigEntry
+from .data import LifeOpsConfigEntry, is_oura_entry
 from .timescale import rows
+from .timescale.buffer import Row
 from .timescale.errors import InvalidQuery, StoreError
 from .timescale.migrate import StoreConfig
 from .timescale.queries import query_trend
@@ -73,6 +74,7 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 
 EXPORT_INTERVAL = timedelta(minutes=1)
+BUFFER_MAX_ROWS = 2_000_000
 BUFFER_WARNING_FILL = 0.8
 ISSUE_UNREACHABLE = "store_unreachable"
 ISSUE_BUFFER = "store_buffer_filling"
@@ -117,6 +119,7 @@ class LongTermStore:
     _exported_work: set[str] = field(default_factory=set)
     _exported_screen: set[tuple[str, str]] = field(default_factory=set)
     _exported_xp: set[str] = field(default_factory=set)
+    _exported_oura: set[tuple[str, str]] = field(default_factory=set)
     _issues: set[str] = field(default_factory=set)
     _stop_unsub: CALLBACK_TYPE | None = None
 
@@ -238,9 +241,63 @@ class LongTermStore:
                     description=event.description or None,
                 )
             )
-        for table, batch in (("work_session", work), ("screen_time", screen), ("xp_event", xp)):
+        sleep, health = self._oura_rows()
+        for table, batch in (
+            ("work_session", work),
+            ("screen_time", screen),
+            ("xp_event", xp),
+            ("sleep_session", sleep),
+            ("health_metric", health),
+        ):
             if batch:
                 self.writer.add(table, batch)
+
+    def _oura_rows(self) -> tuple[list[Row], list[Row]]:
+        """Sleep periods and daily scores of the Oura accounts in this Home Assistant.
+
+        Their site is the Oura account (`oura:<user id>`), the same wherever it is signed in, so
+        two sites' Home Assistants with one ring write each night once.
+        """
+        sleep: list[Row] = []
+        health: list[Row] = []
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            if not is_oura_entry(entry) or entry.runtime_data.data is None:
+                continue
+            data = entry.runtime_data.data
+            site = f"oura:{entry.unique_id}"
+            period = data.sleep
+            if (
+                period is not None
+                and period.bedtime_start is not None
+                and period.bedtime_end is not None
+                and ("sleep", period.id) not in self._exported_oura
+            ):
+                self._exported_oura.add(("sleep", period.id))
+                daily = data.daily_sleep
+                sleep.append(
+                    rows.sleep_session(
+                        site,
+                        period.bedtime_start,
+                        period.bedtime_end,
+                        score=daily.score if daily and daily.day == period.day else None,
+                        source="oura",
+                        id=period.id,
+                        duration_s=period.total_sleep_duration,
+                    )
+                )
+            for metric, document in (
+                ("oura_sleep_score", data.daily_sleep),
+                ("oura_readiness_score", data.readiness),
+                ("oura_activity_score", data.activity),
+            ):
+                if document is None or document.score is None:
+                    continue
+                if (metric, document.id) in self._exported_oura:
+                    continue
+                self._exported_oura.add((metric, document.id))
+                when = dt_util.start_of_local_day(document.day)
+                health.append(rows.health_metric(site, metric, when, document.score, "oura"))
+        return sleep, health
 
     # -- status and repairs -------------------------------------------------------------------
 
@@ -317,6 +374,7 @@ async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.buffer.sqlite")),
         timezone=str(hass.config.time_zone),
         retention=Retention(raw_days=values[RAW_DAYS], rollup_days=values[ROLLUP_DAYS]),
+        max_buffer_rows=BUFFER_MAX_ROWS,
     )
     store = LongTermStore(hass, entry, values, writer)
     writer.on_status = store.on_status

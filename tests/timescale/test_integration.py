@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.const import DOMAIN
@@ -29,6 +30,13 @@ from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect
 from custom_components.lifeops.timescale.rollups import refresh
 from custom_components.lifeops.timescale.writer import Writer
+from tests.test_oura import (  # the Oura account's recorded API answers and fixtures
+    ACCOUNT_ID as OURA_ACCOUNT_ID,
+    NOW as OURA_NOW,
+    _mock_api as mock_oura_api,
+    oura_entry,  # noqa: F401
+    setup_credentials,  # noqa: F401
+)
 
 from .conftest import PASSWORD
 
@@ -373,3 +381,83 @@ def test_the_store_library_has_no_home_assistant_imports() -> None:
             else:
                 continue
             assert not any(name.split(".")[0] == "homeassistant" for name in names), path
+
+
+@pytest.mark.freeze_time(OURA_NOW)
+async def test_oura_nights_and_scores_land_once(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    setup_credentials: None,  # noqa: F811 (the fixture imported above)
+    oura_entry: MockConfigEntry,  # noqa: F811
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+) -> None:
+    mock_oura_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+    site = replace_options(mock_config_entry, {**options, CONF_STORE: _store_options(database)})
+    await _setup(hass, site)
+    assert await hass.config_entries.async_unload(site.entry_id)
+    # Again (a restart): the same night and scores are not written twice.
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(site.entry_id)
+
+    account = f"oura:{OURA_ACCOUNT_ID}"
+    nights = await _rows(
+        database, "SELECT site, time, end_time, duration_s, score FROM lifeops.sleep_session"
+    )
+    assert [tuple(night) for night in nights] == [
+        (
+            account,
+            datetime(2025, 3, 13, 23, 6, 51, tzinfo=UTC),
+            datetime(2025, 3, 14, 5, 31, 27, tzinfo=UTC),
+            21000.0,
+            67.0,
+        )
+    ]
+    scores = await _rows(
+        database, "SELECT site, metric, value FROM lifeops.health_metric ORDER BY metric"
+    )
+    assert [tuple(score) for score in scores] == [
+        (account, "oura_activity_score", 77.0),
+        (account, "oura_readiness_score", 70.0),
+        (account, "oura_sleep_score", 67.0),
+    ]
+
+
+async def test_a_nearly_full_buffer_raises_a_repair(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.lifeops.long_term_store.BUFFER_MAX_ROWS", 10)
+    hass.states.async_set("sensor.heart_rate", "50")
+    away = replace(database, port=1)
+    entry = await _setup(
+        hass,
+        replace_options(
+            mock_config_entry,
+            {**options, CONF_STORE: _store_options(away, health_entities=["sensor.heart_rate"])},
+        ),
+    )
+    issue_id = f"store_buffer_filling_{entry.entry_id}"
+    store = entry.runtime_data.long_term_store
+    assert store is not None
+    for value in range(51, 58):  # 7 of 10
+        hass.states.async_set("sensor.heart_rate", str(value))
+    await hass.async_block_till_done()
+    await store.writer.flush()
+    assert store.writer.status.buffered_rows == 7
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    for value in range(58, 62):  # 11 of 10: one dropped
+        hass.states.async_set("sensor.heart_rate", str(value))
+    await hass.async_block_till_done()
+    await store.writer.flush()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"site": "Home", "percent": "100", "dropped": "1"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -43,14 +43,16 @@ def sleep_session(
     score: float | None = None,
     source: str = "",
     id: str | None = None,
+    duration_s: float | None = None,
 ) -> Row:
-    """A night's (or nap's) sleep."""
+    """A night's (or nap's) sleep; `duration_s` is time asleep (default: start to end)."""
     key = (
         stable_id("sleep_session", site, id)
         if id
         else stable_id("sleep_session", site, source, start)
     )
-    return (start, site, key, end, (end - start).total_seconds(), score, source)
+    asleep = (end - start).total_seconds() if duration_s is None else duration_s
+    return (start, site, key, end, asleep, score, source)
 
 
 def activity_event(
