@@ -248,7 +248,7 @@ async def main_async(args: argparse.Namespace) -> int:
             ok_ingest = await bench_ingest(port, args.rows, args.sample, Path(folder))
             ok_trend = await bench_trend(port, Path(folder))
     finally:
-        await asyncio.to_thread(timescaledb.stop, NAME)
+        await asyncio.to_thread(timescaledb.remove, NAME)
     ok = ok_ingest and ok_trend
     print("\nPASS" if ok else "\nFAIL")
     return 0 if ok else 1

@@ -11,6 +11,7 @@ unprivileged user. The host talks to it over TCP.
     timescaledb.py start --name tests --port 55432 # initdb on first use, then pg_ctl start
     timescaledb.py start --name fallback --port 55433 --plain   # no timescaledb preloaded
     timescaledb.py stop --name tests
+    timescaledb.py remove --name tests             # stop and delete its data folder
     timescaledb.py status --name tests
 
 Data folders live inside the root (ROOT/data/NAME), since the server only sees the chroot;
@@ -292,6 +293,14 @@ def stop(name: str) -> None:
         log(f"{name} stopped")
 
 
+def remove(name: str) -> None:
+    """Stop the server of this data folder and delete the folder and its log."""
+    stop(name)
+    data = root_dir() / _data(name).lstrip("/")
+    shutil.rmtree(data, ignore_errors=True)
+    data.with_name(f"{name}.log").unlink(missing_ok=True)
+
+
 def status(name: str) -> bool:
     """Whether the server of this data folder runs."""
     root = root_dir()
@@ -303,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="download and unpack the server (once)")
-    for command in ("start", "stop", "status"):
+    for command in ("start", "stop", "remove", "status"):
         p = sub.add_parser(command)
         p.add_argument("--name", default="default", help="data folder name (ROOT/data/NAME)")
         if command == "start":
@@ -328,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.command == "stop":
         stop(args.name)
+    elif args.command == "remove":
+        remove(args.name)
     else:
         running = status(args.name)
         print("running" if running else "stopped")

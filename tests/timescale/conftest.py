@@ -72,9 +72,7 @@ def _server(plain: bool) -> Generator[Server]:
     try:
         yield server
     finally:
-        timescaledb.stop(name)
-        shutil.rmtree(timescaledb.root_dir() / "data" / name, ignore_errors=True)
-        (timescaledb.root_dir() / "data" / f"{name}.log").unlink(missing_ok=True)
+        timescaledb.remove(name)
 
 
 @pytest.fixture(scope="session")

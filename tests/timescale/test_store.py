@@ -151,7 +151,7 @@ async def outage_server(socket_enabled: None) -> Any:
     try:
         yield server
     finally:
-        await asyncio.to_thread(timescaledb.stop, name)
+        await asyncio.to_thread(timescaledb.remove, name)
 
 
 async def test_outage_buffers_and_replays_every_row_once(
