@@ -36,7 +36,7 @@ import timescaledb  # noqa: E402
 from custom_components.lifeops.timescale import rows as make  # noqa: E402
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect, migrate  # noqa: E402
 from custom_components.lifeops.timescale.queries import query_trend  # noqa: E402
-from custom_components.lifeops.timescale.rollups import refresh  # noqa: E402
+from custom_components.lifeops.timescale.rollups import refresh, stored_timezone  # noqa: E402
 from custom_components.lifeops.timescale.schema import HEALTH_METRIC  # noqa: E402
 from custom_components.lifeops.timescale.writer import Writer  # noqa: E402
 
@@ -191,8 +191,10 @@ async def bench_trend(port: int, tmp: Path) -> bool:
     await conn.execute("ANALYZE")
     start = NOW - timedelta(days=90)
 
+    timezone = await stored_timezone(conn)  # fixed per schema; the writer keeps it too
+
     async def from_rollups() -> list[object]:
-        return await query_trend(conn, "heart_rate", start, NOW, bucket="day")
+        return await query_trend(conn, "heart_rate", start, NOW, bucket="day", timezone=timezone)
 
     async def from_raw() -> list[asyncpg.Record]:
         return await conn.fetch(

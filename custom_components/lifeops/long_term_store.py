@@ -409,6 +409,7 @@ async def async_query_trend(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> 
                 bucket=data["bucket"],
                 aggregation=data["aggregation"],
                 site=data.get("site"),
+                timezone=store.writer.schema_timezone,
             )
     except InvalidQuery as err:
         raise ServiceValidationError(

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 
 from .errors import InvalidQuery
 from .migrate import Conn
+from .rollups import stored_timezone
 from .schema import (
     ROLLUP_DAILY,
     ROLLUP_HOURLY,
-    SCHEMA,
     SCREEN_TIME,
     SLEEP_SESSION,
     WORK_SESSION,
@@ -43,15 +43,6 @@ AGENT_METRICS = {
     "work": (WORK_SESSION.qualified, "seconds / 3600.0"),
     "xp": (XP_EVENT.qualified, "amount::double precision"),
 }
-
-# The time zone of the schema's days, in the same round trip as the query.
-_TZ = (
-    f"WITH tz AS (SELECT coalesce((SELECT value FROM {SCHEMA}.settings "
-    "WHERE key = 'timezone'), 'UTC') AS name)"
-)
-
-# The start of the bucket `start` falls in: trends cover whole buckets.
-_ALIGNED = "(date_trunc($1, {start}::timestamptz AT TIME ZONE tz.name) AT TIME ZONE tz.name)"
 
 # aggregation -> SQL over rollup columns (n, total, min_value, max_value)
 _ROLLUP_AGG = {
@@ -96,12 +87,17 @@ async def query_trend(
     bucket: str = "day",
     aggregation: str = "avg",
     site: str | None = None,
+    timezone: str | None = None,
 ) -> list[TrendPoint]:
     """The metric's whole buckets from the one `start` falls in to the last starting before `end`.
 
-    Oldest first; empty buckets are left out.
+    Oldest first; empty buckets are left out. `timezone` is the schema's (`stored_timezone`;
+    it never changes, so callers may keep it); read from the database when not given.
     """
     validate(metric, start, end, bucket, aggregation)
+    if timezone is None:
+        timezone = await stored_timezone(conn)
+    aligned = "(date_trunc($1, $2::timestamptz AT TIME ZONE $3) AT TIME ZONE $3)"
     if metric in AGENT_METRICS:
         table, value = AGENT_METRICS[metric]
         agg = {
@@ -112,28 +108,34 @@ async def query_trend(
             "count": "count(*)::double precision",
         }[aggregation]
         rows = await conn.fetch(
-            f"{_TZ} SELECT date_trunc($1, time AT TIME ZONE tz.name) AT TIME ZONE tz.name AS b, "
-            f"{agg} AS v, count(*) AS n FROM {table}, tz "
-            f"WHERE time >= {_ALIGNED.format(start='$2')} AND time < $3 "
-            "AND ($4::text IS NULL OR site = $4) "
+            "SELECT date_trunc($1, time AT TIME ZONE $3) AT TIME ZONE $3 AS b, "
+            f"{agg} AS v, count(*) AS n FROM {table} "
+            f"WHERE time >= {aligned} AND time < $4 AND ($5::text IS NULL OR site = $5) "
             "GROUP BY 1 ORDER BY 1",
             bucket,
             start,
+            timezone,
             end,
             site,
         )
     else:
         source = ROLLUP_HOURLY if bucket == "hour" else ROLLUP_DAILY
+        # Hours and days are the rollups' own buckets; weeks and months group days.
+        key = (
+            "bucket"
+            if bucket in ("hour", "day")
+            else "date_trunc($1, bucket AT TIME ZONE $3) AT TIME ZONE $3"
+        )
         rows = await conn.fetch(
-            f"{_TZ} SELECT date_trunc($1, bucket AT TIME ZONE tz.name) AT TIME ZONE tz.name AS b, "
-            f"{_ROLLUP_AGG[aggregation]} AS v, sum(n)::bigint AS n FROM {source}, tz "
-            f"WHERE metric = $2 AND bucket >= {_ALIGNED.format(start='$3')} AND bucket < $4 "
+            f"SELECT {key} AS b, {_ROLLUP_AGG[aggregation]} AS v, sum(n)::bigint AS n "
+            f"FROM {source} WHERE metric = $6 AND bucket >= {aligned} AND bucket < $4 "
             "AND ($5::text IS NULL OR site = $5) GROUP BY 1 ORDER BY 1",
             bucket,
-            metric,
             start,
+            timezone,
             end,
             site,
+            metric,
         )
         if not rows and not await conn.fetchval(
             f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_DAILY} WHERE metric = $1)", metric

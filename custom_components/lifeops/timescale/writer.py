@@ -26,7 +26,7 @@ import asyncpg
 from .buffer import DEFAULT_MAX_ROWS, DiskBuffer, Row
 from .errors import StoreError, StoreUnreachable
 from .migrate import CONNECTION_ERRORS, Conn, MigrationResult, StoreConfig, map_error, migrate
-from .rollups import Retention, apply_policies, enforce_retention, refresh
+from .rollups import Retention, apply_policies, enforce_retention, refresh, stored_timezone
 from .schema import HEALTH_METRIC, SCHEMA, TABLES, Edition
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class Writer:
         self._closing = False
         self.edition: Edition | None = None
         self.migration: MigrationResult | None = None
+        self.schema_timezone: str | None = None  # the days of the daily rollups
         self.last_error: str | None = None
         self.written_rows = 0
         self.rejected_rows = 0
@@ -286,6 +287,7 @@ class Writer:
                     allow_postgresql=self.config.allow_postgresql,
                 )
                 self.edition = self.migration.edition
+                self.schema_timezone = await stored_timezone(conn)
                 await apply_policies(conn, self.edition, self.retention)
         except (*_AWAY, asyncpg.PostgresError, StoreError) as err:
             if pool is not None:
