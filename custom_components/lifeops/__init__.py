@@ -34,6 +34,7 @@ from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_ou
 from .entity import device_info
 from .intent import async_setup_sentences
 from .llm import async_setup_llm_api
+from .long_term_store import async_setup_long_term_store, async_unload_long_term_store
 from .oura_coordinator import OuraCoordinator, auth_issue_id
 from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
@@ -143,6 +144,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     async_offer_dashboard(hass)
+    await async_setup_long_term_store(hass, entry)
     return True
 
 
@@ -157,6 +159,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bo
 async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
     runtime = entry.runtime_data
     async_withdraw_dashboard(hass, entry)
+    await async_unload_long_term_store(entry)
     for controller in runtime.controllers:
         controller.async_stop()
     await runtime.store.async_save()

@@ -55,6 +55,7 @@ from .const import (
 from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
 from .data import LifeOpsConfigEntry, is_oura_entry
+from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 
@@ -456,7 +457,8 @@ class LifeOpsOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the parts of the options."""
         return self.async_show_menu(
-            step_id="init", menu_options=["targets", *s.SECTION_KEYS, "habits"]
+            step_id="init",
+            menu_options=["targets", *s.SECTION_KEYS, "habits", LONG_TERM_STORE_STEP],
         )
 
     async def async_step_targets(
@@ -549,6 +551,12 @@ class LifeOpsOptionsFlow(OptionsFlow):
         if user_input is not None:
             schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(step_id="habits", data_schema=schema, errors=errors)
+
+    async def async_step_long_term_store(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where the long-term store (TimescaleDB) is and what it keeps."""
+        return await async_step_long_term_store(self, user_input)
 
 
 class OuraOptionsFlow(OptionsFlow):

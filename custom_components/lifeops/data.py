@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .agents.screen_time import ScreenTimeController
     from .agents.sleep import SleepController
     from .agents.work import WorkController
+    from .long_term_store import LongTermStore
     from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
 
@@ -42,6 +43,7 @@ class LifeOpsRuntimeData:
     screen_time: ScreenTimeController = field(init=False)
     fitness: FitnessController = field(init=False)
     gamification: GamificationController = field(init=False)
+    long_term_store: LongTermStore | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def is_enabled(self, agent: Agent) -> bool:

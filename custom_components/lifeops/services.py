@@ -23,6 +23,8 @@ from .const import DOMAIN
 from .core import habits, xp
 from .core.notifications import Priority
 from .data import LifeOpsConfigEntry, is_oura_entry
+from .long_term_store import async_query_trend
+from .timescale import queries as trends
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
@@ -125,6 +127,18 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
     "remove_habit": vol.Schema({**_ENTRY, vol.Optional(xp.FIELD_HABIT): object}),
+    "query_trend": vol.Schema(
+        {
+            **_ENTRY,
+            vol.Required("metric"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=100)),
+            vol.Optional("start"): _datetime,
+            vol.Optional("end"): _datetime,
+            vol.Optional("days", default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=3660)),
+            vol.Optional("bucket", default="day"): vol.In(trends.BUCKETS),
+            vol.Optional("aggregation", default="avg"): vol.In(trends.AGGREGATIONS),
+            vol.Optional("site"): _TEXT,
+        }
+    ),
 }
 
 # Fields whose errors have their own translated text ("invalid_field_<name>").
@@ -319,6 +333,7 @@ HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "award_xp": (_award_xp, SupportsResponse.OPTIONAL),
     "create_habit": (_create_habit, SupportsResponse.OPTIONAL),
     "remove_habit": (_remove_habit, SupportsResponse.OPTIONAL),
+    "query_trend": (async_query_trend, SupportsResponse.ONLY),
 }
 
 

@@ -1,0 +1,435 @@
+"""The long-term store in Home Assistant: the writer started with a site, fed from the agents.
+
+Thin: the writer, buffer, rollups and queries live in `timescale/` (no Home Assistant imports).
+What is fed: closed work sessions, closed screen-time spans and XP events (from the agents, each
+with its stable id, so feeding the same ones again changes nothing), numeric states of the health
+entities the user chose (as health metrics named by entity id) and states of the entities whose
+history the user wants kept (device states). Repair issues say when the database is away and
+when the buffer is nearly full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+import math
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    ServiceResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .agents.gamification import EVENT_XP_AWARDED
+from .agents.work import EVENT_WORK_STOPPED
+from .const import DOMAIN
+from .data import LifeOpsConfigEntry, is_oura_entry
+from .timescale import rows
+from .timescale.buffer import Row
+from .timescale.errors import InvalidQuery, StoreError
+from .timescale.migrate import StoreConfig
+from .timescale.queries import query_trend
+from .timescale.rollups import Retention
+from .timescale.schema import Edition
+from .timescale.writer import Writer, WriterStatus
+
+_LOGGER = logging.getLogger(__name__)
+
+# Options: one nested dict, so its "password" is redacted wherever options are shown.
+CONF_STORE: Final = "long_term_store"
+HOST: Final = "host"
+PORT: Final = "port"
+DATABASE: Final = "database"
+USER: Final = "user"
+PASSWORD: Final = "password"
+ALLOW_POSTGRESQL: Final = "allow_postgresql"
+HEALTH_ENTITIES: Final = "health_entities"
+STATE_ENTITIES: Final = "state_entities"
+RAW_DAYS: Final = "raw_days"
+ROLLUP_DAYS: Final = "rollup_days"
+
+DEFAULTS: Final[dict[str, Any]] = {
+    HOST: "",
+    PORT: 5432,
+    DATABASE: "lifeops",
+    USER: "lifeops",
+    PASSWORD: "",
+    ALLOW_POSTGRESQL: False,
+    HEALTH_ENTITIES: [],
+    STATE_ENTITIES: [],
+    RAW_DAYS: 90,
+    ROLLUP_DAYS: 730,
+}
+
+EXPORT_INTERVAL = timedelta(minutes=1)
+BUFFER_MAX_ROWS = 2_000_000
+BUFFER_WARNING_FILL = 0.8
+ISSUE_UNREACHABLE = "store_unreachable"
+ISSUE_BUFFER = "store_buffer_filling"
+
+
+def store_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The store's options with defaults filled in."""
+    return {**DEFAULTS, **(options.get(CONF_STORE) or {})}
+
+
+def store_config(values: Mapping[str, Any]) -> StoreConfig | None:
+    """Connection settings from the store's options; None when no host is set (store off)."""
+    if not str(values.get(HOST) or "").strip():
+        return None
+    return StoreConfig(
+        host=str(values[HOST]).strip(),
+        port=int(values[PORT]),
+        database=str(values[DATABASE]),
+        user=str(values[USER]),
+        password=str(values[PASSWORD]),
+        allow_postgresql=bool(values[ALLOW_POSTGRESQL]),
+    )
+
+
+def _number(state: str) -> float | None:
+    try:
+        value = float(state)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class LongTermStore:
+    """One site's writer and what feeds it."""
+
+    hass: HomeAssistant
+    entry: LifeOpsConfigEntry
+    values: dict[str, Any]
+    writer: Writer
+    _unsubs: list[Any] = field(default_factory=list)
+    _exported_work: set[str] = field(default_factory=set)
+    _exported_screen: set[tuple[str, str]] = field(default_factory=set)
+    _exported_xp: set[str] = field(default_factory=set)
+    _exported_oura: set[tuple[str, str]] = field(default_factory=set)
+    _issues: set[str] = field(default_factory=set)
+    _stop_unsub: CALLBACK_TYPE | None = None
+
+    @property
+    def site(self) -> str:
+        """The origin site of this Home Assistant's rows."""
+        return self.entry.runtime_data.site
+
+    @property
+    def edition(self) -> Edition | None:
+        """The edition in use, once the database answered."""
+        return self.writer.edition
+
+    async def async_start(self) -> None:
+        """Start the writer (a database that is away only raises a repair issue) and the feeds."""
+        await self.writer.start()
+        self._export()
+        entities = [*self.values[HEALTH_ENTITIES], *self.values[STATE_ENTITIES]]
+        if entities:
+            self._unsubs.append(async_track_state_change_event(self.hass, entities, self._on_state))
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass, self._on_interval, EXPORT_INTERVAL, name="lifeops store export"
+            )
+        )
+        for event_type in (EVENT_XP_AWARDED, EVENT_WORK_STOPPED):
+            self._unsubs.append(self.hass.bus.async_listen(event_type, self._on_agent_event))
+        # Home Assistant stopping does not unload entries: keep what waits in the buffer then.
+        self._stop_unsub = self.hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, self._on_hass_stop
+        )
+
+    async def _on_hass_stop(self, event: Event) -> None:
+        self._stop_unsub = None  # a once-listener is gone after it fired
+        await self.async_stop()
+
+    async def async_stop(self) -> None:
+        """Stop the feeds; flush (or keep in the buffer) what waits."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._stop_unsub is not None:
+            self._stop_unsub()
+            self._stop_unsub = None
+        self._export()
+        await self.writer.close()
+        for issue in list(self._issues):
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
+        self._issues.clear()
+
+    # -- feeds --------------------------------------------------------------------------------
+
+    @callback
+    def _on_interval(self, now: datetime) -> None:
+        self._export()
+
+    @callback
+    def _on_agent_event(self, event: Event[dict[str, Any]]) -> None:
+        if event.data.get("config_entry_id") == self.entry.entry_id:
+            self._export()
+
+    @callback
+    def _on_state(self, event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return
+        value = _number(new.state)
+        when = new.last_updated
+        if new.entity_id in self.values[HEALTH_ENTITIES] and value is not None:
+            self.writer.add(
+                "health_metric", [rows.health_metric(self.site, new.entity_id, when, value)]
+            )
+        if new.entity_id in self.values[STATE_ENTITIES]:
+            self.writer.add(
+                "device_state",
+                [rows.device_state(self.site, new.entity_id, when, new.state[:255], value)],
+            )
+
+    @callback
+    def _export(self) -> None:
+        """Queue the agents' closed work sessions, screen-time spans and XP not yet queued."""
+        runtime = self.entry.runtime_data
+        site = self.site
+        work = [
+            rows.work_session(site, s.start, s.end, source=s.source, id=s.id)
+            for s in runtime.work.tracker.sessions()
+            if s.end is not None and s.id not in self._exported_work
+        ]
+        self._exported_work.update(
+            s.id for s in runtime.work.tracker.sessions() if s.end is not None
+        )
+        screen = []
+        for source, category, start, end in runtime.screen_time.tracker.as_dict()["spans"]:
+            if end is None or (source, start) in self._exported_screen:
+                continue
+            self._exported_screen.add((source, start))
+            screen.append(
+                rows.screen_time(
+                    site,
+                    datetime.fromisoformat(start),
+                    datetime.fromisoformat(end),
+                    source=source,
+                    category=category,
+                )
+            )
+        xp = []
+        for event in runtime.gamification.log:
+            if event.id in self._exported_xp:
+                continue
+            self._exported_xp.add(event.id)
+            xp.append(
+                rows.xp_event(
+                    event.origin or site,
+                    event.time,
+                    event.id,
+                    agent=event.agent,
+                    event_type=event.event_type,
+                    amount=event.amount,
+                    description=event.description or None,
+                )
+            )
+        sleep, health = self._oura_rows()
+        for table, batch in (
+            ("work_session", work),
+            ("screen_time", screen),
+            ("xp_event", xp),
+            ("sleep_session", sleep),
+            ("health_metric", health),
+        ):
+            if batch:
+                self.writer.add(table, batch)
+
+    def _oura_rows(self) -> tuple[list[Row], list[Row]]:
+        """Sleep periods and daily scores of the Oura accounts in this Home Assistant.
+
+        Their site is the Oura account (`oura:<user id>`), the same wherever it is signed in, so
+        two sites' Home Assistants with one ring write each night once.
+        """
+        sleep: list[Row] = []
+        health: list[Row] = []
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            if not is_oura_entry(entry) or entry.runtime_data.data is None:
+                continue
+            data = entry.runtime_data.data
+            site = f"oura:{entry.unique_id}"
+            period = data.sleep
+            if (
+                period is not None
+                and period.bedtime_start is not None
+                and period.bedtime_end is not None
+                and ("sleep", period.id) not in self._exported_oura
+            ):
+                self._exported_oura.add(("sleep", period.id))
+                daily = data.daily_sleep
+                sleep.append(
+                    rows.sleep_session(
+                        site,
+                        period.bedtime_start,
+                        period.bedtime_end,
+                        score=daily.score if daily and daily.day == period.day else None,
+                        source="oura",
+                        id=period.id,
+                        duration_s=period.total_sleep_duration,
+                    )
+                )
+            for metric, document in (
+                ("oura_sleep_score", data.daily_sleep),
+                ("oura_readiness_score", data.readiness),
+                ("oura_activity_score", data.activity),
+            ):
+                if document is None or document.score is None:
+                    continue
+                if (metric, document.id) in self._exported_oura:
+                    continue
+                self._exported_oura.add((metric, document.id))
+                when = dt_util.start_of_local_day(document.day)
+                health.append(rows.health_metric(site, metric, when, document.score, "oura"))
+        return sleep, health
+
+    # -- status and repairs -------------------------------------------------------------------
+
+    def _issue_id(self, issue: str) -> str:
+        return f"{issue}_{self.entry.entry_id}"
+
+    @callback
+    def on_status(self, status: WriterStatus) -> None:
+        """Raise or clear the repair issues as the writer's state changes."""
+        self._set_issue(
+            ISSUE_UNREACHABLE,
+            not status.connected,
+            {"buffered": str(status.buffered_rows)},
+        )
+        self._set_issue(
+            ISSUE_BUFFER,
+            status.buffer_fill >= BUFFER_WARNING_FILL or status.dropped_rows > 0,
+            {
+                "percent": str(round(status.buffer_fill * 100)),
+                "dropped": str(status.dropped_rows),
+            },
+        )
+
+    def _set_issue(self, issue: str, active: bool, placeholders: dict[str, str]) -> None:
+        if active:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(issue),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=issue,
+                translation_placeholders={"site": self.entry.title, **placeholders},
+            )
+            self._issues.add(issue)
+        elif issue in self._issues:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
+            self._issues.discard(issue)
+
+    def info(self) -> dict[str, Any]:
+        """Status for system health and diagnostics (no credentials)."""
+        status = self.writer.status
+        return {
+            "edition": status.edition.value if status.edition else None,
+            "connected": status.connected,
+            "buffered_rows": status.buffered_rows,
+            "dropped_rows": status.dropped_rows,
+            "written_rows": status.written_rows,
+        }
+
+
+async def async_setup_long_term_store(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    """Start the site's long-term store if one is configured; restart it when its options change."""
+    await _async_start(hass, entry)
+
+    async def _options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        store = entry.runtime_data.long_term_store
+        current = store.values if store is not None else None
+        if store_options(entry.options) != current:
+            await async_unload_long_term_store(entry)
+            await _async_start(hass, entry)
+
+    entry.async_on_unload(entry.add_update_listener(_options_updated))
+
+
+async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    values = store_options(entry.options)
+    config = store_config(values)
+    entry.runtime_data.long_term_store = None
+    if config is None:
+        return
+    writer = Writer(
+        config,
+        Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.buffer.sqlite")),
+        timezone=str(hass.config.time_zone),
+        retention=Retention(raw_days=values[RAW_DAYS], rollup_days=values[ROLLUP_DAYS]),
+        max_buffer_rows=BUFFER_MAX_ROWS,
+    )
+    store = LongTermStore(hass, entry, values, writer)
+    writer.on_status = store.on_status
+    entry.runtime_data.long_term_store = store
+    await store.async_start()
+
+
+async def async_unload_long_term_store(entry: LifeOpsConfigEntry) -> None:
+    """Stop the site's long-term store, if it runs."""
+    store = entry.runtime_data.long_term_store
+    if store is not None:
+        entry.runtime_data.long_term_store = None
+        await store.async_stop()
+
+
+async def async_query_trend(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    """lifeops.query_trend: a metric's buckets from the rollups, as response data."""
+    store = entry.runtime_data.long_term_store
+    if store is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="store_not_configured"
+        )
+    end: datetime = data.get("end") or dt_util.utcnow()
+    start: datetime = data.get("start") or end - timedelta(days=data["days"])
+    try:
+        async with store.writer.connection() as conn:
+            points = await query_trend(
+                conn,
+                data["metric"],
+                start,
+                end,
+                bucket=data["bucket"],
+                aggregation=data["aggregation"],
+                site=data.get("site"),
+                timezone=store.writer.schema_timezone,
+            )
+    except InvalidQuery as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"trend_{err.key}",
+            translation_placeholders=err.placeholders,
+        ) from err
+    except StoreError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="store_unavailable"
+        ) from err
+    return {
+        "metric": data["metric"],
+        "bucket": data["bucket"],
+        "aggregation": data["aggregation"],
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "edition": store.edition.value if store.edition else None,
+        "points": [
+            {"start": point.start.isoformat(), "value": point.value, "count": point.count}
+            for point in points
+        ],
+    }

@@ -1,0 +1,254 @@
+"""Connect to the long-term store, find out which edition it is, and apply the migrations.
+
+Also a command-line tool (the password comes from the environment, never the command line):
+
+    LIFEOPS_DB_PASSWORD=... python -m custom_components.lifeops.timescale.migrate \
+        --host 127.0.0.1 --port 5432 --database lifeops --user lifeops
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass, field
+import os
+import sys
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from .errors import ExtensionMissing, StoreAuthFailed, StoreError, StoreUnreachable
+from .schema import LATEST, MIGRATIONS, SCHEMA, Edition
+
+# Serialises migrations when several sites' Home Assistants start against one database.
+# A connection of its own or one lent by a pool.
+type Conn = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+
+_LOCK_ID = 0x4C6966654F7073  # "LifeOps"
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where the long-term store is. The password never shows in repr() or logs."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str = field(repr=False)
+    allow_postgresql: bool = False
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for asyncpg.connect / create_pool."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "database": self.database,
+            "user": self.user,
+            "password": self.password,
+            "timeout": CONNECT_TIMEOUT,
+            "server_settings": {"timezone": "UTC", "application_name": "lifeops"},
+        }
+
+
+def map_error(err: BaseException) -> StoreError:
+    """Turn a driver or socket error into the store's own."""
+    if isinstance(err, StoreError):
+        return err
+    if isinstance(
+        err, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return StoreAuthFailed(type(err).__name__)
+    return StoreUnreachable(type(err).__name__)
+
+
+CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InvalidPasswordError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+async def connect(config: StoreConfig) -> asyncpg.Connection[Any]:
+    """One connection, with the store's errors for what goes wrong."""
+    try:
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(**config.connect_kwargs())
+    except CONNECTION_ERRORS as err:
+        raise map_error(err) from err
+    return conn
+
+
+async def _installable(conn: Conn) -> bool:
+    """Whether CREATE EXTENSION timescaledb would work: available and preloaded."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') "
+            "AND current_setting('shared_preload_libraries') LIKE '%timescaledb%'"
+        )
+    )
+
+
+async def detect_edition(conn: Conn, *, create: bool = True) -> Edition | None:
+    """The server's edition; installs the extension when it is available and `create` is set.
+
+    None when TimescaleDB is neither installed nor installable in this database.
+    """
+    version = await conn.fetchval(
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+    )
+    # Only where the server preloads it: loading it otherwise ends the session.
+    if version is None and create and await _installable(conn):
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except asyncpg.PostgresError:
+            return None
+        version = await conn.fetchval(
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        )
+    if version is None:
+        return None
+    license_name = await conn.fetchval("SELECT current_setting('timescaledb.license', true)")
+    return Edition.FULL if license_name == "timescale" else Edition.APACHE
+
+
+async def stored_edition(conn: Conn) -> Edition | None:
+    """The edition the schema was created for, or None before the first migration."""
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.migrations")
+    if not exists:
+        return None
+    value = await conn.fetchval(f"SELECT edition FROM {SCHEMA}.migrations WHERE version = 1")
+    return Edition(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    """What migrate() found and did."""
+
+    edition: Edition
+    applied: tuple[int, ...]
+    version: int
+
+
+async def migrate(
+    conn: Conn, *, timezone: str = "UTC", allow_postgresql: bool = False
+) -> MigrationResult:
+    """Apply every missing migration, in order; safe to run again and from several sites at once.
+
+    The schema keeps the edition it was created for (a database created on plain PostgreSQL
+    stays on LifeOps' own rollups even if TimescaleDB is installed later).
+    """
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+    try:
+        edition = await stored_edition(conn)
+        if edition is None:
+            edition = await detect_edition(conn)
+            if edition is None:
+                if not allow_postgresql:
+                    raise ExtensionMissing("timescaledb")
+                edition = Edition.POSTGRESQL
+        elif edition.has_hypertables and await detect_edition(conn, create=False) is None:
+            raise ExtensionMissing("timescaledb")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.migrations (version integer PRIMARY KEY, "
+            "name text NOT NULL, edition text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in await conn.fetch(f"SELECT version FROM {SCHEMA}.migrations")}
+        applied = []
+        for version in sorted(MIGRATIONS):
+            if version in done:
+                continue
+            name, statements = MIGRATIONS[version]
+            # One statement at a time outside a transaction block: continuous aggregates cannot
+            # be created inside one. Every statement is idempotent, so an interrupted migration
+            # simply runs again.
+            for statement in statements(edition, timezone):
+                await conn.execute(statement)
+            await conn.execute(
+                f"INSERT INTO {SCHEMA}.migrations (version, name, edition) VALUES ($1, $2, $3)",
+                version,
+                name,
+                edition.value,
+            )
+            applied.append(version)
+        return MigrationResult(edition=edition, applied=tuple(applied), version=LATEST)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+
+
+async def check(config: StoreConfig) -> Edition:
+    """Connect and say which edition LifeOps would use; raise the store's errors. Changes nothing.
+
+    Used by the options flow to test settings before saving them.
+    """
+    conn = await connect(config)
+    try:
+        edition = await stored_edition(conn) or await detect_edition(conn, create=False)
+        if edition is None and await _installable(conn):
+            license_name = await conn.fetchval(
+                "SELECT current_setting('timescaledb.license', true)"
+            )
+            edition = Edition.FULL if license_name == "timescale" else Edition.APACHE
+        if edition is None:
+            if not config.allow_postgresql:
+                raise ExtensionMissing("timescaledb")
+            edition = Edition.POSTGRESQL
+        return edition
+    except asyncpg.PostgresError as err:
+        raise map_error(err) from err
+    finally:
+        await conn.close()
+
+
+async def _main(args: argparse.Namespace) -> int:
+    password = os.environ.get("LIFEOPS_DB_PASSWORD") or os.environ.get("PGPASSWORD") or ""
+    config = StoreConfig(args.host, args.port, args.database, args.user, password)
+    try:
+        conn = await connect(config)
+    except StoreError as err:
+        print(f"cannot connect: {type(err).__name__}", file=sys.stderr)
+        return 2
+    try:
+        result = await migrate(conn, timezone=args.timezone, allow_postgresql=args.allow_postgresql)
+    except ExtensionMissing:
+        print(
+            "the database has no TimescaleDB; pass --allow-postgresql to use plain tables",
+            file=sys.stderr,
+        )
+        return 3
+    finally:
+        await conn.close()
+    applied = ", ".join(map(str, result.applied)) or "none (up to date)"
+    print(f"edition: {result.edition.value}; schema version {result.version}; applied: {applied}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: apply LifeOps' migrations to a database."""
+    parser = argparse.ArgumentParser(
+        description="Apply LifeOps' long-term store migrations. The password is read from "
+        "LIFEOPS_DB_PASSWORD (or PGPASSWORD)."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--database", default="lifeops")
+    parser.add_argument("--user", default="lifeops")
+    parser.add_argument("--timezone", default="UTC", help="the time zone of daily rollups")
+    parser.add_argument(
+        "--allow-postgresql",
+        action="store_true",
+        help="use plain PostgreSQL tables when TimescaleDB is not there",
+    )
+    return asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""The writer: rows in, batched binary COPY out, and not one row lost while the database is away.
+
+`add()` only appends to memory (cheap, callable from the event loop). A background task flushes
+every `flush_interval` seconds, or as soon as `batch_size` rows wait: each batch goes in one
+transaction as a binary COPY straight into its table; when the batch was (partly) written before
+(a replay after a crash), the COPY's unique violation rolls it back and the batch goes through a
+temporary staging table with `INSERT ... ON CONFLICT DO NOTHING` instead, so replays never
+duplicate. While the database is unreachable, batches go to the on-disk buffer; once it answers
+again they are replayed from there, oldest first, before anything newer. `close()` flushes, or
+keeps what is left in the buffer for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import logging
+from pathlib import Path
+import time
+
+import asyncpg
+
+from .buffer import DEFAULT_MAX_ROWS, DiskBuffer, Row
+from .errors import StoreError, StoreUnreachable
+from .migrate import CONNECTION_ERRORS, Conn, MigrationResult, StoreConfig, map_error, migrate
+from .rollups import Retention, apply_policies, enforce_retention, refresh, stored_timezone
+from .schema import HEALTH_METRIC, SCHEMA, TABLES, Edition
+
+_LOGGER = logging.getLogger(__name__)
+
+RETRY_MIN = 5.0
+RETRY_MAX = 300.0
+RETENTION_INTERVAL = 3600.0
+# Errors that mean "the database is away" (keep the rows, try later), not "these rows are bad".
+_AWAY = (*CONNECTION_ERRORS, asyncpg.PostgresConnectionError, asyncpg.ConnectionDoesNotExistError)
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStatus:
+    """What the writer can tell about itself."""
+
+    connected: bool
+    edition: Edition | None
+    buffered_rows: int
+    buffer_fill: float
+    dropped_rows: int
+    rejected_rows: int
+    written_rows: int
+    last_error: str | None
+
+
+class Writer:
+    """Writes LifeOps' rows to the long-term store through an asyncpg pool."""
+
+    def __init__(
+        self,
+        config: StoreConfig,
+        buffer_path: Path,
+        *,
+        timezone: str = "UTC",
+        retention: Retention | None = None,
+        batch_size: int = 10_000,
+        flush_interval: float = 5.0,
+        max_buffer_rows: int = DEFAULT_MAX_ROWS,
+        on_status: Callable[[WriterStatus], None] | None = None,
+    ) -> None:
+        """Prepare; nothing connects before start()."""
+        self.config = config
+        self.timezone = timezone
+        self.retention = retention or Retention()
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self._buffer_path = buffer_path
+        self._max_buffer_rows = max_buffer_rows
+        self.on_status = on_status
+        self._buffer: DiskBuffer | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._pending: dict[str, list[Row]] = {}
+        self._pending_rows = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._retry_at = 0.0
+        self._retry_delay = RETRY_MIN
+        self._retention_at = 0.0
+        self._closing = False
+        self.edition: Edition | None = None
+        self.migration: MigrationResult | None = None
+        self.schema_timezone: str | None = None  # the days of the daily rollups
+        self.last_error: str | None = None
+        self.written_rows = 0
+        self.rejected_rows = 0
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self, *, background: bool = True) -> None:
+        """Open the buffer and try the database once; a database that is away is no error here."""
+        self._buffer = await asyncio.to_thread(DiskBuffer, self._buffer_path, self._max_buffer_rows)
+        await self._connect()
+        if background:
+            self._task = asyncio.create_task(self._run(), name="lifeops-timescale-writer")
+        self._report()
+
+    async def close(self) -> None:
+        """Flush what waits (into the buffer if the database is away), then let go of everything."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(StoreError):
+            await self.flush()
+        await self._spill()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with contextlib.suppress(*_AWAY):
+                await asyncio.wait_for(pool.close(), 10)
+        if self._buffer is not None:
+            buffer, self._buffer = self._buffer, None
+            await asyncio.to_thread(buffer.close)
+
+    # -- input --------------------------------------------------------------------------------
+
+    def add(self, table: str, rows: Sequence[Row]) -> None:
+        """Queue rows of a table (tuples in the table's column order). Never blocks."""
+        if table not in TABLES:
+            raise KeyError(table)
+        self._pending.setdefault(table, []).extend(rows)
+        self._pending_rows += len(rows)
+        if self._pending_rows >= self.batch_size:
+            self._wake.set()
+
+    # -- status -------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the database answered last time."""
+        return self._pool is not None and self.last_error is None
+
+    @property
+    def status(self) -> WriterStatus:
+        """A snapshot of the writer's state."""
+        buffer = self._buffer
+        return WriterStatus(
+            connected=self.connected,
+            edition=self.edition,
+            buffered_rows=buffer.rows if buffer else 0,
+            buffer_fill=buffer.fill if buffer else 0.0,
+            dropped_rows=buffer.dropped if buffer else 0,
+            rejected_rows=self.rejected_rows,
+            written_rows=self.written_rows,
+            last_error=self.last_error,
+        )
+
+    def _report(self) -> None:
+        if self.on_status is not None:
+            self.on_status(self.status)
+
+    # -- work ---------------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write everything that waits now: the buffer's backlog first, then the new rows."""
+        async with self._lock:
+            await self._flush_locked()
+        self._report()
+
+    async def _flush_locked(self) -> None:
+        if self._pool is None and not await self._connect():
+            await self._spill()
+            return
+        if self._buffer is not None and self._buffer.rows:
+            await self._spill()  # keep order: new rows queue behind the backlog
+            await self._replay()
+            return
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        items = list(pending.items())
+        for index, (table, rows) in enumerate(items):
+            for start in range(0, len(rows), self.batch_size):
+                end = start + self.batch_size
+                if not await self._write_or_keep(table, rows[start:end]):
+                    # Away: that batch is in the buffer now; queue everything else behind it.
+                    await self._keep(table, rows[end:])
+                    for other, other_rows in items[index + 1 :]:
+                        await self._keep(other, other_rows)
+                    return
+
+    async def _write_or_keep(self, table: str, rows: list[Row]) -> bool:
+        try:
+            await self._write(table, rows)
+        except _AWAY as err:
+            self._went_away(err)
+            await self._keep(table, rows)
+            return False
+        except asyncpg.PostgresError as err:
+            self._reject(table, rows, err)
+        return True
+
+    async def _replay(self) -> None:
+        buffer = self._buffer
+        assert buffer is not None
+        while buffer.rows:
+            batches = await asyncio.to_thread(buffer.peek)
+            for batch in batches:
+                try:
+                    await self._write(batch.table, batch.rows)
+                except _AWAY as err:
+                    self._went_away(err)
+                    return
+                except asyncpg.PostgresError as err:
+                    self._reject(batch.table, batch.rows, err)
+                await asyncio.to_thread(buffer.remove, batch.seq)
+
+    async def _write(self, table_name: str, rows: list[Row]) -> None:
+        """One batch in one transaction: straight COPY, or via staging when it was seen before."""
+        assert self._pool is not None
+        table = TABLES[table_name]
+        columns = table.column_names
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                async with conn.transaction():
+                    await conn.copy_records_to_table(
+                        table.name, schema_name=SCHEMA, records=rows, columns=columns
+                    )
+            except asyncpg.UniqueViolationError:
+                staging = f"lifeops_staging_{table.name}"
+                await conn.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+                    f"(LIKE {table.qualified}) ON COMMIT DELETE ROWS"
+                )
+                await conn.copy_records_to_table(staging, records=rows, columns=columns)
+                await conn.execute(
+                    f"INSERT INTO {table.qualified} SELECT * FROM {staging} ON CONFLICT DO NOTHING"
+                )
+                await conn.execute(f"TRUNCATE {staging}")
+            if (
+                table is HEALTH_METRIC
+                and self.edition is not None
+                and not self.edition.has_continuous_aggregates
+            ):
+                times = [row[0] for row in rows]
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.rollup_pending VALUES ($1, $2)", min(times), max(times)
+                )
+        self.written_rows += len(rows)
+
+    async def _keep(self, table: str, rows: list[Row]) -> None:
+        if self._buffer is not None and rows:
+            kept = await asyncio.to_thread(self._buffer.append, table, rows)
+            if kept < len(rows):
+                _LOGGER.warning("Buffer full: %d rows of %s dropped", len(rows) - kept, table)
+
+    async def _spill(self) -> None:
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        for table, rows in pending.items():
+            await self._keep(table, rows)
+
+    def _reject(self, table: str, rows: list[Row], err: Exception) -> None:
+        self.rejected_rows += len(rows)
+        _LOGGER.error("%d rows of %s rejected by the database: %s", len(rows), table, err)
+
+    def _went_away(self, err: BaseException) -> None:
+        self.last_error = type(map_error(err)).__name__
+        _LOGGER.warning("Long-term store unreachable (%s); buffering", self.last_error)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+        self._retry_at = time.monotonic() + self._retry_delay
+        self._retry_delay = min(RETRY_MAX, self._retry_delay * 2)
+
+    async def _connect(self) -> bool:
+        """Open the pool and apply migrations; False (and a retry later) if that fails."""
+        if self._pool is not None:
+            return True
+        if time.monotonic() < self._retry_at and not self._closing:
+            return False
+        pool: asyncpg.Pool | None = None
+        try:
+            pool = await asyncpg.create_pool(min_size=1, max_size=2, **self.config.connect_kwargs())
+            async with pool.acquire() as conn:
+                self.migration = await migrate(
+                    conn,
+                    timezone=self.timezone,
+                    allow_postgresql=self.config.allow_postgresql,
+                )
+                self.edition = self.migration.edition
+                self.schema_timezone = await stored_timezone(conn)
+                await apply_policies(conn, self.edition, self.retention)
+        except (*_AWAY, asyncpg.PostgresError, StoreError) as err:
+            if pool is not None:
+                pool.terminate()
+            self.last_error = type(map_error(err)).__name__
+            self._retry_at = time.monotonic() + self._retry_delay
+            self._retry_delay = min(RETRY_MAX, self._retry_delay * 2)
+            return False
+        self._pool = pool
+        self.last_error = None
+        self._retry_delay = RETRY_MIN
+        _LOGGER.info("Long-term store connected (%s)", self.edition)
+        return True
+
+    async def maintain(self, now: datetime | None = None) -> dict[str, int]:
+        """Bring LifeOps' rollups up to date and apply retention (no-ops the server does itself)."""
+        if self._pool is None or self.edition is None:
+            return {}
+        now = now or datetime.now(UTC)
+        try:
+            async with self._pool.acquire() as conn:
+                await refresh(conn, self.edition)
+                return await enforce_retention(conn, self.edition, self.retention, now)
+        except _AWAY as err:
+            self._went_away(err)
+            return {}
+
+    async def refresh_rollups(self) -> None:
+        """Bring LifeOps' rollups up to date with what was written."""
+        if self._pool is None or self.edition is None:
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                await refresh(conn, self.edition)
+        except _AWAY as err:
+            self._went_away(err)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection for queries; StoreUnreachable while the database is away."""
+        if self._pool is None and not await self._connect():
+            raise StoreUnreachable(self.last_error or "")
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except _AWAY as err:
+            self._went_away(err)
+            raise map_error(err) from err
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+                await self.refresh_rollups()
+                if time.monotonic() >= self._retention_at and self._pool is not None:
+                    self._retention_at = time.monotonic() + RETENTION_INTERVAL
+                    await self.maintain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("Long-term store writer failed; retrying")
+            self._report()

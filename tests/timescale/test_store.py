@@ -1,0 +1,396 @@
+"""The long-term store's library against a real server: migrations, writer, rollups, trends."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+import os
+from pathlib import Path
+import subprocess
+import sys
+from typing import Any
+
+import asyncpg
+import pytest
+
+from custom_components.lifeops.timescale import rows
+from custom_components.lifeops.timescale.errors import ExtensionMissing, InvalidQuery
+from custom_components.lifeops.timescale.migrate import StoreConfig, check, connect, migrate
+from custom_components.lifeops.timescale.queries import query_trend
+from custom_components.lifeops.timescale.rollups import Retention, enforce_retention, refresh
+from custom_components.lifeops.timescale.schema import TABLES, Edition
+from custom_components.lifeops.timescale.writer import Writer
+
+from .conftest import PASSWORD, Server, timescaledb
+
+SITE = "home"
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+async def _fetchval(config: StoreConfig, sql: str, *args: Any) -> Any:
+    conn = await connect(config)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+def _heart_rates(start: datetime, count: int, step: timedelta, value: float = 60.0) -> list:
+    return [
+        rows.health_metric(SITE, "heart_rate", start + i * step, value + i % 8, "oura")
+        for i in range(count)
+    ]
+
+
+async def _writer(config: StoreConfig, tmp_path: Path, **kwargs: Any) -> Writer:
+    writer = Writer(config, tmp_path / "buffer.sqlite", **kwargs)
+    await writer.start(background=False)
+    return writer
+
+
+async def test_migrations_fresh_then_again(database: StoreConfig) -> None:
+    conn = await connect(database)
+    try:
+        first = await migrate(conn, timezone="Europe/Stockholm")
+        assert first.applied == (1, 2)
+        assert first.edition in (Edition.APACHE, Edition.FULL)
+        hypertables = await conn.fetch(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables "
+            "WHERE hypertable_schema = 'lifeops'"
+        )
+        assert {row[0] for row in hypertables} == set(TABLES)
+        again = await migrate(conn, timezone="Europe/Stockholm")
+        assert again.applied == ()
+        assert again.edition == first.edition
+    finally:
+        await conn.close()
+
+    # Two sites' Home Assistants starting at once against a new database: one applies, one waits.
+    assert await check(database) == first.edition
+
+
+async def test_concurrent_migrations_apply_once(database: StoreConfig) -> None:
+    conns = [await connect(database) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(migrate(conn) for conn in conns))
+    finally:
+        for conn in conns:
+            await conn.close()
+    assert sorted(len(result.applied) for result in results) == [0, 0, 2]
+    assert await _fetchval(database, "SELECT count(*) FROM lifeops.migrations") == 2
+
+
+async def test_migrate_command_line(database: StoreConfig) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "custom_components.lifeops.timescale.migrate",
+        "--port",
+        str(database.port),
+        "--database",
+        database.database,
+        "--user",
+        database.user,
+    ]
+    env = {**os.environ, "LIFEOPS_DB_PASSWORD": PASSWORD}
+
+    def run(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command, env={**env, **extra_env}, capture_output=True, text=True, check=False
+        )
+
+    first = await asyncio.to_thread(run, {})
+    assert first.returncode == 0, first.stderr
+    assert "schema version 2; applied: 1, 2" in first.stdout
+    conn = await connect(database)
+    try:
+        assert (await migrate(conn)).applied == ()  # the tool left the schema complete
+    finally:
+        await conn.close()
+
+
+async def test_writer_lands_every_row_once(database: StoreConfig, tmp_path: Path) -> None:
+    writer = await _writer(database, tmp_path, batch_size=1000)
+    try:
+        assert writer.connected
+        batch = _heart_rates(T0, 2500, timedelta(minutes=5))
+        writer.add("health_metric", batch)
+        writer.add("health_metric", batch[:10])  # the same facts again, in the same flush
+        writer.add(
+            "xp_event",
+            [
+                rows.xp_event(SITE, T0, "xp-1", agent="sleep", event_type="bedtime", amount=10),
+                rows.xp_event("cabin", T0, "xp-1", agent="sleep", event_type="bedtime", amount=10),
+            ],
+        )
+        await writer.flush()
+        # A replay of rows already written (a crash after commit, before the buffer forgot them).
+        writer.add("health_metric", batch[500:1700])
+        await writer.flush()
+        status = writer.status
+    finally:
+        await writer.close()
+    assert await _fetchval(database, "SELECT count(*) FROM lifeops.health_metric") == 2500
+    assert await _fetchval(database, "SELECT count(DISTINCT id) FROM lifeops.health_metric") == 2500
+    # The same XP event merged from two sites' logs is one fact per site it was awarded at.
+    assert await _fetchval(database, "SELECT count(*) FROM lifeops.xp_event") == 1 + 1
+    assert status.connected
+    assert status.buffered_rows == 0
+    assert status.rejected_rows == 0
+
+
+@pytest.fixture
+async def outage_server(socket_enabled: None) -> Any:
+    """A server of this test's own, to stop and start."""
+    from .conftest import _free_port
+
+    name = f"pytest-outage-{os.getpid()}"
+    server = Server(name=name, port=_free_port(), plain=False)
+    await asyncio.to_thread(timescaledb.start, name, server.port, PASSWORD, False, True)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(timescaledb.remove, name)
+
+
+async def test_outage_buffers_and_replays_every_row_once(
+    outage_server: Server, tmp_path: Path
+) -> None:
+    config = outage_server.config("postgres")
+    batch = _heart_rates(T0, 9000, timedelta(minutes=1))
+    statuses = []
+    writer = await _writer(config, tmp_path, batch_size=1000, on_status=statuses.append)
+    writer.add("health_metric", batch[:3000])
+    await writer.flush()
+    assert writer.status.buffered_rows == 0
+
+    # The database goes away mid-ingest.
+    await asyncio.to_thread(outage_server.stop)
+    writer.add("health_metric", batch[3000:6000])
+    await writer.flush()
+    assert not writer.status.connected
+    assert writer.status.buffered_rows == 3000
+    assert statuses[-1].last_error == "StoreUnreachable"
+    writer.add("health_metric", batch[6000:8000])
+    await writer.close()  # Home Assistant stops: what waits in memory goes to the buffer too
+
+    # Home Assistant starts again while the database is still away: nothing is lost.
+    writer = await _writer(config, tmp_path, batch_size=1000)
+    assert writer.status.buffered_rows == 5000
+    writer.add("health_metric", batch[8000:])
+    await writer.flush()
+    assert writer.status.buffered_rows == 6000
+
+    # The database returns: the buffer is replayed in order, then new rows.
+    await asyncio.to_thread(outage_server.start)
+    writer._retry_at = 0  # do not wait for the back-off in a test
+    await writer.flush()
+    await writer.flush()
+    try:
+        assert writer.status.connected
+        assert writer.status.buffered_rows == 0
+    finally:
+        await writer.close()
+    assert await _fetchval(config, "SELECT count(*) FROM lifeops.health_metric") == 9000
+    assert await _fetchval(config, "SELECT count(DISTINCT id) FROM lifeops.health_metric") == 9000
+
+
+async def test_buffer_is_bounded(database: StoreConfig, tmp_path: Path) -> None:
+    away = replace(database, port=1)  # nothing listens there
+    writer = await _writer(away, tmp_path, max_buffer_rows=1000)
+    writer.add("health_metric", _heart_rates(T0, 1200, timedelta(minutes=1)))
+    await writer.flush()
+    status = writer.status
+    await writer.close()
+    assert status.buffered_rows == 1000
+    assert status.buffer_fill == 1.0
+    assert status.dropped_rows == 200
+    assert status.last_error == "StoreUnreachable"
+
+
+async def test_rollups_retention_and_trends(database: StoreConfig, tmp_path: Path) -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    writer = await _writer(database, tmp_path, timezone="UTC")
+    # 120 days of heart rate every 30 minutes: each day averages 63.5 (60..67 repeating).
+    start = now - timedelta(days=120)
+    writer.add("health_metric", _heart_rates(start, 120 * 48, timedelta(minutes=30)))
+    writer.add(
+        "work_session",
+        [
+            rows.work_session(
+                SITE,
+                now - timedelta(days=2, hours=9),
+                now - timedelta(days=2, hours=1),
+                source="laptop",
+            ),
+            rows.work_session(
+                SITE,
+                now - timedelta(days=1, hours=9),
+                now - timedelta(days=1, hours=5),
+                source="laptop",
+            ),
+        ],
+    )
+    writer.add(
+        "xp_event",
+        [
+            rows.xp_event(
+                SITE,
+                start + timedelta(days=i),
+                f"xp-{i}",
+                agent="habits",
+                event_type="habit",
+                amount=5,
+            )
+            for i in range(120)
+        ],
+    )
+    await writer.flush()
+    assert writer.edition is not None
+    edition = writer.edition
+    try:
+        async with writer.connection() as conn:
+            await refresh(conn, edition)
+            daily = await query_trend(conn, "heart_rate", start, now, bucket="day")
+            assert len(daily) == 120
+            assert {point.value for point in daily} == {63.5}
+            assert {point.count for point in daily} == {48}
+            monthly_max = await query_trend(
+                conn, "heart_rate", start, now, bucket="month", aggregation="max"
+            )
+            assert [point.value for point in monthly_max] == [67.0] * len(monthly_max)
+            hourly = await query_trend(
+                conn, "heart_rate", now - timedelta(days=1), now, bucket="hour", aggregation="count"
+            )
+            assert [point.value for point in hourly] == [2.0] * 24
+            work = await query_trend(
+                conn, "work", now - timedelta(days=7), now, bucket="day", aggregation="sum"
+            )
+            assert [point.value for point in work] == [8.0, 4.0]
+            xp = await query_trend(conn, "xp", start, now, bucket="month", aggregation="sum")
+            assert sum(point.value or 0 for point in xp) == 600
+
+            if edition.has_continuous_aggregates:
+                pytest.skip("full edition: retention is the server's policy (tested apart)")
+            removed = await enforce_retention(
+                conn, edition, Retention(raw_days=90, rollup_days=100), now
+            )
+            oldest_raw = await conn.fetchval("SELECT min(time) FROM lifeops.health_metric")
+            assert oldest_raw >= now - timedelta(days=90)
+            assert removed["health_metric"] > 0
+            # Rollups outlive the raw rows (kept 100 days here); XP is kept forever.
+            after = await query_trend(conn, "heart_rate", start, now, bucket="day")
+            assert len(after) == 100
+            assert {point.value for point in after} == {63.5}
+            assert await conn.fetchval("SELECT count(*) FROM lifeops.xp_event") == 120
+            # A late row for an hour whose raw rows are gone does not wipe its rollup.
+            writer.add(
+                "health_metric",
+                [rows.health_metric(SITE, "heart_rate", now - timedelta(days=95), 100.0)],
+            )
+            await writer.flush()
+            await refresh(conn, edition, raw_after=now - timedelta(days=90))
+            again = await query_trend(conn, "heart_rate", start, now, bucket="day")
+            assert len(again) == 100
+    finally:
+        await writer.close()
+
+
+async def test_trend_validation(database: StoreConfig, tmp_path: Path) -> None:
+    writer = await _writer(database, tmp_path)
+    try:
+        async with writer.connection() as conn:
+            cases = [
+                ({"metric": "no_such_metric"}, "unknown_metric"),
+                ({"bucket": "fortnight"}, "invalid_bucket"),
+                ({"aggregation": "median"}, "invalid_aggregation"),
+                ({"start": T0, "end": T0}, "invalid_period"),
+                ({"start": T0 - timedelta(days=400), "bucket": "hour"}, "too_many_points"),
+            ]
+            for changes, key in cases:
+                query: dict[str, Any] = {
+                    "metric": "heart_rate",
+                    "start": T0 - timedelta(days=7),
+                    "end": T0,
+                    "bucket": "day",
+                    "aggregation": "avg",
+                } | changes
+                with pytest.raises(InvalidQuery) as err:
+                    await query_trend(
+                        conn,
+                        query.pop("metric"),
+                        query.pop("start"),
+                        query.pop("end"),
+                        **query,
+                    )
+                assert err.value.key == key
+    finally:
+        await writer.close()
+
+
+async def test_plain_postgresql_fallback(plain_database: StoreConfig, tmp_path: Path) -> None:
+    strict = replace(plain_database, allow_postgresql=False)
+    with pytest.raises(ExtensionMissing):
+        await check(strict)
+    conn = await connect(strict)
+    try:
+        with pytest.raises(ExtensionMissing):
+            await migrate(conn)
+    finally:
+        await conn.close()
+    assert await check(plain_database) == Edition.POSTGRESQL
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    writer = await _writer(plain_database, tmp_path)
+    try:
+        assert writer.edition == Edition.POSTGRESQL
+        batch = _heart_rates(now - timedelta(days=100), 100 * 24, timedelta(hours=1))
+        writer.add("health_metric", batch)
+        await writer.flush()
+        writer.add("health_metric", batch[:100])  # replayed: no duplicates
+        await writer.flush()
+        async with writer.connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM lifeops.health_metric") == 2400
+            await refresh(conn, Edition.POSTGRESQL)
+            daily = await query_trend(conn, "heart_rate", now - timedelta(days=100), now)
+            assert len(daily) == 100
+            assert {point.count for point in daily} == {24}
+            await enforce_retention(conn, Edition.POSTGRESQL, Retention(raw_days=30), now)
+            assert await conn.fetchval("SELECT count(*) FROM lifeops.health_metric") == 30 * 24
+            assert len(await query_trend(conn, "heart_rate", now - timedelta(days=100), now)) == 100
+    finally:
+        await writer.close()
+
+
+async def test_full_edition_policies(database: StoreConfig, tmp_path: Path) -> None:
+    writer = await _writer(database, tmp_path)
+    try:
+        if writer.edition is not Edition.FULL:
+            pytest.skip(
+                f"the server has the {writer.edition} edition; continuous aggregates and "
+                "retention/compression policies need TimescaleDB's full (Timescale License) edition"
+            )
+        async with writer.connection() as conn:
+            jobs = await conn.fetch("SELECT proc_name FROM timescaledb_information.jobs")
+            names = [row[0] for row in jobs]
+            assert names.count("policy_refresh_continuous_aggregate") == 2
+            assert names.count("policy_retention") == 4
+            assert "policy_compression" in names
+            writer.add("health_metric", _heart_rates(T0, 48, timedelta(minutes=30)))
+            await writer.flush()
+            daily = await query_trend(conn, "heart_rate", T0, T0 + timedelta(days=1))
+            assert [point.count for point in daily] == [48]
+    finally:
+        await writer.close()
+
+
+async def test_wrong_password_is_told_apart(database: StoreConfig) -> None:
+    from custom_components.lifeops.timescale.errors import StoreAuthFailed, StoreUnreachable
+
+    with pytest.raises(StoreAuthFailed):
+        await check(replace(database, password="wrong"))
+    with pytest.raises(StoreUnreachable):
+        await check(replace(database, port=1))
+    with pytest.raises(asyncpg.PostgresError):
+        await _fetchval(database, "SELECT 1/0")
