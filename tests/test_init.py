@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -196,3 +197,26 @@ async def test_agent_switches_toggle_and_survive_a_restart(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("switch.lifeops_sleep_agent_enabled").state == "off"
+
+
+async def test_removing_a_site_deletes_its_state_and_outage_buffer(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    tmp_path: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    hass.config.config_dir = str(tmp_path)
+    (tmp_path / ".storage").mkdir()
+    buffer = tmp_path / ".storage" / f"lifeops.{mock_config_entry.entry_id}.buffer.sqlite"
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    buffer.write_bytes(b"rows the database never took")
+    (tmp_path / ".storage" / f"{buffer.name}-wal").write_bytes(b"")
+    (tmp_path / ".storage" / "lifeops.another-site.buffer.sqlite").write_bytes(b"")
+
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    left = sorted(path.name for path in (tmp_path / ".storage").iterdir())
+    assert left == ["lifeops.another-site.buffer.sqlite"]
+    assert f"lifeops.{mock_config_entry.entry_id}" not in hass_storage

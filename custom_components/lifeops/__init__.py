@@ -34,7 +34,12 @@ from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_ou
 from .entity import device_info
 from .intent import async_setup_sentences
 from .llm import async_setup_llm_api
-from .long_term_store import async_setup_long_term_store, async_unload_long_term_store
+from .long_term_store import (
+    async_setup_long_term_store,
+    async_unload_long_term_store,
+    buffer_path,
+    remove_buffer,
+)
 from .oura_coordinator import OuraCoordinator, auth_issue_id
 from .oura_services import async_setup_oura_services
 from .oura_statistics import DEFAULT_HISTORY_DAYS
@@ -167,7 +172,7 @@ async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """Delete what an entry stored (a site's agent state, an Oura account's bookmarks)."""
+    """Delete what an entry stored: a site's state and buffer, an Oura account's subscriptions."""
     if is_oura_entry(entry):
         ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
         store = OuraStore(hass, entry.entry_id)
@@ -178,6 +183,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         await store.async_remove()
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
+    await hass.async_add_executor_job(remove_buffer, buffer_path(hass, entry.entry_id))
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:

@@ -363,6 +363,17 @@ async def async_setup_long_term_store(hass: HomeAssistant, entry: LifeOpsConfigE
     entry.async_on_unload(entry.add_update_listener(_options_updated))
 
 
+def buffer_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Where a site keeps rows the database has not taken yet."""
+    return Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.buffer.sqlite"))
+
+
+def remove_buffer(path: Path) -> None:
+    """Delete a removed site's buffer (SQLite's side files too); blocking."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
 async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
     values = store_options(entry.options)
     config = store_config(values)
@@ -371,7 +382,7 @@ async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         return
     writer = Writer(
         config,
-        Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.buffer.sqlite")),
+        buffer_path(hass, entry.entry_id),
         timezone=str(hass.config.time_zone),
         retention=Retention(raw_days=values[RAW_DAYS], rollup_days=values[ROLLUP_DAYS]),
         max_buffer_rows=BUFFER_MAX_ROWS,
