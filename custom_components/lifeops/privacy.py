@@ -23,7 +23,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.loader import async_get_integration
@@ -36,8 +36,12 @@ from .const import DOMAIN
 from .core import export
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry
+from .long_term_store import buffer_path, remove_buffer
 from .services import _entry as entry_for
 from .store import LifeOpsStore
+from .timescale.errors import StoreError
+from .timescale.migrate import connect
+from .timescale.privacy import export_site, purge_site
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
@@ -141,6 +145,9 @@ async def _export(
         now=now,
         lifeops_version=str(integration.version),
     )
+    stored = await _async_store_rows(entry)
+    if stored is not None:
+        document["long_term_store"] = stored
     text = json.dumps(document, indent=2, ensure_ascii=False)
     try:
         await hass.async_add_executor_job(_write_new, path, text)
@@ -151,14 +158,51 @@ async def _export(
         "filename": name,
         "format": export.FORMAT,
         "version": export.VERSION,
-        "counts": dict(export.counts(state)),
+        "counts": {
+            **export.counts(state),
+            **(
+                {}
+                if stored is None
+                else {f"long_term_store_{name}": len(rows) for name, rows in stored.items()}
+            ),
+        },
     }
+
+
+async def _async_store_rows(entry: LifeOpsConfigEntry) -> dict[str, list[dict[str, Any]]] | None:
+    """The site's rows in the long-term store (None without one); refuses when it is away."""
+    store = entry.runtime_data.long_term_store
+    if store is None:
+        return None
+    try:
+        await store.writer.flush()
+        async with store.writer.connection() as conn:
+            return await export_site(conn, entry.runtime_data.site)
+    except StoreError as err:
+        raise _store_away(err) from err
+
+
+def _store_away(err: StoreError) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="long_term_store_unreachable",
+        translation_placeholders={"error": str(err) or type(err).__name__},
+    )
 
 
 async def _purge(
     hass: HomeAssistant, entry: LifeOpsConfigEntry, data: dict[str, Any]
 ) -> ServiceResponse:
     runtime = entry.runtime_data
+    # The long-term store first makes sure it can be reached: a purge is all or nothing.
+    store_config = None
+    if runtime.long_term_store is not None:
+        store_config = runtime.long_term_store.writer.config
+        try:
+            conn = await connect(store_config)
+        except StoreError as err:
+            raise _store_away(err) from err
+        await conn.close()
     deleted: dict[str, Any] = dict(export.counts(runtime.store.collect()))
     for notification in runtime.notifications.queue.all():
         persistent_notification.async_dismiss(hass, fallback_id(notification))
@@ -166,8 +210,20 @@ async def _purge(
         item.entity_id
         for item in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     )
+    site = runtime.site
     await _async_replace(hass, entry, Settings().as_options(), None)
     deleted["settings"] = True
+    if store_config is not None:
+        # After the reload: the writer has flushed and stopped, so nothing lands after this.
+        try:
+            conn = await connect(store_config)
+            try:
+                deleted["long_term_store"] = await purge_site(conn, site)
+            finally:
+                await conn.close()
+        except StoreError as err:
+            raise _store_away(err) from err
+        await hass.async_add_executor_job(remove_buffer, buffer_path(hass, entry.entry_id))
     deleted["history_entities"] = []
     if data["history"] and "recorder" in hass.config.components:
         await hass.services.async_call(

@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.long_term_store import CONF_STORE
 from custom_components.lifeops.timescale import rows
-from custom_components.lifeops.timescale.migrate import StoreConfig, connect
+from custom_components.lifeops.timescale.migrate import StoreConfig, connect, stored_edition
 from custom_components.lifeops.timescale.rollups import refresh
 from custom_components.lifeops.timescale.writer import Writer
 from tests.test_oura import (  # the Oura account's recorded API answers and fixtures
@@ -461,3 +461,113 @@ async def test_a_nearly_full_buffer_raises_a_repair(
     assert issue.translation_placeholders == {"site": "Home", "percent": "100", "dropped": "1"}
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_export_and_purge_reach_the_long_term_store(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+) -> None:
+    # A canonical zone name (the harness's US/Pacific is a legacy link trixie's tzdata leaves out).
+    await hass.config.async_set_time_zone("Europe/Stockholm")
+    hass.states.async_set("sensor.heart_rate", "58")
+    entry = await _setup(
+        hass,
+        replace_options(
+            mock_config_entry,
+            {
+                **options,
+                CONF_STORE: _store_options(database, health_entities=["sensor.heart_rate"]),
+            },
+        ),
+    )
+    for value in ("60", "62"):
+        hass.states.async_set("sensor.heart_rate", value)
+    await hass.services.async_call(
+        DOMAIN,
+        "award_xp",
+        {"agent": "fitness", "event_type": "workout", "amount": 5, "id": "xp-1"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    # Another site's row in the same database, and rollups of both.
+    conn = await connect(database)
+    try:
+        await conn.execute(
+            "INSERT INTO lifeops.health_metric (time, site, id, metric, value) "
+            "VALUES (now(), 'summer_cabin', gen_random_uuid(), 'sensor.cabin', 1)"
+        )
+    finally:
+        await conn.close()
+
+    response = await hass.services.async_call(
+        DOMAIN, "export_data", {}, blocking=True, return_response=True
+    )
+    assert response is not None
+    document = json.loads(Path(response["path"]).read_text())
+    stored = document["long_term_store"]
+    assert [row["value"] for row in stored["health_metric"]] == [60.0, 62.0]
+    assert {row["site"] for row in stored["health_metric"]} == {"home"}
+    assert [row["amount"] for row in stored["xp_event"]] == [5]
+    assert response["counts"]["long_term_store_health_metric"] == 2
+    assert "password" not in json.dumps(document)
+
+    conn = await connect(database)
+    try:
+        edition = await stored_edition(conn)
+        assert edition is not None
+        await refresh(conn, edition)
+    finally:
+        await conn.close()
+    assert await _rows(database, "SELECT 1 FROM lifeops.health_metric_hourly WHERE site = 'home'")
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "purge_data",
+        {"confirm": True, "history": False},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["deleted"]["long_term_store"]["health_metric"] == 2
+    assert response["deleted"]["long_term_store"]["xp_event"] == 1
+    sites = await _rows(database, "SELECT site FROM lifeops.health_metric")
+    assert [row["site"] for row in sites] == ["summer_cabin"]
+    assert await _rows(database, "SELECT 1 FROM lifeops.xp_event") == []
+    assert (
+        await _rows(database, "SELECT 1 FROM lifeops.health_metric_hourly WHERE site = 'home'")
+        == []
+    )
+    assert not (
+        Path(hass.config.config_dir) / ".storage" / f"lifeops.{entry.entry_id}.buffer.sqlite"
+    ).exists()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_purge_with_the_store_away_changes_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+) -> None:
+    away = replace(database, port=1)  # nothing listens there
+    entry = await _setup(
+        hass, replace_options(mock_config_entry, {**options, CONF_STORE: _store_options(away)})
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "award_xp",
+        {"agent": "fitness", "event_type": "workout", "amount": 5, "id": "xp-1"},
+        blocking=True,
+    )
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "purge_data", {"confirm": True}, blocking=True, return_response=True
+        )
+    assert err.value.translation_key == "long_term_store_unreachable"
+    assert entry.options[CONF_STORE]["port"] == 1  # the settings were not reset
+    state = hass.states.get("sensor.lifeops_gamification_total_xp")
+    assert state is not None
+    assert state.state == "5"
+    assert await hass.config_entries.async_unload(entry.entry_id)
