@@ -12,9 +12,11 @@ cabin's clock may be an hour off. So the time in a request is the *receiver's* t
 estimates it: every answer (a refusal too) says ``X-LifeOps-Time``, the sender keeps the offset
 per peer, and a request refused for its time is re-signed with the corrected offset and sent once
 more. The window can then stay tight (5 minutes) whatever the skew. Within the window, nonces are
-remembered; below it, nothing is accepted. The newest accepted time per key is stored, and after a
-restart nothing at or before it is accepted, so a request recorded before a restart cannot be
-replayed after it. Unauthenticated (no or unknown key, bad headers) and out-of-window requests get
+remembered, and stored with the replica, so a request recorded before a restart cannot be replayed
+after it; below the window nothing is accepted. (An earlier design stored only the newest accepted
+time per key and refused anything at or before it after a restart: that also refused honest
+requests signed a few milliseconds behind the last one, such as concurrent ones or the first after
+a quick restart.) Unauthenticated (no or unknown key, bad headers) and out-of-window requests get
 401; a forged signature or a replay gets 403.
 """
 
@@ -110,17 +112,19 @@ class Verifier:
         self,
         node_id: str,
         secrets: Mapping[str, str],
-        floors: Mapping[str, int] | None = None,
+        nonces: Mapping[str, Mapping[str, int]] | None = None,
         window_ms: int = WINDOW_MS,
     ) -> None:
-        """``secrets`` maps key ids to secrets; ``floors`` are the stored newest times per key."""
+        """``secrets`` maps key ids to secrets; ``nonces`` are the stored recent nonces per key."""
         self.node_id = node_id
         self.secrets = dict(secrets)
         self.window_ms = window_ms
-        # Nothing at or before a key's floor is accepted: the stored newest time after a
-        # restart, then the bottom of the nonce memory as it is trimmed.
-        self._floors: dict[str, int] = dict(floors or {})
-        self._nonces: dict[str, dict[str, int]] = {}
+        # Nothing at or before a key's floor is accepted: the bottom of the nonce memory as it is
+        # trimmed (always older than the window, so it only matters to a far-off clock).
+        self._floors: dict[str, int] = {}
+        self._nonces: dict[str, dict[str, int]] = {
+            key: dict(seen) for key, seen in (nonces or {}).items()
+        }
         self._newest: dict[str, int] = {}
 
     def verify(

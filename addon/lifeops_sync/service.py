@@ -297,8 +297,8 @@ class Node:
             )
 
         self.store = await self.db(open_store)
-        floors = await self.db(self.store.auth_floors)
-        self.verifier = Verifier(config.node_id, config.secrets(), floors)
+        nonces = await self.db(self.store.auth_nonces)
+        self.verifier = Verifier(config.node_id, config.secrets(), nonces)
         transport = self._transport or self._http_transport
         for peer in config.peers:
             self.links[peer.node_id] = PeerLink(self, peer, transport)
@@ -402,7 +402,7 @@ class Node:
         key_id, ts, nonce = self.verifier.verify(
             request.method, request.path_qs, request.headers, body, self.wall()
         )
-        await self.db(self.store.note_auth, key_id, ts)
+        await self.db(self.store.note_auth, key_id, ts, nonce, ts - 2 * self.verifier.window_ms)
         return key_id, nonce
 
     async def _guard(

@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS known(
 CREATE TABLE IF NOT EXISTS peers(
     node TEXT PRIMARY KEY, last_success INTEGER, last_contact INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS auth(key_id TEXT PRIMARY KEY, hwm INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS auth_nonce(
+    key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(key_id, nonce)
+) WITHOUT ROWID;
 """
 
 # A field is stored unless a tombstone of its record with a greater stamp exists, and replaces the
@@ -537,17 +540,23 @@ class Store:
 
     # -- auth replay floor ------------------------------------------------------------------
 
-    def auth_floors(self) -> dict[str, int]:
-        """The newest request time accepted from each key, as stored."""
-        return dict(self._db.execute("SELECT key_id, hwm FROM auth"))
+    def auth_nonces(self) -> dict[str, dict[str, int]]:
+        """The nonces accepted recently from each key, with their request times, as stored."""
+        nonces: dict[str, dict[str, int]] = {}
+        for key_id, nonce, ts in self._db.execute("SELECT key_id, nonce, ts FROM auth_nonce"):
+            nonces.setdefault(key_id, {})[nonce] = ts
+        return nonces
 
-    def note_auth(self, key_id: str, ts: int) -> None:
-        """Remember the newest request time accepted from ``key_id``."""
-        self._db.execute(
-            "INSERT INTO auth(key_id, hwm) VALUES(?, ?) "
-            "ON CONFLICT(key_id) DO UPDATE SET hwm = max(hwm, excluded.hwm)",
-            (key_id, ts),
-        )
+    def note_auth(self, key_id: str, ts: int, nonce: str, forget_before: int) -> None:
+        """Remember an accepted request's nonce; forget those too old to be accepted anyway."""
+        with self._tx():
+            self._db.execute(
+                "INSERT OR IGNORE INTO auth_nonce(key_id, nonce, ts) VALUES(?, ?, ?)",
+                (key_id, nonce, ts),
+            )
+            self._db.execute(
+                "DELETE FROM auth_nonce WHERE key_id = ? AND ts < ?", (key_id, forget_before)
+            )
 
     # -- reading state ----------------------------------------------------------------------
 

@@ -138,7 +138,7 @@ async def test_a_replay_is_refused_also_after_a_restart(
         {"error": "replayed", "message": "nonce already used"},
     )
     assert await snapshot(running) == after_first
-    # The nonce memory is gone with the process; the stored floor refuses the old request.
+    # The process is gone, its nonces are not: they are stored with the replica.
     await stop_node(net, running)
     running = await start_node(net, tmp_path, HOME, {CABIN: False})
     try:
