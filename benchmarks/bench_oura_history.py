@@ -57,7 +57,7 @@ from custom_components.lifeops.oura_statistics import (  # noqa: E402
     OuraHistory,
     async_fetch_documents,
     async_metric_names,
-    write_series,
+    async_write_series,
 )
 
 TARGET_SECONDS = 3.0
@@ -252,7 +252,9 @@ async def _measure_with(url: str, days: int) -> dict[str, float]:
             await hass.async_start()
             await hass.async_block_till_done()
             await async_metric_names(hass)  # translations loaded once, as after the first poll
-            client = OuraClient("token", session=session, base_url=url)
+            client = OuraClient(
+                "token", session=session, base_url=url, offload=hass.async_add_executor_job
+            )
 
             # LifeOps' backfill, timed with the recorder's writes and the loop watched.
             history = OuraHistory(hass, "bench")
@@ -274,7 +276,7 @@ async def _measure_with(url: str, days: int) -> dict[str, float]:
             names = await async_metric_names(hass)
             with Heartbeat() as beat:
                 began = time.perf_counter()
-                write_series(hass, "floor", series, names)
+                await async_write_series(hass, "floor", series, names)
                 await _flush(hass)
                 results["floor_s"] = time.perf_counter() - began
             results["floor_blocked_ms"] = beat.worst * 1000

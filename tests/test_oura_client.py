@@ -612,3 +612,39 @@ def test_fixtures_are_real_shaped_envelopes() -> None:
         assert set(payload) == {"data", "next_token"}, path.name
         assert isinstance(payload["data"], list)
         assert payload["data"], path.name
+
+
+async def test_large_pages_are_decoded_by_the_offload_and_small_ones_in_place(
+    oura: FakeOura,
+) -> None:
+    """A week of heart rate is decoded by the injected executor, never on the event loop."""
+    week = [
+        {
+            "bpm": 50 + i % 40,
+            "source": "awake",
+            "timestamp": f"2025-03-{10 + i // 288:02d}T00:00:00+00:00",
+        }
+        for i in range(2016)
+    ]
+    oura.reply_json("heartrate", {"data": week, "next_token": None})
+    offloaded: list[str] = []
+
+    async def offload(job: Any) -> Any:
+        offloaded.append("job")
+        return await asyncio.to_thread(job)
+
+    async with OuraClient(provide_token, base_url=oura.base_url, offload=offload) as client:
+        samples = await client.get_heartrate(
+            datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC)
+        )
+        assert len(samples) == 2016
+        assert samples[0].bpm == 50
+        assert offloaded == ["job"]
+        await client.get_daily_sleep(date(2025, 3, 10), date(2025, 3, 14))
+        assert offloaded == ["job"]  # a small page is read where it arrived
+        # A malformed large page is the same typed error either way.
+        oura.reply("heartrate", 200, "{" * 70_000)
+        with pytest.raises(OuraPayloadError):
+            await client.get_heartrate(
+                datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC)
+            )

@@ -8,10 +8,10 @@ A refused sign-in starts Home Assistant's reauth flow at once and raises a repai
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import ClientError
 from homeassistant.core import HomeAssistant
@@ -134,11 +134,19 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             update_interval=UPDATE_INTERVAL,
         )
         self.oauth_session = session
-        self.client = OuraClient(self._access_token, session=async_get_clientsession(hass))
+        self.client = OuraClient(
+            self._access_token,
+            session=async_get_clientsession(hass),
+            offload=self._async_offload,
+        )
         self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
         self.options = dict(entry.options)  # as set up: a change of options reloads the entry
+
+    async def _async_offload(self, job: Callable[[], Any]) -> Any:
+        """Run a blocking job (decoding a large page) in Home Assistant's executor."""
+        return await self.hass.async_add_executor_job(job)
 
     async def _access_token(self) -> str:
         """A valid access token, refreshed first when it is about to expire."""

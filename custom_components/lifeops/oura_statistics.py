@@ -10,6 +10,7 @@ the series are built in the executor, so a year of heart rate never blocks the e
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from .oura.history import METRICS, OuraDocuments, Point, build_series, split_ran
 HEART_RATE_STEP = timedelta(days=7)  # a week of heart rate per request: small pages to parse
 DEFAULT_HISTORY_DAYS = 90
 MAX_HISTORY_DAYS = 3650
+WRITE_PIECE = 500  # points handed to the recorder at once
 
 
 def statistic_id(account: str, key: str) -> str:
@@ -55,10 +57,14 @@ async def async_metric_names(hass: HomeAssistant) -> dict[str, str]:
     return names
 
 
-def write_series(
+async def async_write_series(
     hass: HomeAssistant, account: str, series: dict[str, list[Point]], names: dict[str, str]
 ) -> int:
-    """Queue every point for the recorder; returns how many were queued."""
+    """Queue every point for the recorder; returns how many were queued.
+
+    In pieces of at most `WRITE_PIECE` points, letting the event loop run between them: a year
+    of hourly heart rate handed over at once would hold the loop for a good part of a second.
+    """
     written = 0
     for metric in METRICS:
         points = series.get(metric.key)
@@ -72,15 +78,15 @@ def write_series(
             statistic_id=statistic_id(account, metric.key),
             unit_of_measurement=metric.unit,
         )
-        async_add_external_statistics(
-            hass,
-            metadata,
-            [
-                StatisticData(start=point.start, mean=point.mean, min=point.min, max=point.max)
-                for point in points
-            ],
-        )
-        written += len(points)
+        for first in range(0, len(points), WRITE_PIECE):
+            piece = points[first : first + WRITE_PIECE]
+            async_add_external_statistics(
+                hass,
+                metadata,
+                [StatisticData(start=p.start, mean=p.mean, min=p.min, max=p.max) for p in piece],
+            )
+            written += len(piece)
+            await asyncio.sleep(0)
     return written
 
 
@@ -133,7 +139,7 @@ class OuraHistory:
         self._forget_before(dt_util.utcnow() - timedelta(days=7))
         if not fresh:
             return 0
-        return write_series(self.hass, self.account, fresh, await self._async_names())
+        return await async_write_series(self.hass, self.account, fresh, await self._async_names())
 
     def _forget_before(self, moment: datetime) -> None:
         if len(self._written) < 2048:
@@ -146,7 +152,7 @@ class OuraHistory:
             return 0
         zone = dt_util.get_default_time_zone()
         series = await self.hass.async_add_executor_job(build_series, documents, zone)
-        return write_series(self.hass, self.account, series, await self._async_names())
+        return await async_write_series(self.hass, self.account, series, await self._async_names())
 
     async def async_backfill(self, client: OuraClient, start: date, end: date) -> int | None:
         """Fetch and write the days `start`..`end`; None (logged) when Oura could not be read."""

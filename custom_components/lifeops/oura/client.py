@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 import json
 import logging
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import aiohttp
 
@@ -54,6 +55,8 @@ DEFAULT_TIMEOUT: Final = 30.0  # seconds, for one request and its answer
 DEFAULT_MAX_PAGES: Final = 100  # a collection with more pages is an error, not an endless loop
 
 type TokenProvider = Callable[[], Awaitable[str]]
+type Offload = Callable[[Callable[[], Any]], Awaitable[Any]]
+OFFLOAD_BYTES: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +130,13 @@ class OuraClient:
         collection_path: str = USER_COLLECTION_PATH,
         timeout: float = DEFAULT_TIMEOUT,
         max_pages: int = DEFAULT_MAX_PAGES,
+        offload: Offload | None = None,
     ) -> None:
-        """Set up the client; `token` is an access token or an async callable returning one."""
+        """Set up the client; `token` is an access token or an async callable returning one.
+
+        `offload` runs a blocking function elsewhere (Home Assistant's executor) and awaits it:
+        pages larger than `OFFLOAD_BYTES` are decoded there instead of on the event loop.
+        """
         if max_pages < 1:
             raise ValueError("max_pages must be at least 1")
         self._token: TokenProvider = _fixed_token(token) if isinstance(token, str) else token
@@ -138,6 +146,7 @@ class OuraClient:
         self._collection_path = "/" + collection_path.strip("/")
         self._timeout = timeout
         self._max_pages = max_pages
+        self._offload = offload
 
     def __repr__(self) -> str:
         """Where the client points; never the token."""
@@ -169,16 +178,12 @@ class OuraClient:
         params = collection.range_params(start, end)
         if next_token is not None:
             params["next_token"] = next_token
-        body = await self._get_json(collection.name, params)
-        if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
-            raise OuraPayloadError(f"Oura's {collection.name} answer has no data list")
-        following = body.get("next_token")
-        if following is not None and not isinstance(following, str):
-            raise OuraPayloadError(f"Oura's {collection.name} next_token is not a string")
-        return Page(
-            data=tuple(collection.parse(item) for item in body["data"]),
-            next_token=following or None,
-        )
+        raw = await self._get_raw(collection.name, params)
+        if self._offload is not None and len(raw) > OFFLOAD_BYTES:
+            # A large page (weeks of heart rate) is decoded off the caller's event loop.
+            page: Page[T] = await self._offload(partial(_read_page, collection, raw))
+            return page
+        return _read_page(collection, raw)
 
     async def iter_documents[T](
         self, collection: Collection[T], *, start: date | None = None, end: date | None = None
@@ -266,6 +271,10 @@ class OuraClient:
 
     async def _get_json(self, name: str, params: Mapping[str, str]) -> object:
         """GET one resource of the collection path and decode its JSON, mapping every failure."""
+        return _loads(name, await self._get_raw(name, params))
+
+    async def _get_raw(self, name: str, params: Mapping[str, str]) -> bytes:
+        """GET one resource of the collection path: its body, every failure mapped."""
         token = await self._token()
         url = f"{self._base_url}{self._collection_path}/{name}"
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -287,10 +296,28 @@ class OuraClient:
             ) from err
         _LOGGER.debug("Oura %s: HTTP %s", name, status)
         _raise_for_status(name, status, retry_after)
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise OuraPayloadError(f"Oura's {name} answer is not JSON", status=status) from None
+        return body
+
+
+def _loads(name: str, body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise OuraPayloadError(f"Oura's {name} answer is not JSON") from None
+
+
+def _read_page[T](collection: Collection[T], raw: bytes) -> Page[T]:
+    """A page's documents from its body (pure: may run in an executor)."""
+    body = _loads(collection.name, raw)
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        raise OuraPayloadError(f"Oura's {collection.name} answer has no data list")
+    following = body.get("next_token")
+    if following is not None and not isinstance(following, str):
+        raise OuraPayloadError(f"Oura's {collection.name} next_token is not a string")
+    return Page(
+        data=tuple(collection.parse(item) for item in body["data"]),
+        next_token=following or None,
+    )
 
 
 def _raise_for_status(name: str, status: int, retry_after: str | None) -> None:
