@@ -14,7 +14,9 @@ Printed:
   tracing does not slow the timed one) and the growth of the process's peak RSS;
 - the longest the event loop was kept from running (a 10 ms heartbeat's worst lateness), during
   the backfill and during the floor (the recorder's own writing, which takes the GIL in its
-  thread); the stand-in Oura server runs in a process of its own, so its work never counts.
+  thread); the stand-in Oura server runs in a process of its own, so its work never counts;
+- Python's full garbage collections during the backfill, each with the thread it ran in: one
+  stops every thread, so it shows as a loop stall whichever thread set it off.
 Targets (the issue's): under 3 s, under 50 MB added, the loop never blocked over 100 ms.
 
 Run: .venv/bin/python benchmarks/bench_oura_history.py [--days 365]
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+import gc
 import json
 import logging
 import multiprocessing
@@ -34,6 +37,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from typing import Any
@@ -173,6 +177,42 @@ async def _serve(days: int) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
+class CollectorPauses:
+    """Times Python's full garbage collections and the thread each ran in.
+
+    A full collection stops every thread, the event loop's too: a stall the heartbeat sees may
+    be one, started by whichever thread allocated last (the recorder's, the executor's).
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, str]] = []
+        self._started: dict[int, float] = {}
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        ident = threading.get_ident()
+        if phase == "start":
+            self._started[ident] = time.perf_counter()
+        elif ident in self._started:
+            pause = time.perf_counter() - self._started.pop(ident)
+            self.pauses.append((pause, threading.current_thread().name))
+
+    def __enter__(self) -> CollectorPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def describe(self) -> str:
+        """How many full collections ran, and the longest with its thread."""
+        if not self.pauses:
+            return "none"
+        pause, thread = max(self.pauses)
+        return f"{len(self.pauses)}, the longest {pause * 1000:.0f} ms (thread {thread})"
+
+
 class Heartbeat:
     """Measures the worst lateness of a 10 ms tick: how long the loop was kept busy."""
 
@@ -229,14 +269,14 @@ class OuraServer:
         self._process.join()
 
 
-async def _measure(days: int) -> dict[str, float]:
+async def _measure(days: int) -> dict[str, Any]:
     with OuraServer(days) as server:
         return await _measure_with(server.url, days)
 
 
-async def _measure_with(url: str, days: int) -> dict[str, float]:
+async def _measure_with(url: str, days: int) -> dict[str, Any]:
     start, end = END - timedelta(days=days - 1), END + timedelta(days=1)
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as config_dir:
         async with (
             async_test_home_assistant(config_dir=config_dir) as hass,
@@ -259,7 +299,7 @@ async def _measure_with(url: str, days: int) -> dict[str, float]:
             # LifeOps' backfill, timed with the recorder's writes and the loop watched.
             history = OuraHistory(hass, "bench")
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            with Heartbeat() as beat:
+            with Heartbeat() as beat, CollectorPauses() as collections:
                 began = time.perf_counter()
                 written = await history.async_backfill(client, start, end)
                 await _flush(hass)
@@ -268,10 +308,11 @@ async def _measure_with(url: str, days: int) -> dict[str, float]:
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
             ) / 1024
             results["blocked_ms"] = beat.worst * 1000
+            results["collections"] = collections.describe()
             results["points"] = float(written or 0)
 
             # The floor: the same rows handed to the recorder ready-made, another account.
-            documents = await async_fetch_documents(client, start, end)
+            documents = await async_fetch_documents(hass, client, start, end)
             series = build_series(documents, dt_util.get_default_time_zone())
             names = await async_metric_names(hass)
             with Heartbeat() as beat:
@@ -324,6 +365,7 @@ def main() -> None:
         f"while the recorder writes the ready-made rows alone: "
         f"{results['floor_blocked_ms']:.0f} ms"
     )
+    print(f"full garbage collections during the backfill: {results['collections']}")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,21 @@ from homeassistant.util import dt as dt_util, slugify
 
 from .const import DOMAIN, LOGGER
 from .oura import OuraClient, OuraError
-from .oura.history import METRICS, OuraDocuments, Point, build_series, split_range
+from .oura.history import (
+    METRICS,
+    OuraDocuments,
+    Point,
+    build_series,
+    day_start,
+    hourly_heart_rate,
+    split_range,
+)
 
 HEART_RATE_STEP = timedelta(days=7)  # a week of heart rate per request: small pages to parse
 DEFAULT_HISTORY_DAYS = 90
 MAX_HISTORY_DAYS = 3650
 WRITE_PIECE = 500  # points handed to the recorder at once
+RELEASE_PIECE = 5000  # documents freed at once
 
 
 def statistic_id(account: str, key: str) -> str:
@@ -90,8 +99,15 @@ async def async_write_series(
     return written
 
 
-async def async_fetch_documents(client: OuraClient, start: date, end: date) -> OuraDocuments:
-    """Every document of the days `start`..`end` (end excluded), heart rate a week at a time."""
+async def async_fetch_documents(
+    hass: HomeAssistant, client: OuraClient, start: date, end: date
+) -> OuraDocuments:
+    """Every document of the days `start`..`end` (end excluded).
+
+    Heart rate comes a week at a time and each week is reduced to hourly points in the executor
+    as it arrives: a year of samples (over 100,000 objects) is never held at once, which would
+    also make Python's garbage collector pause every thread for a quarter of a second.
+    """
     documents = OuraDocuments(
         daily_sleep=await client.get_daily_sleep(start, end),
         sleep=await client.get_sleep(start, end),
@@ -101,10 +117,14 @@ async def async_fetch_documents(client: OuraClient, start: date, end: date) -> O
         daily_stress=await client.get_daily_stress(start, end),
     )
     zone = dt_util.get_default_time_zone()
-    first = datetime.combine(start, datetime.min.time(), tzinfo=zone)
-    last = datetime.combine(end, datetime.min.time(), tzinfo=zone)
+    # Whole UTC hours at both ends, so no hour is split between two requests.
+    first, last = day_start(start, zone), day_start(end, zone)
     for piece_start, piece_end in split_range(first, last, HEART_RATE_STEP):
-        documents.heartrate.extend(await client.get_heartrate(piece_start, piece_end))
+        samples = await client.get_heartrate(piece_start, piece_end)
+        documents.heartrate_hours.extend(
+            await hass.async_add_executor_job(hourly_heart_rate, samples)
+        )
+        del samples
     return documents
 
 
@@ -159,13 +179,27 @@ class OuraHistory:
         if not recorder_running(self.hass) or start >= end:
             return 0
         try:
-            documents = await async_fetch_documents(client, start, end)
+            documents = await async_fetch_documents(self.hass, client, start, end)
         except OuraError as err:
             LOGGER.warning("Oura history from %s to %s not imported yet: %s", start, end, err)
             return None
         written = await self.async_import(documents)
         LOGGER.debug("Oura history from %s to %s: %s points", start, end, written)
+        await _async_release(documents)
         return written
+
+
+async def _async_release(documents: OuraDocuments) -> None:
+    """Free a large batch a piece at a time, the event loop running in between.
+
+    Dropping a year of heart rate at once (hundreds of thousands of objects) holds the loop for
+    a tenth of a second.
+    """
+    for kind in (*documents.counts(), "heartrate_hours"):
+        items: list[Any] = getattr(documents, kind)
+        while items:
+            del items[-RELEASE_PIECE:]
+            await asyncio.sleep(0)
 
 
 def history_summary(documents: OuraDocuments) -> dict[str, Any]:

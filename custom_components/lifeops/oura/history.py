@@ -42,6 +42,9 @@ class OuraDocuments:
     daily_stress: list[DailyStress] = field(default_factory=list)
     heartrate: list[HeartRate] = field(default_factory=list)
     workout: list[Workout] = field(default_factory=list)
+    # Heart rate already reduced to hourly points (a backfill reduces each fetched week at once,
+    # so a year of samples is never held in memory); `build_series` adds them to the series.
+    heartrate_hours: list[Point] = field(default_factory=list)
 
     def extend(self, other: OuraDocuments) -> None:
         """Add another batch's documents to these."""
@@ -209,7 +212,10 @@ def build_series(documents: OuraDocuments, zone: tzinfo) -> dict[str, list[Point
     _daily(series, main_sleep_by_day(documents.sleep).values(), _SLEEP_METRICS, zone)
     _daily(series, documents.daily_spo2, _SPO2_METRICS, zone)
     _daily(series, documents.daily_stress, _STRESS_METRICS, zone)
-    series[HEART_RATE.key] = hourly_heart_rate(documents.heartrate)
+    series[HEART_RATE.key] = sorted(
+        [*documents.heartrate_hours, *hourly_heart_rate(documents.heartrate)],
+        key=lambda point: point.start,
+    )
     return series
 
 
