@@ -81,14 +81,16 @@ def _mock_api(
     *,
     status: int = 200,
     account_id: str = ACCOUNT_ID,
+    answers: dict[str, Any] | None = None,
 ) -> None:
-    """Answer every Oura request LifeOps makes: the fixtures, or `status` with no data."""
+    """Answer every Oura request LifeOps makes: the fixtures (or `answers` for some
+    collections), or `status` with no data."""
     aioclient_mock.clear_requests()
     person = {**_fixture("personal_info"), "id": account_id}
     aioclient_mock.get(f"{API}/personal_info", json=person)
     for name in (*COLLECTIONS, "heartrate"):
         if status == 200:
-            aioclient_mock.get(f"{API}/{name}", json=_fixture(name))
+            aioclient_mock.get(f"{API}/{name}", json=(answers or {}).get(name) or _fixture(name))
         else:
             aioclient_mock.get(f"{API}/{name}", status=status, json={"detail": "no"})
 

@@ -4,7 +4,6 @@ new-night event and the history option, through a test Home Assistant with a rea
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-import json
 from pathlib import Path
 import time
 from typing import Any
@@ -41,45 +40,14 @@ from custom_components.lifeops.oura.history import (
     hourly_heart_rate,
     main_sleep_by_day,
 )
+from tests.test_oura import ACCOUNT_ID, FIXTURES, NOW, _fixture, _mock_api, _mock_token
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oura"
-API = "https://api.ouraring.com/v2/usercollection"
-ACCOUNT_ID = "3aad6e3c-ffc4-52f2-80f9-5452b9ba27a1"
 STAT = f"lifeops:oura_{ACCOUNT_ID.replace('-', '_')}_"
-NOW = "2025-03-14T12:00:00+00:00"
-COLLECTIONS = (
-    "daily_sleep",
-    "sleep",
-    "daily_readiness",
-    "daily_activity",
-    "daily_spo2",
-    "daily_stress",
-    "sleep_time",
-    "workout",
-)
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
     """As in conftest, but the recorder's database is prepared before Home Assistant starts."""
-
-
-def _fixture(name: str) -> Any:
-    if name == "heartrate":
-        pages = [_fixture(f"heartrate_page{page}") for page in (1, 2)]
-        return {"data": [sample for page in pages for sample in page["data"]], "next_token": None}
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def _mock_api(aioclient_mock: AiohttpClientMocker, answers: dict[str, Any] | None = None) -> None:
-    aioclient_mock.clear_requests()
-    for name in (*COLLECTIONS, "heartrate"):
-        body = (answers or {}).get(name) or _fixture(name)
-        aioclient_mock.get(f"{API}/{name}", json=body)
-    aioclient_mock.post(
-        "https://api.ouraring.com/oauth/token",
-        json={"access_token": "renewed", "refresh_token": "r", "expires_in": 86400},
-    )
 
 
 def _calls(aioclient_mock: AiohttpClientMocker, name: str) -> int:
@@ -392,7 +360,8 @@ async def test_a_new_night_is_announced_once(
     daily = _fixture("daily_sleep")
     newest = max(daily["data"], key=lambda d: d["day"])
     night = {**newest, "id": "new-night", "day": "2025-03-15", "score": 88}
-    _mock_api(aioclient_mock, {"daily_sleep": {"data": [*daily["data"], night]}})
+    _mock_api(aioclient_mock, answers={"daily_sleep": {"data": [*daily["data"], night]}})
+    _mock_token(aioclient_mock, "renewed")  # a day later the stored token has expired
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["day"] for e in events] == ["2025-03-15"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from http import HTTPStatus
-import json
-from pathlib import Path
 import time
 from typing import Any
 
@@ -25,34 +23,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.const import CONF_KIND, DOMAIN, KIND_OURA
 from custom_components.lifeops.oura.webhooks import DATA_TYPES, EVENT_TYPES
+from tests.test_oura import ACCOUNT_ID, NOW, _mock_api
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oura"
-API = "https://api.ouraring.com/v2/usercollection"
 SUBSCRIPTIONS = "https://api.ouraring.com/v2/webhook/subscription"
-NOW = "2025-03-14T12:00:00+00:00"
 EXTERNAL = "https://home.example.org"
-
-
-def _fixture(name: str) -> Any:
-    if name == "heartrate":
-        pages = [_fixture(f"heartrate_page{page}") for page in (1, 2)]
-        return {"data": [sample for page in pages for sample in page["data"]], "next_token": None}
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def _mock_data(aioclient_mock: AiohttpClientMocker) -> None:
-    for name in (
-        "daily_sleep",
-        "sleep",
-        "daily_readiness",
-        "daily_activity",
-        "daily_spo2",
-        "daily_stress",
-        "sleep_time",
-        "workout",
-        "heartrate",
-    ):
-        aioclient_mock.get(f"{API}/{name}", json=_fixture(name))
 
 
 def _subscription(url: str, event: str, data: str, expires: str) -> dict[str, str]:
@@ -83,7 +57,7 @@ async def oura_entry(hass: HomeAssistant) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Oura",
-        unique_id="3aad6e3c-ffc4-52f2-80f9-5452b9ba27a1",
+        unique_id=ACCOUNT_ID,
         data={
             CONF_KIND: KIND_OURA,
             "auth_implementation": "oura",
@@ -122,7 +96,7 @@ async def test_subscribes_verifies_and_polls_on_a_notice(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await async_process_ha_core_config(hass, {"external_url": EXTERNAL})
-    _mock_data(aioclient_mock)
+    _mock_api(aioclient_mock)
     aioclient_mock.get(SUBSCRIPTIONS, json=[])
     aioclient_mock.post(
         SUBSCRIPTIONS,
@@ -179,7 +153,7 @@ async def test_subscriptions_are_renewed_before_they_lapse_and_removed_with_the_
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await async_process_ha_core_config(hass, {"external_url": EXTERNAL})
-    _mock_data(aioclient_mock)
+    _mock_api(aioclient_mock)
     aioclient_mock.get(SUBSCRIPTIONS, json=[])
     aioclient_mock.post(
         SUBSCRIPTIONS,
@@ -197,8 +171,7 @@ async def test_subscriptions_are_renewed_before_they_lapse_and_removed_with_the_
     listed[0]["expiration_time"] = "2025-03-15T12:00:00+00:00"
     listed[1]["expiration_time"] = "2025-03-16T12:00:00+00:00"
     listed.append(_subscription("https://someone.else/hook", "create", "sleep", "2025-04-10"))
-    aioclient_mock.clear_requests()
-    _mock_data(aioclient_mock)
+    _mock_api(aioclient_mock)
     aioclient_mock.get(SUBSCRIPTIONS, json=listed)
     aioclient_mock.put(f"{SUBSCRIPTIONS}/renew/{listed[0]['id']}", json=listed[0])
     aioclient_mock.put(f"{SUBSCRIPTIONS}/renew/{listed[1]['id']}", json=listed[1])
@@ -227,7 +200,7 @@ async def test_without_an_https_url_it_polls(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
 ) -> None:
     await async_process_ha_core_config(hass, {"external_url": "http://home.example.org"})
-    _mock_data(aioclient_mock)
+    _mock_api(aioclient_mock)
     await _setup(hass, oura_entry)
     assert _calls(aioclient_mock, "GET", "webhook/subscription") == []
     assert oura_entry.runtime_data.update_interval != timedelta(minutes=30)
@@ -238,7 +211,7 @@ async def test_oura_refusing_subscriptions_falls_back_to_polling(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
 ) -> None:
     await async_process_ha_core_config(hass, {"external_url": EXTERNAL})
-    _mock_data(aioclient_mock)
+    _mock_api(aioclient_mock)
     aioclient_mock.get(SUBSCRIPTIONS, status=401, json={"detail": "bad client"})
     await _setup(hass, oura_entry)
     assert oura_entry.runtime_data.pushed is False
