@@ -14,6 +14,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.lifeops.const import CONF_KIND, DOMAIN, KIND_OURA
 from custom_components.lifeops.core.settings import Settings
 
+# Midday where the harness lives (US/Pacific): no wind-down or quiet hours begin during a test,
+# whatever the real clock says.
+pytestmark = pytest.mark.freeze_time("2026-11-25T20:00:00+00:00")
+
 TOTAL_XP = "sensor.lifeops_gamification_total_xp"
 WORK_TODAY = "sensor.lifeops_work_life_work_today"
 SCREEN_TODAY = "sensor.lifeops_screen_time_screen_time_today"

@@ -13,6 +13,10 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.lifeops.const import DOMAIN
 
+# Midday where the harness lives (US/Pacific): no wind-down or quiet hours begin during a test
+# that counts notifications, whatever the real clock says.
+MIDDAY = "2026-11-25T20:00:00+00:00"
+
 
 async def _notify(hass: HomeAssistant, title: str) -> str:
     response = await hass.services.async_call(
@@ -34,6 +38,7 @@ async def _event(client: Any, subscription: int) -> dict[str, Any]:
     return event
 
 
+@pytest.mark.freeze_time(MIDDAY)
 async def test_agents_lists_every_agent_with_its_state(
     hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator
 ) -> None:
@@ -95,6 +100,7 @@ async def test_subscribe_agents_sends_a_change_without_polling(
         await asyncio.wait_for(client.receive_json(), 0.3)
 
 
+@pytest.mark.freeze_time(MIDDAY)
 async def test_notifications_list_subscribe_and_dismiss(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
