@@ -4,7 +4,10 @@ notice makes LifeOps poll at once; bad or forged requests change nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+import hashlib
+import hmac
 from http import HTTPStatus
+import json
 import time
 from typing import Any
 
@@ -22,7 +25,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.const import CONF_KIND, DOMAIN, KIND_OURA
-from custom_components.lifeops.oura.webhooks import DATA_TYPES, EVENT_TYPES
+from custom_components.lifeops.oura.webhooks import (
+    DATA_TYPES,
+    EVENT_TYPES,
+    notice_signature,
+    verify_notice,
+)
 from tests.test_oura import ACCOUNT_ID, NOW, _mock_api
 
 SUBSCRIPTIONS = "https://api.ouraring.com/v2/webhook/subscription"
@@ -37,6 +45,29 @@ def _subscription(url: str, event: str, data: str, expires: str) -> dict[str, st
         "data_type": data,
         "expiration_time": expires,
     }
+
+
+def _signed(body: bytes, secret: str = "client-secret", timestamp: str = "1742040000") -> Any:
+    """Headers as Oura sends them with a notice, signed with `secret`."""
+    return {
+        "Content-Type": "application/json",
+        "x-oura-timestamp": timestamp,
+        "x-oura-signature": notice_signature(secret, timestamp, body),
+    }
+
+
+def test_notice_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
+    # Worked by hand with hashlib: HMAC-SHA256("secret", "1700000000" + '{"a":1}').
+    expected = hmac.new(b"secret", b'1700000000{"a":1}', hashlib.sha256).hexdigest()
+    assert notice_signature("secret", "1700000000", b'{"a":1}') == expected.upper()
+    assert verify_notice("secret", "1700000000", expected, b'{"a":1}')  # lower case too
+    assert verify_notice("secret", "1700000000", expected.upper(), b'{"a":1}')
+    assert not verify_notice("secret", "1700000001", expected, b'{"a":1}')  # other time
+    assert not verify_notice("secret", "1700000000", expected, b'{"a":2}')  # other body
+    assert not verify_notice("other", "1700000000", expected, b'{"a":1}')  # other secret
+    assert not verify_notice("secret", None, expected, b'{"a":1}')
+    assert not verify_notice("secret", "1700000000", None, b'{"a":1}')
+    assert not verify_notice("secret", "1700000000", "ü" * 64, b'{"a":1}')
 
 
 def _calls(aioclient_mock: AiohttpClientMocker, method: str, fragment: str) -> list[Any]:
@@ -94,6 +125,7 @@ async def test_subscribes_verifies_and_polls_on_a_notice(
     hass_client_no_auth: ClientSessionGenerator,
     oura_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await async_process_ha_core_config(hass, {"external_url": EXTERNAL})
     _mock_api(aioclient_mock)
@@ -126,18 +158,31 @@ async def test_subscribes_verifies_and_polls_on_a_notice(
     assert answer.status == HTTPStatus.UNAUTHORIZED
 
     polls = len(_calls(aioclient_mock, "GET", "usercollection/daily_sleep"))
-    notice = {"event_type": "create", "data_type": "daily_sleep", "object_id": "x", "user_id": "u"}
-    answer = await client.post(path, json=notice)
+    notice = json.dumps(
+        {"event_type": "create", "data_type": "daily_sleep", "object_id": "x", "user_id": "u"}
+    ).encode()
+    answer = await client.post(path, data=notice, headers=_signed(notice))
     assert answer.status == HTTPStatus.OK
     freezer.tick(timedelta(seconds=11))  # past the refresh debouncer's cooldown
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert len(_calls(aioclient_mock, "GET", "usercollection/daily_sleep")) == polls + 1
 
+    # Unsigned, forged (another secret) or altered notices are refused and poll nothing.
+    unsigned = {"Content-Type": "application/json"}
+    forged = _signed(notice, secret="guessed-secret")
+    altered = {**_signed(notice), "x-oura-timestamp": "1742040001"}
+    for headers in (unsigned, forged, altered):
+        answer = await client.post(path, data=notice, headers=headers)
+        assert answer.status == HTTPStatus.UNAUTHORIZED
+    refusals = [r for r in caplog.records if "Refused a notice" in r.getMessage()]
+    assert len(refusals) == 1  # one warning, not one per forged request
+    assert "client-secret" not in caplog.text
     # Malformed notices and data LifeOps does not read change nothing.
-    answer = await client.post(path, data=b"{not json")
+    answer = await client.post(path, data=b"{not json", headers=_signed(b"{not json"))
     assert answer.status == HTTPStatus.BAD_REQUEST
-    answer = await client.post(path, json={"event_type": "create", "data_type": "tag"})
+    other = json.dumps({"event_type": "create", "data_type": "tag"}).encode()
+    answer = await client.post(path, data=other, headers=_signed(other))
     assert answer.status == HTTPStatus.OK
     freezer.tick(timedelta(seconds=11))
     async_fire_time_changed(hass)

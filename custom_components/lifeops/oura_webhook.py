@@ -3,7 +3,8 @@
 Only when Home Assistant has an external HTTPS URL (Oura must reach it) and the Oura application's
 client id and secret are known (application credentials). Otherwise LifeOps just polls. While the
 subscriptions are in place the coordinator polls every 30 minutes as a safety net; a notice from
-Oura makes it poll at once (debounced). Subscriptions are checked twice a day, renewed before they
+Oura, signed with the application's client secret, makes it poll at once (debounced); an unsigned
+or forged one is refused with 401. Subscriptions are checked twice a day, renewed before they
 expire, and deleted with the entry.
 """
 
@@ -29,7 +30,14 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, LOGGER
 from .data import OuraConfigEntry
 from .oura import OuraError
-from .oura.webhooks import DATA_TYPES, EVENT_TYPES, OuraWebhookClient, parse_notice
+from .oura.webhooks import (
+    DATA_TYPES,
+    EVENT_TYPES,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    OuraWebhookClient,
+    parse_notice,
+)
 from .oura_coordinator import PUSHED_INTERVAL, OuraCoordinator
 from .store import OuraStore
 
@@ -71,6 +79,7 @@ class OuraWebhooks:
         self.store: OuraStore = coordinator.store
         self.client = _webhook_client(hass, implementation)
         self.callback_url: str | None = None
+        self._warned_unsigned = False
 
     def _secret(self, key: str, size: int) -> str:
         value = self.store.get(key)
@@ -157,7 +166,7 @@ class OuraWebhooks:
     async def _async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        """Answer Oura's verification, and poll on each notice about data LifeOps reads."""
+        """Answer Oura's verification, and poll on each signed notice about data LifeOps reads."""
         if request.method == "GET":
             token = request.query.get("verification_token", "")
             challenge = request.query.get("challenge")
@@ -168,6 +177,19 @@ class OuraWebhooks:
         body = await request.content.read(MAX_NOTICE_BYTES + 1)
         if len(body) > MAX_NOTICE_BYTES:
             return web.Response(status=413)
+        if self.client is None or not self.client.verify(
+            request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), body
+        ):
+            if not self._warned_unsigned:
+                self._warned_unsigned = True
+                LOGGER.warning(
+                    "Refused a notice on the Oura webhook of %s: its signature does not match "
+                    "the application's client secret (further refusals are logged at debug)",
+                    self.entry.title,
+                )
+            else:
+                LOGGER.debug("Refused an unsigned or forged Oura webhook notice")
+            return web.Response(status=401)
         try:
             notice = parse_notice(body)
         except OuraError:

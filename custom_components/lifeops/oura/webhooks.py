@@ -4,8 +4,11 @@ No Home Assistant imports. Subscriptions belong to the OAuth application (they a
 client id and secret, not a person's token) and expire: they are listed, created, renewed before
 they lapse and deleted here. When one is created, Oura first calls the URL with a GET carrying
 the verification token given at creation and a challenge to echo back; afterwards it POSTs a small
-notice per change (`event_type`, `data_type`, `object_id`, `event_time`, `user_id`). LifeOps takes a
-notice only as a cue to poll at once; it never trusts data from the notice itself.
+notice per change (`event_type`, `data_type`, `object_id`, `event_time`, `user_id`), signed: the
+`x-oura-signature` header is the HMAC-SHA256, keyed with the application's client secret, of the
+`x-oura-timestamp` header followed by the raw body, in hexadecimal. LifeOps refuses a notice whose
+signature does not match, and takes a genuine one only as a cue to poll at once; it never trusts
+data from the notice itself.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+import hashlib
+import hmac
 import json
 import logging
 from typing import Self
@@ -25,6 +30,8 @@ from .exceptions import OuraAuthError, OuraConnectionError, OuraError, OuraPaylo
 
 _LOGGER = logging.getLogger(__name__)
 SUBSCRIPTION_PATH = "/v2/webhook/subscription"
+SIGNATURE_HEADER = "x-oura-signature"
+TIMESTAMP_HEADER = "x-oura-timestamp"
 EVENT_TYPES = ("create", "update")
 # The kinds of data LifeOps reads; a notice about one of them triggers a poll.
 DATA_TYPES = (
@@ -84,6 +91,26 @@ class Notice:
     user_id: str | None
 
 
+def notice_signature(client_secret: str, timestamp: str, body: bytes) -> str:
+    """The signature Oura sends with a notice: HMAC-SHA256 of timestamp + body, upper-case hex."""
+    digest = hmac.new(client_secret.encode(), timestamp.encode() + body, hashlib.sha256)
+    return digest.hexdigest().upper()
+
+
+def verify_notice(
+    client_secret: str, timestamp: str | None, signature: str | None, body: bytes
+) -> bool:
+    """Whether a notice really comes from Oura (the application's client secret signed it).
+
+    The hex digits are compared without regard to case, in constant time. A missing header is a
+    failed check.
+    """
+    if not timestamp or not signature:
+        return False
+    expected = notice_signature(client_secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), signature.strip().upper().encode())
+
+
 def parse_notice(body: bytes) -> Notice:
     """Read a webhook POST's body; raises `OuraPayloadError` for anything else."""
     try:
@@ -115,6 +142,7 @@ class OuraWebhookClient:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """Use an injected session (left open)."""
+        self._client_secret = client_secret
         self._headers = {
             "x-client-id": client_id,
             "x-client-secret": client_secret,
@@ -127,6 +155,10 @@ class OuraWebhookClient:
     def __repr__(self) -> str:
         """Where the client points; never the secret."""
         return f"OuraWebhookClient(base_url={self._base_url!r})"
+
+    def verify(self, timestamp: str | None, signature: str | None, body: bytes) -> bool:
+        """Whether a notice POSTed to our URL was signed with this application's secret."""
+        return verify_notice(self._client_secret, timestamp, signature, body)
 
     async def list(self) -> list[Subscription]:
         """Every subscription of the application."""
