@@ -116,9 +116,8 @@ async def setup_credentials(hass: HomeAssistant) -> None:
     )
 
 
-@pytest.fixture
-def oura_entry() -> MockConfigEntry:
-    """A signed-in Oura account whose token is valid for another hour."""
+def signed_in_entry(**kwargs: Any) -> MockConfigEntry:
+    """A signed-in Oura account whose token is valid for another hour (shared by the tests)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Oura",
@@ -134,8 +133,14 @@ def oura_entry() -> MockConfigEntry:
                 "expires_at": time.time() + 3600,
             },
         },
-        entry_id="01JLIFEOPSOURA000000000000",
+        **kwargs,
     )
+
+
+@pytest.fixture
+def oura_entry() -> MockConfigEntry:
+    """A signed-in Oura account whose token is valid for another hour."""
+    return signed_in_entry(entry_id="01JLIFEOPSOURA000000000000")
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:

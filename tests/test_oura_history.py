@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-import time
 from typing import Any
 import zipfile
 
@@ -31,7 +30,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.lifeops.const import CONF_KIND, DOMAIN, KIND_OURA
+from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.oura import HeartRate, SleepPeriod
 from custom_components.lifeops.oura.export import OuraExportError, kind_of, read_export
 from custom_components.lifeops.oura.history import (
@@ -40,7 +39,15 @@ from custom_components.lifeops.oura.history import (
     hourly_heart_rate,
     main_sleep_by_day,
 )
-from tests.test_oura import ACCOUNT_ID, FIXTURES, NOW, _fixture, _mock_api, _mock_token
+from tests.test_oura import (
+    ACCOUNT_ID,
+    FIXTURES,
+    NOW,
+    _fixture,
+    _mock_api,
+    _mock_token,
+    signed_in_entry,
+)
 
 STAT = f"lifeops:oura_{ACCOUNT_ID.replace('-', '_')}_"
 
@@ -60,22 +67,7 @@ async def oura_entry(hass: HomeAssistant) -> MockConfigEntry:
     await async_import_client_credential(
         hass, DOMAIN, ClientCredential("client-id", "client-secret"), "oura"
     )
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Oura",
-        unique_id=ACCOUNT_ID,
-        data={
-            CONF_KIND: KIND_OURA,
-            "auth_implementation": "oura",
-            "token": {
-                "access_token": "stored-access-token",
-                "refresh_token": "stored-refresh-token",
-                "token_type": "Bearer",
-                "expires_in": 86400,
-                "expires_at": time.time() + 3600,
-            },
-        },
-    )
+    return signed_in_entry()
 
 
 async def _statistics(hass: HomeAssistant, key: str) -> list[dict[str, Any]]:

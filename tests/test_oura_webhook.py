@@ -8,7 +8,6 @@ import hashlib
 import hmac
 from http import HTTPStatus
 import json
-import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -24,14 +23,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.lifeops.const import CONF_KIND, DOMAIN, KIND_OURA
+from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.oura.webhooks import (
     DATA_TYPES,
     EVENT_TYPES,
     notice_signature,
     verify_notice,
 )
-from tests.test_oura import ACCOUNT_ID, NOW, _mock_api
+from tests.test_oura import NOW, _mock_api, signed_in_entry
 
 SUBSCRIPTIONS = "https://api.ouraring.com/v2/webhook/subscription"
 EXTERNAL = "https://home.example.org"
@@ -85,22 +84,7 @@ async def oura_entry(hass: HomeAssistant) -> MockConfigEntry:
         hass, DOMAIN, ClientCredential("client-id", "client-secret"), "oura"
     )
     assert await async_setup_component(hass, "webhook", {})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Oura",
-        unique_id=ACCOUNT_ID,
-        data={
-            CONF_KIND: KIND_OURA,
-            "auth_implementation": "oura",
-            "token": {
-                "access_token": "stored-access-token",
-                "refresh_token": "stored-refresh-token",
-                "token_type": "Bearer",
-                "expires_in": 86400,
-                "expires_at": time.time() + 3600,
-            },
-        },
-    )
+    entry = signed_in_entry()
     entry.add_to_hass(hass)
     return entry
 
