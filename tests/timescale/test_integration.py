@@ -469,8 +469,9 @@ async def test_export_and_purge_reach_the_long_term_store(
     database: StoreConfig,
     options: dict[str, Any],
 ) -> None:
-    # A canonical zone name (the harness's US/Pacific is a legacy link trixie's tzdata leaves out).
-    await hass.config.async_set_time_zone("Europe/Stockholm")
+    # The harness's zone, US/Pacific, is a legacy name trixie's PostgreSQL does not know:
+    # the schema keeps America/Los_Angeles instead.
+    assert hass.config.time_zone == "US/Pacific"
     hass.states.async_set("sensor.heart_rate", "58")
     entry = await _setup(
         hass,
@@ -521,6 +522,8 @@ async def test_export_and_purge_reach_the_long_term_store(
     finally:
         await conn.close()
     assert await _rows(database, "SELECT 1 FROM lifeops.health_metric_hourly WHERE site = 'home'")
+    zone = await _rows(database, "SELECT value FROM lifeops.settings WHERE key = 'timezone'")
+    assert [row["value"] for row in zone] == ["America/Los_Angeles"]
 
     response = await hass.services.async_call(
         DOMAIN,

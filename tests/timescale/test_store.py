@@ -394,3 +394,63 @@ async def test_wrong_password_is_told_apart(database: StoreConfig) -> None:
         await check(replace(database, port=1))
     with pytest.raises(asyncpg.PostgresError):
         await _fetchval(database, "SELECT 1/0")
+
+
+async def test_legacy_time_zone_name(database: StoreConfig, tmp_path: Path) -> None:
+    """`US/Pacific` (Home Assistant's test default) on a server that only knows canonical names."""
+    from zoneinfo import ZoneInfo
+
+    from custom_components.lifeops.timescale.rollups import stored_timezone
+    from custom_components.lifeops.timescale.timezones import candidates, resolve
+
+    conn = await connect(database)
+    try:
+        knows_alias = True
+        try:
+            await conn.fetchval("SELECT now() AT TIME ZONE 'US/Pacific'")
+        except asyncpg.InvalidParameterValueError:
+            knows_alias = False
+        assert await resolve(conn, "Europe/Stockholm") == "Europe/Stockholm"
+        assert await resolve(conn, "US/Pacific") == (
+            "US/Pacific" if knows_alias else "America/Los_Angeles"
+        )
+        assert candidates("US/Pacific")[:2] == ("US/Pacific", "America/Los_Angeles")
+        assert candidates("US/Pacific")[-1] == "PST8PDT,M3.2.0,M11.1.0"
+        assert await resolve(conn, "No/Such_Zone") == "UTC"
+        # The last resort before UTC, a POSIX rule, is understood by the server too.
+        summer = await conn.fetchval(
+            "SELECT $1::timestamptz AT TIME ZONE $2",
+            datetime(2026, 7, 1, 12, tzinfo=UTC),
+            candidates("US/Pacific")[-1],
+        )
+        assert summer == datetime(2026, 7, 1, 5)  # noqa: DTZ001 (a local time, as PostgreSQL says)
+    finally:
+        await conn.close()
+
+    # A site whose Home Assistant says US/Pacific: rollups and trends in Pacific days.
+    writer = await _writer(database, tmp_path, timezone="US/Pacific")
+    try:
+        assert writer.schema_timezone in ("US/Pacific", "America/Los_Angeles")
+        pacific = ZoneInfo("America/Los_Angeles")
+        day = datetime(2026, 3, 7, tzinfo=pacific)  # the day before daylight saving starts
+        # Hourly for 73 real hours (in UTC: Python adds wall-clock hours to a zoned time).
+        writer.add("health_metric", _heart_rates(day.astimezone(UTC), 73, timedelta(hours=1)))
+        await writer.flush()
+        await writer.refresh_rollups()
+        async with writer.connection() as conn:
+            assert await stored_timezone(conn) == writer.schema_timezone
+            daily = await query_trend(
+                conn, "heart_rate", day, day + timedelta(days=3), timezone=writer.schema_timezone
+            )
+            # Local midnights; the third day is cut short by the clock change (23 hours).
+            assert [point.start for point in daily] == [
+                datetime(2026, 3, 7, tzinfo=pacific),
+                datetime(2026, 3, 8, tzinfo=pacific),
+                datetime(2026, 3, 9, tzinfo=pacific),
+            ]
+            assert [point.count for point in daily] == [24, 23, 24]
+            # Without the kept zone the query finds the same one.
+            again = await query_trend(conn, "heart_rate", day, day + timedelta(days=3))
+            assert again == daily
+    finally:
+        await writer.close()

@@ -309,8 +309,10 @@ class Writer:
         now = now or datetime.now(UTC)
         try:
             async with self._pool.acquire() as conn:
-                await refresh(conn, self.edition)
-                return await enforce_retention(conn, self.edition, self.retention, now)
+                await refresh(conn, self.edition, timezone=self.schema_timezone)
+                return await enforce_retention(
+                    conn, self.edition, self.retention, now, timezone=self.schema_timezone
+                )
         except _AWAY as err:
             self._went_away(err)
             return {}
@@ -321,7 +323,7 @@ class Writer:
             return
         try:
             async with self._pool.acquire() as conn:
-                await refresh(conn, self.edition)
+                await refresh(conn, self.edition, timezone=self.schema_timezone)
         except _AWAY as err:
             self._went_away(err)
 
