@@ -454,3 +454,37 @@ async def test_legacy_time_zone_name(database: StoreConfig, tmp_path: Path) -> N
             assert again == daily
     finally:
         await writer.close()
+
+
+async def test_workouts_are_activity_events_once(database: StoreConfig, tmp_path: Path) -> None:
+    def walk(day: int, minutes: int) -> tuple[Any, ...]:
+        start = T0 + timedelta(days=day, hours=17)
+        return rows.workout(
+            "oura:account",
+            start,
+            start + timedelta(minutes=minutes),
+            f"workout-{day}",
+            source="oura",
+            activity="walking",
+            calories=None,
+        )
+
+    writer = await _writer(database, tmp_path)
+    try:
+        writer.add("activity_event", [walk(0, 30), walk(1, 45), walk(8, 20)])
+        await writer.flush()
+        # The same workouts again (another site with the same ring, or a replay): no new rows.
+        writer.add("activity_event", [walk(0, 30), walk(1, 45)])
+        await writer.flush()
+        async with writer.connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM lifeops.activity_event") == 3
+            details = await conn.fetchval(
+                "SELECT details FROM lifeops.activity_event ORDER BY time LIMIT 1"
+            )
+            assert details == '{"activity":"walking","end":"2026-01-05T17:30:00+00:00"}'
+            weekly = await query_trend(
+                conn, "workout", T0, T0 + timedelta(days=14), bucket="week", aggregation="sum"
+            )
+            assert [(point.value, point.count) for point in weekly] == [(75.0, 2), (20.0, 1)]
+    finally:
+        await writer.close()
