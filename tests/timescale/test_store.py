@@ -256,6 +256,7 @@ async def test_rollups_retention_and_trends(database: StoreConfig, tmp_path: Pat
             assert len(daily) == 120
             assert {point.value for point in daily} == {63.5}
             assert {point.count for point in daily} == {48}
+            assert all(type(point.value) is float and type(point.count) is int for point in daily)
             monthly_max = await query_trend(
                 conn, "heart_rate", start, now, bucket="month", aggregation="max"
             )
@@ -268,6 +269,7 @@ async def test_rollups_retention_and_trends(database: StoreConfig, tmp_path: Pat
                 conn, "work", now - timedelta(days=7), now, bucket="day", aggregation="sum"
             )
             assert [point.value for point in work] == [8.0, 4.0]
+            assert all(type(point.value) is float for point in work)
             xp = await query_trend(conn, "xp", start, now, bucket="month", aggregation="sum")
             assert sum(point.value or 0 for point in xp) == 600
 
