@@ -57,7 +57,7 @@ async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
     """A connection going back to the pool keeps its session as it is.
 
     asyncpg's default sends a reset query (RESET ALL, CLOSE ALL, UNLISTEN *, advisory unlocks)
-    on every release: one more round trip for each trend query. This pool is LifeOps' own and
+    on every release: one more round trip for each batch. This pool is LifeOps' own and
     leaves nothing behind it: no SET or LISTEN, cursors only inside transactions, advisory locks
     released in `finally`, transactions closed by their context managers (asyncpg rolls back any
     left open anyway).
@@ -90,6 +90,10 @@ class Writer:
         self.on_status = on_status
         self._buffer: DiskBuffer | None = None
         self._pool: asyncpg.Pool | None = None
+        # Queries (trends, export, purge) take turns on a connection of their own: cheaper than
+        # the pool's acquire and release for a query that itself takes a fraction of a millisecond.
+        self._query_conn: asyncpg.Connection[Any] | None = None
+        self._query_lock = asyncio.Lock()
         self._pending: dict[str, list[Row]] = {}
         self._pending_rows = 0
         self._wake = asyncio.Event()
@@ -127,6 +131,10 @@ class Writer:
         with contextlib.suppress(StoreError):
             await self.flush()
         await self._spill()
+        query_conn, self._query_conn = self._query_conn, None
+        if query_conn is not None:
+            with contextlib.suppress(*_AWAY):
+                await asyncio.wait_for(query_conn.close(), 10)
         if self._pool is not None:
             pool, self._pool = self._pool, None
             with contextlib.suppress(*_AWAY):
@@ -280,6 +288,7 @@ class Writer:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.terminate()
+        self._drop_query_conn()
         self._retry_at = time.monotonic() + self._retry_delay
         self._retry_delay = min(RETRY_MAX, self._retry_delay * 2)
 
@@ -343,16 +352,26 @@ class Writer:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
-        """A pooled connection for queries; StoreUnreachable while the database is away."""
+        """The connection for queries, one caller at a time; StoreUnreachable while away."""
         if self._pool is None and not await self._connect():
             raise StoreUnreachable(self.last_error or "")
-        assert self._pool is not None
-        try:
-            async with self._pool.acquire() as conn:
+        async with self._query_lock:
+            try:
+                conn = self._query_conn
+                if conn is None or conn.is_closed():
+                    fresh: asyncpg.Connection[Any] = await asyncpg.connect(
+                        **self.config.connect_kwargs()
+                    )
+                    conn = self._query_conn = fresh
                 yield conn
-        except _AWAY as err:
-            self._went_away(err)
-            raise map_error(err) from err
+            except _AWAY as err:
+                self._went_away(err)
+                raise map_error(err) from err
+
+    def _drop_query_conn(self) -> None:
+        conn, self._query_conn = self._query_conn, None
+        if conn is not None:
+            conn.terminate()
 
     async def _run(self) -> None:
         while True:
