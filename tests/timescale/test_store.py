@@ -490,3 +490,57 @@ async def test_workouts_are_activity_events_once(database: StoreConfig, tmp_path
             assert [(point.value, point.count) for point in weekly] == [(75.0, 2), (20.0, 1)]
     finally:
         await writer.close()
+
+
+async def test_full_edition_sql_is_understood_by_any_edition(database: StoreConfig) -> None:
+    """Without the full edition, its SQL still goes through the server's parser and lookups.
+
+    The Apache edition refuses continuous aggregates, compression and policies only after parsing
+    the statement and resolving its functions and argument names: each of the full edition's
+    statements must fail with exactly that refusal (or, for policies on the continuous aggregates
+    it could not create, with their absence), never with a syntax or lookup error.
+    """
+    from custom_components.lifeops.timescale.migrate import detect_edition
+    from custom_components.lifeops.timescale.rollups import policy_statements
+    from custom_components.lifeops.timescale.schema import (
+        ROLLUP_DAILY,
+        ROLLUP_HOURLY,
+        migration_1,
+        migration_2,
+    )
+
+    conn = await connect(database)
+    try:
+        edition = await detect_edition(conn)
+        if edition is Edition.FULL:
+            pytest.skip("the server has the full edition: test_full_edition_policies runs it all")
+        for statement in migration_1(Edition.FULL, "UTC"):
+            await conn.execute(statement)
+        full: list[tuple[str, tuple[Any, ...]]] = [
+            (sql, ()) for sql in migration_2(Edition.FULL, "America/Los_Angeles")
+        ]
+        full += policy_statements(Retention(xp_days=3650))
+        outcomes: list[tuple[str, str, str]] = []
+        for sql, args in full:
+            try:
+                await conn.execute(sql, *args)
+            except asyncpg.PostgresError as err:
+                outcomes.append((sql, type(err).__name__, str(err)))
+            else:
+                outcomes.append((sql, "ok", ""))
+        views = [view.split(".")[1] for view in (ROLLUP_HOURLY, ROLLUP_DAILY)]
+        refused = 0
+        for sql, outcome, message in outcomes:
+            if outcome == "ok":  # plain SQL (the settings table)
+                continue
+            if outcome == "FeatureNotSupportedError":
+                assert "license" in message, (sql, message)
+                refused += 1
+            else:
+                # The daily aggregate over the hourly one, or a policy on an aggregate, that the
+                # Apache edition could not create.
+                assert outcome == "UndefinedTableError", (sql, outcome, message)
+                assert any(view in message for view in views), (sql, message)
+        assert refused >= 6  # aggregates, their policies, compression, retention on tables
+    finally:
+        await conn.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .migrate import Conn
 from .schema import (
@@ -183,10 +184,8 @@ async def _drop_older(conn: Conn, edition: Edition, table: str, cutoff: datetime
     return int(status.split()[-1])
 
 
-async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> None:
-    """Full edition: set the server's retention policies to `retention` (replacing old ones)."""
-    if not edition.has_continuous_aggregates:
-        return
+def policy_statements(retention: Retention) -> list[tuple[str, tuple[Any, ...]]]:
+    """The full edition's retention policies for `retention`, as (SQL, arguments) in order."""
     targets: list[tuple[str, int | None]] = [
         (HEALTH_METRIC.qualified, retention.raw_days),
         (DEVICE_STATE.qualified, retention.raw_days),
@@ -194,13 +193,24 @@ async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> 
         (ROLLUP_DAILY, retention.rollup_days),
         (XP_EVENT.qualified, retention.xp_days),
     ]
+    statements: list[tuple[str, tuple[Any, ...]]] = []
     for relation, days in targets:
-        await conn.execute(
-            "SELECT remove_retention_policy($1::regclass, if_exists => TRUE)", relation
+        statements.append(
+            ("SELECT remove_retention_policy($1::regclass, if_exists => TRUE)", (relation,))
         )
         if days is not None:
-            await conn.execute(
-                "SELECT add_retention_policy($1::regclass, drop_after => $2::interval)",
-                relation,
-                timedelta(days=days),
+            statements.append(
+                (
+                    "SELECT add_retention_policy($1::regclass, drop_after => $2::interval)",
+                    (relation, timedelta(days=days)),
+                )
             )
+    return statements
+
+
+async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> None:
+    """Full edition: set the server's retention policies to `retention` (replacing old ones)."""
+    if not edition.has_continuous_aggregates:
+        return
+    for sql, args in policy_statements(retention):
+        await conn.execute(sql, *args)
