@@ -190,9 +190,11 @@ class LongTermStore:
         return self.writer.edition
 
     async def async_start(self) -> None:
-        """Start the writer (a database that is away only raises a repair issue) and the feeds."""
-        await self.writer.start()
-        self._export()
+        """Start the feeds, then the writer (a database that is away only raises a repair issue).
+
+        Feeds first: rows queue in memory while the writer connects and migrates, so states that
+        change meanwhile (a second or two on a fresh database) are kept too.
+        """
         entities = [*self.values[HEALTH_ENTITIES], *self.values[STATE_ENTITIES]]
         if entities:
             self._unsubs.append(async_track_state_change_event(self.hass, entities, self._on_state))
@@ -209,6 +211,8 @@ class LongTermStore:
         self._stop_unsub = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._on_hass_stop
         )
+        await self.writer.start()
+        self._export()
 
     async def _on_hass_stop(self, event: Event) -> None:
         self._stop_unsub = None  # a once-listener is gone after it fired
