@@ -2,9 +2,11 @@
 
 Thin: the writer, buffer, rollups and queries live in `timescale/` (no Home Assistant imports).
 What is fed: closed work sessions, closed screen-time spans and XP events (from the agents, each
-with its stable id, so feeding the same ones again changes nothing), numeric states of the health
-entities the user chose (as health metrics named by entity id) and states of the entities whose
-history the user wants kept (device states). Repair issues say when the database is away and
+with its stable id, so feeding the same ones again changes nothing), what the agents announce as
+activity events (wind-down, bedtime, level-ups, achievements, broken streaks), Oura's nights,
+daily scores and workouts, numeric states of the health entities the user chose (as health
+metrics named by entity id) and states of the entities whose history the user wants kept (device
+states). Repair issues say when the database is away and
 when the buffer is nearly full.
 """
 
@@ -32,7 +34,13 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
-from .agents.gamification import EVENT_XP_AWARDED
+from .agents.gamification import (
+    EVENT_ACHIEVEMENT_UNLOCKED,
+    EVENT_LEVEL_UP,
+    EVENT_STREAK_BROKEN,
+    EVENT_XP_AWARDED,
+)
+from .agents.sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
 from .agents.work import EVENT_WORK_STOPPED
 from .const import DOMAIN
 from .data import LifeOpsConfigEntry, is_oura_entry
@@ -99,6 +107,53 @@ def store_config(values: Mapping[str, Any]) -> StoreConfig | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityKind:
+    """How an agent's announcement becomes an activity event."""
+
+    kind: str
+    key: tuple[str, ...] = ()  # fields naming the fact: one row however often it is announced
+    time: str | None = None  # a field with the fact's own time (else when it was announced)
+    value: str | None = None  # the field that is the event's value
+    details: tuple[str, ...] = ()  # fields kept as details
+
+
+ACTIVITY_EVENTS: Final[dict[str, ActivityKind]] = {
+    EVENT_WIND_DOWN_STARTED: ActivityKind(
+        "wind_down_started", ("until",), value="minutes", details=("origin", "until")
+    ),
+    EVENT_WIND_DOWN_ENDED: ActivityKind("wind_down_ended", details=("early", "restored")),
+    EVENT_BEDTIME: ActivityKind("bedtime", ("bedtime",), time="bedtime"),
+    EVENT_LEVEL_UP: ActivityKind("level_up", ("level",), value="level", details=("total_xp",)),
+    EVENT_ACHIEVEMENT_UNLOCKED: ActivityKind(
+        "achievement_unlocked", ("achievement",), time="unlocked_at", details=("achievement",)
+    ),
+    EVENT_STREAK_BROKEN: ActivityKind(
+        "streak_broken", ("habit", "last_done"), value="length", details=("habit", "last_done")
+    ),
+}
+
+
+def activity_row(site: str, event: Event[dict[str, Any]]) -> Row | None:
+    """An agent's announcement as an activity event row; None for other events."""
+    how = ACTIVITY_EVENTS.get(str(event.event_type))
+    if how is None:
+        return None
+    data = event.data
+    when = dt_util.parse_datetime(str(data.get(how.time) or "")) if how.time else None
+    value = data.get(how.value) if how.value else None
+    fact = ":".join([how.kind, *(str(data.get(name)) for name in how.key)]) if how.key else None
+    return rows.activity_event(
+        site,
+        when or event.time_fired,
+        how.kind,
+        float(value) if isinstance(value, int | float) else None,
+        source=DOMAIN,
+        details=rows.details_text({name: data.get(name) for name in how.details}),
+        id=fact,
+    )
+
+
 def _number(state: str) -> float | None:
     try:
         value = float(state)
@@ -120,6 +175,7 @@ class LongTermStore:
     _exported_screen: set[tuple[str, str]] = field(default_factory=set)
     _exported_xp: set[str] = field(default_factory=set)
     _exported_oura: set[tuple[str, str]] = field(default_factory=set)
+    _exported_activity: set[Any] = field(default_factory=set)
     _issues: set[str] = field(default_factory=set)
     _stop_unsub: CALLBACK_TYPE | None = None
 
@@ -134,9 +190,11 @@ class LongTermStore:
         return self.writer.edition
 
     async def async_start(self) -> None:
-        """Start the writer (a database that is away only raises a repair issue) and the feeds."""
-        await self.writer.start()
-        self._export()
+        """Start the feeds, then the writer (a database that is away only raises a repair issue).
+
+        Feeds first: rows queue in memory while the writer connects and migrates, so states that
+        change meanwhile (a second or two on a fresh database) are kept too.
+        """
         entities = [*self.values[HEALTH_ENTITIES], *self.values[STATE_ENTITIES]]
         if entities:
             self._unsubs.append(async_track_state_change_event(self.hass, entities, self._on_state))
@@ -147,10 +205,14 @@ class LongTermStore:
         )
         for event_type in (EVENT_XP_AWARDED, EVENT_WORK_STOPPED):
             self._unsubs.append(self.hass.bus.async_listen(event_type, self._on_agent_event))
+        for event_type in ACTIVITY_EVENTS:
+            self._unsubs.append(self.hass.bus.async_listen(event_type, self._on_activity))
         # Home Assistant stopping does not unload entries: keep what waits in the buffer then.
         self._stop_unsub = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._on_hass_stop
         )
+        await self.writer.start()
+        self._export()
 
     async def _on_hass_stop(self, event: Event) -> None:
         self._stop_unsub = None  # a once-listener is gone after it fired
@@ -180,6 +242,17 @@ class LongTermStore:
     def _on_agent_event(self, event: Event[dict[str, Any]]) -> None:
         if event.data.get("config_entry_id") == self.entry.entry_id:
             self._export()
+
+    @callback
+    def _on_activity(self, event: Event[dict[str, Any]]) -> None:
+        if event.data.get("config_entry_id") != self.entry.entry_id:
+            return
+        row = activity_row(self.site, event)
+        # The row's id (index 2) names the fact; a fact announced again in this run (a level
+        # reached again after merging another site's XP) is kept once.
+        if row is not None and row[2] not in self._exported_activity:
+            self._exported_activity.add(row[2])
+            self.writer.add("activity_event", [row])
 
     @callback
     def _on_state(self, event: Event[EventStateChangedData]) -> None:
@@ -241,25 +314,27 @@ class LongTermStore:
                     description=event.description or None,
                 )
             )
-        sleep, health = self._oura_rows()
+        sleep, health, workouts = self._oura_rows()
         for table, batch in (
             ("work_session", work),
             ("screen_time", screen),
             ("xp_event", xp),
             ("sleep_session", sleep),
             ("health_metric", health),
+            ("activity_event", workouts),
         ):
             if batch:
                 self.writer.add(table, batch)
 
-    def _oura_rows(self) -> tuple[list[Row], list[Row]]:
-        """Sleep periods and daily scores of the Oura accounts in this Home Assistant.
+    def _oura_rows(self) -> tuple[list[Row], list[Row], list[Row]]:
+        """Sleep periods, daily scores and workouts of the Oura accounts in this Home Assistant.
 
         Their site is the Oura account (`oura:<user id>`), the same wherever it is signed in, so
-        two sites' Home Assistants with one ring write each night once.
+        two sites' Home Assistants with one ring write each night (and workout) once.
         """
         sleep: list[Row] = []
         health: list[Row] = []
+        workouts: list[Row] = []
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
             if not is_oura_entry(entry) or entry.runtime_data.data is None:
                 continue
@@ -297,7 +372,31 @@ class LongTermStore:
                 self._exported_oura.add((metric, document.id))
                 when = dt_util.start_of_local_day(document.day)
                 health.append(rows.health_metric(site, metric, when, document.score, "oura"))
-        return sleep, health
+            # Every workout of the last poll's days that has ended; Oura's id keeps each once.
+            for workout in data.documents.workout:
+                if (
+                    workout.start_datetime is None
+                    or workout.end_datetime is None
+                    or ("workout", workout.id) in self._exported_oura
+                ):
+                    continue
+                self._exported_oura.add(("workout", workout.id))
+                workouts.append(
+                    rows.workout(
+                        site,
+                        workout.start_datetime,
+                        workout.end_datetime,
+                        workout.id,
+                        source="oura",
+                        activity=workout.activity,
+                        intensity=workout.intensity,
+                        calories=workout.calories,
+                        distance_m=workout.distance,
+                        label=workout.label,
+                        detected_by=workout.source,
+                    )
+                )
+        return sleep, health, workouts
 
     # -- status and repairs -------------------------------------------------------------------
 

@@ -218,6 +218,54 @@ async def test_agents_and_chosen_entities_land_in_the_store(
     assert len(await _rows(database, "SELECT 1 FROM lifeops.xp_event")) == 1
 
 
+async def test_agent_announcements_land_as_activity_events(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+) -> None:
+    entry = await _setup(
+        hass,
+        replace_options(mock_config_entry, {**options, CONF_STORE: _store_options(database)}),
+    )
+    await hass.services.async_call(
+        DOMAIN, "start_wind_down", {"duration": 30, "scene": False}, blocking=True
+    )
+    await hass.services.async_call(DOMAIN, "end_wind_down", {"restore": False}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN,
+        "award_xp",
+        {"agent": "fitness", "event_type": "workout", "amount": 150, "id": "xp-big"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    # The same level announced again (say, after XP from another site was merged): one row.
+    hass.bus.async_fire(
+        "lifeops_level_up", {"config_entry_id": entry.entry_id, "level": 2, "total_xp": 150}
+    )
+    # Another site's announcement is not this site's.
+    hass.bus.async_fire("lifeops_level_up", {"config_entry_id": "other", "level": 3})
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)  # flushes
+
+    found = await _rows(
+        database,
+        "SELECT kind, value, source, details, site FROM lifeops.activity_event ORDER BY time",
+    )
+    kinds = [row["kind"] for row in found]
+    assert kinds[:2] == ["wind_down_started", "wind_down_ended"]
+    assert kinds.count("level_up") == 1
+    assert {row["site"] for row in found} == {"home"}
+    assert {row["source"] for row in found} == {DOMAIN}
+    started = found[0]
+    assert started["value"] == 30.0
+    assert json.loads(started["details"])["origin"] == "manual"
+    ended = found[1]
+    assert json.loads(ended["details"]) == {"early": True, "restored": False}
+    level = next(row for row in found if row["kind"] == "level_up")
+    assert level["value"] == 2.0
+
+
 def replace_options(entry: MockConfigEntry, options: dict[str, Any]) -> MockConfigEntry:
     """The same mock entry with other options."""
     return MockConfigEntry(
@@ -424,6 +472,25 @@ async def test_oura_nights_and_scores_land_once(
         (account, "oura_readiness_score", 70.0),
         (account, "oura_sleep_score", 67.0),
     ]
+    # The recorded workouts (workout.json), each once, as minutes with their details.
+    workouts = await _rows(
+        database,
+        "SELECT site, time, kind, value, source, details FROM lifeops.activity_event ORDER BY time",
+    )
+    assert [(w["site"], w["kind"], w["source"], w["value"]) for w in workouts] == [
+        (account, "workout", "oura", 42.0),
+        (account, "workout", "oura", 61.0),
+        (account, "workout", "oura", 45.0),
+    ]
+    assert workouts[0]["time"] == datetime(2025, 3, 10, 17, 5, tzinfo=UTC)
+    assert json.loads(workouts[2]["details"]) == {
+        "activity": "strength_training",
+        "calories": 318.5,
+        "detected_by": "manual",
+        "end": "2025-03-13T07:55:00+01:00",
+        "intensity": "hard",
+        "label": "Morning gym",
+    }
 
 
 async def test_a_nearly_full_buffer_raises_a_repair(
@@ -469,8 +536,9 @@ async def test_export_and_purge_reach_the_long_term_store(
     database: StoreConfig,
     options: dict[str, Any],
 ) -> None:
-    # A canonical zone name (the harness's US/Pacific is a legacy link trixie's tzdata leaves out).
-    await hass.config.async_set_time_zone("Europe/Stockholm")
+    # The harness's zone, US/Pacific, is a legacy name trixie's PostgreSQL does not know:
+    # the schema keeps America/Los_Angeles instead.
+    assert hass.config.time_zone == "US/Pacific"
     hass.states.async_set("sensor.heart_rate", "58")
     entry = await _setup(
         hass,
@@ -521,6 +589,8 @@ async def test_export_and_purge_reach_the_long_term_store(
     finally:
         await conn.close()
     assert await _rows(database, "SELECT 1 FROM lifeops.health_metric_hourly WHERE site = 'home'")
+    zone = await _rows(database, "SELECT value FROM lifeops.settings WHERE key = 'timezone'")
+    assert [row["value"] for row in zone] == ["America/Los_Angeles"]
 
     response = await hass.services.async_call(
         DOMAIN,

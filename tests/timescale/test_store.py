@@ -256,6 +256,7 @@ async def test_rollups_retention_and_trends(database: StoreConfig, tmp_path: Pat
             assert len(daily) == 120
             assert {point.value for point in daily} == {63.5}
             assert {point.count for point in daily} == {48}
+            assert all(type(point.value) is float and type(point.count) is int for point in daily)
             monthly_max = await query_trend(
                 conn, "heart_rate", start, now, bucket="month", aggregation="max"
             )
@@ -268,6 +269,7 @@ async def test_rollups_retention_and_trends(database: StoreConfig, tmp_path: Pat
                 conn, "work", now - timedelta(days=7), now, bucket="day", aggregation="sum"
             )
             assert [point.value for point in work] == [8.0, 4.0]
+            assert all(type(point.value) is float for point in work)
             xp = await query_trend(conn, "xp", start, now, bucket="month", aggregation="sum")
             assert sum(point.value or 0 for point in xp) == 600
 
@@ -394,3 +396,151 @@ async def test_wrong_password_is_told_apart(database: StoreConfig) -> None:
         await check(replace(database, port=1))
     with pytest.raises(asyncpg.PostgresError):
         await _fetchval(database, "SELECT 1/0")
+
+
+async def test_legacy_time_zone_name(database: StoreConfig, tmp_path: Path) -> None:
+    """`US/Pacific` (Home Assistant's test default) on a server that only knows canonical names."""
+    from zoneinfo import ZoneInfo
+
+    from custom_components.lifeops.timescale.rollups import stored_timezone
+    from custom_components.lifeops.timescale.timezones import candidates, resolve
+
+    conn = await connect(database)
+    try:
+        knows_alias = True
+        try:
+            await conn.fetchval("SELECT now() AT TIME ZONE 'US/Pacific'")
+        except asyncpg.InvalidParameterValueError:
+            knows_alias = False
+        assert await resolve(conn, "Europe/Stockholm") == "Europe/Stockholm"
+        assert await resolve(conn, "US/Pacific") == (
+            "US/Pacific" if knows_alias else "America/Los_Angeles"
+        )
+        assert candidates("US/Pacific")[:2] == ("US/Pacific", "America/Los_Angeles")
+        assert candidates("US/Pacific")[-1] == "PST8PDT,M3.2.0,M11.1.0"
+        assert await resolve(conn, "No/Such_Zone") == "UTC"
+        # The last resort before UTC, a POSIX rule, is understood by the server too.
+        summer = await conn.fetchval(
+            "SELECT $1::timestamptz AT TIME ZONE $2",
+            datetime(2026, 7, 1, 12, tzinfo=UTC),
+            candidates("US/Pacific")[-1],
+        )
+        assert summer == datetime(2026, 7, 1, 5)  # noqa: DTZ001 (a local time, as PostgreSQL says)
+    finally:
+        await conn.close()
+
+    # A site whose Home Assistant says US/Pacific: rollups and trends in Pacific days.
+    writer = await _writer(database, tmp_path, timezone="US/Pacific")
+    try:
+        assert writer.schema_timezone in ("US/Pacific", "America/Los_Angeles")
+        pacific = ZoneInfo("America/Los_Angeles")
+        day = datetime(2026, 3, 7, tzinfo=pacific)  # the day before daylight saving starts
+        # Hourly for 73 real hours (in UTC: Python adds wall-clock hours to a zoned time).
+        writer.add("health_metric", _heart_rates(day.astimezone(UTC), 73, timedelta(hours=1)))
+        await writer.flush()
+        await writer.refresh_rollups()
+        async with writer.connection() as conn:
+            assert await stored_timezone(conn) == writer.schema_timezone
+            daily = await query_trend(
+                conn, "heart_rate", day, day + timedelta(days=3), timezone=writer.schema_timezone
+            )
+            # Local midnights; the third day is cut short by the clock change (23 hours).
+            assert [point.start for point in daily] == [
+                datetime(2026, 3, 7, tzinfo=pacific),
+                datetime(2026, 3, 8, tzinfo=pacific),
+                datetime(2026, 3, 9, tzinfo=pacific),
+            ]
+            assert [point.count for point in daily] == [24, 23, 24]
+            # Without the kept zone the query finds the same one.
+            again = await query_trend(conn, "heart_rate", day, day + timedelta(days=3))
+            assert again == daily
+    finally:
+        await writer.close()
+
+
+async def test_workouts_are_activity_events_once(database: StoreConfig, tmp_path: Path) -> None:
+    def walk(day: int, minutes: int) -> tuple[Any, ...]:
+        start = T0 + timedelta(days=day, hours=17)
+        return rows.workout(
+            "oura:account",
+            start,
+            start + timedelta(minutes=minutes),
+            f"workout-{day}",
+            source="oura",
+            activity="walking",
+            calories=None,
+        )
+
+    writer = await _writer(database, tmp_path)
+    try:
+        writer.add("activity_event", [walk(0, 30), walk(1, 45), walk(8, 20)])
+        await writer.flush()
+        # The same workouts again (another site with the same ring, or a replay): no new rows.
+        writer.add("activity_event", [walk(0, 30), walk(1, 45)])
+        await writer.flush()
+        async with writer.connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM lifeops.activity_event") == 3
+            details = await conn.fetchval(
+                "SELECT details FROM lifeops.activity_event ORDER BY time LIMIT 1"
+            )
+            assert details == '{"activity":"walking","end":"2026-01-05T17:30:00+00:00"}'
+            weekly = await query_trend(
+                conn, "workout", T0, T0 + timedelta(days=14), bucket="week", aggregation="sum"
+            )
+            assert [(point.value, point.count) for point in weekly] == [(75.0, 2), (20.0, 1)]
+    finally:
+        await writer.close()
+
+
+async def test_full_edition_sql_is_understood_by_any_edition(database: StoreConfig) -> None:
+    """Without the full edition, its SQL still goes through the server's parser and lookups.
+
+    The Apache edition refuses continuous aggregates, compression and policies only after parsing
+    the statement and resolving its functions and argument names: each of the full edition's
+    statements must fail with exactly that refusal (or, for policies on the continuous aggregates
+    it could not create, with their absence), never with a syntax or lookup error.
+    """
+    from custom_components.lifeops.timescale.migrate import detect_edition
+    from custom_components.lifeops.timescale.rollups import policy_statements
+    from custom_components.lifeops.timescale.schema import (
+        ROLLUP_DAILY,
+        ROLLUP_HOURLY,
+        migration_1,
+        migration_2,
+    )
+
+    conn = await connect(database)
+    try:
+        edition = await detect_edition(conn)
+        if edition is Edition.FULL:
+            pytest.skip("the server has the full edition: test_full_edition_policies runs it all")
+        for statement in migration_1(Edition.FULL, "UTC"):
+            await conn.execute(statement)
+        full: list[tuple[str, tuple[Any, ...]]] = [
+            (sql, ()) for sql in migration_2(Edition.FULL, "America/Los_Angeles")
+        ]
+        full += policy_statements(Retention(xp_days=3650))
+        outcomes: list[tuple[str, str, str]] = []
+        for sql, args in full:
+            try:
+                await conn.execute(sql, *args)
+            except asyncpg.PostgresError as err:
+                outcomes.append((sql, type(err).__name__, str(err)))
+            else:
+                outcomes.append((sql, "ok", ""))
+        views = [view.split(".")[1] for view in (ROLLUP_HOURLY, ROLLUP_DAILY)]
+        refused = 0
+        for sql, outcome, message in outcomes:
+            if outcome == "ok":  # plain SQL (the settings table)
+                continue
+            if outcome == "FeatureNotSupportedError":
+                assert "license" in message, (sql, message)
+                refused += 1
+            else:
+                # The daily aggregate over the hourly one, or a policy on an aggregate, that the
+                # Apache edition could not create.
+                assert outcome == "UndefinedTableError", (sql, outcome, message)
+                assert any(view in message for view in views), (sql, message)
+        assert refused >= 6  # aggregates, their policies, compression, retention on tables
+    finally:
+        await conn.close()

@@ -20,6 +20,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from .errors import ExtensionMissing, StoreAuthFailed, StoreError, StoreUnreachable
 from .schema import LATEST, MIGRATIONS, SCHEMA, Edition
+from .timezones import resolve
 
 # Serialises migrations when several sites' Home Assistants start against one database.
 # A connection of its own or one lent by a pool.
@@ -162,6 +163,8 @@ async def migrate(
             "applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {row[0] for row in await conn.fetch(f"SELECT version FROM {SCHEMA}.migrations")}
+        if not done.issuperset(MIGRATIONS):
+            timezone = await resolve(conn, timezone)  # a name this server knows
         applied = []
         for version in sorted(MIGRATIONS):
             if version in done:

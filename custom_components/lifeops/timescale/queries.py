@@ -10,6 +10,7 @@ daily rollups; the agents' own figures come from their small tables:
 | `screen_time` | minutes | screen-time spans |
 | `work` | hours | work sessions |
 | `xp` | XP | XP events |
+| `workout` | minutes | activity events of kind `workout` (Oura's workouts) |
 
 Days, weeks and months are those of the time zone the schema was created with.
 """
@@ -23,6 +24,7 @@ from .errors import InvalidQuery
 from .migrate import Conn
 from .rollups import stored_timezone
 from .schema import (
+    ACTIVITY_EVENT,
     ROLLUP_DAILY,
     ROLLUP_HOURLY,
     SCREEN_TIME,
@@ -35,13 +37,14 @@ BUCKETS = ("hour", "day", "week", "month")
 AGGREGATIONS = ("avg", "min", "max", "sum", "count")
 MAX_POINTS = {"hour": 24 * 93, "day": 3660, "week": 1000, "month": 240}
 
-# metric -> (table, value expression)
+# metric -> (table, value expression, condition on the rows)
 AGENT_METRICS = {
-    "sleep_duration": (SLEEP_SESSION.qualified, "duration_s / 3600.0"),
-    "sleep_score": (SLEEP_SESSION.qualified, "score"),
-    "screen_time": (SCREEN_TIME.qualified, "seconds / 60.0"),
-    "work": (WORK_SESSION.qualified, "seconds / 3600.0"),
-    "xp": (XP_EVENT.qualified, "amount::double precision"),
+    "sleep_duration": (SLEEP_SESSION.qualified, "duration_s / 3600.0", "TRUE"),
+    "sleep_score": (SLEEP_SESSION.qualified, "score", "TRUE"),
+    "screen_time": (SCREEN_TIME.qualified, "seconds / 60.0", "TRUE"),
+    "work": (WORK_SESSION.qualified, "seconds / 3600.0", "TRUE"),
+    "xp": (XP_EVENT.qualified, "amount::double precision", "TRUE"),
+    "workout": (ACTIVITY_EVENT.qualified, "value", "kind = 'workout'"),
 }
 
 # aggregation -> SQL over rollup columns (n, total, min_value, max_value)
@@ -54,9 +57,12 @@ _ROLLUP_AGG = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TrendPoint:
-    """One bucket of a trend."""
+    """One bucket of a trend.
+
+    Not frozen: a frozen dataclass's __init__ costs twice as much, and a trend makes hundreds.
+    """
 
     start: datetime
     value: float | None
@@ -99,7 +105,7 @@ async def query_trend(
         timezone = await stored_timezone(conn)
     aligned = "(date_trunc($1, $2::timestamptz AT TIME ZONE $3) AT TIME ZONE $3)"
     if metric in AGENT_METRICS:
-        table, value = AGENT_METRICS[metric]
+        table, value, condition = AGENT_METRICS[metric]
         agg = {
             "avg": f"avg({value})",
             "min": f"min({value})",
@@ -110,7 +116,8 @@ async def query_trend(
         rows = await conn.fetch(
             "SELECT date_trunc($1, time AT TIME ZONE $3) AT TIME ZONE $3 AS b, "
             f"{agg} AS v, count(*) AS n FROM {table} "
-            f"WHERE time >= {aligned} AND time < $4 AND ($5::text IS NULL OR site = $5) "
+            f"WHERE {condition} AND time >= {aligned} AND time < $4 "
+            "AND ($5::text IS NULL OR site = $5) "
             "GROUP BY 1 ORDER BY 1",
             bucket,
             start,
@@ -141,12 +148,9 @@ async def query_trend(
             f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_DAILY} WHERE metric = $1)", metric
         ):
             raise InvalidQuery("unknown_metric", metric=metric)
-    return [
-        TrendPoint(
-            start=row["b"], value=None if row["v"] is None else float(row["v"]), count=int(row["n"])
-        )
-        for row in rows
-    ]
+    # Columns (bucket, value, count) arrive as (datetime, float | None, int): every value
+    # expression above is double precision and every count a bigint.
+    return [TrendPoint(*row) for row in rows]
 
 
 async def metrics(conn: Conn) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .migrate import Conn
 from .schema import (
@@ -23,6 +24,7 @@ from .schema import (
     Edition,
     Table,
 )
+from .timezones import resolve
 
 _MERGE_GAP = timedelta(hours=6)
 
@@ -40,9 +42,12 @@ RAW_TABLES: tuple[Table, ...] = (HEALTH_METRIC, DEVICE_STATE)
 
 
 async def stored_timezone(conn: Conn) -> str:
-    """The time zone whose days the daily rollups use (chosen when the schema was created)."""
+    """The time zone whose days the daily rollups use (chosen when the schema was created).
+
+    As a name this server knows: a schema made elsewhere may name a zone by a legacy alias.
+    """
     value = await conn.fetchval(f"SELECT value FROM {SCHEMA}.settings WHERE key = 'timezone'")
-    return str(value or "UTC")
+    return await resolve(conn, str(value or "UTC"))
 
 
 def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -55,17 +60,25 @@ def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, date
     return merged
 
 
-async def refresh(conn: Conn, edition: Edition, *, raw_after: datetime | None = None) -> int:
+async def refresh(
+    conn: Conn,
+    edition: Edition,
+    *,
+    raw_after: datetime | None = None,
+    timezone: str | None = None,
+) -> int:
     """Bring the rollup tables up to date with what was written; returns the ranges refreshed.
 
     Recomputes exactly the hours (and their days) that got rows since the last refresh, from the
     raw rows, in one transaction with taking the pending ranges, so it is exact and crash-safe.
     Hours older than `raw_after` (raw rows already deleted by retention) are left as they are.
-    No-op on the full edition, whose continuous aggregates refresh themselves.
+    No-op on the full edition, whose continuous aggregates refresh themselves. `timezone` is
+    `stored_timezone`'s answer, which callers may keep; read from the database when not given.
     """
     if edition.has_continuous_aggregates:
         return 0
-    timezone = await stored_timezone(conn)
+    if timezone is None:
+        timezone = await stored_timezone(conn)
     async with conn.transaction():
         pending = await conn.fetch(f"DELETE FROM {SCHEMA}.rollup_pending RETURNING lo, hi")
         ranges = _merge([(row["lo"], row["hi"]) for row in pending])
@@ -128,7 +141,12 @@ async def rebuild(conn: Conn, edition: Edition) -> None:
 
 
 async def enforce_retention(
-    conn: Conn, edition: Edition, retention: Retention, now: datetime
+    conn: Conn,
+    edition: Edition,
+    retention: Retention,
+    now: datetime,
+    *,
+    timezone: str | None = None,
 ) -> dict[str, int]:
     """Delete what is older than the retention allows; returns rows (or chunks) removed by table.
 
@@ -139,7 +157,7 @@ async def enforce_retention(
         return {}
     removed: dict[str, int] = {}
     if retention.raw_days is not None:
-        await refresh(conn, edition)
+        await refresh(conn, edition, timezone=timezone)
         cutoff = now - timedelta(days=retention.raw_days)
         for table in RAW_TABLES:
             removed[table.name] = await _drop_older(conn, edition, table.qualified, cutoff)
@@ -166,10 +184,8 @@ async def _drop_older(conn: Conn, edition: Edition, table: str, cutoff: datetime
     return int(status.split()[-1])
 
 
-async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> None:
-    """Full edition: set the server's retention policies to `retention` (replacing old ones)."""
-    if not edition.has_continuous_aggregates:
-        return
+def policy_statements(retention: Retention) -> list[tuple[str, tuple[Any, ...]]]:
+    """The full edition's retention policies for `retention`, as (SQL, arguments) in order."""
     targets: list[tuple[str, int | None]] = [
         (HEALTH_METRIC.qualified, retention.raw_days),
         (DEVICE_STATE.qualified, retention.raw_days),
@@ -177,13 +193,24 @@ async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> 
         (ROLLUP_DAILY, retention.rollup_days),
         (XP_EVENT.qualified, retention.xp_days),
     ]
+    statements: list[tuple[str, tuple[Any, ...]]] = []
     for relation, days in targets:
-        await conn.execute(
-            "SELECT remove_retention_policy($1::regclass, if_exists => TRUE)", relation
+        statements.append(
+            ("SELECT remove_retention_policy($1::regclass, if_exists => TRUE)", (relation,))
         )
         if days is not None:
-            await conn.execute(
-                "SELECT add_retention_policy($1::regclass, drop_after => $2::interval)",
-                relation,
-                timedelta(days=days),
+            statements.append(
+                (
+                    "SELECT add_retention_policy($1::regclass, drop_after => $2::interval)",
+                    (relation, timedelta(days=days)),
+                )
             )
+    return statements
+
+
+async def apply_policies(conn: Conn, edition: Edition, retention: Retention) -> None:
+    """Full edition: set the server's retention policies to `retention` (replacing old ones)."""
+    if not edition.has_continuous_aggregates:
+        return
+    for sql, args in policy_statements(retention):
+        await conn.execute(sql, *args)

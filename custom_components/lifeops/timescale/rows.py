@@ -7,7 +7,9 @@ replay or from another site's merge, is one row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+import json
 import uuid
 
 from .buffer import Row
@@ -72,6 +74,42 @@ def activity_event(
         else stable_id("activity_event", site, kind, source, time)
     )
     return (time, site, key, kind, value, source, details)
+
+
+def details_text(values: Mapping[str, object]) -> str | None:
+    """An activity's details as compact JSON (keys sorted, empty values left out)."""
+    kept = {key: value for key, value in values.items() if value is not None and value != ""}
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str) if kept else None
+
+
+def workout(
+    site: str,
+    start: datetime,
+    end: datetime,
+    id: str,
+    *,
+    source: str = "",
+    activity: str | None = None,
+    intensity: str | None = None,
+    calories: float | None = None,
+    distance_m: float | None = None,
+    label: str | None = None,
+    detected_by: str | None = None,
+) -> Row:
+    """A workout as an activity event: kind `workout`, its value the minutes it lasted."""
+    details = details_text(
+        {
+            "end": end.isoformat(),
+            "activity": activity,
+            "intensity": intensity,
+            "calories": calories,
+            "distance_m": distance_m,
+            "label": label,
+            "detected_by": detected_by,
+        }
+    )
+    minutes = (end - start).total_seconds() / 60
+    return activity_event(site, start, "workout", minutes, source=source, details=details, id=id)
 
 
 def screen_time(
