@@ -189,6 +189,25 @@ def _data(name: str) -> str:
     return f"/data/{name}"
 
 
+def _certificate(root: Path, name: str) -> tuple[str, str]:
+    """A self-signed certificate and key for 127.0.0.1 (made once), as paths in the root."""
+    cert, key = f"/data/{name}.crt", f"/data/{name}.key"
+    host_cert, host_key = root / cert.lstrip("/"), root / key.lstrip("/")
+    if not (host_cert.is_file() and host_key.is_file()):
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                "-subj", "/CN=127.0.0.1", "-keyout", str(host_key), "-out", str(host_cert),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        for path in (host_cert, host_key):
+            os.chown(path, UID, GID)
+        host_key.chmod(0o600)  # PostgreSQL refuses a key others may read
+    return cert, key
+
+
 def start(
     name: str,
     port: int,
@@ -196,11 +215,14 @@ def start(
     plain: bool = False,
     fresh: bool = False,
     durable: bool = False,
+    tls: bool = False,
 ) -> None:
     """Initialise the data folder on first use and start the server on 127.0.0.1:PORT.
 
     Tests run without fsync and synchronous commits (fast, throw-away); `durable` keeps
-    PostgreSQL's defaults, as a real installation has them (benchmarks).
+    PostgreSQL's defaults, as a real installation has them (benchmarks). `tls` has the server
+    offer TLS with a self-signed certificate made for it (openssl), so clients that prefer TLS
+    get it and clients that check certificates refuse it.
     """
     root = install()
     data = _data(name)
@@ -250,6 +272,9 @@ def start(
     }
     if plain:
         del settings["timescaledb.telemetry_level"]
+    if tls:
+        cert, key = _certificate(root, name)
+        settings.update(ssl="on", ssl_cert_file=cert, ssl_key_file=key)
     if durable:
         for key in ("fsync", "full_page_writes", "synchronous_commit"):
             del settings[key]
@@ -294,11 +319,12 @@ def stop(name: str) -> None:
 
 
 def remove(name: str) -> None:
-    """Stop the server of this data folder and delete the folder and its log."""
+    """Stop the server of this data folder and delete the folder, its log and certificate."""
     stop(name)
     data = root_dir() / _data(name).lstrip("/")
     shutil.rmtree(data, ignore_errors=True)
-    data.with_name(f"{name}.log").unlink(missing_ok=True)
+    for suffix in ("log", "crt", "key"):
+        data.with_name(f"{name}.{suffix}").unlink(missing_ok=True)
 
 
 def status(name: str) -> bool:
@@ -323,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument(
                 "--durable", action="store_true", help="keep fsync and synchronous commits on"
             )
+            p.add_argument("--tls", action="store_true", help="offer TLS (self-signed)")
     args = parser.parse_args(argv)
     if args.command == "install":
         print(install())
@@ -334,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             plain=args.plain,
             fresh=args.fresh,
             durable=args.durable,
+            tls=args.tls,
         )
     elif args.command == "stop":
         stop(args.name)

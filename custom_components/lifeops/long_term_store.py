@@ -33,6 +33,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.util import dt as dt_util
+from homeassistant.util.ssl import get_default_context, get_default_no_verify_context
 
 from .agents.gamification import (
     EVENT_ACHIEVEMENT_UNLOCKED,
@@ -47,7 +48,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .timescale import rows
 from .timescale.buffer import Row
 from .timescale.errors import InvalidQuery, StoreError
-from .timescale.migrate import StoreConfig
+from .timescale.migrate import TLS_PREFER, TLS_VERIFY, StoreConfig
 from .timescale.queries import query_trend
 from .timescale.rollups import Retention
 from .timescale.schema import Edition
@@ -63,6 +64,7 @@ DATABASE: Final = "database"
 USER: Final = "user"
 PASSWORD: Final = "password"
 ALLOW_POSTGRESQL: Final = "allow_postgresql"
+TLS: Final = "tls"
 HEALTH_ENTITIES: Final = "health_entities"
 STATE_ENTITIES: Final = "state_entities"
 RAW_DAYS: Final = "raw_days"
@@ -75,6 +77,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     USER: "lifeops",
     PASSWORD: "",
     ALLOW_POSTGRESQL: False,
+    TLS: TLS_PREFER,
     HEALTH_ENTITIES: [],
     STATE_ENTITIES: [],
     RAW_DAYS: 90,
@@ -104,6 +107,11 @@ def store_config(values: Mapping[str, Any]) -> StoreConfig | None:
         user=str(values[USER]),
         password=str(values[PASSWORD]),
         allow_postgresql=bool(values[ALLOW_POSTGRESQL]),
+        tls=str(values[TLS]),
+        # Home Assistant's own contexts, made at its start: nothing is read from disk on the loop.
+        ssl_context=(
+            get_default_context() if values[TLS] == TLS_VERIFY else get_default_no_verify_context()
+        ),
     )
 
 

@@ -18,6 +18,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -35,12 +38,19 @@ from .long_term_store import (
     RAW_DAYS,
     ROLLUP_DAYS,
     STATE_ENTITIES,
+    TLS,
     USER,
     store_config,
     store_options,
 )
-from .timescale.errors import ExtensionMissing, StoreAuthFailed, StoreError
-from .timescale.migrate import check
+from .timescale.errors import (
+    ExtensionMissing,
+    StoreAuthFailed,
+    StoreError,
+    TlsUnavailable,
+    TlsUntrusted,
+)
+from .timescale.migrate import TLS_MODES, check
 
 STEP_ID = "long_term_store"
 LIMITS = {PORT: (1, 65535), RAW_DAYS: (1, 3650), ROLLUP_DAYS: (1, 36500)}
@@ -63,6 +73,11 @@ def _schema(values: Mapping[str, Any]) -> vol.Schema:
             vol.Optional(USER, default=values[USER]): text,
             vol.Optional(PASSWORD): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+            vol.Optional(TLS, default=values[TLS]): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(TLS_MODES), mode=SelectSelectorMode.DROPDOWN, translation_key=TLS
+                )
             ),
             vol.Optional(ALLOW_POSTGRESQL, default=values[ALLOW_POSTGRESQL]): BooleanSelector(),
             vol.Optional(
@@ -92,6 +107,11 @@ def _read(
     if user_input.get(PASSWORD):
         values[PASSWORD] = str(user_input[PASSWORD])
     values[ALLOW_POSTGRESQL] = bool(user_input.get(ALLOW_POSTGRESQL, False))
+    tls = user_input.get(TLS, current[TLS])
+    if tls in TLS_MODES:
+        values[TLS] = tls
+    else:
+        errors[TLS] = "invalid_choice"
     for key, (low, high) in LIMITS.items():
         raw = user_input.get(key, current[key])
         try:
@@ -135,6 +155,10 @@ async def async_step_long_term_store(
                 await check(config)
             except StoreAuthFailed:
                 errors["base"] = "store_invalid_auth"
+            except TlsUnavailable:
+                errors["base"] = "store_tls_unavailable"
+            except TlsUntrusted:
+                errors["base"] = "store_tls_untrusted"
             except ExtensionMissing:
                 errors["base"] = "store_extension_missing"
             except StoreError:

@@ -30,6 +30,7 @@ class Server:
     name: str
     port: int
     plain: bool
+    tls: bool = False
 
     def config(self, database: str, **changes: object) -> StoreConfig:
         """Settings for one of its databases."""
@@ -50,7 +51,7 @@ class Server:
 
     def start(self) -> None:
         """Start it again."""
-        timescaledb.start(self.name, self.port, PASSWORD, plain=self.plain)
+        timescaledb.start(self.name, self.port, PASSWORD, plain=self.plain, tls=self.tls)
 
 
 def _free_port() -> int:
@@ -63,12 +64,12 @@ def _free_port() -> int:
         probe.close()
 
 
-def _server(plain: bool) -> Generator[Server]:
+def _server(plain: bool, tls: bool) -> Generator[Server]:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("a real TimescaleDB needs root and apt-get (scripts/timescaledb.py)")
     name = f"pytest-{'plain' if plain else 'tsdb'}-{os.getpid()}"
-    server = Server(name=name, port=_free_port(), plain=plain)
-    timescaledb.start(name, server.port, PASSWORD, plain=plain, fresh=True)
+    server = Server(name=name, port=_free_port(), plain=plain, tls=tls)
+    timescaledb.start(name, server.port, PASSWORD, plain=plain, fresh=True, tls=tls)
     try:
         yield server
     finally:
@@ -77,14 +78,17 @@ def _server(plain: bool) -> Generator[Server]:
 
 @pytest.fixture(scope="session")
 def timescale_server() -> Generator[Server]:
-    """TimescaleDB (whatever edition the cached packages are: Debian's is Apache-2)."""
-    yield from _server(plain=False)
+    """TimescaleDB (whatever edition the cached packages are: Debian's is Apache-2).
+
+    It offers TLS (self-signed), so Home Assistant's default, TLS when offered, runs over TLS.
+    """
+    yield from _server(plain=False, tls=True)
 
 
 @pytest.fixture(scope="session")
 def plain_server() -> Generator[Server]:
-    """The same PostgreSQL without TimescaleDB preloaded: LifeOps' fallback."""
-    yield from _server(plain=True)
+    """The same PostgreSQL without TimescaleDB preloaded: LifeOps' fallback (and no TLS)."""
+    yield from _server(plain=True, tls=False)
 
 
 async def _database(server: Server) -> AsyncGenerator[StoreConfig]:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
+import ssl
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -114,6 +115,12 @@ async def test_options_step_tests_the_database_before_saving(
         (_form(database, password="wrong"), {"base": "store_invalid_auth"}),
         (_form(database, port=1), {"base": "store_cannot_connect"}),
         (_form(plain_database), {"base": "store_extension_missing"}),
+        # The plain server offers no TLS; the other's certificate is self-signed.
+        (
+            _form(plain_database, allow_postgresql=True, tls="require"),
+            {"base": "store_tls_unavailable"},
+        ),
+        (_form(database, tls="verify-full"), {"base": "store_tls_untrusted"}),
         (_form(database, health_entities=["sensor.nope"]), {"health_entities": "unknown_entity"}),
     ]
     for form, errors in cases:
@@ -216,6 +223,37 @@ async def test_agents_and_chosen_entities_land_in_the_store(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert len(await _rows(database, "SELECT 1 FROM lifeops.work_session")) == 1
     assert len(await _rows(database, "SELECT 1 FROM lifeops.xp_event")) == 1
+
+
+async def test_connection_uses_tls_when_offered_and_reads_no_certificate_on_the_loop(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    database: StoreConfig,
+    options: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # asyncpg left to itself builds a TLS context on the loop and reads ~/.postgresql's
+    # certificate files there (Home Assistant logs it as a blocking call). LifeOps hands it
+    # Home Assistant's contexts, made at start: no certificate file is opened during setup.
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a certificate file was read on the event loop")
+
+    for method in ("load_cert_chain", "load_verify_locations", "set_default_verify_paths"):
+        monkeypatch.setattr(ssl.SSLContext, method, refuse)
+    entry = await _setup(
+        hass,
+        replace_options(mock_config_entry, {**options, CONF_STORE: _store_options(database)}),
+    )
+    assert entry.runtime_data.long_term_store.writer.connected
+    monkeypatch.undo()  # the test's own connection below may build a context
+    sessions = await _rows(
+        database,
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+        "WHERE a.application_name = 'lifeops' AND a.datname = current_database() "
+        "AND s.pid <> pg_backend_pid()",
+    )
+    assert sessions and all(row["ssl"] for row in sessions)  # the server offers TLS: used
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_agent_announcements_land_as_activity_events(

@@ -208,4 +208,7 @@ async def _outage_and_restarts(site: Site, database: StoreConfig, server: Server
 
     await _until(all_stored, 45, "every value in the database", hass)
     assert await _stored_values(database) == [float(value) for value in range(1, 401)]
+    # Connecting (over TLS: the test server offers it) blocked nothing on the loop.
+    output = hass.log_file.read_text(errors="replace")
+    assert "Detected blocking call" not in output, hass.log_tail()
     assert await asyncio.to_thread(hass.stop) == 0, hass.log_tail()

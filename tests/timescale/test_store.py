@@ -15,8 +15,19 @@ import asyncpg
 import pytest
 
 from custom_components.lifeops.timescale import rows
-from custom_components.lifeops.timescale.errors import ExtensionMissing, InvalidQuery
-from custom_components.lifeops.timescale.migrate import StoreConfig, check, connect, migrate
+from custom_components.lifeops.timescale.errors import (
+    ExtensionMissing,
+    InvalidQuery,
+    TlsUnavailable,
+    TlsUntrusted,
+)
+from custom_components.lifeops.timescale.migrate import (
+    StoreConfig,
+    check,
+    connect,
+    migrate,
+    offers_tls,
+)
 from custom_components.lifeops.timescale.queries import query_trend
 from custom_components.lifeops.timescale.rollups import Retention, enforce_retention, refresh
 from custom_components.lifeops.timescale.schema import TABLES, Edition
@@ -47,6 +58,25 @@ async def _writer(config: StoreConfig, tmp_path: Path, **kwargs: Any) -> Writer:
     writer = Writer(config, tmp_path / "buffer.sqlite", **kwargs)
     await writer.start(background=False)
     return writer
+
+
+async def test_tls_modes_against_servers_with_and_without_tls(
+    database: StoreConfig, plain_database: StoreConfig
+) -> None:
+    uses_tls = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    assert await offers_tls(database.host, database.port)
+    assert not await offers_tls(plain_database.host, plain_database.port)
+    # prefer (the default): TLS where offered, plain where not.
+    assert await _fetchval(database, uses_tls) is True
+    assert await _fetchval(plain_database, uses_tls) is False
+    # require: TLS or nothing; disable: never TLS.
+    assert await _fetchval(replace(database, tls="require"), uses_tls) is True
+    with pytest.raises(TlsUnavailable):
+        await connect(replace(plain_database, tls="require"))
+    assert await _fetchval(replace(database, tls="disable"), uses_tls) is False
+    # verify-full: the test server's certificate is self-signed, so it is refused.
+    with pytest.raises(TlsUntrusted):
+        await connect(replace(database, tls="verify-full"))
 
 
 async def test_migrations_fresh_then_again(database: StoreConfig) -> None:

@@ -15,6 +15,14 @@ class StoreAuthFailed(StoreError):
     """The server refused the user name or password."""
 
 
+class TlsUnavailable(StoreUnreachable):
+    """TLS was required but the server does not offer it."""
+
+
+class TlsUntrusted(StoreUnreachable):
+    """The server's certificate is not trusted, or is for another host name."""
+
+
 class ExtensionMissing(StoreError):
     """The database has no TimescaleDB and plain PostgreSQL was not allowed."""
 

@@ -12,13 +12,22 @@ import argparse
 import asyncio
 from dataclasses import dataclass, field
 import os
+import ssl
+import struct
 import sys
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .errors import ExtensionMissing, StoreAuthFailed, StoreError, StoreUnreachable
+from .errors import (
+    ExtensionMissing,
+    StoreAuthFailed,
+    StoreError,
+    StoreUnreachable,
+    TlsUnavailable,
+    TlsUntrusted,
+)
 from .schema import LATEST, MIGRATIONS, SCHEMA, Edition
 from .timezones import resolve
 
@@ -30,9 +39,25 @@ _LOCK_ID = 0x4C6966654F7073  # "LifeOps"
 CONNECT_TIMEOUT = 10.0
 
 
+# TLS to the server, as libpq names the modes: never; when the server offers it; always
+# (certificate not checked); always, with the certificate and host name checked.
+TLS_DISABLE = "disable"
+TLS_PREFER = "prefer"
+TLS_REQUIRE = "require"
+TLS_VERIFY = "verify-full"
+TLS_MODES = (TLS_DISABLE, TLS_PREFER, TLS_REQUIRE, TLS_VERIFY)
+_SSL_REQUEST = struct.pack("!ii", 8, 80877103)  # PostgreSQL's SSLRequest message
+
+
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """Where the long-term store is. The password never shows in repr() or logs."""
+    """Where the long-term store is. The password never shows in repr() or logs.
+
+    `ssl_context` is the TLS context to use for `prefer`, `require` and `verify-full`, made by
+    the caller ahead of time (Home Assistant has its own, already loaded). Without one, a context
+    is built here when needed, which reads certificate files: fine on the command line, not on
+    an event loop that must not wait on the disk.
+    """
 
     host: str
     port: int
@@ -40,9 +65,15 @@ class StoreConfig:
     user: str
     password: str = field(repr=False)
     allow_postgresql: bool = False
+    tls: str = TLS_PREFER
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for asyncpg.connect / create_pool."""
+    def connect_kwargs(self, tls: ssl.SSLContext | bool = False) -> dict[str, Any]:
+        """Keyword arguments for asyncpg.connect / create_pool (`tls` from `resolve_tls`).
+
+        The TLS argument is always given, a context or False, so asyncpg never builds a context
+        of its own on the event loop (it would read ~/.postgresql's certificate files there).
+        """
         return {
             "host": self.host,
             "port": self.port,
@@ -50,14 +81,59 @@ class StoreConfig:
             "user": self.user,
             "password": self.password,
             "timeout": CONNECT_TIMEOUT,
+            "ssl": tls,
             "server_settings": {"timezone": "UTC", "application_name": "lifeops"},
         }
+
+    def context(self) -> ssl.SSLContext:
+        """The TLS context for this mode: the caller's, or one made now."""
+        if self.ssl_context is not None:
+            return self.ssl_context
+        context = ssl.create_default_context()
+        if self.tls != TLS_VERIFY:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+async def offers_tls(host: str, port: int, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Whether the server at host:port accepts TLS: it answers PostgreSQL's SSLRequest with S."""
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(_SSL_REQUEST)
+                await writer.drain()
+                answer = await reader.readexactly(1)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError, asyncio.IncompleteReadError) as err:
+        raise StoreUnreachable(type(err).__name__) from err
+    return answer == b"S"
+
+
+async def resolve_tls(config: StoreConfig) -> ssl.SSLContext | bool:
+    """What to pass asyncpg as `ssl` for this server: a context, or False for none.
+
+    `prefer` asks the server once (an SSLRequest) and uses TLS when it is offered; `require`
+    and `verify-full` refuse a server without TLS. A Unix socket path never uses TLS.
+    """
+    if config.tls == TLS_DISABLE or config.host.startswith("/"):
+        return False
+    offered = await offers_tls(config.host, config.port)
+    if not offered:
+        if config.tls == TLS_PREFER:
+            return False
+        raise TlsUnavailable(f"{config.host}:{config.port} does not offer TLS")
+    return config.context()
 
 
 def map_error(err: BaseException) -> StoreError:
     """Turn a driver or socket error into the store's own."""
     if isinstance(err, StoreError):
         return err
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return TlsUntrusted(err.verify_message or type(err).__name__)
     if isinstance(
         err, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
     ):
@@ -80,7 +156,8 @@ CONNECTION_ERRORS = (
 async def connect(config: StoreConfig) -> asyncpg.Connection[Any]:
     """One connection, with the store's errors for what goes wrong."""
     try:
-        conn: asyncpg.Connection[Any] = await asyncpg.connect(**config.connect_kwargs())
+        tls = await resolve_tls(config)
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(**config.connect_kwargs(tls))
     except CONNECTION_ERRORS as err:
         raise map_error(err) from err
     return conn
@@ -213,7 +290,7 @@ async def check(config: StoreConfig) -> Edition:
 
 async def _main(args: argparse.Namespace) -> int:
     password = os.environ.get("LIFEOPS_DB_PASSWORD") or os.environ.get("PGPASSWORD") or ""
-    config = StoreConfig(args.host, args.port, args.database, args.user, password)
+    config = StoreConfig(args.host, args.port, args.database, args.user, password, tls=args.tls)
     try:
         conn = await connect(config)
     except StoreError as err:
@@ -245,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="lifeops")
     parser.add_argument("--user", default="lifeops")
     parser.add_argument("--timezone", default="UTC", help="the time zone of daily rollups")
+    parser.add_argument("--tls", choices=TLS_MODES, default=TLS_PREFER, help="TLS to the server")
     parser.add_argument(
         "--allow-postgresql",
         action="store_true",

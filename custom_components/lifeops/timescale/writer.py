@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import logging
 from pathlib import Path
+import ssl
 import time
 from typing import Any
 
@@ -26,7 +27,15 @@ import asyncpg
 
 from .buffer import DEFAULT_MAX_ROWS, DiskBuffer, Row
 from .errors import StoreError, StoreUnreachable
-from .migrate import CONNECTION_ERRORS, Conn, MigrationResult, StoreConfig, map_error, migrate
+from .migrate import (
+    CONNECTION_ERRORS,
+    Conn,
+    MigrationResult,
+    StoreConfig,
+    map_error,
+    migrate,
+    resolve_tls,
+)
 from .rollups import Retention, apply_policies, enforce_retention, refresh, stored_timezone
 from .schema import HEALTH_METRIC, SCHEMA, TABLES, Edition
 
@@ -93,6 +102,7 @@ class Writer:
         # Queries (trends, export, purge) take turns on a connection of their own: cheaper than
         # the pool's acquire and release for a query that itself takes a fraction of a millisecond.
         self._query_conn: asyncpg.Connection[Any] | None = None
+        self._tls: ssl.SSLContext | bool = False  # found at each connect (resolve_tls)
         self._query_lock = asyncio.Lock()
         self._pending: dict[str, list[Row]] = {}
         self._pending_rows = 0
@@ -300,8 +310,9 @@ class Writer:
             return False
         pool: asyncpg.Pool | None = None
         try:
+            self._tls = await resolve_tls(self.config)
             pool = await asyncpg.create_pool(
-                min_size=1, max_size=2, reset=_keep_session, **self.config.connect_kwargs()
+                min_size=1, max_size=2, reset=_keep_session, **self.config.connect_kwargs(self._tls)
             )
             async with pool.acquire() as conn:
                 self.migration = await migrate(
@@ -360,7 +371,7 @@ class Writer:
                 conn = self._query_conn
                 if conn is None or conn.is_closed():
                     fresh: asyncpg.Connection[Any] = await asyncpg.connect(
-                        **self.config.connect_kwargs()
+                        **self.config.connect_kwargs(self._tls)
                     )
                     conn = self._query_conn = fresh
                 yield conn
