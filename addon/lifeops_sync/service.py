@@ -280,6 +280,7 @@ class Node:
         self._stopped = False
         # Set (and replaced) whenever the replica changes: wakes the change feed's waiters.
         self._changed = asyncio.Event()
+        self._closing = False
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -407,7 +408,13 @@ class Node:
         app.router.add_get("/v1/state", self._handle_state)
         app.router.add_post("/v1/sync_now", self._handle_sync_now)
         app.router.add_get("/v1/changes", self._handle_changes)
+        app.on_shutdown.append(self._on_shutdown)
         return app
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        # Change-feed requests answer now rather than hold the shutdown for their wait.
+        self._closing = True
+        self.notify_changed()
 
     async def _authenticate(self, request: web.Request, body: bytes) -> tuple[str, str]:
         key_id, ts, nonce = self.verifier.verify(
@@ -597,7 +604,7 @@ class Node:
             changed = self._changed  # taken before reading: a change after the read wakes us
             parts, more = await self.db(self.store.changes_since, after, limit)
             remaining = deadline - loop.time()
-            if parts or remaining <= 0:
+            if parts or remaining <= 0 or self._closing:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)

@@ -152,3 +152,18 @@ async def test_signed_by_the_local_client_only(pair: tuple[Running, Running]) ->
     async with session.get(url, headers=headers) as answer:
         assert answer.status == 403
     assert API_SECRET  # the right secret is accepted in every other test here
+
+
+async def test_a_stopping_node_answers_waiting_requests_at_once(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    async with ClientSession() as session:
+        net = Network(random.Random(0), session, faults=False)
+        node = await start_node(net, tmp_path, "home", {})
+        waiting = asyncio.create_task(api(node, "GET", "/v1/changes?after=&wait=30"))
+        await asyncio.sleep(0.2)
+        start = time.monotonic()
+        await node.runner.cleanup()
+        assert (await asyncio.wait_for(waiting, 5))["changes"] == []
+        assert time.monotonic() - start < 3
+        await stop_node(net, node)

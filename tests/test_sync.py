@@ -1,0 +1,456 @@
+"""Sync through the public surface: two real sync-service processes (home and cabin) on 127.0.0.1,
+the home Home Assistant's site entry talking to the home service.
+
+The cabin's Home Assistant is played by the cabin's local API, written to exactly as the
+integration writes (the record `settings/person`, items `xp/<id>`). Partitions are made with
+proxies between the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import logging
+from pathlib import Path
+import random
+from typing import Any
+
+from aiohttp import ClientSession, web
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.lifeops import sync_manager
+from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.sync import SyncClient
+from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
+
+from .sync.nodes import API_SECRET, link_secret
+from .sync.test_sync_processes import Proxy, Service, free_port, wait_up
+
+TOTAL_XP = "sensor.lifeops_gamification_total_xp"
+SYNC_ARGS = ["--sync-interval", "0.3", "--retry-max", "0.5", "--no-fsync"]
+
+
+@dataclass
+class Sites:
+    """Home and cabin services, each calling the other through a proxy that can be cut."""
+
+    session: ClientSession
+    home: Service
+    cabin: Service
+    to_home: Proxy
+    to_cabin: Proxy
+
+    def partition(self, cut: bool) -> None:
+        self.to_home.cut = cut
+        self.to_cabin.cut = cut
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sync_manager, "RETRY_MAX", 0.5)
+    monkeypatch.setattr(sync_manager, "RETRY_MIN", 0.2)
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
+    async with ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def sites(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    rng = random.Random(0)
+    home_port, cabin_port = free_port(), free_port()
+    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
+    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
+    secret = link_secret("home", "cabin")
+    home = Service(
+        "home",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"cabin,{secret},http://127.0.0.1:{to_cabin.port}"],
+        port=home_port,
+    )
+    cabin = Service(
+        "cabin",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
+        port=cabin_port,
+    )
+    await to_home.start()
+    await to_cabin.start()
+    try:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.start)
+            await wait_up(session, service)
+        yield Sites(session, home, cabin, to_home, to_cabin)
+    finally:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.stop)
+        await to_home.stop()
+        await to_cabin.stop()
+
+
+def _sync_options(url: str, secret: str = API_SECRET) -> dict[str, Any]:
+    return {CONF_SYNC: {SYNC_URL: url, SYNC_SECRET: secret}}
+
+
+def _client(session: ClientSession, service: Service) -> SyncClient:
+    """The local API of a service, as a site's Home Assistant talks to it."""
+    return SyncClient(session, service.url, API_SECRET)
+
+
+async def _until(check: Callable[[], bool], timeout: float = 8.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _teardown(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _xp(event_id: str, amount: int, origin: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "time": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "agent": "fitness",
+        "event_type": "hike",
+        "amount": amount,
+        "description": "",
+        "origin": origin,
+        "habit_id": None,
+    }
+
+
+async def _award(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "award_xp", data, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    return response
+
+
+async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(sites.home.url)},
+    )
+    await _setup(hass, entry)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True and not manager.queue)
+    session = sites.session
+
+    # Apart: the cabin moves bedtime and earns XP; home changes quiet hours and earns XP.
+    sites.partition(True)
+    await _client(session, sites.cabin).write(
+        [
+            {
+                "op": "set",
+                "collection": "settings",
+                "key": "person",
+                "fields": {"bedtime": "23:15:00"},
+            },
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-hike",
+                "value": _xp("cabin-hike", 30, "cabin"),
+            },
+        ],
+    )
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "quiet_hours_start": "21:30:00"}
+    )
+    await _award(hass, agent="fitness", event_type="walk", amount=20, id="home-walk")
+    await hass.async_block_till_done()
+    await _until(lambda: not manager.queue)  # written to the home service
+    await asyncio.sleep(0.5)
+    assert entry.options["bedtime"] == "22:30:00"  # the cabin is out of reach
+    assert hass.states.get(TOTAL_XP).state == "20"
+
+    # They meet: within seconds the cabin's edit and XP are at home, home's at the cabin.
+    sites.partition(False)
+    await _until(lambda: entry.options["bedtime"] == "23:15:00")
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "50")
+    assert entry.options["quiet_hours_start"] == "21:30:00"  # home's edit is kept
+    assert entry.runtime_data.settings.bedtime.isoformat() == "23:15:00"
+
+    async def at_cabin() -> tuple[dict[str, Any], dict[str, Any]]:
+        records = await _client(session, sites.cabin).records("settings")
+        items = await _client(session, sites.cabin).items("xp")
+        return records, items
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while True:
+        records, items = await at_cabin()
+        if records["person"].get("quiet_hours_start") == "21:30:00" and "home-walk" in items:
+            break
+        assert asyncio.get_running_loop().time() < deadline, (records, items)
+        await asyncio.sleep(0.1)
+    assert records["person"]["bedtime"] == "23:15:00"
+    assert items["home-walk"]["amount"] == 20
+
+    # Merging again (the same events heard twice) counts nothing twice.
+    await _client(session, sites.cabin).write(
+        [
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-hike",
+                "value": _xp("cabin-hike", 30, "cabin"),
+            }
+        ],
+    )
+    response = await hass.services.async_call(
+        DOMAIN, "sync_now", {}, blocking=True, return_response=True
+    )
+    assert response == {"peers": [{"peer": "cabin", "success": True, "error": None}], "queued": 0}
+    await asyncio.sleep(0.5)
+    assert hass.states.get(TOTAL_XP).state == "50"
+
+    # Per-peer diagnostic sensors from the service's status.
+    registry = er.async_get(hass)
+    peer_entities = [
+        e
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if "sync" in e.unique_id
+    ]
+    assert {e.translation_key for e in peer_entities} == {
+        "sync_last_success",
+        "sync_pending",
+        "sync_last_error",
+    }
+    assert all(e.entity_category is EntityCategory.DIAGNOSTIC for e in peer_entities)
+    last_success = next(e for e in peer_entities if e.translation_key == "sync_last_success")
+    state = hass.states.get(last_success.entity_id)
+    assert state is not None and state.state not in ("unknown", "unavailable")
+    assert "cabin" in state.attributes["friendly_name"]
+    await _teardown(hass, entry)
+
+
+async def test_service_down_at_setup_queues_and_delivers_later(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    session: ClientSession,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    service = Service("home", tmp_path, ["--no-fsync"])
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(service.url)},
+    )
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is False)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is not None
+
+    # Works alone meanwhile: the XP counts here, the change waits in the queue (and the store).
+    await _award(hass, agent="fitness", event_type="walk", amount=15, id="offline-walk")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "wake_time": "07:15:00"}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(TOTAL_XP).state == "15"
+    assert {op["op"] for op in manager.queue} == {"add", "set"}
+    assert entry.runtime_data.store.collect()["sync"]["queue"] == manager.queue
+
+    await asyncio.to_thread(service.start)
+    await wait_up(session, service)
+    await _until(lambda: manager.connected is True and not manager.queue)
+    items = await _client(session, service).items("xp")
+    assert items["offline-walk"]["amount"] == 15
+    records = await _client(session, service).records("settings")
+    assert records["person"]["wake_time"] == "07:15:00"
+    assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is None
+    warnings = [r for r in caplog.records if "cannot reach its sync service" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once per retry
+    assert API_SECRET not in caplog.text
+    await _teardown(hass, entry)
+    await asyncio.to_thread(service.stop)
+
+
+async def test_sync_now_needs_sync_set_up(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    assert init_integration.runtime_data.sync is None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "sync_now", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "sync_not_configured"
+
+
+async def test_sync_now_when_the_service_is_away(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(f"http://127.0.0.1:{free_port()}")},
+    )
+    await _setup(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "sync_now", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "sync_unavailable"
+    await _teardown(hass, entry)
+
+
+async def _options_sync_step(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "sync" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "sync"}
+    )
+    assert result["step_id"] == "sync"
+    return str(result["flow_id"])
+
+
+async def test_options_step_tests_the_service_on_submit(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    session: ClientSession,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = init_integration
+    service = Service("home", tmp_path, ["--no-fsync"])
+    await asyncio.to_thread(service.start)
+    other = web.Application()
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "fine"})
+
+    other.router.add_get("/v1/health", health)
+    runner = web.AppRunner(other, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    other_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await wait_up(session, service)
+        before = dict(entry.options)
+        for user_input, error in (
+            ({SYNC_URL: "ftp://127.0.0.1:1", SYNC_SECRET: "x"}, {SYNC_URL: "sync_invalid_url"}),
+            ({SYNC_URL: "http://me:pw@127.0.0.1:1"}, {SYNC_URL: "sync_invalid_url"}),
+            ({SYNC_URL: service.url}, {SYNC_SECRET: "sync_secret_required"}),
+            (
+                {SYNC_URL: f"http://127.0.0.1:{free_port()}", SYNC_SECRET: API_SECRET},
+                {"base": "sync_cannot_connect"},
+            ),
+            (
+                {SYNC_URL: service.url, SYNC_SECRET: "wrong-0123456789"},
+                {"base": "sync_invalid_auth"},
+            ),
+            ({SYNC_URL: other_url, SYNC_SECRET: API_SECRET}, {"base": "sync_not_a_service"}),
+        ):
+            flow_id = await _options_sync_step(hass, entry)
+            result = await hass.config_entries.options.async_configure(flow_id, user_input)
+            assert result["type"] == "form", user_input
+            assert result["errors"] == error, user_input
+            assert dict(entry.options) == before  # nothing changed
+            hass.config_entries.options.async_abort(flow_id)
+
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(
+            flow_id, {SYNC_URL: service.url + "/", SYNC_SECRET: API_SECRET}
+        )
+        assert result["type"] == "create_entry"
+        await hass.async_block_till_done()
+        assert entry.options[CONF_SYNC] == {SYNC_URL: service.url, SYNC_SECRET: API_SECRET}
+        assert entry.state is ConfigEntryState.LOADED
+        manager = entry.runtime_data.sync  # the entry reloaded with sync on
+        assert manager is not None
+        await _until(lambda: manager.connected is True)
+
+        # An empty secret keeps the stored one; an empty address turns sync off.
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(flow_id, {SYNC_URL: service.url})
+        assert result["type"] == "create_entry"
+        assert entry.options[CONF_SYNC][SYNC_SECRET] == API_SECRET
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(flow_id, {})
+        assert result["type"] == "create_entry"
+        await hass.async_block_till_done()
+        assert entry.options[CONF_SYNC] == {}
+        assert entry.runtime_data.sync is None
+        assert API_SECRET not in caplog.text
+    finally:
+        await runner.cleanup()
+        await asyncio.to_thread(service.stop)
+
+
+async def test_diagnostics_never_show_the_sync_secret(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    tmp_path: Path,
+    session: ClientSession,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    service = Service("home", tmp_path, ["--no-fsync"])
+    await asyncio.to_thread(service.start)
+    try:
+        await wait_up(session, service)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Home",
+            unique_id="home",
+            data=dict(mock_config_entry.data),
+            options={**options, **_sync_options(service.url)},
+        )
+        assert await async_setup_component(hass, "diagnostics", {})
+        await _setup(hass, entry)
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        await _until(lambda: manager.connected is True)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert API_SECRET not in json.dumps(diagnostics)
+        assert diagnostics["entry"]["options"]["sync"]["secret"] == "**REDACTED**"
+        assert diagnostics["runtime"]["sync"]["connected"] is True
+        assert diagnostics["runtime"]["sync"]["node_id"] == "home"
+        await _teardown(hass, entry)
+    finally:
+        await asyncio.to_thread(service.stop)
