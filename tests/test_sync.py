@@ -26,7 +26,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, get_system_health_info
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -284,6 +284,9 @@ async def test_service_down_at_setup_queues_and_delivers_later(
     await _until(lambda: manager.connected is False)
     issues = ir.async_get(hass)
     assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is not None
+    assert await async_setup_component(hass, "system_health", {})
+    info = await get_system_health_info(hass, DOMAIN)
+    assert info["sync"] == "unreachable"
 
     # Works alone meanwhile: the XP counts here, the change waits in the queue (and the store).
     await _award(hass, agent="fitness", event_type="walk", amount=15, id="offline-walk")
@@ -303,6 +306,8 @@ async def test_service_down_at_setup_queues_and_delivers_later(
     records = await _client(session, service).records("settings")
     assert records["person"]["wake_time"] == "07:15:00"
     assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is None
+    info = await get_system_health_info(hass, DOMAIN)
+    assert (info["sync"], info["sync_queued"]) == ("connected", "0")
     warnings = [r for r in caplog.records if "cannot reach its sync service" in r.getMessage()]
     assert len(warnings) == 1  # once, not once per retry
     assert API_SECRET not in caplog.text
@@ -454,3 +459,141 @@ async def test_diagnostics_never_show_the_sync_secret(
         await _teardown(hass, entry)
     finally:
         await asyncio.to_thread(service.stop)
+
+
+class Gate:
+    """Home Assistant's way to its own service, which the test can close (any method)."""
+
+    def __init__(self, session: ClientSession, target: str) -> None:
+        self.session = session
+        self.target = target
+        self.closed = False
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+        self.inflight: set[asyncio.Task[Any]] = set()
+
+    def close(self) -> None:
+        """Refuse from now on, and drop the requests under way (a long poll included)."""
+        self.closed = True
+        for task in self.inflight:
+            task.cancel()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.closed:
+            return web.Response(status=503, text="closed")
+        task = asyncio.current_task()
+        assert task is not None
+        self.inflight.add(task)
+        try:
+            return await self.forward(request)
+        finally:
+            self.inflight.discard(task)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-lifeops")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        async with self.session.request(
+            request.method, self.target + request.path_qs, data=body, headers=headers
+        ) as answer:
+            keep = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-lifeops")}
+            return web.Response(status=answer.status, body=await answer.read(), headers=keep)
+
+    async def stop(self) -> None:
+        self.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote_one(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = Gate(sites.session, sites.home.url)
+    await gate.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(gate.url)},
+    )
+    try:
+        await _setup(hass, entry)
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        await _until(lambda: manager.connected is True and not manager.queue)
+
+        # Home's HA loses its service; meanwhile the cabin's edit reaches the home service, and
+        # the person edits the same setting at home (queued: the service is away).
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        cabin = _client(sites.session, sites.cabin)
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "settings",
+                    "key": "person",
+                    "fields": {"bedtime": "23:15:00", "work_cutoff": "17:00:00"},
+                }
+            ]
+        )
+        home = _client(sites.session, sites.home)
+
+        async def home_has_it() -> bool:
+            person = (await home.records("settings")).get("person", {})
+            return person.get("bedtime") == "23:15:00"
+
+        deadline = asyncio.get_running_loop().time() + 8
+        while not await home_has_it():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        assert manager.queue
+
+        # Back: home's queued edit is written (stamped now, so it wins); the cabin's other field
+        # arrives; the older cabin bedtime never overwrites the local edit, here or there.
+        gate.closed = False
+        await _until(lambda: entry.options["work_cutoff"] == "17:00:00" and not manager.queue)
+        await asyncio.sleep(1.0)
+        assert entry.options["bedtime"] == "21:45:00"
+        deadline = asyncio.get_running_loop().time() + 8
+        while (await cabin.records("settings"))["person"]["bedtime"] != "21:45:00":
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+
+        # A setting another site sends that fails the checks changes nothing here.
+        before = dict(entry.options)
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "settings",
+                    "key": "person",
+                    "fields": {"wake_time": "21:45:00"},  # equal to bedtime: refused
+                }
+            ]
+        )
+        await _until(lambda: "were not applied" in caplog.text)
+        assert dict(entry.options) == before
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()

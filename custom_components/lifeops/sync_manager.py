@@ -165,6 +165,8 @@ class SyncManager:
         self.queue: list[dict[str, Any]] = list(stored.get("queue") or [])
         # The synced settings as the service is known to hold them (empty: never synced).
         self._known: dict[str, Any] = dict(stored.get("settings") or {})
+        # The service the cursor belongs to: another one (a new address) starts from scratch.
+        self._node_id: str | None = stored.get("node_id")
         self.connected: bool | None = None  # None until the first attempt
         self.last_error: str | None = None
         self._dirty = asyncio.Event()
@@ -192,7 +194,12 @@ class SyncManager:
 
     def as_dict(self) -> dict[str, Any]:
         """What is kept in the entry's store: the cursor, the queue, the known settings."""
-        return {"cursor": dict(self.cursor), "queue": list(self.queue), "settings": self._known}
+        return {
+            "node_id": self._node_id,
+            "cursor": dict(self.cursor),
+            "queue": list(self.queue),
+            "settings": dict(self._known),
+        }
 
     def info(self) -> dict[str, Any]:
         """Status for diagnostics and system health (never the secret)."""
@@ -267,7 +274,10 @@ class SyncManager:
             self._dirty.clear()
             try:
                 await self.async_flush()
-            except SyncError as err:
+            except Exception as err:
+                if not isinstance(err, SyncError):
+                    _LOGGER.exception("Writing to the sync service for %s failed", self.entry.title)
+                    err = SyncError("internal error")
                 failures += 1
                 self._set_connected(False, err)
                 self._connected_event.clear()
@@ -289,7 +299,9 @@ class SyncManager:
         while True:
             try:
                 if fresh:
-                    await self.client.connect()
+                    node_id = await self.client.connect()
+                    if node_id != self._node_id:
+                        self._node_id, self.cursor, self._known = node_id, {}, {}
                     await self._reconcile()
                     self._set_connected(True, None)
                     self._connected_event.set()
@@ -313,6 +325,11 @@ class SyncManager:
                 failures += 1
                 fresh = True
                 self._set_connected(False, err)
+                await asyncio.sleep(_backoff(failures))
+            except Exception:
+                failures += 1
+                fresh = True
+                _LOGGER.exception("Sync for %s failed", self.entry.title)
                 await asyncio.sleep(_backoff(failures))
 
     async def _reconcile(self) -> None:
