@@ -41,6 +41,7 @@ from .sync.nodes import API_SECRET, link_secret
 from .sync.test_sync_processes import Proxy, Service, free_port, wait_up
 
 TOTAL_XP = "sensor.lifeops_gamification_total_xp"
+MEDITATE_STREAK = "sensor.lifeops_gamification_meditate_streak"
 SYNC_ARGS = ["--sync-interval", "0.3", "--retry-max", "0.5", "--no-fsync"]
 
 
@@ -222,6 +223,23 @@ async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
     assert records["person"]["bedtime"] == "23:15:00"
     assert items["home-walk"]["amount"] == 20
 
+    # A habit completed at the cabin (an XP event naming the habit) counts for home's streak.
+    await hass.services.async_call(
+        DOMAIN, "create_habit", {"name": "Meditate", "xp": 25}, blocking=True
+    )
+    completion = {
+        **_xp("cabin-meditate", 25, "cabin"),
+        "agent": "gamification",
+        "event_type": "habit_completed",
+        "description": "Meditate",
+        "habit_id": "meditate",
+    }
+    await _client(session, sites.cabin).write(
+        [{"op": "add", "collection": "xp", "key": "cabin-meditate", "value": completion}]
+    )
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "75")
+    await _until(lambda: hass.states.get(MEDITATE_STREAK).state == "1")
+
     # Merging again (the same events heard twice) counts nothing twice.
     await _client(session, sites.cabin).write(
         [
@@ -238,7 +256,7 @@ async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
     )
     assert response == {"peers": [{"peer": "cabin", "success": True, "error": None}], "queued": 0}
     await asyncio.sleep(0.5)
-    assert hass.states.get(TOTAL_XP).state == "50"
+    assert hass.states.get(TOTAL_XP).state == "75"
 
     # Per-peer diagnostic sensors from the service's status.
     registry = er.async_get(hass)
