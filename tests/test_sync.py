@@ -154,23 +154,33 @@ async def _award(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     return response
 
 
+async def _connected(
+    hass: HomeAssistant, url: str, template: MockConfigEntry, options: dict[str, Any]
+) -> MockConfigEntry:
+    """The home site's entry, set up with sync to ``url`` and through its first sync."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=template.title,
+        unique_id=template.unique_id,
+        data=dict(template.data),
+        options={**options, **_sync_options(url)},
+    )
+    await _setup(hass, entry)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True and not manager.queue)
+    return entry
+
+
 async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
     hass: HomeAssistant,
     sites: Sites,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(sites.home.url)},
-    )
-    await _setup(hass, entry)
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
     manager = entry.runtime_data.sync
     assert manager is not None
-    await _until(lambda: manager.connected is True and not manager.queue)
     session = sites.session
 
     # Apart: the cabin moves bedtime and earns XP; home changes quiet hours and earns XP.
@@ -223,23 +233,6 @@ async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
     assert records["person"]["bedtime"] == "23:15:00"
     assert items["home-walk"]["amount"] == 20
 
-    # A habit completed at the cabin (an XP event naming the habit) counts for home's streak.
-    await hass.services.async_call(
-        DOMAIN, "create_habit", {"name": "Meditate", "xp": 25}, blocking=True
-    )
-    completion = {
-        **_xp("cabin-meditate", 25, "cabin"),
-        "agent": "gamification",
-        "event_type": "habit_completed",
-        "description": "Meditate",
-        "habit_id": "meditate",
-    }
-    await _client(session, sites.cabin).write(
-        [{"op": "add", "collection": "xp", "key": "cabin-meditate", "value": completion}]
-    )
-    await _until(lambda: hass.states.get(TOTAL_XP).state == "75")
-    await _until(lambda: hass.states.get(MEDITATE_STREAK).state == "1")
-
     # Merging again (the same events heard twice) counts nothing twice.
     await _client(session, sites.cabin).write(
         [
@@ -256,7 +249,7 @@ async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
     )
     assert response == {"peers": [{"peer": "cabin", "success": True, "error": None}], "queued": 0}
     await asyncio.sleep(0.5)
-    assert hass.states.get(TOTAL_XP).state == "75"
+    assert hass.states.get(TOTAL_XP).state == "50"
 
     # Per-peer diagnostic sensors from the service's status.
     registry = er.async_get(hass)
@@ -615,3 +608,60 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         await _teardown(hass, entry)
     finally:
         await gate.stop()
+
+
+async def test_habits_and_their_completions_sync_both_ways(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    session = sites.session
+    # A habit completed at the cabin (an XP event naming the habit) counts for home's streak.
+    await hass.services.async_call(
+        DOMAIN, "create_habit", {"name": "Meditate", "xp": 25}, blocking=True
+    )
+    completion = {
+        **_xp("cabin-meditate", 25, "cabin"),
+        "agent": "gamification",
+        "event_type": "habit_completed",
+        "description": "Meditate",
+        "habit_id": "meditate",
+    }
+    await _client(session, sites.cabin).write(
+        [{"op": "add", "collection": "xp", "key": "cabin-meditate", "value": completion}]
+    )
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "25")
+    await _until(lambda: hass.states.get(MEDITATE_STREAK).state == "1")
+
+    # Habits: one created at home reaches the cabin; one created at the cabin appears here, and
+    # goes when the cabin removes it.
+    async def cabin_habits() -> dict[str, Any]:
+        return await _client(session, sites.cabin).records("habits")
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while "meditate" not in await cabin_habits():
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert (await cabin_habits())["meditate"]["xp"] == 25
+    stretch = {
+        "id": "stretch",
+        "name": "Stretch",
+        "schedule": "daily",
+        "times_per_week": 1,
+        "xp": 15,
+        "grace_days": 0,
+    }
+    cabin = _client(session, sites.cabin)
+    await cabin.write([{"op": "set", "collection": "habits", "key": "stretch", "fields": stretch}])
+    gamification = entry.runtime_data.gamification
+    await _until(lambda: "stretch" in gamification.habits)
+    assert gamification.habits["stretch"].xp == 15
+    await _until(lambda: hass.states.get("sensor.lifeops_gamification_stretch_streak") is not None)
+    await cabin.write([{"op": "delete", "collection": "habits", "key": "stretch"}])
+    await _until(lambda: "stretch" not in gamification.habits)
+    assert "meditate" in gamification.habits
+    assert "meditate" in await cabin_habits()
+
+    await _teardown(hass, entry)

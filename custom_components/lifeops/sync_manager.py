@@ -8,7 +8,9 @@ Assistant imports); the merging is the service's. What is synced so far:
   weekly work target, work cut-off and screen-time limit, as last-writer-wins fields of the record
   `settings/person`. Entity, area and notify-target choices are per site and not synced;
 * the XP log (habit and goal completions included) as an append-only set `xp/<event id>`: XP
-  earned at the cabin counts at home, once.
+  earned at the cabin counts at home, once;
+* the person's own habits as records `habits/<habit id>` (last writer wins per field; removing
+  one deletes the record everywhere).
 
 Local changes go into a queue kept in the entry's store and are written as soon as the service
 answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
@@ -37,6 +39,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
+from .core.habits import BUILTIN_IDS, Habit
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
 from .sync import Change, SyncAuthError, SyncClient, SyncError, SyncRequestError
@@ -52,6 +55,7 @@ STORE_KEY: Final = "sync"
 SETTINGS_COLLECTION: Final = "settings"
 PERSON_KEY: Final = "person"
 XP_COLLECTION: Final = "xp"
+HABITS_COLLECTION: Final = "habits"
 SYNCED_SETTINGS: Final = (
     s.BEDTIME,
     s.WAKE_TIME,
@@ -165,6 +169,13 @@ class SyncManager:
         self.queue: list[dict[str, Any]] = list(stored.get("queue") or [])
         # The synced settings as the service is known to hold them (empty: never synced).
         self._known: dict[str, Any] = dict(stored.get("settings") or {})
+        # The person's own habits as the service is known to hold them (None: never synced).
+        known_habits = stored.get("habits")
+        self._known_habits: dict[str, dict[str, Any]] | None = (
+            dict(known_habits) if isinstance(known_habits, dict) else None
+        )
+        self._reread_habits = True
+        self._habits_written = 0
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
         self.connected: bool | None = None  # None until the first attempt
@@ -186,6 +197,9 @@ class SyncManager:
         entry.runtime_data.store.register(STORE_KEY, self.as_dict)
         entry.async_on_unload(entry.add_update_listener(self._async_options_updated))
         entry.async_on_unload(self.hass.bus.async_listen(EVENT_XP_AWARDED, self._on_xp))
+        entry.async_on_unload(
+            entry.runtime_data.gamification.async_add_habits_listener(self._on_habits)
+        )
         entry.async_on_unload(self._clear_issue)
         if self._known:
             self._queue_settings(synced_values(entry.options))  # changed while not running
@@ -199,6 +213,7 @@ class SyncManager:
             "cursor": dict(self.cursor),
             "queue": list(self.queue),
             "settings": dict(self._known),
+            "habits": self._known_habits,
         }
 
     def info(self) -> dict[str, Any]:
@@ -242,6 +257,25 @@ class SyncManager:
             self._enqueue(_xp_op(logged))
 
     @callback
+    def _on_habits(self) -> None:
+        """Queue the person's habits created, changed or removed here since the last sync."""
+        known = self._known_habits
+        if known is None:
+            return  # the first sync compares them
+        current = {
+            habit.id: habit.as_dict()
+            for habit in self.entry.runtime_data.gamification.habits.values()
+        }
+        for habit_id, fields in current.items():
+            if known.get(habit_id) != fields:
+                known[habit_id] = fields
+                op = {"op": "set", "collection": HABITS_COLLECTION, "key": habit_id}
+                self._enqueue({**op, "fields": fields})
+        for habit_id in [habit_id for habit_id in known if habit_id not in current]:
+            del known[habit_id]
+            self._enqueue({"op": "delete", "collection": HABITS_COLLECTION, "key": habit_id})
+
+    @callback
     def _enqueue(self, op: dict[str, Any]) -> None:
         self.queue.append(op)
         self.entry.runtime_data.store.async_schedule_save()
@@ -262,6 +296,8 @@ class SyncManager:
                 del self.queue[: len(batch)]
                 self._writes += 1
                 for op in batch:
+                    if op.get("collection") == HABITS_COLLECTION:
+                        self._habits_written = self._writes
                     if op.get("collection") == SETTINGS_COLLECTION:
                         for key in op.get("fields") or {}:
                             self._written[key] = self._writes
@@ -303,6 +339,7 @@ class SyncManager:
                     if node_id != self._node_id:
                         self._node_id, self.cursor, self._known = node_id, {}, {}
                     await self._reconcile()
+                    self._reread_habits = True
                     self._set_connected(True, None)
                     self._connected_event.set()
                     self._dirty.set()
@@ -313,6 +350,11 @@ class SyncManager:
                     self._reread = False
                     record = await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)
                     self._apply_settings(record.get(PERSON_KEY) or {}, self._writes)
+                if self._reread_habits:
+                    self._reread_habits = False
+                    writes_before = self._writes
+                    remote = await self.client.records(HABITS_COLLECTION)
+                    self._apply_habits(remote, writes_before)
                 writes_before = self._writes
                 feed = await self.client.changes(self.cursor, wait=FEED_WAIT)
                 self._set_connected(True, None)
@@ -364,6 +406,8 @@ class SyncManager:
                 fields[change.field] = change.value
             elif change.kind == "item" and change.collection == XP_COLLECTION:
                 events.append(change.value)
+            elif change.collection == HABITS_COLLECTION:
+                self._reread_habits = True  # read the records whole: fields may come apart
         if fields:
             self._apply_settings(fields, writes_before)
         if events:
@@ -401,6 +445,45 @@ class SyncManager:
         self.entry.runtime_data.store.async_schedule_save()
         if merged != dict(self.entry.options):
             self.hass.config_entries.async_update_entry(self.entry, options=merged)
+
+    @callback
+    def _apply_habits(self, remote: Mapping[str, Mapping[str, Any]], writes_before: int) -> None:
+        """Make the person's habits here what the service holds, but for local changes on the way.
+
+        The first sync takes the service's habits and then queues the ones only this site has.
+        """
+        if self._habits_written > writes_before:
+            self._reread_habits = True  # read before our write landed: read again
+            return
+        pending = {op.get("key") for op in self.queue if op.get("collection") == HABITS_COLLECTION}
+        first = self._known_habits is None
+        known: dict[str, dict[str, Any]] = {} if self._known_habits is None else self._known_habits
+        controller = self.entry.runtime_data.gamification
+        add: list[Habit] = []
+        for habit_id, fields in remote.items():
+            if habit_id in pending or habit_id in BUILTIN_IDS:
+                continue
+            try:
+                habit = Habit.from_dict({**fields, "id": habit_id})
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.warning("Skipping a synced habit that cannot be read: %s", habit_id)
+                continue
+            known[habit_id] = habit.as_dict()
+            if controller.habits.get(habit_id) != habit:
+                add.append(habit)
+        # Deleted elsewhere: known to the service before, gone from it now.
+        gone = [key for key in known if key not in remote and key not in pending]
+        for key in gone:
+            del known[key]
+        self._known_habits = known
+        remove = [key for key in gone if key in controller.habits]
+        if remove:
+            controller.async_remove_habits(remove)
+        for habit in add:
+            controller.async_add_habit(habit)
+        if first:
+            self._on_habits()  # the habits only this site has go to the others
+        self.entry.runtime_data.store.async_schedule_save()
 
     @callback
     def _merge_xp(self, values: Any) -> None:
