@@ -551,8 +551,14 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
 
         # Home's HA loses its service; meanwhile the cabin's edit reaches the home service, and
         # the person edits the same setting at home (queued: the service is away).
+        registry = er.async_get(hass)
+        pending = registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{entry.runtime_data.node_id}_hub_sync_pending_cabin"
+        )
+        assert pending is not None
         gate.close()
         await _until(lambda: manager.connected is False)
+        assert hass.states.get(pending).state == "unavailable"
         cabin = _client(sites.session, sites.cabin)
         await cabin.write(
             [
@@ -584,6 +590,7 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         # arrives; the older cabin bedtime never overwrites the local edit, here or there.
         gate.closed = False
         await _until(lambda: entry.options["work_cutoff"] == "17:00:00" and not manager.queue)
+        await _until(lambda: hass.states.get(pending).state not in ("unavailable", "unknown"))
         await asyncio.sleep(1.0)
         assert entry.options["bedtime"] == "21:45:00"
         deadline = asyncio.get_running_loop().time() + 8

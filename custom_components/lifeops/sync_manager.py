@@ -519,6 +519,8 @@ class SyncManager:
                 self.last_error,
             )
             self._issue = True
+            # The peer sensors go unavailable now rather than at the next status poll.
+            self.coordinator.async_set_update_error(err or SyncError("unreachable"))
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
