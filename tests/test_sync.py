@@ -552,10 +552,11 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         # Home's HA loses its service; meanwhile the cabin's edit reaches the home service, and
         # the person edits the same setting at home (queued: the service is away).
         registry = er.async_get(hass)
-        pending = registry.async_get_entity_id(
-            "sensor", DOMAIN, f"{entry.runtime_data.node_id}_hub_sync_pending_cabin"
-        )
+        unique_id = f"{entry.runtime_data.node_id}_hub_sync_pending_cabin"
+        await _until(lambda: registry.async_get_entity_id("sensor", DOMAIN, unique_id) is not None)
+        pending = registry.async_get_entity_id("sensor", DOMAIN, unique_id)
         assert pending is not None
+        await _until(lambda: hass.states.get(pending) is not None)
         gate.close()
         await _until(lambda: manager.connected is False)
         assert hass.states.get(pending).state == "unavailable"

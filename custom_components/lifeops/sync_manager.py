@@ -360,6 +360,10 @@ class SyncManager:
                 self._set_connected(True, None)
                 self._connected_event.set()
                 self._apply(feed.changes, writes_before)
+                if self._unaccounted(feed.cursor, feed.changes):
+                    # Superseded entries, or a delete whose tombstone the service has already
+                    # collected (it does as soon as every peer has it): the feed cannot say which.
+                    self._reread_habits = True
                 if feed.cursor != self.cursor:
                     self.cursor = feed.cursor
                     self.entry.runtime_data.store.async_schedule_save()
@@ -412,6 +416,17 @@ class SyncManager:
             self._apply_settings(fields, writes_before)
         if events:
             self._merge_xp(events)
+
+    def _unaccounted(self, cursor: Mapping[str, int], changes: list[Change]) -> bool:
+        """Whether the cursor moved past entries of other nodes that the answer does not show."""
+        shown: dict[str, int] = {}
+        for change in changes:
+            shown[change.origin] = shown.get(change.origin, 0) + 1
+        return any(
+            seq - self.cursor.get(origin, 0) > shown.get(origin, 0)
+            for origin, seq in cursor.items()
+            if origin != self.client.node_id
+        )
 
     @callback
     def _apply_settings(self, remote: Mapping[str, Any], writes_before: int) -> None:
