@@ -201,8 +201,10 @@ class SyncManager:
             entry.runtime_data.gamification.async_add_habits_listener(self._on_habits)
         )
         entry.async_on_unload(self._clear_issue)
+        # What changed here while sync was not running (the first sync compares instead).
         if self._known:
-            self._queue_settings(synced_values(entry.options))  # changed while not running
+            self._queue_settings(synced_values(entry.options))
+        self._on_habits()
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
 
