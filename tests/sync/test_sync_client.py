@@ -23,6 +23,7 @@ from custom_components.lifeops.sync import (
     SyncNotAServiceError,
     SyncRequestError,
 )
+from lifeops_sync.auth import response_signature
 
 from .nodes import API_SECRET
 from .test_sync_processes import Service, free_port, wait_up
@@ -150,5 +151,50 @@ async def test_forged_answers_are_refused(
         client = SyncClient(session, url, API_SECRET)
         with pytest.raises(SyncAnswerError, match="not signed"):
             await client.records("settings")
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/v1/changes", b'{"cursor": {"home": "1"}, "changes": [], "more": false}'),
+        ("/v1/changes", b'{"cursor": {}, "changes": [{"kind": "rows"}], "more": false}'),
+        ("/v1/changes", b'{"cursor": {}, "changes": [{"kind": "field", "key": 1}]}'),
+        ("/v1/records", b'{"records": [1, 2]}'),
+        ("/v1/items", b'{"items": null}'),
+        ("/v1/status", b"[]"),
+        ("/v1/sync_now", b'{"results": {"cabin": 3}}'),
+        ("/v1/status", b"not json"),
+    ],
+)
+async def test_signed_answers_of_the_wrong_shape_are_refused(
+    session: ClientSession, path: str, answer: bytes
+) -> None:
+    """Signed by the right secret, but not what the endpoint answers: nothing is taken."""
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": "lifeops_sync", "node_id": "home"})
+
+    async def reply(request: web.Request) -> web.Response:
+        nonce = request.headers["X-LifeOps-Nonce"]
+        signature = response_signature(API_SECRET, nonce, 200, answer)
+        return web.Response(body=answer, headers={"X-LifeOps-Signature": signature})
+
+    app = web.Application()
+    app.router.add_get("/v1/health", health)
+    app.router.add_route("*", path, reply)
+    runner, url = await _serve(app)
+    client = SyncClient(session, url, API_SECRET)
+    calls = {
+        "/v1/changes": lambda: client.changes({"home": 0}),
+        "/v1/records": lambda: client.records("settings"),
+        "/v1/items": lambda: client.items("xp"),
+        "/v1/status": client.status,
+        "/v1/sync_now": client.sync_now,
+    }
+    try:
+        with pytest.raises(SyncAnswerError):
+            await calls[path]()
     finally:
         await runner.cleanup()
