@@ -35,6 +35,7 @@ from .auth import (
     verify_response,
 )
 from .config import NodeConfig, PeerConfig
+from .crdt import Kind, Part, valid_node_id
 from .hlc import ClockDriftError, WallClock
 from .ops import InvalidOperation, parse_operations
 from .store import Store
@@ -45,6 +46,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SYNC_PATH = "/v1/sync"
+SERVICE_NAME = "lifeops_sync"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ class PeerLink:
             return batch.more
 
         receiving_more = await node.db(apply)
+        node.notify_changed()
         self.rounds += 1
         return pushing_more or receiving_more
 
@@ -275,6 +278,9 @@ class Node:
         self.links: dict[str, PeerLink] = {}
         self.peer_ids = [p.node_id for p in config.peers]
         self._stopped = False
+        # Set (and replaced) whenever the replica changes: wakes the change feed's waiters.
+        self._changed = asyncio.Event()
+        self._closing = False
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -342,6 +348,11 @@ class Node:
                 _LOGGER.info("retention: dropped %d time-series rows", dropped)
             await asyncio.sleep(3600)
 
+    def notify_changed(self) -> None:
+        """Wake every change-feed request waiting for news."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
     def wake_peers(self) -> None:
         """Ask every peer loop to sync soon."""
         for link in self.links.values():
@@ -396,7 +407,15 @@ class Node:
         app.router.add_get("/v1/items", self._handle_items)
         app.router.add_get("/v1/state", self._handle_state)
         app.router.add_post("/v1/sync_now", self._handle_sync_now)
+        app.router.add_get("/v1/changes", self._handle_changes)
+        # aiohttp 3.11 annotates its signals in the older aiosignal's terms; the call is right.
+        app.on_shutdown.append(self._on_shutdown)  # type: ignore[arg-type]
         return app
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        # Change-feed requests answer now rather than hold the shutdown for their wait.
+        self._closing = True
+        self.notify_changed()
 
     async def _authenticate(self, request: web.Request, body: bytes) -> tuple[str, str]:
         key_id, ts, nonce = self.verifier.verify(
@@ -433,7 +452,11 @@ class Node:
         )
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True}, headers={HEADER_TIME: str(self.wall())})
+        # Unauthenticated: tells a client which service this is and the node id it signs for.
+        return web.json_response(
+            {"ok": True, "service": SERVICE_NAME, "node_id": self.config.node_id},
+            headers={HEADER_TIME: str(self.wall())},
+        )
 
     async def _handle_sync(self, request: web.Request) -> web.Response:
         guarded = await self._guard(request, api_only=False)
@@ -479,6 +502,7 @@ class Node:
         result = await self.db(handle)
         if isinstance(result, web.Response):
             return result
+        self.notify_changed()
         secret = self.verifier.secrets[key_id]
         return web.Response(
             body=result,
@@ -507,6 +531,7 @@ class Node:
         except (ValueError, InvalidOperation) as err:
             return _error(400, "malformed", str(err), self.wall())
         ack = await self.db(self.store.write, operations)
+        self.notify_changed()
         self.wake_peers()
         return self._signed_json(
             key_id, nonce, {"hlc": ack.hlc, "first_seq": ack.first_seq, "last_seq": ack.last_seq}
@@ -555,6 +580,83 @@ class Node:
             return guarded
         key_id, nonce, _ = guarded
         return self._signed_json(key_id, nonce, {"results": await self.sync_now()})
+
+    async def _handle_changes(self, request: web.Request) -> web.Response:
+        guarded = await self._guard(request, api_only=True)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key_id, nonce, _ = guarded
+        try:
+            after = parse_cursor(request.query.get("after", ""))
+            wait = float(request.query.get("wait", "0"))
+            limit = int(request.query.get("limit", str(FEED_LIMIT)))
+        except ValueError as err:
+            return _error(400, "malformed", f"bad change-feed parameters: {err}", self.wall())
+        if not 0 <= wait <= FEED_MAX_WAIT or not 1 <= limit <= FEED_LIMIT_MAX:
+            return _error(
+                400,
+                "malformed",
+                f"wait must be 0-{FEED_MAX_WAIT:g} s and limit 1-{FEED_LIMIT_MAX}",
+                self.wall(),
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            changed = self._changed  # taken before reading: a change after the read wakes us
+            parts, more = await self.db(self.store.changes_since, after, limit)
+            remaining = deadline - loop.time()
+            if parts or remaining <= 0 or self._closing:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+        return self._signed_json(key_id, nonce, feed_answer(after, parts, more))
+
+
+FEED_LIMIT = 1000
+FEED_LIMIT_MAX = 25_000
+FEED_MAX_WAIT = 60.0
+_KIND_NAMES = {Kind.FIELD: "field", Kind.DELETE: "delete", Kind.ITEM: "item"}
+
+
+def parse_cursor(raw: str) -> dict[str, int]:
+    """A change-feed cursor, ``origin:seq`` pairs joined by commas (empty: from the start)."""
+    cursor: dict[str, int] = {}
+    for pair in raw.split(",") if raw else ():
+        origin, sep, seq = pair.partition(":")
+        if not sep or not valid_node_id(origin) or not seq.isdigit() or len(seq) > 18:
+            raise ValueError(f"cursor entry {pair[:80]!r} is not origin:seq")
+        if origin in cursor:
+            raise ValueError(f"origin {origin!r} appears twice in the cursor")
+        cursor[origin] = int(seq)
+    return cursor
+
+
+def feed_answer(after: dict[str, int], parts: list[Part], more: bool) -> dict[str, Any]:
+    """The change feed's answer: current fields, tombstones and items past the cursor.
+
+    Time-series rows are left out (the integration does not read them back); the cursor moves
+    past them all the same.
+    """
+    cursor = dict(after)
+    changes: list[dict[str, Any]] = []
+    for part in parts:
+        cursor[part.origin] = part.upto
+        for entry in part.entries:
+            kind = _KIND_NAMES.get(entry.kind)
+            if kind is None:
+                continue
+            change: dict[str, Any] = {
+                "kind": kind,
+                "collection": entry.coll,
+                "key": entry.key,
+                "origin": entry.origin,
+            }
+            if entry.kind is Kind.FIELD:
+                change["field"] = entry.field
+            if entry.kind is not Kind.DELETE:
+                change["value"] = entry.value
+            changes.append(change)
+    return {"cursor": cursor, "changes": changes, "more": more}
 
 
 class ApiClient:

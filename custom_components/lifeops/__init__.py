@@ -47,6 +47,7 @@ from .oura_webhook import OuraWebhooks, async_remove_subscriptions
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
+from .sync_manager import async_setup_sync
 from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -146,6 +147,8 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     )
     for controller in runtime.controllers:
         await controller.async_start()
+    # Sync starts in the background: a service that is away holds nothing up.
+    await async_setup_sync(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     async_offer_dashboard(hass)

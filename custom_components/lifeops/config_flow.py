@@ -58,6 +58,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
+from .sync_flow import STEP_ID as SYNC_STEP, async_step_sync
 
 OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
@@ -458,7 +459,13 @@ class LifeOpsOptionsFlow(OptionsFlow):
         """Offer the parts of the options."""
         return self.async_show_menu(
             step_id="init",
-            menu_options=["targets", *s.SECTION_KEYS, "habits", LONG_TERM_STORE_STEP],
+            menu_options=[
+                "targets",
+                *s.SECTION_KEYS,
+                "habits",
+                LONG_TERM_STORE_STEP,
+                SYNC_STEP,
+            ],
         )
 
     async def async_step_targets(
@@ -557,6 +564,10 @@ class LifeOpsOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Where the long-term store (TimescaleDB) is and what it keeps."""
         return await async_step_long_term_store(self, user_input)
+
+    async def async_step_sync(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where this site's sync service is, and its API secret."""
+        return await async_step_sync(self, user_input)
 
 
 class OuraOptionsFlow(OptionsFlow):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .long_term_store import LongTermStore
     from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
+    from .sync_manager import SyncManager
 
 
 @dataclass(kw_only=True)
@@ -44,6 +45,7 @@ class LifeOpsRuntimeData:
     fitness: FitnessController = field(init=False)
     gamification: GamificationController = field(init=False)
     long_term_store: LongTermStore | None = None
+    sync: SyncManager | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def is_enabled(self, agent: Agent) -> bool:

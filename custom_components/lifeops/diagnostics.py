@@ -116,6 +116,8 @@ def _site_diagnostics(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[st
                 "level": runtime.gamification.figures.level.level,
                 "achievements_unlocked": len(runtime.gamification.figures.unlocked),
             },
+            # Never the secret: the service's address is in the options (its secret redacted).
+            "sync": runtime.sync.info() if runtime.sync is not None else None,
         },
         "entities": _entities(hass, entry),
     }

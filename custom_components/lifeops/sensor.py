@@ -35,6 +35,7 @@ from .core.habits import BUILTIN_IDS, Habit
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
 from .oura_sensor import async_setup_oura_entry
+from .sync_sensor import async_setup_sync_sensors
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.
 PARALLEL_UPDATES = 0
@@ -278,6 +279,7 @@ async def async_setup_entry(
         ]
     )
     _follow_habits(hass, entry, async_add_entities)
+    async_setup_sync_sensors(entry, async_add_entities)
 
 
 def _follow_habits(

@@ -24,6 +24,7 @@ from .core import habits, xp
 from .core.notifications import Priority
 from .data import LifeOpsConfigEntry, is_oura_entry
 from .long_term_store import async_query_trend
+from .sync_manager import async_sync_now
 from .timescale import queries as trends
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
@@ -139,6 +140,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("site"): _TEXT,
         }
     ),
+    "sync_now": vol.Schema(_ENTRY),
 }
 
 # Fields whose errors have their own translated text ("invalid_field_<name>").
@@ -334,6 +336,7 @@ HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "create_habit": (_create_habit, SupportsResponse.OPTIONAL),
     "remove_habit": (_remove_habit, SupportsResponse.OPTIONAL),
     "query_trend": (async_query_trend, SupportsResponse.ONLY),
+    "sync_now": (async_sync_now, SupportsResponse.OPTIONAL),
 }
 
 

@@ -1,4 +1,4 @@
-"""System health: which long-term store edition each site uses, and whether it is reachable."""
+"""System health: each site's long-term store edition and sync service, and whether they answer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
 from .data import is_oura_entry
+from .sync_manager import SyncManager
 
 
 @callback
@@ -18,7 +19,7 @@ def async_register(hass: HomeAssistant, register: system_health.SystemHealthRegi
 
 
 async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
-    """The long-term store's edition and state (never its address or credentials).
+    """The long-term store's edition and state, and sync's (never an address or a credential).
 
     With several sites in one Home Assistant, each value names its site.
     """
@@ -27,7 +28,13 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         for entry in hass.config_entries.async_loaded_entries(DOMAIN)
         if not is_oura_entry(entry)
     ]
-    values: dict[str, list[str]] = {"long_term_store": [], "connected": [], "buffered_rows": []}
+    values: dict[str, list[str]] = {
+        "long_term_store": [],
+        "connected": [],
+        "buffered_rows": [],
+        "sync": [],
+        "sync_queued": [],
+    }
     for entry in sites:
         store = entry.runtime_data.long_term_store
         status = store.info() if store is not None else None
@@ -35,7 +42,18 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
             "long_term_store": (status["edition"] or "unknown") if status else "not_configured",
             "connected": str(status["connected"]).lower() if status else "-",
             "buffered_rows": str(status["buffered_rows"]) if status else "-",
+            **_sync(entry.runtime_data.sync),
         }
         for key, value in found.items():
             values[key].append(value if len(sites) == 1 else f"{entry.title}: {value}")
+    if all(entry.runtime_data.sync is None for entry in sites):
+        del values["sync"], values["sync_queued"]  # shown once some site syncs
     return {key: ", ".join(found) for key, found in values.items() if found}
+
+
+def _sync(manager: SyncManager | None) -> dict[str, str]:
+    """Whether the site's sync service answers, and how many changes wait for it."""
+    if manager is None:
+        return {"sync": "not_configured", "sync_queued": "-"}
+    state = {True: "connected", False: "unreachable", None: "connecting"}[manager.connected]
+    return {"sync": state, "sync_queued": str(len(manager.queue))}

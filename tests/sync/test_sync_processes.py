@@ -145,7 +145,7 @@ class Service:
                 "--api-secret",
                 API_SECRET,
                 "--clock-skew",
-                str(SKEWS[self.node_id]),
+                str(SKEWS.get(self.node_id, 0)),
                 *self.args,
             ],
             env=env,

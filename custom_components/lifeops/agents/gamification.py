@@ -359,6 +359,30 @@ class GamificationController(AgentController):
             self._recompute()
         return added
 
+    @callback
+    def async_merge_synced(self, events: list[XpEvent]) -> int:
+        """Merge events another site logged (from sync); returns how many were new here.
+
+        The log is a set keyed by id, so an event heard of twice (or our own coming back) counts
+        once. They were announced where they were earned: no `lifeops_xp_awarded` here; levels
+        and achievements reached through them are announced by the recompute as usual.
+        """
+        added = 0
+        changed = False
+        for event in events:
+            known = self.log.get(event.id)
+            if self.log.add(event):
+                added += 1
+            kept = self.log.get(event.id)
+            if kept is not None and kept is not known:
+                changed = True
+                self._total_xp += kept.amount - (known.amount if known else 0)
+                self._stored_events[kept.id] = kept.as_dict()
+        if changed:
+            self._recompute()
+            self.runtime.store.async_schedule_save()
+        return added
+
     # ---- actions and the to-do list ----------------------------------------------------------
 
     def _origin(self) -> str:

@@ -1,0 +1,286 @@
+"""An asyncio client of the sync service's local API (``addon/README.md``, "Local API").
+
+Every request is signed and every answer checked before it is read (see :mod:`.signing`); a
+request refused for its time is signed again with the service's clock and sent once more, so a
+Home Assistant whose clock is off still gets in. The node id a request is signed for comes from
+``GET /v1/health``, which also tells a LifeOps sync service from anything else at that address.
+
+The session is the caller's (Home Assistant's shared one); the client never closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+import json
+import re
+import time
+from typing import Any, Final
+
+from aiohttp import ClientError, ClientSession
+
+from .signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, answer_is_genuine, signed_headers
+
+SERVICE_NAME: Final = "lifeops_sync"
+DEFAULT_TIMEOUT: Final = 10.0
+#: The longest a change-feed request waits for news (the service's bound too).
+MAX_WAIT: Final = 60.0
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+class SyncError(Exception):
+    """Something went wrong talking to the sync service."""
+
+
+class SyncConnectionError(SyncError):
+    """The service cannot be reached (refused, timed out, or a gateway in between failed)."""
+
+
+class SyncAuthError(SyncError):
+    """The service refused the API secret (401 or 403)."""
+
+
+class SyncAnswerError(SyncError):
+    """An answer that cannot be trusted or read: unsigned, forged, malformed."""
+
+
+class SyncNotAServiceError(SyncAnswerError):
+    """Whatever answers at the address is not a LifeOps sync service."""
+
+
+class SyncRequestError(SyncError):
+    """The service refused a request as malformed (400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One current entry the change feed reports.
+
+    ``kind`` is ``field`` (one field of a record), ``delete`` (a record's tombstone) or ``item``
+    (an element of an append-only set); ``field`` is set for fields only.
+    """
+
+    kind: str
+    collection: str
+    key: str
+    field: str | None
+    value: Any
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFeed:
+    """An answer of the change feed: the changes past the cursor, the next cursor, whether more."""
+
+    cursor: dict[str, int]
+    changes: list[Change]
+    more: bool
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def encode_cursor(cursor: Mapping[str, int]) -> str:
+    """A cursor (seq per origin) as the feed's ``after`` parameter: ``home:12,cabin:5``."""
+    return ",".join(f"{origin}:{seq}" for origin, seq in sorted(cursor.items()))
+
+
+def _code(body: bytes) -> str | None:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    code = doc.get("error") if isinstance(doc, dict) else None
+    return code if isinstance(code, str) else None
+
+
+class SyncClient:
+    """The local API of one sync service, at ``url`` with its API secret."""
+
+    def __init__(
+        self,
+        session: ClientSession,
+        url: str,
+        secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: Callable[[], int] = _wall_ms,
+    ) -> None:
+        """Talk to the service at ``url`` (``http://host:port``) through ``session``."""
+        self._session = session
+        self.url = url.rstrip("/")
+        self._secret = secret
+        self._timeout = timeout
+        self._clock = clock
+        self._offset_ms = 0
+        self.node_id: str | None = None
+
+    def __repr__(self) -> str:
+        """Name the service, never the secret."""
+        return f"SyncClient({self.url!r}, node_id={self.node_id!r})"
+
+    # -- the endpoints ------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """Ask the unauthenticated health endpoint; learn the node id. Raises if not a service."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._session.get(self.url + "/v1/health") as response:
+                    status = response.status
+                    body = await response.read()
+        except (ClientError, TimeoutError, OSError) as err:
+            raise SyncConnectionError(f"cannot reach {self.url}: {type(err).__name__}") from err
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if (
+            status != 200
+            or not isinstance(doc, dict)
+            or doc.get("service") != SERVICE_NAME
+            or not isinstance(doc.get("node_id"), str)
+            or not _NODE_ID.fullmatch(doc["node_id"])
+        ):
+            raise SyncNotAServiceError(f"{self.url} is not a LifeOps sync service")
+        self.node_id = doc["node_id"]
+        return doc
+
+    async def connect(self) -> str:
+        """Check the address and the secret (health, then a signed status); return the node id."""
+        await self.health()
+        await self.status()
+        assert self.node_id is not None
+        return self.node_id
+
+    async def status(self) -> dict[str, Any]:
+        """The node's status: watermarks, counts, and each peer's sync status."""
+        return self._object(await self._request("GET", "/v1/status"))
+
+    async def write(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """Apply local operations in one transaction (all or nothing); the service's receipt."""
+        return self._object(await self._request("POST", "/v1/write", {"ops": ops}))
+
+    async def records(self, collection: str, key: str | None = None) -> dict[str, dict[str, Any]]:
+        """The visible records of a collection (or one of them): ``{key: {field: value}}``."""
+        query = f"collection={collection}" + (f"&key={key}" if key is not None else "")
+        doc = self._object(await self._request("GET", f"/v1/records?{query}"))
+        records = doc.get("records")
+        if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
+            raise SyncAnswerError("records: not an object of records")
+        return records
+
+    async def items(self, collection: str) -> dict[str, Any]:
+        """The items of an append-only set: ``{key: value}``."""
+        doc = self._object(await self._request("GET", f"/v1/items?collection={collection}"))
+        items = doc.get("items")
+        if not isinstance(items, dict):
+            raise SyncAnswerError("items: not an object")
+        return items
+
+    async def sync_now(self) -> dict[str, str | None]:
+        """Sync with every peer now: ``{peer: error or None}``."""
+        doc = self._object(await self._request("POST", "/v1/sync_now", timeout=120.0))
+        results = doc.get("results")
+        if not isinstance(results, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in results.items()
+        ):
+            raise SyncAnswerError("sync_now: no results")
+        return results
+
+    async def changes(
+        self, cursor: Mapping[str, int], wait: float = 0.0, limit: int = 1000
+    ) -> ChangeFeed:
+        """What changed past ``cursor``; waits up to ``wait`` seconds when nothing did yet."""
+        wait = max(0.0, min(wait, MAX_WAIT))
+        path = f"/v1/changes?after={encode_cursor(cursor)}&wait={wait:g}&limit={limit}"
+        doc = self._object(await self._request("GET", path, timeout=wait + self._timeout))
+        return _feed(doc)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _object(doc: Any) -> dict[str, Any]:
+        if not isinstance(doc, dict):
+            raise SyncAnswerError("the answer is not a JSON object")
+        return doc
+
+    async def _request(
+        self, method: str, path: str, payload: Any = None, *, timeout: float | None = None
+    ) -> Any:
+        if self.node_id is None:
+            await self.health()
+        assert self.node_id is not None
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        for attempt in range(2):
+            sent = self._clock()
+            headers = signed_headers(
+                self._secret, method, path, self.node_id, sent + self._offset_ms, body
+            )
+            if payload is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                async with asyncio.timeout(timeout or self._timeout):
+                    async with self._session.request(
+                        method, self.url + path, data=body, headers=headers
+                    ) as response:
+                        status = response.status
+                        data = await response.read()
+                        server_time = response.headers.get(HEADER_TIME)
+                        signature = response.headers.get(HEADER_SIGNATURE)
+            except (ClientError, TimeoutError, OSError) as err:
+                raise SyncConnectionError(f"cannot reach {self.url}: {type(err).__name__}") from err
+            if server_time is not None and server_time.lstrip("-").isdigit():
+                self._offset_ms = int(server_time) - (sent + self._clock()) // 2
+            if status == 401 and attempt == 0 and _code(data) == "clock":
+                continue  # signed again with the service's time
+            break
+        if status in (401, 403):
+            raise SyncAuthError(f"the service refused the API secret ({_code(data) or status})")
+        if status == 400:
+            raise SyncRequestError(f"the service refused the request ({_code(data) or status})")
+        if status >= 500:
+            raise SyncConnectionError(f"the service is unavailable (HTTP {status})")
+        if status != 200:
+            raise SyncAnswerError(f"unexpected HTTP {status}")
+        if not answer_is_genuine(self._secret, headers[HEADER_NONCE], status, data, signature):
+            raise SyncAnswerError("the answer is not signed by the service")
+        try:
+            return json.loads(data)
+        except ValueError as err:
+            raise SyncAnswerError("the answer is not JSON") from err
+
+
+def _feed(doc: dict[str, Any]) -> ChangeFeed:
+    cursor = doc.get("cursor")
+    raw = doc.get("changes")
+    if (
+        not isinstance(cursor, dict)
+        or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in cursor.items()
+        )
+        or not isinstance(raw, list)
+    ):
+        raise SyncAnswerError("changes: malformed answer")
+    changes: list[Change] = []
+    for item in raw:
+        if (
+            not isinstance(item, dict)
+            or item.get("kind") not in ("field", "delete", "item")
+            or not all(isinstance(item.get(k), str) for k in ("collection", "key", "origin"))
+        ):
+            raise SyncAnswerError("changes: malformed change")
+        field = item.get("field")
+        changes.append(
+            Change(
+                kind=item["kind"],
+                collection=item["collection"],
+                key=item["key"],
+                field=field if isinstance(field, str) else None,
+                value=item.get("value"),
+                origin=item["origin"],
+            )
+        )
+    return ChangeFeed(cursor=dict(cursor), changes=changes, more=bool(doc.get("more")))

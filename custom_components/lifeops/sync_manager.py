@@ -1,0 +1,619 @@
+"""Sync in Home Assistant: local changes written through the sync service, others' applied here.
+
+This site's data goes to its local sync service, and the merged changes of the other sites come
+back as they arrive. Thin: the client and the change feed's format live in `sync/` (no Home
+Assistant imports); the merging is the service's. What is synced so far:
+
+* the person's targets (`SYNCED_SETTINGS`): bedtime, wake time, wind-down minutes, quiet hours,
+  weekly work target, work cut-off and screen-time limit, as last-writer-wins fields of the record
+  `settings/person`. Entity, area and notify-target choices are per site and not synced;
+* the XP log (habit and goal completions included) as an append-only set `xp/<event id>`: XP
+  earned at the cabin counts at home, once;
+* the person's own habits as records `habits/<habit id>` (last writer wins per field; removing
+  one deletes the record everywhere).
+
+Local changes go into a queue kept in the entry's store and are written as soon as the service
+answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
+retried with back-off, and nothing waiting is lost across restarts. Remote changes come through
+the change feed (a long poll), from the cursor kept in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+import logging
+import random
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .agents.gamification import EVENT_XP_AWARDED
+from .const import DOMAIN
+from .core import settings as s
+from .core.habits import BUILTIN_IDS, Habit
+from .core.xp import XpEvent
+from .data import LifeOpsConfigEntry
+from .sync import Change, SyncAuthError, SyncClient, SyncError, SyncRequestError
+
+_LOGGER = logging.getLogger(__name__)
+
+# Options: one nested dict, so its "secret" is redacted wherever options are shown.
+CONF_SYNC: Final = "sync"
+SYNC_URL: Final = "url"
+SYNC_SECRET: Final = "secret"
+
+STORE_KEY: Final = "sync"
+SETTINGS_COLLECTION: Final = "settings"
+PERSON_KEY: Final = "person"
+XP_COLLECTION: Final = "xp"
+HABITS_COLLECTION: Final = "habits"
+SYNCED_SETTINGS: Final = (
+    s.BEDTIME,
+    s.WAKE_TIME,
+    s.WIND_DOWN_MINUTES,
+    s.QUIET_HOURS_START,
+    s.QUIET_HOURS_END,
+    s.WEEKLY_WORK_TARGET_HOURS,
+    s.WORK_CUTOFF,
+    s.SCREEN_TIME_LIMIT_MINUTES,
+)
+
+FEED_WAIT: Final = 25.0  # seconds a change-feed request waits for news
+WRITE_BATCH: Final = 1000  # operations per write request
+RETRY_MIN: Final = 1.0
+RETRY_MAX: Final = 300.0
+STATUS_INTERVAL: Final = timedelta(seconds=30)
+ISSUE_UNREACHABLE: Final = "sync_unreachable"
+
+
+def sync_options(options: Mapping[str, Any]) -> dict[str, str]:
+    """The sync options (URL and secret), empty strings when not set."""
+    values = options.get(CONF_SYNC) or {}
+    return {
+        SYNC_URL: str(values.get(SYNC_URL) or ""),
+        SYNC_SECRET: str(values.get(SYNC_SECRET) or ""),
+    }
+
+
+def valid_url(url: str) -> bool:
+    """Whether a URL is http(s)://host[:port] with nothing else (no credentials, no path)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.username
+        and not parts.password
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+        and (port is None or 0 < port < 65536)
+    )
+
+
+def synced_values(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The synced settings as stored in options (defaults filled in)."""
+    stored = s.Settings.from_options(options).as_options()
+    return {key: stored[key] for key in SYNCED_SETTINGS}
+
+
+def _backoff(failures: int) -> float:
+    return min(RETRY_MAX, RETRY_MIN * 2.0 ** min(failures - 1, 20)) * random.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerResult:
+    """What `lifeops.sync_now` did with one peer."""
+
+    peer: str
+    error: str | None
+
+
+class SyncStatusCoordinator(DataUpdateCoordinator[dict[str, dict[str, Any]]]):
+    """The service's status per peer (`GET /v1/status`), for the peer sensors."""
+
+    config_entry: LifeOpsConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, client: SyncClient) -> None:
+        """Poll the status every half minute."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"lifeops sync status {entry.title}",
+            update_interval=STATUS_INTERVAL,
+        )
+        self.client = client
+
+    async def _async_update_data(self) -> dict[str, dict[str, Any]]:
+        try:
+            status = await self.client.status()
+        except SyncError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="sync_status_failed"
+            ) from err
+        peers = status.get("peers")
+        if not isinstance(peers, list):
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="sync_status_failed")
+        return {
+            str(peer["node_id"]): peer
+            for peer in peers
+            if isinstance(peer, dict) and isinstance(peer.get("node_id"), str)
+        }
+
+
+class SyncManager:
+    """One site's link to its sync service: the write queue, the change feed, the status."""
+
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, url: str, secret: str):
+        """Set up (nothing runs before `async_start`)."""
+        self.hass = hass
+        self.entry = entry
+        self.options = {SYNC_URL: url, SYNC_SECRET: secret}
+        self.client = SyncClient(async_get_clientsession(hass), url, secret)
+        self.coordinator = SyncStatusCoordinator(hass, entry, self.client)
+        stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        self.cursor: dict[str, int] = dict(stored.get("cursor") or {})
+        self.queue: list[dict[str, Any]] = list(stored.get("queue") or [])
+        # The synced settings as the service is known to hold them (empty: never synced).
+        self._known: dict[str, Any] = dict(stored.get("settings") or {})
+        # The person's own habits as the service is known to hold them (None: never synced).
+        known_habits = stored.get("habits")
+        self._known_habits: dict[str, dict[str, Any]] | None = (
+            dict(known_habits) if isinstance(known_habits, dict) else None
+        )
+        self._reread_habits = True
+        self._habits_written = 0
+        # The service the cursor belongs to: another one (a new address) starts from scratch.
+        self._node_id: str | None = stored.get("node_id")
+        self.connected: bool | None = None  # None until the first attempt
+        self.last_error: str | None = None
+        self._dirty = asyncio.Event()
+        self._connected_event = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        # Bumped by each acknowledged write; per setting, the write that last carried it.
+        self._writes = 0
+        self._written: dict[str, int] = {}
+        self._reread = False
+        self._issue = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Follow local changes and start the write and feed loops (in the background)."""
+        entry = self.entry
+        entry.runtime_data.store.register(STORE_KEY, self.as_dict)
+        entry.async_on_unload(entry.add_update_listener(self._async_options_updated))
+        entry.async_on_unload(self.hass.bus.async_listen(EVENT_XP_AWARDED, self._on_xp))
+        entry.async_on_unload(
+            entry.runtime_data.gamification.async_add_habits_listener(self._on_habits)
+        )
+        entry.async_on_unload(self._clear_issue)
+        # What changed here while sync was not running (the first sync compares instead).
+        if self._known:
+            self._queue_settings(synced_values(entry.options))
+        self._on_habits()
+        entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
+        entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
+
+    def as_dict(self) -> dict[str, Any]:
+        """What is kept in the entry's store: the cursor, the queue, the known settings."""
+        return {
+            "node_id": self._node_id,
+            "cursor": dict(self.cursor),
+            "queue": list(self.queue),
+            "settings": dict(self._known),
+            "habits": self._known_habits,
+        }
+
+    def info(self) -> dict[str, Any]:
+        """Status for diagnostics and system health (never the secret)."""
+        return {
+            "connected": self.connected,
+            "node_id": self.client.node_id,
+            "queued_operations": len(self.queue),
+            "cursor": dict(self.cursor),
+            "last_error": self.last_error,
+        }
+
+    # -- local changes ------------------------------------------------------------------------
+
+    async def _async_options_updated(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        if sync_options(entry.options) != self.options:
+            return  # the entry reloads for new sync options
+        self._queue_settings(synced_values(entry.options))
+
+    @callback
+    def _queue_settings(self, values: Mapping[str, Any]) -> None:
+        changed = {key: value for key, value in values.items() if self._known.get(key) != value}
+        if not changed:
+            return
+        self._known.update(changed)
+        self._enqueue(
+            {
+                "op": "set",
+                "collection": SETTINGS_COLLECTION,
+                "key": PERSON_KEY,
+                "fields": changed,
+            }
+        )
+
+    @callback
+    def _on_xp(self, event: Event[dict[str, Any]]) -> None:
+        if event.data.get("config_entry_id") != self.entry.entry_id:
+            return
+        logged = self.entry.runtime_data.gamification.log.get(str(event.data.get("id")))
+        if logged is not None:
+            self._enqueue(_xp_op(logged))
+
+    @callback
+    def _on_habits(self) -> None:
+        """Queue the person's habits created, changed or removed here since the last sync."""
+        known = self._known_habits
+        if known is None:
+            return  # the first sync compares them
+        current = {
+            habit.id: habit.as_dict()
+            for habit in self.entry.runtime_data.gamification.habits.values()
+        }
+        for habit_id, fields in current.items():
+            if known.get(habit_id) != fields:
+                known[habit_id] = fields
+                op = {"op": "set", "collection": HABITS_COLLECTION, "key": habit_id}
+                self._enqueue({**op, "fields": fields})
+        for habit_id in [habit_id for habit_id in known if habit_id not in current]:
+            del known[habit_id]
+            self._enqueue({"op": "delete", "collection": HABITS_COLLECTION, "key": habit_id})
+
+    @callback
+    def _enqueue(self, op: dict[str, Any]) -> None:
+        self.queue.append(op)
+        self.entry.runtime_data.store.async_schedule_save()
+        self._dirty.set()
+
+    async def async_flush(self) -> None:
+        """Write everything queued now; raises `SyncError` when the service does not take it."""
+        async with self._write_lock:
+            while self.queue:
+                batch = self.queue[:WRITE_BATCH]
+                try:
+                    await self.client.write(batch)
+                except SyncRequestError as err:
+                    # Never taken, however often it is sent: drop it rather than block the rest.
+                    _LOGGER.error("The sync service refused %d queued changes: %s", len(batch), err)
+                    del self.queue[: len(batch)]
+                    continue
+                del self.queue[: len(batch)]
+                self._writes += 1
+                for op in batch:
+                    if op.get("collection") == HABITS_COLLECTION:
+                        self._habits_written = self._writes
+                    if op.get("collection") == SETTINGS_COLLECTION:
+                        for key in op.get("fields") or {}:
+                            self._written[key] = self._writes
+                self.entry.runtime_data.store.async_schedule_save()
+
+    async def _write_loop(self) -> None:
+        failures = 0
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self.async_flush()
+            except Exception as err:
+                if not isinstance(err, SyncError):
+                    _LOGGER.exception("Writing to the sync service for %s failed", self.entry.title)
+                    err = SyncError("internal error")
+                failures += 1
+                self._set_connected(False, err)
+                self._connected_event.clear()
+                # Wait for the feed loop to reach the service again, or the back-off.
+                try:
+                    async with asyncio.timeout(_backoff(failures)):
+                        await self._connected_event.wait()
+                except TimeoutError:
+                    pass
+                self._dirty.set()
+            else:
+                failures = 0
+
+    # -- remote changes -----------------------------------------------------------------------
+
+    async def _feed_loop(self) -> None:
+        failures = 0
+        fresh = True
+        while True:
+            try:
+                if fresh:
+                    node_id = await self.client.connect()
+                    if node_id != self._node_id:
+                        self._node_id, self.cursor, self._known = node_id, {}, {}
+                    await self._reconcile()
+                    self._reread_habits = True
+                    self._set_connected(True, None)
+                    self._connected_event.set()
+                    self._dirty.set()
+                    await self.coordinator.async_refresh()
+                    fresh = False
+                    failures = 0
+                if self._reread:
+                    self._reread = False
+                    record = await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)
+                    self._apply_settings(record.get(PERSON_KEY) or {}, self._writes)
+                if self._reread_habits:
+                    self._reread_habits = False
+                    writes_before = self._writes
+                    remote = await self.client.records(HABITS_COLLECTION)
+                    self._apply_habits(remote, writes_before)
+                writes_before = self._writes
+                feed = await self.client.changes(self.cursor, wait=FEED_WAIT)
+                self._set_connected(True, None)
+                self._connected_event.set()
+                self._apply(feed.changes, writes_before)
+                if self._unaccounted(feed.cursor, feed.changes):
+                    # Superseded entries, or a delete whose tombstone the service has already
+                    # collected (it does as soon as every peer has it): the feed cannot say which.
+                    self._reread_habits = True
+                if feed.cursor != self.cursor:
+                    self.cursor = feed.cursor
+                    self.entry.runtime_data.store.async_schedule_save()
+            except SyncError as err:
+                failures += 1
+                fresh = True
+                self._set_connected(False, err)
+                await asyncio.sleep(_backoff(failures))
+            except Exception:
+                failures += 1
+                fresh = True
+                _LOGGER.exception("Sync for %s failed", self.entry.title)
+                await asyncio.sleep(_backoff(failures))
+
+    async def _reconcile(self) -> None:
+        """After (re)connecting: the settings on the first sync, and the XP log both ways."""
+        if not self._known:
+            remote = (await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)).get(PERSON_KEY)
+            self._apply_settings(remote or {}, self._writes)
+            self._queue_settings(synced_values(self.entry.options))
+        remote_xp = await self.client.items(XP_COLLECTION)
+        gamification = self.entry.runtime_data.gamification
+        self._merge_xp(remote_xp.values())
+        queued = {op.get("key") for op in self.queue if op.get("collection") == XP_COLLECTION}
+        for event in gamification.log:
+            if event.id not in remote_xp and event.id not in queued:
+                self.queue.append(_xp_op(event))
+        self.entry.runtime_data.store.async_schedule_save()
+
+    @callback
+    def _apply(self, changes: list[Change], writes_before: int) -> None:
+        own = self.client.node_id
+        fields: dict[str, Any] = {}
+        events: list[Any] = []
+        for change in changes:
+            if change.origin == own:
+                continue  # written from here: already applied
+            if (
+                change.kind == "field"
+                and change.collection == SETTINGS_COLLECTION
+                and change.key == PERSON_KEY
+                and change.field in SYNCED_SETTINGS
+            ):
+                fields[change.field] = change.value
+            elif change.kind == "item" and change.collection == XP_COLLECTION:
+                events.append(change.value)
+            elif change.collection == HABITS_COLLECTION:
+                self._reread_habits = True  # read the records whole: fields may come apart
+        if fields:
+            self._apply_settings(fields, writes_before)
+        if events:
+            self._merge_xp(events)
+
+    def _unaccounted(self, cursor: Mapping[str, int], changes: list[Change]) -> bool:
+        """Whether the cursor moved past entries of other nodes that the answer does not show."""
+        shown: dict[str, int] = {}
+        for change in changes:
+            shown[change.origin] = shown.get(change.origin, 0) + 1
+        return any(
+            seq - self.cursor.get(origin, 0) > shown.get(origin, 0)
+            for origin, seq in cursor.items()
+            if origin != self.client.node_id
+        )
+
+    @callback
+    def _apply_settings(self, remote: Mapping[str, Any], writes_before: int) -> None:
+        """Take other sites' settings into the options, unless a local edit is on its way."""
+        pending = {
+            key
+            for op in self.queue
+            if op.get("collection") == SETTINGS_COLLECTION
+            for key in op.get("fields") or {}
+        }
+        take: dict[str, Any] = {}
+        for key, value in remote.items():
+            if key not in SYNCED_SETTINGS:
+                continue
+            if key in pending or self._written.get(key, 0) > writes_before:
+                self._reread = True  # read again once our write is in
+                continue
+            take[key] = value
+        if not take:
+            return
+        current = s.Settings.from_options(self.entry.options).as_options()
+        settings, errors = s.validate({**current, **take})
+        if settings is None:
+            _LOGGER.warning(
+                "Synced settings for %s were not applied: %s", self.entry.title, sorted(errors)
+            )
+            self.last_error = "invalid_synced_settings"
+            return
+        merged = s.merge_targets(self.entry.options, settings)
+        self._known.update({key: merged[key] for key in SYNCED_SETTINGS if key in take})
+        self.entry.runtime_data.store.async_schedule_save()
+        if merged != dict(self.entry.options):
+            self.hass.config_entries.async_update_entry(self.entry, options=merged)
+
+    @callback
+    def _apply_habits(self, remote: Mapping[str, Mapping[str, Any]], writes_before: int) -> None:
+        """Make the person's habits here what the service holds, but for local changes on the way.
+
+        The first sync takes the service's habits and then queues the ones only this site has.
+        """
+        if self._habits_written > writes_before:
+            self._reread_habits = True  # read before our write landed: read again
+            return
+        pending = {op.get("key") for op in self.queue if op.get("collection") == HABITS_COLLECTION}
+        first = self._known_habits is None
+        known: dict[str, dict[str, Any]] = {} if self._known_habits is None else self._known_habits
+        controller = self.entry.runtime_data.gamification
+        add: list[Habit] = []
+        for habit_id, fields in remote.items():
+            if habit_id in pending or habit_id in BUILTIN_IDS:
+                continue
+            try:
+                habit = Habit.from_dict({**fields, "id": habit_id})
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.warning("Skipping a synced habit that cannot be read: %s", habit_id)
+                continue
+            known[habit_id] = habit.as_dict()
+            if controller.habits.get(habit_id) != habit:
+                add.append(habit)
+        # Deleted elsewhere: known to the service before, gone from it now.
+        gone = [key for key in known if key not in remote and key not in pending]
+        for key in gone:
+            del known[key]
+        self._known_habits = known
+        remove = [key for key in gone if key in controller.habits]
+        if remove:
+            controller.async_remove_habits(remove)
+        for habit in add:
+            controller.async_add_habit(habit)
+        if first:
+            self._on_habits()  # the habits only this site has go to the others
+        self.entry.runtime_data.store.async_schedule_save()
+
+    @callback
+    def _merge_xp(self, values: Any) -> None:
+        events: list[XpEvent] = []
+        for value in values:
+            try:
+                events.append(XpEvent.from_dict(value))
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.warning("Skipping a synced XP event that cannot be read")
+        if events:
+            self.entry.runtime_data.gamification.async_merge_synced(events)
+
+    # -- status -------------------------------------------------------------------------------
+
+    @callback
+    def _set_connected(self, connected: bool, err: SyncError | None) -> None:
+        if err is not None:
+            self.last_error = (
+                "invalid_auth" if isinstance(err, SyncAuthError) else type(err).__name__
+            )
+        was = self.connected
+        self.connected = connected
+        if connected and was is not True:
+            self.last_error = None
+            if was is False:
+                _LOGGER.info("LifeOps sync service for %s is back", self.entry.title)
+            self._clear_issue()
+        elif not connected and was is not False:
+            _LOGGER.warning(
+                "LifeOps cannot reach its sync service for %s (%s); changes wait in a queue "
+                "and are retried",
+                self.entry.title,
+                self.last_error,
+            )
+            self._issue = True
+            # The peer sensors go unavailable now rather than at the next status poll.
+            self.coordinator.async_set_update_error(err or SyncError("unreachable"))
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_UNREACHABLE,
+                translation_placeholders={
+                    "site": self.entry.title,
+                    "queued": str(len(self.queue)),
+                },
+            )
+
+    @property
+    def _issue_id(self) -> str:
+        return f"{ISSUE_UNREACHABLE}_{self.entry.entry_id}"
+
+    @callback
+    def _clear_issue(self) -> None:
+        if self._issue:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+            self._issue = False
+
+    # -- sync now -----------------------------------------------------------------------------
+
+    async def async_sync_now(self) -> list[PeerResult]:
+        """Write what waits, sync with every peer, refresh the status; raises `SyncError`."""
+        await self.async_flush()
+        results = await self.client.sync_now()
+        await self.coordinator.async_refresh()
+        return [PeerResult(peer, error) for peer, error in sorted(results.items())]
+
+
+def _xp_op(event: XpEvent) -> dict[str, Any]:
+    return {"op": "add", "collection": XP_COLLECTION, "key": event.id, "value": event.as_dict()}
+
+
+async def async_setup_sync(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    """Start syncing when the entry has sync options; reload the entry when they change."""
+    options = sync_options(entry.options)
+    if options[SYNC_URL] and options[SYNC_SECRET]:
+        manager = SyncManager(hass, entry, options[SYNC_URL], options[SYNC_SECRET])
+        entry.runtime_data.sync = manager
+        await manager.async_start()
+
+    async def _options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+        manager = entry.runtime_data.sync
+        running = manager.options if manager is not None else None
+        new = sync_options(entry.options)
+        if (new if new[SYNC_URL] and new[SYNC_SECRET] else None) != running:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(entry.add_update_listener(_options_updated))
+
+
+async def async_sync_now(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
+    """lifeops.sync_now: write what waits and sync with every peer; per-peer results."""
+    manager = entry.runtime_data.sync
+    if manager is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="sync_not_configured",
+            translation_placeholders={"site": entry.title},
+        )
+    try:
+        results = await manager.async_sync_now()
+    except SyncError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="sync_unavailable",
+            translation_placeholders={"site": entry.title},
+        ) from err
+    return {
+        "peers": [
+            {"peer": result.peer, "success": result.error is None, "error": result.error}
+            for result in results
+        ],
+        "queued": len(manager.queue),
+    }

@@ -1,0 +1,675 @@
+"""Sync through the public surface: two real sync-service processes (home and cabin) on 127.0.0.1,
+the home Home Assistant's site entry talking to the home service.
+
+The cabin's Home Assistant is played by the cabin's local API, written to exactly as the
+integration writes (the record `settings/person`, items `xp/<id>`). Partitions are made with
+proxies between the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import logging
+from pathlib import Path
+import random
+from typing import Any
+
+from aiohttp import ClientSession, web
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, get_system_health_info
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.lifeops import sync_manager
+from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.sync import SyncClient
+from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
+
+from .sync.nodes import API_SECRET, link_secret
+from .sync.test_sync_processes import Proxy, Service, free_port, wait_up
+
+TOTAL_XP = "sensor.lifeops_gamification_total_xp"
+MEDITATE_STREAK = "sensor.lifeops_gamification_meditate_streak"
+SYNC_ARGS = ["--sync-interval", "0.3", "--retry-max", "0.5", "--no-fsync"]
+
+
+@dataclass
+class Sites:
+    """Home and cabin services, each calling the other through a proxy that can be cut."""
+
+    session: ClientSession
+    home: Service
+    cabin: Service
+    to_home: Proxy
+    to_cabin: Proxy
+
+    def partition(self, cut: bool) -> None:
+        self.to_home.cut = cut
+        self.to_cabin.cut = cut
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sync_manager, "RETRY_MAX", 0.5)
+    monkeypatch.setattr(sync_manager, "RETRY_MIN", 0.2)
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
+    async with ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def sites(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    rng = random.Random(0)
+    home_port, cabin_port = free_port(), free_port()
+    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
+    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
+    secret = link_secret("home", "cabin")
+    home = Service(
+        "home",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"cabin,{secret},http://127.0.0.1:{to_cabin.port}"],
+        port=home_port,
+    )
+    cabin = Service(
+        "cabin",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
+        port=cabin_port,
+    )
+    await to_home.start()
+    await to_cabin.start()
+    try:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.start)
+            await wait_up(session, service)
+        yield Sites(session, home, cabin, to_home, to_cabin)
+    finally:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.stop)
+        await to_home.stop()
+        await to_cabin.stop()
+
+
+def _sync_options(url: str, secret: str = API_SECRET) -> dict[str, Any]:
+    return {CONF_SYNC: {SYNC_URL: url, SYNC_SECRET: secret}}
+
+
+def _client(session: ClientSession, service: Service) -> SyncClient:
+    """The local API of a service, as a site's Home Assistant talks to it."""
+    return SyncClient(session, service.url, API_SECRET)
+
+
+async def _until(check: Callable[[], bool], timeout: float = 8.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def _teardown(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _xp(event_id: str, amount: int, origin: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "time": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "agent": "fitness",
+        "event_type": "hike",
+        "amount": amount,
+        "description": "",
+        "origin": origin,
+        "habit_id": None,
+    }
+
+
+async def _award(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "award_xp", data, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    return response
+
+
+async def _connected(
+    hass: HomeAssistant, url: str, template: MockConfigEntry, options: dict[str, Any]
+) -> MockConfigEntry:
+    """The home site's entry, set up with sync to ``url`` and through its first sync."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=template.title,
+        unique_id=template.unique_id,
+        data=dict(template.data),
+        options={**options, **_sync_options(url)},
+    )
+    await _setup(hass, entry)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True and not manager.queue)
+    return entry
+
+
+async def test_a_cabin_edit_reaches_home_and_a_home_edit_is_not_lost(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    session = sites.session
+
+    # Apart: the cabin moves bedtime and earns XP; home changes quiet hours and earns XP.
+    sites.partition(True)
+    await _client(session, sites.cabin).write(
+        [
+            {
+                "op": "set",
+                "collection": "settings",
+                "key": "person",
+                "fields": {"bedtime": "23:15:00"},
+            },
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-hike",
+                "value": _xp("cabin-hike", 30, "cabin"),
+            },
+        ],
+    )
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "quiet_hours_start": "21:30:00"}
+    )
+    await _award(hass, agent="fitness", event_type="walk", amount=20, id="home-walk")
+    await hass.async_block_till_done()
+    await _until(lambda: not manager.queue)  # written to the home service
+    await asyncio.sleep(0.5)
+    assert entry.options["bedtime"] == "22:30:00"  # the cabin is out of reach
+    assert hass.states.get(TOTAL_XP).state == "20"
+
+    # They meet: within seconds the cabin's edit and XP are at home, home's at the cabin.
+    sites.partition(False)
+    await _until(lambda: entry.options["bedtime"] == "23:15:00")
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "50")
+    assert entry.options["quiet_hours_start"] == "21:30:00"  # home's edit is kept
+    assert entry.runtime_data.settings.bedtime.isoformat() == "23:15:00"
+
+    async def at_cabin() -> tuple[dict[str, Any], dict[str, Any]]:
+        records = await _client(session, sites.cabin).records("settings")
+        items = await _client(session, sites.cabin).items("xp")
+        return records, items
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while True:
+        records, items = await at_cabin()
+        if records["person"].get("quiet_hours_start") == "21:30:00" and "home-walk" in items:
+            break
+        assert asyncio.get_running_loop().time() < deadline, (records, items)
+        await asyncio.sleep(0.1)
+    assert records["person"]["bedtime"] == "23:15:00"
+    assert items["home-walk"]["amount"] == 20
+
+    # Merging again (the same events heard twice) counts nothing twice.
+    await _client(session, sites.cabin).write(
+        [
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-hike",
+                "value": _xp("cabin-hike", 30, "cabin"),
+            }
+        ],
+    )
+    response = await hass.services.async_call(
+        DOMAIN, "sync_now", {}, blocking=True, return_response=True
+    )
+    assert response == {"peers": [{"peer": "cabin", "success": True, "error": None}], "queued": 0}
+    await asyncio.sleep(0.5)
+    assert hass.states.get(TOTAL_XP).state == "50"
+
+    # Per-peer diagnostic sensors from the service's status.
+    registry = er.async_get(hass)
+    peer_entities = [
+        e
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if "sync" in e.unique_id
+    ]
+    assert {e.translation_key for e in peer_entities} == {
+        "sync_last_success",
+        "sync_pending",
+        "sync_last_error",
+    }
+    assert all(e.entity_category is EntityCategory.DIAGNOSTIC for e in peer_entities)
+    last_success = next(e for e in peer_entities if e.translation_key == "sync_last_success")
+    state = hass.states.get(last_success.entity_id)
+    assert state is not None and state.state not in ("unknown", "unavailable")
+    assert "cabin" in state.attributes["friendly_name"]
+    await _teardown(hass, entry)
+
+
+async def test_service_down_at_setup_queues_and_delivers_later(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    session: ClientSession,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    service = Service("home", tmp_path, ["--no-fsync"])
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(service.url)},
+    )
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is False)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is not None
+    assert await async_setup_component(hass, "system_health", {})
+    info = await get_system_health_info(hass, DOMAIN)
+    assert info["sync"] == "unreachable"
+
+    # Works alone meanwhile: the XP counts here, the change waits in the queue (and the store).
+    await _award(hass, agent="fitness", event_type="walk", amount=15, id="offline-walk")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "wake_time": "07:15:00"}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(TOTAL_XP).state == "15"
+    assert {op["op"] for op in manager.queue} == {"add", "set"}
+    assert entry.runtime_data.store.collect()["sync"]["queue"] == manager.queue
+
+    await asyncio.to_thread(service.start)
+    await wait_up(session, service)
+    await _until(lambda: manager.connected is True and not manager.queue)
+    items = await _client(session, service).items("xp")
+    assert items["offline-walk"]["amount"] == 15
+    records = await _client(session, service).records("settings")
+    assert records["person"]["wake_time"] == "07:15:00"
+    assert issues.async_get_issue(DOMAIN, f"sync_unreachable_{entry.entry_id}") is None
+    info = await get_system_health_info(hass, DOMAIN)
+    assert (info["sync"], info["sync_queued"]) == ("connected", "0")
+    warnings = [r for r in caplog.records if "cannot reach its sync service" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once per retry
+    assert API_SECRET not in caplog.text
+    await _teardown(hass, entry)
+    await asyncio.to_thread(service.stop)
+
+
+async def test_sync_now_needs_sync_set_up(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    assert init_integration.runtime_data.sync is None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "sync_now", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "sync_not_configured"
+
+
+async def test_sync_now_when_the_service_is_away(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(f"http://127.0.0.1:{free_port()}")},
+    )
+    await _setup(hass, entry)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "sync_now", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "sync_unavailable"
+    await _teardown(hass, entry)
+
+
+async def _options_sync_step(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "sync" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "sync"}
+    )
+    assert result["step_id"] == "sync"
+    return str(result["flow_id"])
+
+
+async def test_options_step_tests_the_service_on_submit(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    session: ClientSession,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = init_integration
+    service = Service("home", tmp_path, ["--no-fsync"])
+    await asyncio.to_thread(service.start)
+    other = web.Application()
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "fine"})
+
+    other.router.add_get("/v1/health", health)
+    runner = web.AppRunner(other, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    other_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        await wait_up(session, service)
+        before = dict(entry.options)
+        for user_input, error in (
+            ({SYNC_URL: "ftp://127.0.0.1:1", SYNC_SECRET: "x"}, {SYNC_URL: "sync_invalid_url"}),
+            ({SYNC_URL: "http://me:pw@127.0.0.1:1"}, {SYNC_URL: "sync_invalid_url"}),
+            ({SYNC_URL: service.url}, {SYNC_SECRET: "sync_secret_required"}),
+            (
+                {SYNC_URL: f"http://127.0.0.1:{free_port()}", SYNC_SECRET: API_SECRET},
+                {"base": "sync_cannot_connect"},
+            ),
+            (
+                {SYNC_URL: service.url, SYNC_SECRET: "wrong-0123456789"},
+                {"base": "sync_invalid_auth"},
+            ),
+            ({SYNC_URL: other_url, SYNC_SECRET: API_SECRET}, {"base": "sync_not_a_service"}),
+        ):
+            flow_id = await _options_sync_step(hass, entry)
+            result = await hass.config_entries.options.async_configure(flow_id, user_input)
+            assert result["type"] == "form", user_input
+            assert result["errors"] == error, user_input
+            assert dict(entry.options) == before  # nothing changed
+            hass.config_entries.options.async_abort(flow_id)
+
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(
+            flow_id, {SYNC_URL: service.url + "/", SYNC_SECRET: API_SECRET}
+        )
+        assert result["type"] == "create_entry"
+        await hass.async_block_till_done()
+        assert entry.options[CONF_SYNC] == {SYNC_URL: service.url, SYNC_SECRET: API_SECRET}
+        assert entry.state is ConfigEntryState.LOADED
+        manager = entry.runtime_data.sync  # the entry reloaded with sync on
+        assert manager is not None
+        await _until(lambda: manager.connected is True)
+
+        # An empty secret keeps the stored one; an empty address turns sync off.
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(flow_id, {SYNC_URL: service.url})
+        assert result["type"] == "create_entry"
+        assert entry.options[CONF_SYNC][SYNC_SECRET] == API_SECRET
+        flow_id = await _options_sync_step(hass, entry)
+        result = await hass.config_entries.options.async_configure(flow_id, {})
+        assert result["type"] == "create_entry"
+        await hass.async_block_till_done()
+        assert entry.options[CONF_SYNC] == {}
+        assert entry.runtime_data.sync is None
+        assert API_SECRET not in caplog.text
+    finally:
+        await runner.cleanup()
+        await asyncio.to_thread(service.stop)
+
+
+async def test_diagnostics_never_show_the_sync_secret(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    tmp_path: Path,
+    session: ClientSession,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    service = Service("home", tmp_path, ["--no-fsync"])
+    await asyncio.to_thread(service.start)
+    try:
+        await wait_up(session, service)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Home",
+            unique_id="home",
+            data=dict(mock_config_entry.data),
+            options={**options, **_sync_options(service.url)},
+        )
+        assert await async_setup_component(hass, "diagnostics", {})
+        await _setup(hass, entry)
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        await _until(lambda: manager.connected is True)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert API_SECRET not in json.dumps(diagnostics)
+        assert diagnostics["entry"]["options"]["sync"]["secret"] == "**REDACTED**"
+        assert diagnostics["runtime"]["sync"]["connected"] is True
+        assert diagnostics["runtime"]["sync"]["node_id"] == "home"
+        await _teardown(hass, entry)
+    finally:
+        await asyncio.to_thread(service.stop)
+
+
+class Gate:
+    """Home Assistant's way to its own service, which the test can close (any method)."""
+
+    def __init__(self, session: ClientSession, target: str) -> None:
+        self.session = session
+        self.target = target
+        self.closed = False
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+        self.inflight: set[asyncio.Task[Any]] = set()
+
+    def close(self) -> None:
+        """Refuse from now on, and drop the requests under way (a long poll included)."""
+        self.closed = True
+        for task in self.inflight:
+            task.cancel()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.closed:
+            return web.Response(status=503, text="closed")
+        task = asyncio.current_task()
+        assert task is not None
+        self.inflight.add(task)
+        try:
+            return await self.forward(request)
+        finally:
+            self.inflight.discard(task)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-lifeops")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        async with self.session.request(
+            request.method, self.target + request.path_qs, data=body, headers=headers
+        ) as answer:
+            keep = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-lifeops")}
+            return web.Response(status=answer.status, body=await answer.read(), headers=keep)
+
+    async def stop(self) -> None:
+        self.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote_one(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = Gate(sites.session, sites.home.url)
+    await gate.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(mock_config_entry.data),
+        options={**options, **_sync_options(gate.url)},
+    )
+    try:
+        await _setup(hass, entry)
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        await _until(lambda: manager.connected is True and not manager.queue)
+
+        # Home's HA loses its service; meanwhile the cabin's edit reaches the home service, and
+        # the person edits the same setting at home (queued: the service is away).
+        registry = er.async_get(hass)
+        unique_id = f"{entry.runtime_data.node_id}_hub_sync_pending_cabin"
+        await _until(lambda: registry.async_get_entity_id("sensor", DOMAIN, unique_id) is not None)
+        pending = registry.async_get_entity_id("sensor", DOMAIN, unique_id)
+        assert pending is not None
+        await _until(lambda: hass.states.get(pending) is not None)
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        assert hass.states.get(pending).state == "unavailable"
+        cabin = _client(sites.session, sites.cabin)
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "settings",
+                    "key": "person",
+                    "fields": {"bedtime": "23:15:00", "work_cutoff": "17:00:00"},
+                }
+            ]
+        )
+        home = _client(sites.session, sites.home)
+
+        async def home_has_it() -> bool:
+            person = (await home.records("settings")).get("person", {})
+            return person.get("bedtime") == "23:15:00"
+
+        deadline = asyncio.get_running_loop().time() + 8
+        while not await home_has_it():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        assert manager.queue
+
+        # Back: home's queued edit is written (stamped now, so it wins); the cabin's other field
+        # arrives; the older cabin bedtime never overwrites the local edit, here or there.
+        gate.closed = False
+        await _until(lambda: entry.options["work_cutoff"] == "17:00:00" and not manager.queue)
+        await _until(lambda: hass.states.get(pending).state not in ("unavailable", "unknown"))
+        await asyncio.sleep(1.0)
+        assert entry.options["bedtime"] == "21:45:00"
+        deadline = asyncio.get_running_loop().time() + 8
+        while (await cabin.records("settings"))["person"]["bedtime"] != "21:45:00":
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+
+        # A setting another site sends that fails the checks changes nothing here.
+        before = dict(entry.options)
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "settings",
+                    "key": "person",
+                    "fields": {"wake_time": "21:45:00"},  # equal to bedtime: refused
+                }
+            ]
+        )
+        await _until(lambda: "were not applied" in caplog.text)
+        assert dict(entry.options) == before
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()
+
+
+async def test_habits_and_their_completions_sync_both_ways(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    session = sites.session
+    # A habit completed at the cabin (an XP event naming the habit) counts for home's streak.
+    await hass.services.async_call(
+        DOMAIN, "create_habit", {"name": "Meditate", "xp": 25}, blocking=True
+    )
+    completion = {
+        **_xp("cabin-meditate", 25, "cabin"),
+        "agent": "gamification",
+        "event_type": "habit_completed",
+        "description": "Meditate",
+        "habit_id": "meditate",
+    }
+    await _client(session, sites.cabin).write(
+        [{"op": "add", "collection": "xp", "key": "cabin-meditate", "value": completion}]
+    )
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "25")
+    await _until(lambda: hass.states.get(MEDITATE_STREAK).state == "1")
+
+    # Habits: one created at home reaches the cabin; one created at the cabin appears here, and
+    # goes when the cabin removes it.
+    async def cabin_habits() -> dict[str, Any]:
+        return await _client(session, sites.cabin).records("habits")
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while "meditate" not in await cabin_habits():
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert (await cabin_habits())["meditate"]["xp"] == 25
+    stretch = {
+        "id": "stretch",
+        "name": "Stretch",
+        "schedule": "daily",
+        "times_per_week": 1,
+        "xp": 15,
+        "grace_days": 0,
+    }
+    cabin = _client(session, sites.cabin)
+    await cabin.write([{"op": "set", "collection": "habits", "key": "stretch", "fields": stretch}])
+    gamification = entry.runtime_data.gamification
+    await _until(lambda: "stretch" in gamification.habits)
+    assert gamification.habits["stretch"].xp == 15
+    await _until(lambda: hass.states.get("sensor.lifeops_gamification_stretch_streak") is not None)
+    await cabin.write([{"op": "delete", "collection": "habits", "key": "stretch"}])
+    await _until(lambda: "stretch" not in gamification.habits)
+    assert "meditate" in gamification.habits
+    assert "meditate" in await cabin_habits()
+
+    await _teardown(hass, entry)
