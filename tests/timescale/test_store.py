@@ -79,6 +79,43 @@ async def test_tls_modes_against_servers_with_and_without_tls(
         await connect(replace(database, tls="verify-full"))
 
 
+async def test_a_silent_server_does_not_hold_up_start(
+    database: StoreConfig, tmp_path: Path
+) -> None:
+    """A host that takes the connection and never answers (a VPN that drops packets)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    writer = Writer(replace(database, port=port), tmp_path / "buffer.sqlite")
+    try:
+        await writer.start(wait=0.2)
+        # start() came back while the first attempt still waits on the server...
+        assert writer._connecting is not None and not writer._connecting.done()
+        assert not writer.connected
+        # ... and rows given meanwhile are kept, on disk, like during any outage.
+        writer.add("health_metric", _heart_rates(T0, 10, timedelta(minutes=5)))
+        await writer.flush()
+        assert writer.status.buffered_rows == 10
+    finally:
+        await writer.close()  # cancels the attempt; nothing hangs
+        server.close()
+        for held_writer in held:
+            held_writer.close()
+    assert writer._connecting.cancelled()
+    # The real server, with the same buffer file: every row arrives.
+    writer = await _writer(database, tmp_path)
+    try:
+        await writer.flush()
+        assert writer.status.buffered_rows == 0
+    finally:
+        await writer.close()
+    assert await _fetchval(database, "SELECT count(*) FROM lifeops.health_metric") == 10
+
+
 async def test_migrations_fresh_then_again(database: StoreConfig) -> None:
     conn = await connect(database)
     try:

@@ -42,6 +42,7 @@ from .schema import HEALTH_METRIC, SCHEMA, TABLES, Edition
 _LOGGER = logging.getLogger(__name__)
 
 RETRY_MIN = 5.0
+STARTUP_WAIT = 3.0  # seconds start() waits for the first connection before going on
 RETRY_MAX = 300.0
 RETENTION_INTERVAL = 3600.0
 # Errors that mean "the database is away" (keep the rows, try later), not "these rows are bad".
@@ -109,6 +110,8 @@ class Writer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._connect_lock = asyncio.Lock()  # one connection attempt at a time
+        self._connecting: asyncio.Task[bool] | None = None
         self._retry_at = 0.0
         self._retry_delay = RETRY_MIN
         self._retention_at = 0.0
@@ -122,17 +125,32 @@ class Writer:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def start(self, *, background: bool = True) -> None:
-        """Open the buffer and try the database once; a database that is away is no error here."""
+    async def start(self, *, background: bool = True, wait: float = STARTUP_WAIT) -> None:
+        """Open the buffer and try the database; a database that is away is no error here.
+
+        In the background, the first attempt gets `wait` seconds before start() returns and
+        carries on by itself: a server whose network drops packets (a cabin's VPN down) does
+        not hold up Home Assistant's start for a connect timeout. Rows meanwhile are kept.
+        """
         self._buffer = await asyncio.to_thread(DiskBuffer, self._buffer_path, self._max_buffer_rows)
-        await self._connect()
         if background:
+            connecting = asyncio.create_task(self._connect(), name="lifeops-timescale-connect")
+            connecting.add_done_callback(self._connected_in_background)
+            self._connecting = connecting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(connecting), wait)
             self._task = asyncio.create_task(self._run(), name="lifeops-timescale-writer")
+        else:
+            await self._connect()
         self._report()
 
     async def close(self) -> None:
         """Flush what waits (into the buffer if the database is away), then let go of everything."""
         self._closing = True
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,6 +203,10 @@ class Writer:
             written_rows=self.written_rows,
             last_error=self.last_error,
         )
+
+    def _connected_in_background(self, task: asyncio.Task[bool]) -> None:
+        if not self._closing and not task.cancelled():
+            self._report()
 
     def _report(self) -> None:
         if self.on_status is not None:
@@ -306,6 +328,12 @@ class Writer:
         """Open the pool and apply migrations; False (and a retry later) if that fails."""
         if self._pool is not None:
             return True
+        if self._connect_lock.locked():
+            return False  # an attempt is under way: meanwhile the database counts as away
+        async with self._connect_lock:
+            return await self._connect_once()
+
+    async def _connect_once(self) -> bool:
         if time.monotonic() < self._retry_at and not self._closing:
             return False
         pool: asyncpg.Pool | None = None
