@@ -25,6 +25,7 @@ from .const import DOMAIN, LOGGER
 from .core import dashboard
 from .core.agents import Agent
 from .data import LifeOpsConfigEntry, is_oura_entry
+from .entity import HUB
 from .oura_services import EXPORT_ACCOUNT
 from .oura_statistics import recorder_running, statistic_id
 
@@ -53,6 +54,7 @@ _SITE_ENTITIES: Final[dict[str, tuple[Agent, str]]] = {
     "pending_notifications": (Agent.NOTIFICATIONS, "pending_notifications"),
 }
 # role -> the Oura sensor used when the settings name no entity of their own.
+_SYNC_KEYS: Final = ("sync_last_success", "sync_pending")
 _OURA_KEYS: Final = {
     "sleep_score": "sleep_score",
     "readiness": "readiness_score",
@@ -86,7 +88,9 @@ async def _short_names(hass: HomeAssistant) -> dict[str, str]:
         if item.name:
             names[item.entity_id] = item.name
         elif item.translation_key and (name := translations.get(key)):
-            names[item.entity_id] = name
+            # A name with placeholders (a sync peer's): as the entity filled them in.
+            filled = item.original_name if "{" in name else None
+            names[item.entity_id] = filled or name
     return names
 
 
@@ -142,6 +146,20 @@ async def _trend(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str] | 
     ] or None
 
 
+def _sync_sensors(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str]:
+    """The sync status sensors per other site: last sync, then changes waiting, by site."""
+    prefix = f"{entry.runtime_data.node_id}_{HUB}_"
+    found: list[tuple[str, int, str]] = []
+    for item in _registered(hass):
+        if item.config_entry_id != entry.entry_id or not item.unique_id.startswith(prefix):
+            continue
+        rest = item.unique_id.removeprefix(prefix)
+        for order, key in enumerate(_SYNC_KEYS):
+            if rest.startswith(f"{key}_"):
+                found.append((rest.removeprefix(f"{key}_"), order, item.entity_id))
+    return [entity_id for _peer, _order, entity_id in sorted(found)]
+
+
 async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
     """The dashboard of the first loaded site, in Home Assistant's language."""
     translations = await async_get_translations(hass, hass.config.language, "dashboard", [DOMAIN])
@@ -159,6 +177,7 @@ async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
         weekly_work_target_hours=settings.weekly_work_target_hours,
         screen_time_limit_minutes=settings.screen_time_limit_minutes,
         trend=await _trend(hass, entry),
+        sync=_sync_sensors(hass, entry),
     )
 
 

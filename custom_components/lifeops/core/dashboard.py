@@ -23,6 +23,7 @@ TITLES: Final = (
     "habits",
     "notifications",
     "no_notifications",
+    "sync",
 )
 
 # Roles of the entities the dashboard shows (see `build`).
@@ -56,9 +57,13 @@ def _rows(
     entities: Mapping[str, str | None], roles: tuple[str, ...], names: Mapping[str, str]
 ) -> list[str | dict[str, str]]:
     """Entity rows; an entity with a short name (without its device's) shows that name."""
+    return _named(_ids(entities, roles), names)
+
+
+def _named(entity_ids: Sequence[str], names: Mapping[str, str]) -> list[str | dict[str, str]]:
     return [
         {"entity": entity_id, "name": names[entity_id]} if entity_id in names else entity_id
-        for entity_id in _ids(entities, roles)
+        for entity_id in entity_ids
     ]
 
 
@@ -83,12 +88,15 @@ def build(
     weekly_work_target_hours: float,
     screen_time_limit_minutes: int,
     trend: Sequence[str] | None = None,
+    sync: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The dashboard's configuration (one view of cards); roles without an entity are left out.
 
     `names` gives entity rows a name of their own (an entity id to its name without the device's).
     `trend` are the statistics the 30-day graph shows (Oura's long-term history, which reaches
     back before the sensors existed); without it, the sleep and readiness entities' own.
+    `sync` are the sync status sensors of the other sites (last sync, changes waiting), shown
+    in a card of their own when this site syncs.
     """
     cards: list[dict[str, Any]] = []
     short = names or {}
@@ -160,6 +168,9 @@ def build(
             "type": "vertical-stack",
             "cards": [notifications, listing],
         }
+    if sync:
+        rows = _named(sync, short)
+        cards.append({"type": "entities", "title": titles["sync"], "entities": rows})
     return {
         "title": titles["title"],
         "views": [
