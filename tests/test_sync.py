@@ -673,3 +673,110 @@ async def test_habits_and_their_completions_sync_both_ways(
     assert "meditate" in await cabin_habits()
 
     await _teardown(hass, entry)
+
+
+@pytest.fixture
+async def home_called(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    """The usual layout: home has the cabin's secret but no URL; the cabin calls home."""
+    rng = random.Random(1)
+    home_port, cabin_port = free_port(), free_port()
+    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
+    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
+    secret = link_secret("home", "cabin")
+    home = Service("home", tmp_path, [*SYNC_ARGS, "--peer", f"cabin,{secret}"], port=home_port)
+    cabin = Service(
+        "cabin",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
+        port=cabin_port,
+    )
+    await to_home.start()
+    await to_cabin.start()
+    try:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.start)
+            await wait_up(session, service)
+        yield Sites(session, home, cabin, to_home, to_cabin)
+    finally:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.stop)
+        await to_home.stop()
+        await to_cabin.stop()
+
+
+async def test_home_shows_the_cabin_that_calls_in_across_a_restart(
+    hass: HomeAssistant,
+    home_called: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    sites = home_called
+    home_api = _client(sites.session, sites.home)
+    await _client(sites.session, sites.cabin).write(
+        [
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-swim",
+                "value": _xp("cabin-swim", 5, "cabin"),
+            }
+        ]
+    )
+
+    async def cabin_status() -> dict[str, Any]:
+        status = await home_api.status()
+        (peer,) = [p for p in status["peers"] if p["node_id"] == "cabin"]
+        return peer
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while (peer := await cabin_status())["last_success"] is None:
+        assert asyncio.get_running_loop().time() < deadline, peer
+        await asyncio.sleep(0.1)
+    assert peer["calls_us"] is True and peer["url"] is None
+    assert peer["lag_seconds"] is not None and peer["lag_seconds"] < 8
+
+    # The status lives in the replica: a restart of home keeps it.
+    sites.partition(True)
+    await asyncio.to_thread(sites.home.stop)
+    await asyncio.to_thread(sites.home.start)
+    await wait_up(sites.session, sites.home)
+    after = await cabin_status()
+    assert after["calls_us"] is True
+    assert after["last_success"] >= peer["last_success"]
+    assert after["last_inbound"] is not None
+    sites.partition(False)
+
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    registry = er.async_get(hass)
+    await _until(
+        lambda: len(
+            [
+                e
+                for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+                if e.unique_id.endswith("_sync_last_success_cabin")
+            ]
+        )
+        == 1
+    )
+    (sensor,) = [
+        e
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if e.unique_id.endswith("_sync_last_success_cabin")
+    ]
+    await _until(
+        lambda: (state := hass.states.get(sensor.entity_id)) is not None
+        and state.state not in ("unknown", "unavailable")
+    )
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "5")
+
+    # sync_now at home: the cabin is not called from here, so it is listed with its last sync.
+    response = await hass.services.async_call(
+        DOMAIN, "sync_now", {}, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    (cabin,) = response["peers"]
+    assert cabin["peer"] == "cabin" and cabin["calls_this_site"] is True
+    assert cabin["success"] is None and cabin["last_success"] is not None
+    await _teardown(hass, entry)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import logging
 import random
 from typing import Any, Final
@@ -35,6 +35,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util.json import JsonValueType
 
 from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
@@ -610,10 +611,26 @@ async def async_sync_now(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> Ser
             translation_key="sync_unavailable",
             translation_placeholders={"site": entry.title},
         ) from err
-    return {
-        "peers": [
-            {"peer": result.peer, "success": result.error is None, "error": result.error}
-            for result in results
-        ],
-        "queued": len(manager.queue),
-    }
+    peers: list[JsonValueType] = [
+        {"peer": result.peer, "success": result.error is None, "error": result.error}
+        for result in results
+    ]
+    # Peers that call this site (the cabins, at home) are synced by their own loops: listed
+    # with when they last did, not as synced now.
+    called = {result.peer for result in results}
+    for peer, status in sorted((manager.coordinator.data or {}).items()):
+        if peer in called or not status.get("calls_us"):
+            continue
+        success = status.get("last_success")
+        peers.append(
+            {
+                "peer": peer,
+                "success": None,
+                "error": None,
+                "calls_this_site": True,
+                "last_success": datetime.fromtimestamp(success / 1000, UTC).isoformat()
+                if isinstance(success, int) and not isinstance(success, bool)
+                else None,
+            }
+        )
+    return {"peers": peers, "queued": len(manager.queue)}
