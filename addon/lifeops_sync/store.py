@@ -550,9 +550,18 @@ class Store:
         return int(count)
 
     def prune_rows(self, before_ts: int) -> int:
-        """Drop time-series rows older than ``before_ts`` (retention); they do not come back."""
+        """Drop time-series rows older than ``before_ts`` (retention); they do not come back.
+
+        Long-term store rows carried as items (collections ``longterm.*``) go by the same
+        retention, by when they were written (their stamp).
+        """
         with self._tx():
-            return self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
+            dropped = self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
+            dropped += self._db.execute(
+                "DELETE FROM items WHERE coll >= 'longterm.' AND coll < 'longterm/' AND hlc < ?",
+                (max(0, before_ts) << 16,),
+            ).rowcount
+            return int(dropped)
 
     # -- auth replay floor ------------------------------------------------------------------
 

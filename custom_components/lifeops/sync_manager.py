@@ -10,7 +10,10 @@ Assistant imports); the merging is the service's. What is synced so far:
 * the XP log (habit and goal completions included) as an append-only set `xp/<event id>`: XP
   earned at the cabin counts at home, once;
 * the person's own habits as records `habits/<habit id>` (last writer wins per field; removing
-  one deletes the record everywhere).
+  one deletes the record everywhere);
+* with a long-term store, the rows this site writes there, as items `longterm.<table>`
+  (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
+  which keeps them on disk before the cursor moves past them, and are never sent back.
 
 Local changes go into a queue kept in the entry's store and are written as soon as the service
 answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
@@ -43,7 +46,10 @@ from .core import settings as s
 from .core.habits import BUILTIN_IDS, Habit
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
-from .sync import Change, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .sync.long_term_rows import received_rows, sync_ops
+from .timescale.buffer import Row
+from .timescale.errors import StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -279,6 +285,28 @@ class SyncManager:
             self._enqueue({"op": "delete", "collection": HABITS_COLLECTION, "key": habit_id})
 
     @callback
+    def queue_long_term_rows(self, table: str, rows: list[Row]) -> None:
+        """Hand rows this site wrote to its long-term store to the other sites.
+
+        As items (`sync/long_term_rows.py`); tables not carried by sync are left out.
+        """
+        ops = sync_ops(table, rows)
+        if ops:
+            self.queue.extend(ops)
+            self.entry.runtime_data.store.async_schedule_save()
+            self._dirty.set()
+
+    async def _accept_long_term_rows(self, changes: list[Change]) -> None:
+        """Give other sites' long-term rows to this site's writer before the cursor moves.
+
+        Without a long-term store here they are not kept.
+        """
+        received = received_rows(changes, self.client.node_id)
+        store = self.entry.runtime_data.long_term_store
+        if received and store is not None:
+            await store.async_accept_synced(received)
+
+    @callback
     def _enqueue(self, op: dict[str, Any]) -> None:
         self.queue.append(op)
         self.entry.runtime_data.store.async_schedule_save()
@@ -362,24 +390,39 @@ class SyncManager:
                 feed = await self.client.changes(self.cursor, wait=FEED_WAIT)
                 self._set_connected(True, None)
                 self._connected_event.set()
-                self._apply(feed.changes, writes_before)
-                if self._unaccounted(feed.cursor, feed.changes):
-                    # Superseded entries, or a delete whose tombstone the service has already
-                    # collected (it does as soon as every peer has it): the feed cannot say which.
-                    self._reread_habits = True
-                if feed.cursor != self.cursor:
-                    self.cursor = feed.cursor
-                    self.entry.runtime_data.store.async_schedule_save()
+                await self._take(feed, writes_before)
             except SyncError as err:
                 failures += 1
                 fresh = True
                 self._set_connected(False, err)
+                await asyncio.sleep(_backoff(failures))
+            except StoreError as err:
+                # The service is fine; the long-term store's writer could not keep the rows.
+                failures += 1
+                _LOGGER.warning(
+                    "Synced long-term rows for %s wait (%s); the change feed is retried",
+                    self.entry.title,
+                    err,
+                )
                 await asyncio.sleep(_backoff(failures))
             except Exception:
                 failures += 1
                 fresh = True
                 _LOGGER.exception("Sync for %s failed", self.entry.title)
                 await asyncio.sleep(_backoff(failures))
+
+    async def _take(self, feed: ChangeFeed, writes_before: int) -> None:
+        """Apply a change-feed answer, then move the cursor past it."""
+        # The cursor moves only once the writer holds the rows (StoreError: asked again).
+        await self._accept_long_term_rows(feed.changes)
+        self._apply(feed.changes, writes_before)
+        if self._unaccounted(feed.cursor, feed.changes):
+            # Superseded entries, or a delete whose tombstone the service has already
+            # collected (it does as soon as every peer has it): the feed cannot say which.
+            self._reread_habits = True
+        if feed.cursor != self.cursor:
+            self.cursor = feed.cursor
+            self.entry.runtime_data.store.async_schedule_save()
 
     async def _reconcile(self) -> None:
         """After (re)connecting: the settings on the first sync, and the XP log both ways."""
