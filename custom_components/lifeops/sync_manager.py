@@ -46,10 +46,11 @@ from .core import settings as s
 from .core.habits import BUILTIN_IDS, Habit
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
+from .long_term_store import store_config, store_options
 from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
 from .sync.long_term_rows import received_rows, sync_ops
 from .timescale.buffer import Row
-from .timescale.errors import StoreError
+from .timescale.errors import StoreError, StoreUnreachable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -302,9 +303,14 @@ class SyncManager:
         Without a long-term store here they are not kept.
         """
         received = received_rows(changes, self.client.node_id)
+        if not received:
+            return
         store = self.entry.runtime_data.long_term_store
-        if received and store is not None:
+        if store is not None:
             await store.async_accept_synced(received)
+        elif store_config(store_options(self.entry.options)) is not None:
+            # Set up but not started yet (entry set-up, an options change): ask again soon.
+            raise StoreUnreachable("the long-term store is starting")
 
     @callback
     def _enqueue(self, op: dict[str, Any]) -> None:
@@ -391,6 +397,7 @@ class SyncManager:
                 self._set_connected(True, None)
                 self._connected_event.set()
                 await self._take(feed, writes_before)
+                failures = 0
             except SyncError as err:
                 failures += 1
                 fresh = True
