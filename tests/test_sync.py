@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
@@ -779,4 +779,88 @@ async def test_home_shows_the_cabin_that_calls_in_across_a_restart(
     (cabin,) = response["peers"]
     assert cabin["peer"] == "cabin" and cabin["calls_this_site"] is True
     assert cabin["success"] is None and cabin["last_success"] is not None
+    await _teardown(hass, entry)
+
+
+async def test_work_sessions_sync_both_ways_and_an_end_that_moves_follows(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    work = entry.runtime_data.work
+    cabin = _client(sites.session, sites.cabin)
+
+    # Home works a while: the session reaches the cabin open, then with its end.
+    await hass.services.async_call(DOMAIN, "start_work", {"source": "desk"}, blocking=True)
+    (home_session,) = work.tracker.sessions()
+
+    async def at_cabin() -> dict[str, Any]:
+        return (await cabin.records("work_sessions")).get(home_session.id) or {}
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while (record := await at_cabin()).get("source") != "desk":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert record["end"] is None and record["site"] == "home"
+    await hass.services.async_call(DOMAIN, "stop_work", {"source": "desk"}, blocking=True)
+    (home_session,) = work.tracker.sessions()
+    assert home_session.end is not None
+    while (record := await at_cabin()).get("end") is None:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert record["end"] == home_session.end.isoformat()
+
+    # The cabin's integration writes its session as this one does: open, then ended, then
+    # continued (its end moves later). Home counts it once it has ended, with the latest end.
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(minutes=30)
+    fields = {"start": start.isoformat(), "end": None, "source": "laptop", "scheduled": False}
+    await cabin.write(
+        [
+            {
+                "op": "set",
+                "collection": "work_sessions",
+                "key": "cab1",
+                "fields": fields | {"site": "cabin"},
+            }
+        ]
+    )
+    before = work.tracker.worked(start, now + timedelta(hours=1), now)
+
+    async def cabin_worked() -> timedelta:
+        return work.tracker.worked(start, now + timedelta(hours=1), now) - before
+
+    for end, worked in ((now - timedelta(minutes=10), 20), (now - timedelta(minutes=5), 25)):
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "work_sessions",
+                    "key": "cab1",
+                    "fields": {"end": end.isoformat()},
+                }
+            ]
+        )
+        await _until(
+            lambda worked=worked: any(
+                s.id == "cab1"
+                and s.end is not None
+                and (s.end - s.start) == timedelta(minutes=worked)
+                for s in work.tracker.sessions()
+            )
+        )
+        assert await cabin_worked() == timedelta(minutes=worked)
+    (synced,) = [s for s in work.tracker.sessions() if s.id == "cab1"]
+    assert synced.site == "cabin" and synced.source == "laptop"
+
+    # Nothing of the cabin's goes back as this site's, and a restart keeps the merged session.
+    assert set((await cabin.records("work_sessions")).get("cab1", {})) >= {"site"}
+    assert (await cabin.records("work_sessions"))["cab1"]["site"] == "cabin"
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = {s.id: s for s in entry.runtime_data.work.tracker.sessions()}
+    assert sessions["cab1"].site == "cabin" and sessions["cab1"].end == now - timedelta(minutes=5)
+    assert sessions[home_session.id].site is None
     await _teardown(hass, entry)

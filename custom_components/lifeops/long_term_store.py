@@ -299,14 +299,14 @@ class LongTermStore:
         """Queue the agents' closed work sessions, screen-time spans and XP not yet queued."""
         runtime = self.entry.runtime_data
         site = self.site
+        # Other sites' sessions (merged through sync) reach this store as their site's rows.
+        closed = [s for s in runtime.work.tracker.sessions() if s.end is not None and not s.site]
         work = [
             rows.work_session(site, s.start, s.end, source=s.source, id=s.id)
-            for s in runtime.work.tracker.sessions()
+            for s in closed
             if s.end is not None and s.id not in self._exported_work
         ]
-        self._exported_work.update(
-            s.id for s in runtime.work.tracker.sessions() if s.end is not None
-        )
+        self._exported_work.update(s.id for s in closed)
         screen = []
         for source, category, start, end in runtime.screen_time.tracker.as_dict()["spans"]:
             if end is None or (source, start) in self._exported_screen:

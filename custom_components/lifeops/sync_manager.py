@@ -11,6 +11,9 @@ Assistant imports); the merging is the service's. What is synced so far:
   earned at the cabin counts at home, once;
 * the person's own habits as records `habits/<habit id>` (last writer wins per field; removing
   one deletes the record everywhere);
+* the work log: each session as the record `work_sessions/<id>` (start, end, source, scheduled,
+  site; last writer wins per field, so an end that moves follows); other sites' sessions are
+  merged into the work log by id and counted once they have ended;
 * with a long-term store, the rows this site writes there, as items `longterm.<table>`
   (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
   which keeps them on disk before the cursor moves past them, and are never sent back.
@@ -44,6 +47,7 @@ from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
 from .core.habits import BUILTIN_IDS, Habit
+from .core.work import WorkSession
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
 from .long_term_store import store_config, store_options
@@ -64,6 +68,8 @@ SETTINGS_COLLECTION: Final = "settings"
 PERSON_KEY: Final = "person"
 XP_COLLECTION: Final = "xp"
 HABITS_COLLECTION: Final = "habits"
+WORK_COLLECTION: Final = "work_sessions"
+WORK_FIELDS: Final = ("start", "end", "source", "scheduled", "site")
 SYNCED_SETTINGS: Final = (
     s.BEDTIME,
     s.WAKE_TIME,
@@ -184,6 +190,10 @@ class SyncManager:
         )
         self._reread_habits = True
         self._habits_written = 0
+        # This site's work sessions as the service is known to hold them (by id).
+        self._known_work: dict[str, dict[str, Any]] = dict(stored.get("work") or {})
+        self._work_version = -1
+        self._reread_work = True
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
         self.connected: bool | None = None  # None until the first attempt
@@ -213,6 +223,8 @@ class SyncManager:
         if self._known:
             self._queue_settings(synced_values(entry.options))
         self._on_habits()
+        entry.async_on_unload(entry.runtime_data.work.async_add_listener(self._on_work))
+        self._on_work()
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
 
@@ -224,6 +236,7 @@ class SyncManager:
             "queue": list(self.queue),
             "settings": dict(self._known),
             "habits": self._known_habits,
+            "work": dict(self._known_work),
         }
 
     def info(self) -> dict[str, Any]:
@@ -284,6 +297,58 @@ class SyncManager:
         for habit_id in [habit_id for habit_id in known if habit_id not in current]:
             del known[habit_id]
             self._enqueue({"op": "delete", "collection": HABITS_COLLECTION, "key": habit_id})
+
+    @callback
+    def _on_work(self) -> None:
+        """Queue this site's work sessions that started, ended or moved since last written."""
+        tracker = self.entry.runtime_data.work.tracker
+        if tracker.version == self._work_version:
+            return
+        self._work_version = tracker.version
+        site = self.entry.runtime_data.site
+        sessions = tracker.sessions()
+        kept = {session.id for session in sessions}
+        for gone in [key for key in self._known_work if key not in kept]:
+            del self._known_work[gone]  # pruned here (old); the service keeps the record
+        for session in sessions:
+            if session.site is not None:
+                continue  # another site's: its own site writes it
+            stored = session.as_dict()
+            fields = {key: stored.get(key) for key in WORK_FIELDS} | {"site": site}
+            known = self._known_work.get(session.id)
+            changed = {k: v for k, v in fields.items() if known is None or known.get(k) != v}
+            if changed:
+                self._known_work[session.id] = fields
+                self._enqueue(
+                    {
+                        "op": "set",
+                        "collection": WORK_COLLECTION,
+                        "key": session.id,
+                        "fields": changed,
+                    }
+                )
+
+    @callback
+    def _merge_work(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take other sites' work sessions (an end that moved there moves here)."""
+        runtime = self.entry.runtime_data
+        changed = False
+        for session_id, fields in records.items():
+            site = fields.get("site")
+            if not isinstance(site, str) or not site or site == runtime.site:
+                continue
+            try:
+                session = WorkSession.from_dict({**fields, "id": session_id})
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.warning(
+                    "Skipping a synced work session that cannot be read: %s", session_id
+                )
+                continue
+            if session.start.tzinfo is None or (session.end and session.end.tzinfo is None):
+                continue
+            changed = runtime.work.tracker.merge_synced(session) or changed
+        if changed:
+            runtime.work.async_changed()
 
     @callback
     def queue_long_term_rows(self, table: str, rows: list[Row]) -> None:
@@ -387,11 +452,7 @@ class SyncManager:
                     self._reread = False
                     record = await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)
                     self._apply_settings(record.get(PERSON_KEY) or {}, self._writes)
-                if self._reread_habits:
-                    self._reread_habits = False
-                    writes_before = self._writes
-                    remote = await self.client.records(HABITS_COLLECTION)
-                    self._apply_habits(remote, writes_before)
+                await self._reread_records()
                 writes_before = self._writes
                 feed = await self.client.changes(self.cursor, wait=FEED_WAIT)
                 self._set_connected(True, None)
@@ -417,6 +478,17 @@ class SyncManager:
                 fresh = True
                 _LOGGER.exception("Sync for %s failed", self.entry.title)
                 await asyncio.sleep(_backoff(failures))
+
+    async def _reread_records(self) -> None:
+        """Read whole the collections whose records changed (fields may come apart)."""
+        if self._reread_habits:
+            self._reread_habits = False
+            writes_before = self._writes
+            remote = await self.client.records(HABITS_COLLECTION)
+            self._apply_habits(remote, writes_before)
+        if self._reread_work:
+            self._reread_work = False
+            self._merge_work(await self.client.records(WORK_COLLECTION))
 
     async def _take(self, feed: ChangeFeed, writes_before: int) -> None:
         """Apply a change-feed answer, then move the cursor past it."""
@@ -465,6 +537,8 @@ class SyncManager:
                 events.append(change.value)
             elif change.collection == HABITS_COLLECTION:
                 self._reread_habits = True  # read the records whole: fields may come apart
+            elif change.collection == WORK_COLLECTION:
+                self._reread_work = True
         if fields:
             self._apply_settings(fields, writes_before)
         if events:
