@@ -34,6 +34,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops import sync_manager
 from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.core.notifications import Status, default_dedupe_key
 from custom_components.lifeops.sync import SyncClient
 from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
@@ -863,4 +864,70 @@ async def test_work_sessions_sync_both_ways_and_an_end_that_moves_follows(
     sessions = {s.id: s for s in entry.runtime_data.work.tracker.sessions()}
     assert sessions["cab1"].site == "cabin" and sessions["cab1"].end == now - timedelta(minutes=5)
     assert sessions[home_session.id].site is None
+    await _teardown(hass, entry)
+
+
+async def test_a_dismissal_at_one_site_dismisses_the_same_notification_at_the_other(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    queue = entry.runtime_data.notifications.queue
+    cabin = _client(sites.session, sites.cabin)
+
+    async def notify(title: str) -> str:
+        response = await hass.services.async_call(
+            DOMAIN,
+            "notify",
+            {"title": title, "message": "Time to stand up"},
+            blocking=True,
+            return_response=True,
+        )
+        assert isinstance(response, dict)
+        return str(response["notification_id"])
+
+    stretch, walk = await notify("Stretch"), await notify("Walk")
+    stretch_key = default_dedupe_key(None, "Stretch", "Time to stand up")
+    assert queue.get(stretch) is not None and queue.get(stretch).dedupe_key == stretch_key
+
+    # The cabin's integration writes its dismissal of the same notification: home follows.
+    await cabin.write(
+        [
+            {
+                "op": "set",
+                "collection": "notification_dismissals",
+                "key": stretch_key,
+                "fields": {"dismissed_at": datetime.now(UTC).isoformat(), "site": "cabin"},
+            }
+        ]
+    )
+    await _until(lambda: queue.get(stretch).status is Status.DISMISSED)
+    assert queue.get(walk).status is not Status.DISMISSED
+
+    # Dismissed at home: the cabin learns it by the key; home never wrote the cabin's back.
+    await hass.services.async_call(
+        DOMAIN, "dismiss_notification", {"notification_id": walk}, blocking=True
+    )
+    walk_key = queue.get(walk).dedupe_key
+    deadline = asyncio.get_running_loop().time() + 8
+    while walk_key not in (records := await cabin.records("notification_dismissals")):
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert records[walk_key]["site"] == "home"
+    home_records = await _client(sites.session, sites.home).records("notification_dismissals")
+    assert home_records[stretch_key]["site"] == "cabin"
+
+    # A new notification with the same text after the dismissal is not dismissed by it.
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True)
+    queue = entry.runtime_data.notifications.queue
+    again = await notify("Stretch")
+    assert again != stretch
+    await asyncio.sleep(0.5)
+    assert queue.get(again).status is not Status.DISMISSED
     await _teardown(hass, entry)

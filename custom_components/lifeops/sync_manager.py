@@ -14,6 +14,8 @@ Assistant imports); the merging is the service's. What is synced so far:
 * the work log: each session as the record `work_sessions/<id>` (start, end, source, scheduled,
   site; last writer wins per field, so an end that moves follows); other sites' sessions are
   merged into the work log by id and counted once they have ended;
+* notification dismissals as records `notification_dismissals/<dedupe key>` (dismissed_at,
+  site): the same notification at another site, made before then, is dismissed there too;
 * with a long-term store, the rows this site writes there, as items `longterm.<table>`
   (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
   which keeps them on disk before the cursor moves past them, and are never sent back.
@@ -41,12 +43,14 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
 from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
 from .core.habits import BUILTIN_IDS, Habit
+from .core.notifications import Status
 from .core.work import WorkSession
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
@@ -70,6 +74,7 @@ XP_COLLECTION: Final = "xp"
 HABITS_COLLECTION: Final = "habits"
 WORK_COLLECTION: Final = "work_sessions"
 WORK_FIELDS: Final = ("start", "end", "source", "scheduled", "site")
+DISMISSALS_COLLECTION: Final = "notification_dismissals"
 SYNCED_SETTINGS: Final = (
     s.BEDTIME,
     s.WAKE_TIME,
@@ -194,6 +199,10 @@ class SyncManager:
         self._known_work: dict[str, dict[str, Any]] = dict(stored.get("work") or {})
         self._work_version = -1
         self._reread_work = True
+        # Ids of notifications whose dismissal is written (or came from another site); None
+        # until the first start with sync, which takes the dismissals already made as written.
+        dismissed = stored.get("dismissed")
+        self._dismissed: set[str] | None = set(dismissed) if isinstance(dismissed, list) else None
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
         self.connected: bool | None = None  # None until the first attempt
@@ -225,6 +234,13 @@ class SyncManager:
         self._on_habits()
         entry.async_on_unload(entry.runtime_data.work.async_add_listener(self._on_work))
         self._on_work()
+        notifications = entry.runtime_data.notifications
+        entry.async_on_unload(notifications.async_add_listener(self._on_notifications))
+        if self._dismissed is None:
+            self._dismissed = {
+                n.id for n in notifications.queue.all() if n.status is Status.DISMISSED
+            }
+        self._on_notifications()
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
 
@@ -237,6 +253,7 @@ class SyncManager:
             "settings": dict(self._known),
             "habits": self._known_habits,
             "work": dict(self._known_work),
+            "dismissed": sorted(self._dismissed or ()),
         }
 
     def info(self) -> dict[str, Any]:
@@ -327,6 +344,50 @@ class SyncManager:
                         "fields": changed,
                     }
                 )
+
+    @callback
+    def _on_notifications(self) -> None:
+        """Write the dismissals made here since last written, by the notification's dedupe key.
+
+        The same notification at another site has the same key (agent, title and message, or
+        the key its caller gave), so dismissing it here dismisses it there.
+        """
+        if self._dismissed is None:
+            return
+        queue = self.entry.runtime_data.notifications.queue
+        items = queue.all()
+        current = {n.id for n in items}
+        self._dismissed &= current  # forgotten by the queue (pruned): nothing to remember
+        now = dt_util.utcnow().isoformat()
+        for notification in items:
+            if notification.status is Status.DISMISSED and notification.id not in self._dismissed:
+                self._dismissed.add(notification.id)
+                fields = {"dismissed_at": now, "site": self.entry.runtime_data.site}
+                self._enqueue(
+                    {
+                        "op": "set",
+                        "collection": DISMISSALS_COLLECTION,
+                        "key": notification.dedupe_key,
+                        "fields": fields,
+                    }
+                )
+
+    @callback
+    def _apply_dismissal(self, dedupe_key: str, value: Any) -> None:
+        """Dismiss here what another site dismissed: the same notification, made before then."""
+        when = dt_util.parse_datetime(value) if isinstance(value, str) else None
+        if when is None or when.tzinfo is None:
+            return
+        controller = self.entry.runtime_data.notifications
+        for notification in controller.queue.all():
+            if (
+                notification.dedupe_key == dedupe_key
+                and notification.status is not Status.DISMISSED
+                and notification.created <= when
+            ):
+                if self._dismissed is not None:
+                    self._dismissed.add(notification.id)  # not written back as this site's
+                controller.async_dismiss(notification.id)
 
     @callback
     def _merge_work(self, records: Mapping[str, Mapping[str, Any]]) -> None:
@@ -539,6 +600,12 @@ class SyncManager:
                 self._reread_habits = True  # read the records whole: fields may come apart
             elif change.collection == WORK_COLLECTION:
                 self._reread_work = True
+            elif (
+                change.kind == "field"
+                and change.collection == DISMISSALS_COLLECTION
+                and change.field == "dismissed_at"
+            ):
+                self._apply_dismissal(change.key, change.value)
         if fields:
             self._apply_settings(fields, writes_before)
         if events:
