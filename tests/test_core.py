@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 import json
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from custom_components.lifeops.core.scenes import LightInfo, SceneOptions, plan_
 from custom_components.lifeops.core.settings import Settings, validate, validate_section
 from custom_components.lifeops.core.sites import new_node_id, site_id
 from custom_components.lifeops.core.sleep import SleepAgent, SleepState
-from custom_components.lifeops.core.work import WorkTracker, calendar_event_is_work
+from custom_components.lifeops.core.work import WorkSession, WorkTracker, calendar_event_is_work
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -285,3 +286,27 @@ def test_queue_quiet_hours_backoff_and_persistence() -> None:
     assert restored.as_dict() == queue.as_dict()
     assert queue.prune(night + timedelta(days=30)) == 1  # the failed one; the pending stays
     assert [item.id for item in queue.pending()] == [normal.id]
+
+
+def test_another_sites_work_session_counts_once_ended_and_follows_its_end() -> None:
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    tracker = WorkTracker()
+    tracker.start(start, "manual")
+    tracker.stop(start + timedelta(hours=1))
+    remote = WorkSession(
+        id="c1", start=start, end=None, source="manual", scheduled=False, site="cabin"
+    )
+    window = (start, start + timedelta(days=1), start + timedelta(hours=5))
+    assert tracker.merge_synced(remote) is False  # open there: not counted here
+    assert tracker.merge_synced(replace(remote, end=start + timedelta(hours=2))) is True
+    assert tracker.worked(*window) == timedelta(hours=2)  # overlapping time counts once
+    assert tracker.merge_synced(replace(remote, end=start + timedelta(hours=3))) is True
+    assert tracker.worked(*window) == timedelta(hours=3)
+    assert tracker.merge_synced(replace(remote, end=start + timedelta(hours=3))) is False
+    # A local start of the same source never continues the other site's session.
+    tracker.start(start + timedelta(hours=3, minutes=1), "manual")
+    assert {s.id for s in tracker.open_sessions()} != {"c1"}
+    restored = WorkTracker.from_dict(json.loads(json.dumps(tracker.as_dict())))
+    assert next(s for s in restored.sessions() if s.id == "c1").site == "cabin"
+    assert tracker.merge_synced(replace(remote, end=None)) is True  # continued there
+    assert all(s.id != "c1" for s in tracker.sessions())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
@@ -34,6 +34,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops import sync_manager
 from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.core.notifications import Status, default_dedupe_key
 from custom_components.lifeops.sync import SyncClient
 from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
@@ -672,4 +673,261 @@ async def test_habits_and_their_completions_sync_both_ways(
     assert "meditate" in gamification.habits
     assert "meditate" in await cabin_habits()
 
+    await _teardown(hass, entry)
+
+
+@pytest.fixture
+async def home_called(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    """The usual layout: home has the cabin's secret but no URL; the cabin calls home."""
+    rng = random.Random(1)
+    home_port, cabin_port = free_port(), free_port()
+    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
+    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
+    secret = link_secret("home", "cabin")
+    home = Service("home", tmp_path, [*SYNC_ARGS, "--peer", f"cabin,{secret}"], port=home_port)
+    cabin = Service(
+        "cabin",
+        tmp_path,
+        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
+        port=cabin_port,
+    )
+    await to_home.start()
+    await to_cabin.start()
+    try:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.start)
+            await wait_up(session, service)
+        yield Sites(session, home, cabin, to_home, to_cabin)
+    finally:
+        for service in (home, cabin):
+            await asyncio.to_thread(service.stop)
+        await to_home.stop()
+        await to_cabin.stop()
+
+
+async def test_home_shows_the_cabin_that_calls_in_across_a_restart(
+    hass: HomeAssistant,
+    home_called: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    sites = home_called
+    home_api = _client(sites.session, sites.home)
+    await _client(sites.session, sites.cabin).write(
+        [
+            {
+                "op": "add",
+                "collection": "xp",
+                "key": "cabin-swim",
+                "value": _xp("cabin-swim", 5, "cabin"),
+            }
+        ]
+    )
+
+    async def cabin_status() -> dict[str, Any]:
+        status = await home_api.status()
+        (peer,) = [p for p in status["peers"] if p["node_id"] == "cabin"]
+        return peer
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while (peer := await cabin_status())["last_success"] is None:
+        assert asyncio.get_running_loop().time() < deadline, peer
+        await asyncio.sleep(0.1)
+    assert peer["calls_us"] is True and peer["url"] is None
+    assert peer["lag_seconds"] is not None and peer["lag_seconds"] < 8
+
+    # The status lives in the replica: a restart of home keeps it.
+    sites.partition(True)
+    await asyncio.to_thread(sites.home.stop)
+    await asyncio.to_thread(sites.home.start)
+    await wait_up(sites.session, sites.home)
+    after = await cabin_status()
+    assert after["calls_us"] is True
+    assert after["last_success"] >= peer["last_success"]
+    assert after["last_inbound"] is not None
+    sites.partition(False)
+
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    registry = er.async_get(hass)
+    await _until(
+        lambda: len(
+            [
+                e
+                for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+                if e.unique_id.endswith("_sync_last_success_cabin")
+            ]
+        )
+        == 1
+    )
+    (sensor,) = [
+        e
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if e.unique_id.endswith("_sync_last_success_cabin")
+    ]
+    await _until(
+        lambda: (state := hass.states.get(sensor.entity_id)) is not None
+        and state.state not in ("unknown", "unavailable")
+    )
+    await _until(lambda: hass.states.get(TOTAL_XP).state == "5")
+
+    # sync_now at home: the cabin is not called from here, so it is listed with its last sync.
+    response = await hass.services.async_call(
+        DOMAIN, "sync_now", {}, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    (cabin,) = response["peers"]
+    assert cabin["peer"] == "cabin" and cabin["calls_this_site"] is True
+    assert cabin["success"] is None and cabin["last_success"] is not None
+    await _teardown(hass, entry)
+
+
+async def test_work_sessions_sync_both_ways_and_an_end_that_moves_follows(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    work = entry.runtime_data.work
+    cabin = _client(sites.session, sites.cabin)
+
+    # Home works a while: the session reaches the cabin open, then with its end.
+    await hass.services.async_call(DOMAIN, "start_work", {"source": "desk"}, blocking=True)
+    (home_session,) = work.tracker.sessions()
+
+    async def at_cabin() -> dict[str, Any]:
+        return (await cabin.records("work_sessions")).get(home_session.id) or {}
+
+    deadline = asyncio.get_running_loop().time() + 8
+    while (record := await at_cabin()).get("source") != "desk":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert record["end"] is None and record["site"] == "home"
+    await hass.services.async_call(DOMAIN, "stop_work", {"source": "desk"}, blocking=True)
+    (home_session,) = work.tracker.sessions()
+    assert home_session.end is not None
+    while (record := await at_cabin()).get("end") is None:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert record["end"] == home_session.end.isoformat()
+
+    # The cabin's integration writes its session as this one does: open, then ended, then
+    # continued (its end moves later). Home counts it once it has ended, with the latest end.
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(minutes=30)
+    fields = {"start": start.isoformat(), "end": None, "source": "laptop", "scheduled": False}
+    await cabin.write(
+        [
+            {
+                "op": "set",
+                "collection": "work_sessions",
+                "key": "cab1",
+                "fields": fields | {"site": "cabin"},
+            }
+        ]
+    )
+    before = work.tracker.worked(start, now + timedelta(hours=1), now)
+
+    async def cabin_worked() -> timedelta:
+        return work.tracker.worked(start, now + timedelta(hours=1), now) - before
+
+    for end, worked in ((now - timedelta(minutes=10), 20), (now - timedelta(minutes=5), 25)):
+        await cabin.write(
+            [
+                {
+                    "op": "set",
+                    "collection": "work_sessions",
+                    "key": "cab1",
+                    "fields": {"end": end.isoformat()},
+                }
+            ]
+        )
+        await _until(
+            lambda worked=worked: any(
+                s.id == "cab1"
+                and s.end is not None
+                and (s.end - s.start) == timedelta(minutes=worked)
+                for s in work.tracker.sessions()
+            )
+        )
+        assert await cabin_worked() == timedelta(minutes=worked)
+    (synced,) = [s for s in work.tracker.sessions() if s.id == "cab1"]
+    assert synced.site == "cabin" and synced.source == "laptop"
+
+    # Nothing of the cabin's goes back as this site's, and a restart keeps the merged session.
+    assert set((await cabin.records("work_sessions")).get("cab1", {})) >= {"site"}
+    assert (await cabin.records("work_sessions"))["cab1"]["site"] == "cabin"
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = {s.id: s for s in entry.runtime_data.work.tracker.sessions()}
+    assert sessions["cab1"].site == "cabin" and sessions["cab1"].end == now - timedelta(minutes=5)
+    assert sessions[home_session.id].site is None
+    await _teardown(hass, entry)
+
+
+async def test_a_dismissal_at_one_site_dismisses_the_same_notification_at_the_other(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    queue = entry.runtime_data.notifications.queue
+    cabin = _client(sites.session, sites.cabin)
+
+    async def notify(title: str) -> str:
+        response = await hass.services.async_call(
+            DOMAIN,
+            "notify",
+            {"title": title, "message": "Time to stand up"},
+            blocking=True,
+            return_response=True,
+        )
+        assert isinstance(response, dict)
+        return str(response["notification_id"])
+
+    stretch, walk = await notify("Stretch"), await notify("Walk")
+    stretch_key = default_dedupe_key(None, "Stretch", "Time to stand up")
+    assert queue.get(stretch) is not None and queue.get(stretch).dedupe_key == stretch_key
+
+    # The cabin's integration writes its dismissal of the same notification: home follows.
+    await cabin.write(
+        [
+            {
+                "op": "set",
+                "collection": "notification_dismissals",
+                "key": stretch_key,
+                "fields": {"dismissed_at": datetime.now(UTC).isoformat(), "site": "cabin"},
+            }
+        ]
+    )
+    await _until(lambda: queue.get(stretch).status is Status.DISMISSED)
+    assert queue.get(walk).status is not Status.DISMISSED
+
+    # Dismissed at home: the cabin learns it by the key; home never wrote the cabin's back.
+    await hass.services.async_call(
+        DOMAIN, "dismiss_notification", {"notification_id": walk}, blocking=True
+    )
+    walk_key = queue.get(walk).dedupe_key
+    deadline = asyncio.get_running_loop().time() + 8
+    while walk_key not in (records := await cabin.records("notification_dismissals")):
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    assert records[walk_key]["site"] == "home"
+    home_records = await _client(sites.session, sites.home).records("notification_dismissals")
+    assert home_records[stretch_key]["site"] == "cabin"
+
+    # A new notification with the same text after the dismissal is not dismissed by it.
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True)
+    queue = entry.runtime_data.notifications.queue
+    again = await notify("Stretch")
+    assert again != stretch
+    await asyncio.sleep(0.5)
+    assert queue.get(again).status is not Status.DISMISSED
     await _teardown(hass, entry)

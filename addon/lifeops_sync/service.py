@@ -222,20 +222,12 @@ class PeerLink:
             except TimeoutError:
                 pass
 
-    def status(
-        self, last_success: int | None, last_contact: int | None, pending: int, behind: int
-    ) -> dict[str, Any]:
+    def status(self, figures: _Figures) -> dict[str, Any]:
         """The peer's status as the API shows it (the figures are read in the database thread)."""
-        now = self.node.wall()
         return {
-            "node_id": self.peer.node_id,
+            **_figures_status(self.peer.node_id, figures, self.node),
             "url": self.peer.url,
-            "last_success": last_success,
-            "last_contact": last_contact,
             "last_attempt": self.last_attempt,
-            "lag_seconds": None if last_success is None else max(0, now - last_success) / 1000,
-            "pending": pending,
-            "behind": behind,
             "failures": self.failures,
             "last_error": self.last_error,
             "next_attempt_in": None
@@ -246,6 +238,49 @@ class PeerLink:
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """A peer's figures from the replica: times (ms) and counts."""
+
+    last_success: int | None
+    last_contact: int | None
+    last_inbound: int | None
+    pending: int
+    behind: int
+
+
+def _figures_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
+    now = node.wall()
+    success = figures.last_success
+    return {
+        "node_id": peer,
+        "configured": peer in node.links,
+        "calls_us": figures.last_inbound is not None,
+        "last_success": success,
+        "last_contact": figures.last_contact,
+        "last_inbound": figures.last_inbound,
+        "lag_seconds": None if success is None else max(0, now - success) / 1000,
+        "pending": figures.pending,
+        "behind": figures.behind,
+    }
+
+
+def _inbound_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
+    """A node that is not (or no longer) configured but exchanged with us: what the replica says."""
+    return {
+        **_figures_status(peer, figures, node),
+        "url": None,
+        "last_attempt": None,
+        "failures": 0,
+        "last_error": None,
+        "next_attempt_in": None,
+        "clock_offset_ms": None,
+        "exchanges": 0,
+        "bytes_sent": 0,
+        "bytes_received": 0,
+    }
 
 
 def _code(reply: Reply) -> str | None:
@@ -373,25 +408,34 @@ class Node:
         return {link.peer.node_id: result for link, result in zip(links, results, strict=True)}
 
     async def status(self) -> dict[str, Any]:
-        """The node's status: watermarks, counts and every peer's sync status."""
+        """The node's status: watermarks, counts and every peer's sync status.
 
-        def read() -> tuple[dict[str, Any], dict[str, tuple[int | None, int | None, int, int]]]:
+        Peers are the configured ones and every node that exchanged with this one (a cabin
+        calling home), each once, whichever side called.
+        """
+
+        def read() -> tuple[dict[str, Any], dict[str, _Figures]]:
             store = self.store
             ours = store.vector()
             known = store.known()
             counts: dict[str, Any] = {"vector": ours, "stats": store.stats()}
             times = store.peer_times()
             figures = {}
-            for peer in self.links:
+            for peer in sorted({*self.links, *times} - {self.config.node_id}):
                 # Pending: what we hold that the peer is not known to have. Behind: what the
                 # peer said it has that we do not (in change numbers, an upper bound).
                 behind = sum(max(0, s - ours.get(o, 0)) for o, s in known.get(peer, {}).items())
-                success, contact = times.get(peer, (None, None))
-                figures[peer] = (success, contact, store.pending_for(peer), behind)
+                success, contact, inbound = times.get(peer, (None, None, None))
+                figures[peer] = _Figures(success, contact, inbound, store.pending_for(peer), behind)
             return counts, figures
 
         counts, figures = await self.db(read)
-        peers = [link.status(*figures[peer]) for peer, link in self.links.items()]
+        peers = []
+        for peer, figure in figures.items():
+            link = self.links.get(peer)
+            peers.append(
+                link.status(figure) if link is not None else _inbound_status(peer, figure, self)
+            )
         return {"node_id": self.config.node_id, "version": __version__, **counts, "peers": peers}
 
     # -- HTTP -------------------------------------------------------------------------------
@@ -488,6 +532,7 @@ class Node:
             except ClockDriftError as err:
                 return _error(400, "clock_drift", str(err), self.wall())
             parts, more = store.changes_since(batch.vector, config.batch_limit)
+            store.note_inbound(key_id, self.wall())
             known = store.known()
             answer = Batch(
                 node=config.node_id,

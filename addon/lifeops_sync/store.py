@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS known(
     node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY(node, origin)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS peers(
-    node TEXT PRIMARY KEY, last_success INTEGER, last_contact INTEGER) WITHOUT ROWID;
+    node TEXT PRIMARY KEY, last_success INTEGER, last_contact INTEGER, last_inbound INTEGER
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS auth(key_id TEXT PRIMARY KEY, hwm INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS auth_nonce(
     key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(key_id, nonce)
@@ -165,6 +166,9 @@ class Store:
         self._names: dict[int, str] = {}
         self._index: dict[str, int] = {}
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
+        if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
+            self._db.execute("ALTER TABLE peers ADD COLUMN last_inbound INTEGER")
         with self._tx():
             stored = self._meta("node_id")
             if stored is None:
@@ -399,12 +403,24 @@ class Store:
             (peer, now_ms, now_ms),
         )
 
-    def peer_times(self) -> dict[str, tuple[int | None, int | None]]:
-        """``{peer: (last_success_ms, last_contact_ms)}`` as stored."""
+    def note_inbound(self, peer: str, now_ms: int) -> None:
+        """Record an exchange ``peer`` started and we answered (it syncs with us)."""
+        self._db.execute(
+            "INSERT INTO peers(node, last_success, last_contact, last_inbound) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(node) DO UPDATE SET last_success = excluded.last_success, "
+            "last_contact = excluded.last_contact, last_inbound = excluded.last_inbound",
+            (peer, now_ms, now_ms, now_ms),
+        )
+
+    def peer_times(self) -> dict[str, tuple[int | None, int | None, int | None]]:
+        """``{peer: (last_success_ms, last_contact_ms, last_inbound_ms)}`` as stored.
+
+        Every node that exchanged with this one, whichever side called.
+        """
         return {
-            node: (success, contact)
-            for node, success, contact in self._db.execute(
-                "SELECT node, last_success, last_contact FROM peers"
+            node: (success, contact, inbound)
+            for node, success, contact, inbound in self._db.execute(
+                "SELECT node, last_success, last_contact, last_inbound FROM peers"
             )
         }
 
@@ -534,9 +550,18 @@ class Store:
         return int(count)
 
     def prune_rows(self, before_ts: int) -> int:
-        """Drop time-series rows older than ``before_ts`` (retention); they do not come back."""
+        """Drop time-series rows older than ``before_ts`` (retention); they do not come back.
+
+        Long-term store rows carried as items (collections ``longterm.*``) go by the same
+        retention, by when they were written (their stamp).
+        """
         with self._tx():
-            return self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
+            dropped = self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
+            dropped += self._db.execute(
+                "DELETE FROM items WHERE coll >= 'longterm.' AND coll < 'longterm/' AND hlc < ?",
+                (max(0, before_ts) << 16,),
+            ).rowcount
+            return int(dropped)
 
     # -- auth replay floor ------------------------------------------------------------------
 

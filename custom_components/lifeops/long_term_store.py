@@ -7,7 +7,8 @@ activity events (wind-down, bedtime, level-ups, achievements, broken streaks), O
 daily scores and workouts, numeric states of the health entities the user chose (as health
 metrics named by entity id) and states of the entities whose history the user wants kept (device
 states). Repair issues say when the database is away and
-when the buffer is nearly full.
+when the buffer is nearly full. With sync set up, the rows made here are also handed to the
+other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager.
 """
 
 from __future__ import annotations
@@ -240,6 +241,22 @@ class LongTermStore:
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
         self._issues.clear()
 
+    @callback
+    def _add(self, table: str, batch: list[Row]) -> None:
+        """Queue rows made at this site; with sync set up, hand them to the other sites too.
+
+        Only rows made here come through this: other sites' rows arrive through sync and go
+        to the writer directly (`async_accept_synced`), so they are never sent back.
+        """
+        self.writer.add(table, batch)
+        sync = self.entry.runtime_data.sync
+        if sync is not None:
+            sync.queue_long_term_rows(table, batch)
+
+    async def async_accept_synced(self, batches: dict[str, list[Row]]) -> None:
+        """Take other sites' rows for good (the writer's buffer); raises `StoreError`."""
+        await self.writer.accept(batches)
+
     # -- feeds --------------------------------------------------------------------------------
 
     @callback
@@ -260,7 +277,7 @@ class LongTermStore:
         # reached again after merging another site's XP) is kept once.
         if row is not None and row[2] not in self._exported_activity:
             self._exported_activity.add(row[2])
-            self.writer.add("activity_event", [row])
+            self._add("activity_event", [row])
 
     @callback
     def _on_state(self, event: Event[EventStateChangedData]) -> None:
@@ -270,11 +287,9 @@ class LongTermStore:
         value = _number(new.state)
         when = new.last_updated
         if new.entity_id in self.values[HEALTH_ENTITIES] and value is not None:
-            self.writer.add(
-                "health_metric", [rows.health_metric(self.site, new.entity_id, when, value)]
-            )
+            self._add("health_metric", [rows.health_metric(self.site, new.entity_id, when, value)])
         if new.entity_id in self.values[STATE_ENTITIES]:
-            self.writer.add(
+            self._add(
                 "device_state",
                 [rows.device_state(self.site, new.entity_id, when, new.state[:255], value)],
             )
@@ -284,14 +299,14 @@ class LongTermStore:
         """Queue the agents' closed work sessions, screen-time spans and XP not yet queued."""
         runtime = self.entry.runtime_data
         site = self.site
+        # Other sites' sessions (merged through sync) reach this store as their site's rows.
+        closed = [s for s in runtime.work.tracker.sessions() if s.end is not None and not s.site]
         work = [
             rows.work_session(site, s.start, s.end, source=s.source, id=s.id)
-            for s in runtime.work.tracker.sessions()
+            for s in closed
             if s.end is not None and s.id not in self._exported_work
         ]
-        self._exported_work.update(
-            s.id for s in runtime.work.tracker.sessions() if s.end is not None
-        )
+        self._exported_work.update(s.id for s in closed)
         screen = []
         for source, category, start, end in runtime.screen_time.tracker.as_dict()["spans"]:
             if end is None or (source, start) in self._exported_screen:
@@ -332,7 +347,7 @@ class LongTermStore:
             ("activity_event", workouts),
         ):
             if batch:
-                self.writer.add(table, batch)
+                self._add(table, batch)
 
     def _oura_rows(self) -> tuple[list[Row], list[Row], list[Row]]:
         """Sleep periods, daily scores and workouts of the Oura accounts in this Home Assistant.

@@ -10,7 +10,15 @@ Assistant imports); the merging is the service's. What is synced so far:
 * the XP log (habit and goal completions included) as an append-only set `xp/<event id>`: XP
   earned at the cabin counts at home, once;
 * the person's own habits as records `habits/<habit id>` (last writer wins per field; removing
-  one deletes the record everywhere).
+  one deletes the record everywhere);
+* the work log: each session as the record `work_sessions/<id>` (start, end, source, scheduled,
+  site; last writer wins per field, so an end that moves follows); other sites' sessions are
+  merged into the work log by id and counted once they have ended;
+* notification dismissals as records `notification_dismissals/<dedupe key>` (dismissed_at,
+  site): the same notification at another site, made before then, is dismissed there too;
+* with a long-term store, the rows this site writes there, as items `longterm.<table>`
+  (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
+  which keeps them on disk before the cursor moves past them, and are never sent back.
 
 Local changes go into a queue kept in the entry's store and are written as soon as the service
 answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
@@ -23,7 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import logging
 import random
 from typing import Any, Final
@@ -35,14 +43,22 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 
 from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
 from .core.habits import BUILTIN_IDS, Habit
+from .core.notifications import Status
+from .core.work import WorkSession
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
-from .sync import Change, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .long_term_store import store_config, store_options
+from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .sync.long_term_rows import received_rows, sync_ops
+from .timescale.buffer import Row
+from .timescale.errors import StoreError, StoreUnreachable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,6 +72,9 @@ SETTINGS_COLLECTION: Final = "settings"
 PERSON_KEY: Final = "person"
 XP_COLLECTION: Final = "xp"
 HABITS_COLLECTION: Final = "habits"
+WORK_COLLECTION: Final = "work_sessions"
+WORK_FIELDS: Final = ("start", "end", "source", "scheduled", "site")
+DISMISSALS_COLLECTION: Final = "notification_dismissals"
 SYNCED_SETTINGS: Final = (
     s.BEDTIME,
     s.WAKE_TIME,
@@ -176,6 +195,14 @@ class SyncManager:
         )
         self._reread_habits = True
         self._habits_written = 0
+        # This site's work sessions as the service is known to hold them (by id).
+        self._known_work: dict[str, dict[str, Any]] = dict(stored.get("work") or {})
+        self._work_version = -1
+        self._reread_work = True
+        # Ids of notifications whose dismissal is written (or came from another site); None
+        # until the first start with sync, which takes the dismissals already made as written.
+        dismissed = stored.get("dismissed")
+        self._dismissed: set[str] | None = set(dismissed) if isinstance(dismissed, list) else None
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
         self.connected: bool | None = None  # None until the first attempt
@@ -205,6 +232,15 @@ class SyncManager:
         if self._known:
             self._queue_settings(synced_values(entry.options))
         self._on_habits()
+        entry.async_on_unload(entry.runtime_data.work.async_add_listener(self._on_work))
+        self._on_work()
+        notifications = entry.runtime_data.notifications
+        entry.async_on_unload(notifications.async_add_listener(self._on_notifications))
+        if self._dismissed is None:
+            self._dismissed = {
+                n.id for n in notifications.queue.all() if n.status is Status.DISMISSED
+            }
+        self._on_notifications()
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
 
@@ -216,6 +252,8 @@ class SyncManager:
             "queue": list(self.queue),
             "settings": dict(self._known),
             "habits": self._known_habits,
+            "work": dict(self._known_work),
+            "dismissed": sorted(self._dismissed or ()),
         }
 
     def info(self) -> dict[str, Any]:
@@ -276,6 +314,129 @@ class SyncManager:
         for habit_id in [habit_id for habit_id in known if habit_id not in current]:
             del known[habit_id]
             self._enqueue({"op": "delete", "collection": HABITS_COLLECTION, "key": habit_id})
+
+    @callback
+    def _on_work(self) -> None:
+        """Queue this site's work sessions that started, ended or moved since last written."""
+        tracker = self.entry.runtime_data.work.tracker
+        if tracker.version == self._work_version:
+            return
+        self._work_version = tracker.version
+        site = self.entry.runtime_data.site
+        sessions = tracker.sessions()
+        kept = {session.id for session in sessions}
+        for gone in [key for key in self._known_work if key not in kept]:
+            del self._known_work[gone]  # pruned here (old); the service keeps the record
+        for session in sessions:
+            if session.site is not None:
+                continue  # another site's: its own site writes it
+            stored = session.as_dict()
+            fields = {key: stored.get(key) for key in WORK_FIELDS} | {"site": site}
+            known = self._known_work.get(session.id)
+            changed = {k: v for k, v in fields.items() if known is None or known.get(k) != v}
+            if changed:
+                self._known_work[session.id] = fields
+                self._enqueue(
+                    {
+                        "op": "set",
+                        "collection": WORK_COLLECTION,
+                        "key": session.id,
+                        "fields": changed,
+                    }
+                )
+
+    @callback
+    def _on_notifications(self) -> None:
+        """Write the dismissals made here since last written, by the notification's dedupe key.
+
+        The same notification at another site has the same key (agent, title and message, or
+        the key its caller gave), so dismissing it here dismisses it there.
+        """
+        if self._dismissed is None:
+            return
+        queue = self.entry.runtime_data.notifications.queue
+        items = queue.all()
+        current = {n.id for n in items}
+        self._dismissed &= current  # forgotten by the queue (pruned): nothing to remember
+        now = dt_util.utcnow().isoformat()
+        for notification in items:
+            if notification.status is Status.DISMISSED and notification.id not in self._dismissed:
+                self._dismissed.add(notification.id)
+                fields = {"dismissed_at": now, "site": self.entry.runtime_data.site}
+                self._enqueue(
+                    {
+                        "op": "set",
+                        "collection": DISMISSALS_COLLECTION,
+                        "key": notification.dedupe_key,
+                        "fields": fields,
+                    }
+                )
+
+    @callback
+    def _apply_dismissal(self, dedupe_key: str, value: Any) -> None:
+        """Dismiss here what another site dismissed: the same notification, made before then."""
+        when = dt_util.parse_datetime(value) if isinstance(value, str) else None
+        if when is None or when.tzinfo is None:
+            return
+        controller = self.entry.runtime_data.notifications
+        for notification in controller.queue.all():
+            if (
+                notification.dedupe_key == dedupe_key
+                and notification.status is not Status.DISMISSED
+                and notification.created <= when
+            ):
+                if self._dismissed is not None:
+                    self._dismissed.add(notification.id)  # not written back as this site's
+                controller.async_dismiss(notification.id)
+
+    @callback
+    def _merge_work(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take other sites' work sessions (an end that moved there moves here)."""
+        runtime = self.entry.runtime_data
+        changed = False
+        for session_id, fields in records.items():
+            site = fields.get("site")
+            if not isinstance(site, str) or not site or site == runtime.site:
+                continue
+            try:
+                session = WorkSession.from_dict({**fields, "id": session_id})
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.warning(
+                    "Skipping a synced work session that cannot be read: %s", session_id
+                )
+                continue
+            if session.start.tzinfo is None or (session.end and session.end.tzinfo is None):
+                continue
+            changed = runtime.work.tracker.merge_synced(session) or changed
+        if changed:
+            runtime.work.async_changed()
+
+    @callback
+    def queue_long_term_rows(self, table: str, rows: list[Row]) -> None:
+        """Hand rows this site wrote to its long-term store to the other sites.
+
+        As items (`sync/long_term_rows.py`); tables not carried by sync are left out.
+        """
+        ops = sync_ops(table, rows)
+        if ops:
+            self.queue.extend(ops)
+            self.entry.runtime_data.store.async_schedule_save()
+            self._dirty.set()
+
+    async def _accept_long_term_rows(self, changes: list[Change]) -> None:
+        """Give other sites' long-term rows to this site's writer before the cursor moves.
+
+        Without a long-term store here they are not kept.
+        """
+        received = received_rows(changes, self.client.node_id)
+        if not received:
+            return
+        store = self.entry.runtime_data.long_term_store
+        if store is not None:
+            await store.async_accept_synced(received)
+        elif store_config(store_options(self.entry.options)) is not None:
+            # Set up but not started yet (entry set-up, an options change): ask again soon.
+            raise StoreUnreachable("the long-term store is starting")
 
     @callback
     def _enqueue(self, op: dict[str, Any]) -> None:
@@ -352,33 +513,56 @@ class SyncManager:
                     self._reread = False
                     record = await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)
                     self._apply_settings(record.get(PERSON_KEY) or {}, self._writes)
-                if self._reread_habits:
-                    self._reread_habits = False
-                    writes_before = self._writes
-                    remote = await self.client.records(HABITS_COLLECTION)
-                    self._apply_habits(remote, writes_before)
+                await self._reread_records()
                 writes_before = self._writes
                 feed = await self.client.changes(self.cursor, wait=FEED_WAIT)
                 self._set_connected(True, None)
                 self._connected_event.set()
-                self._apply(feed.changes, writes_before)
-                if self._unaccounted(feed.cursor, feed.changes):
-                    # Superseded entries, or a delete whose tombstone the service has already
-                    # collected (it does as soon as every peer has it): the feed cannot say which.
-                    self._reread_habits = True
-                if feed.cursor != self.cursor:
-                    self.cursor = feed.cursor
-                    self.entry.runtime_data.store.async_schedule_save()
+                await self._take(feed, writes_before)
+                failures = 0
             except SyncError as err:
                 failures += 1
                 fresh = True
                 self._set_connected(False, err)
+                await asyncio.sleep(_backoff(failures))
+            except StoreError as err:
+                # The service is fine; the long-term store's writer could not keep the rows.
+                failures += 1
+                _LOGGER.warning(
+                    "Synced long-term rows for %s wait (%s); the change feed is retried",
+                    self.entry.title,
+                    err,
+                )
                 await asyncio.sleep(_backoff(failures))
             except Exception:
                 failures += 1
                 fresh = True
                 _LOGGER.exception("Sync for %s failed", self.entry.title)
                 await asyncio.sleep(_backoff(failures))
+
+    async def _reread_records(self) -> None:
+        """Read whole the collections whose records changed (fields may come apart)."""
+        if self._reread_habits:
+            self._reread_habits = False
+            writes_before = self._writes
+            remote = await self.client.records(HABITS_COLLECTION)
+            self._apply_habits(remote, writes_before)
+        if self._reread_work:
+            self._reread_work = False
+            self._merge_work(await self.client.records(WORK_COLLECTION))
+
+    async def _take(self, feed: ChangeFeed, writes_before: int) -> None:
+        """Apply a change-feed answer, then move the cursor past it."""
+        # The cursor moves only once the writer holds the rows (StoreError: asked again).
+        await self._accept_long_term_rows(feed.changes)
+        self._apply(feed.changes, writes_before)
+        if self._unaccounted(feed.cursor, feed.changes):
+            # Superseded entries, or a delete whose tombstone the service has already
+            # collected (it does as soon as every peer has it): the feed cannot say which.
+            self._reread_habits = True
+        if feed.cursor != self.cursor:
+            self.cursor = feed.cursor
+            self.entry.runtime_data.store.async_schedule_save()
 
     async def _reconcile(self) -> None:
         """After (re)connecting: the settings on the first sync, and the XP log both ways."""
@@ -414,6 +598,14 @@ class SyncManager:
                 events.append(change.value)
             elif change.collection == HABITS_COLLECTION:
                 self._reread_habits = True  # read the records whole: fields may come apart
+            elif change.collection == WORK_COLLECTION:
+                self._reread_work = True
+            elif (
+                change.kind == "field"
+                and change.collection == DISMISSALS_COLLECTION
+                and change.field == "dismissed_at"
+            ):
+                self._apply_dismissal(change.key, change.value)
         if fields:
             self._apply_settings(fields, writes_before)
         if events:
@@ -610,10 +802,26 @@ async def async_sync_now(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> Ser
             translation_key="sync_unavailable",
             translation_placeholders={"site": entry.title},
         ) from err
-    return {
-        "peers": [
-            {"peer": result.peer, "success": result.error is None, "error": result.error}
-            for result in results
-        ],
-        "queued": len(manager.queue),
-    }
+    peers: list[JsonValueType] = [
+        {"peer": result.peer, "success": result.error is None, "error": result.error}
+        for result in results
+    ]
+    # Peers that call this site (the cabins, at home) are synced by their own loops: listed
+    # with when they last did, not as synced now.
+    called = {result.peer for result in results}
+    for peer, status in sorted((manager.coordinator.data or {}).items()):
+        if peer in called or not status.get("calls_us"):
+            continue
+        success = status.get("last_success")
+        peers.append(
+            {
+                "peer": peer,
+                "success": None,
+                "error": None,
+                "calls_this_site": True,
+                "last_success": datetime.fromtimestamp(success / 1000, UTC).isoformat()
+                if isinstance(success, int) and not isinstance(success, bool)
+                else None,
+            }
+        )
+    return {"peers": peers, "queued": len(manager.queue)}

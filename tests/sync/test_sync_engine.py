@@ -13,7 +13,7 @@ import pytest
 
 from lifeops_sync.cli import main
 from lifeops_sync.config import ConfigError, NodeConfig, PeerConfig, from_options
-from lifeops_sync.ops import AppendRows, Delete, SetFields
+from lifeops_sync.ops import AddItem, AppendRows, Delete, SetFields
 from lifeops_sync.service import Node, PeerError, Reply
 
 from .nodes import Network, api, start_node, stop_node
@@ -82,6 +82,24 @@ def test_retention_drops_old_rows_and_they_do_not_come_back(tmp_path: Path) -> N
         assert cluster.stores["cabin_a"].prune_rows(2_000) == 1
         cluster.sync("cabin_a", "home")
         assert [r[3] for r in cluster.stores["cabin_a"].dump()["rows"]] == [5_000]
+    finally:
+        cluster.close()
+
+
+def test_retention_drops_old_long_term_row_items_only(tmp_path: Path) -> None:
+    cluster = star(tmp_path, {"home": 0, "cabin_a": 0})
+    try:
+        cluster.write("home", AddItem("longterm.health_metric", "home|ab|1", [1, "home"]))
+        cluster.write("home", AddItem("xp", "e1", {"amount": 1}))
+        cluster.sync("cabin_a", "home")
+        store = cluster.stores["cabin_a"]
+        assert store.prune_rows(0) == 0
+        # Written just now: a cutoff in the future drops the row item, never the XP item.
+        assert store.prune_rows(1 << 45) == 1
+        assert store.items("longterm.health_metric") == {}
+        assert store.items("xp") == {"e1": {"amount": 1}}
+        cluster.sync("cabin_a", "home")
+        assert store.items("longterm.health_metric") == {}
     finally:
         cluster.close()
 

@@ -18,6 +18,7 @@ from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.errors import (
     ExtensionMissing,
     InvalidQuery,
+    StoreError,
     TlsUnavailable,
     TlsUntrusted,
 )
@@ -611,3 +612,24 @@ async def test_full_edition_sql_is_understood_by_any_edition(database: StoreConf
         assert refused >= 6  # aggregates, their policies, compression, retention on tables
     finally:
         await conn.close()
+
+
+async def test_accepted_rows_are_kept_on_disk_until_written_and_a_full_buffer_takes_none(
+    database: StoreConfig, tmp_path: Path
+) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    writer = await _writer(database, tmp_path, max_buffer_rows=5)
+    with pytest.raises(StoreError):
+        await writer.accept({"health_metric": _heart_rates(start, 6, timedelta(minutes=1))})
+    assert writer.status.buffered_rows == 0
+    await writer.accept({"health_metric": _heart_rates(start, 4, timedelta(minutes=1))})
+    assert writer.status.buffered_rows == 4  # on disk: a restart keeps them
+    await writer.close()
+
+    writer = await _writer(database, tmp_path, max_buffer_rows=5)
+    await writer.flush()
+    assert writer.status.buffered_rows == 0
+    await writer.accept({"health_metric": _heart_rates(start, 4, timedelta(minutes=1))})
+    await writer.flush()
+    await writer.close()
+    assert await _fetchval(database, "SELECT count(*) FROM lifeops.health_metric") == 4

@@ -21,23 +21,31 @@ def _aware(moment: datetime) -> datetime:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkSession:
-    """A stretch of work from one source; `end` is None while it goes on."""
+    """A stretch of work from one source; `end` is None while it goes on.
+
+    `site` is set on a session another site recorded (merged through sync), None on this
+    site's own.
+    """
 
     id: str
     start: datetime
     end: datetime | None
     source: str
     scheduled: bool
+    site: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe copy."""
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "start": self.start.isoformat(),
             "end": self.end.isoformat() if self.end else None,
             "source": self.source,
             "scheduled": self.scheduled,
         }
+        if self.site is not None:
+            data["site"] = self.site
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkSession:
@@ -48,6 +56,7 @@ class WorkSession:
             end=datetime.fromisoformat(data["end"]) if data.get("end") else None,
             source=str(data["source"]),
             scheduled=bool(data.get("scheduled", False)),
+            site=str(data["site"]) if data.get("site") else None,
         )
 
 
@@ -64,9 +73,13 @@ class WorkTracker:
         self._closed: SpanIndex[WorkSession] = SpanIndex()
         self._open: dict[str, WorkSession] = {}
         self._last_closed: dict[str, WorkSession] = {}
+        # Other sites' sessions by id: counted, never continued or closed here.
+        self._synced: dict[str, WorkSession] = {}
         self.version = 0  # moves on with every change, so figures can be cached between changes
         for session in sorted(sessions, key=lambda s: s.start):
-            if session.end is None:
+            if session.site is not None:
+                self.merge_synced(session)
+            elif session.end is None:
                 if (earlier := self._open.get(session.source)) is not None:
                     self._store_closed(replace(earlier, end=session.start))
                 self._open[session.source] = session
@@ -108,6 +121,26 @@ class WorkTracker:
         del self._open[session.source]
         self._store_closed(closed)
         return closed
+
+    def merge_synced(self, session: WorkSession) -> bool:
+        """Take another site's session (`site` set), replacing what was known by its id.
+
+        Its end may move later (a session continued there); while it is open there it is not
+        counted here. Returns whether anything changed.
+        """
+        if session.site is None:
+            raise ValueError("a synced session names its site")
+        old = self._synced.get(session.id)
+        if old == session or (old is None and session.end is None):
+            return False
+        if old is not None:
+            self._closed.remove(old)
+            del self._synced[session.id]
+        if session.end is not None:
+            self._closed.add(session)
+            self._synced[session.id] = session
+        self.version += 1
+        return True
 
     def start(self, now: datetime, source: str = "manual") -> WorkSession:
         """Start a session for `source`, or return the one already open."""
@@ -167,6 +200,8 @@ class WorkTracker:
         pruned = self._closed.prune(_aware(now) - keep)
         if pruned:
             self.version += 1
+            kept = {id(session) for session in self._closed}
+            self._synced = {k: v for k, v in self._synced.items() if id(v) in kept}
             self._last_closed = {
                 source: last
                 for source, last in self._last_closed.items()

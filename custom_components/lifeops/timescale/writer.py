@@ -13,7 +13,7 @@ keeps what is left in the buffer for the next start.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,6 +181,28 @@ class Writer:
         self._pending_rows += len(rows)
         if self._pending_rows >= self.batch_size:
             self._wake.set()
+
+    async def accept(self, batches: Mapping[str, Sequence[Row]]) -> None:
+        """Take rows for good: into the on-disk buffer, written by the next flush.
+
+        For rows another site made (through sync): once this returns they survive a restart
+        and a database that is away, so the caller may move past them. Raises `StoreError`,
+        keeping none of them, when the writer is not started or the buffer has no room.
+        """
+        for table in batches:
+            if table not in TABLES:
+                raise KeyError(table)
+        total = sum(len(rows) for rows in batches.values())
+        async with self._lock:
+            buffer = self._buffer
+            if buffer is None:
+                raise StoreUnreachable("the writer is not started")
+            if buffer.max_rows - buffer.rows < total:
+                raise StoreError("the buffer has no room for the rows")
+            for table, rows in batches.items():
+                await self._keep(table, list(rows))
+        self._wake.set()
+        self._report()
 
     # -- status -------------------------------------------------------------------------------
 

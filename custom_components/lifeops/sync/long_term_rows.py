@@ -1,0 +1,143 @@
+"""Long-term store rows carried by sync: this site's rows out as items, other sites' rows back.
+
+Each row a site writes to its own long-term store (health metrics, sleep sessions, activity
+events, screen time, work sessions, device states) is also written to the sync service as an
+item of the append-only set ``longterm.<table>``, keyed ``<site>|<id hex>|<time in µs>`` (the
+table's primary key, so a row is one item however often it is handed over), with the row's
+columns as a JSON array in the table's order: times as integer microseconds since the epoch
+(exact), ids as hex, the rest as they are. The receiving site rebuilds the identical row, stable
+id included, and gives it to its writer, which keeps ``(site, id, time)`` once.
+
+Why items and not the engine's time-series rows: a row there is ``(ms, float)`` under a series
+name, which cannot carry a Home Assistant state's microseconds nor an id derived from a local
+time's ISO form (Oura's daily scores); a rebuilt row would then differ from the original and be
+stored twice where both sites write it (an Oura ring signed in at two sites). The sync service
+applies its ``retention_days`` to these items as to time-series rows.
+
+XP events are not carried here: the XP log is synced on its own (``xp/<id>``) and every site
+writes the merged log to its store with each event's origin as its site.
+
+No Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+import uuid
+
+from ..timescale.buffer import Row
+from ..timescale.schema import TABLES
+from .client import Change
+
+COLLECTION_PREFIX: Final = "longterm."
+SYNCED_TABLES: Final = frozenset(
+    {
+        "health_metric",
+        "sleep_session",
+        "activity_event",
+        "screen_time",
+        "work_session",
+        "device_state",
+    }
+)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+
+
+class RowDecodeError(ValueError):
+    """An item that is not a long-term row of a known table."""
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // _US
+
+
+def _encode(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "timestamptz":
+        return _micros(value)
+    if kind == "uuid":
+        return value.hex
+    return value
+
+
+def _decode(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "timestamptz":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RowDecodeError("a time is not integer microseconds")
+        return _EPOCH + value * _US
+    if kind == "uuid":
+        if not isinstance(value, str):
+            raise RowDecodeError("an id is not hex")
+        try:
+            return uuid.UUID(hex=value)
+        except ValueError as err:
+            raise RowDecodeError("an id is not hex") from err
+    if isinstance(value, dict | list):
+        raise RowDecodeError("a column holds a structure")
+    return value
+
+
+def row_key(row: Row) -> str:
+    """The item key of a row: its primary key ``site|id|time``."""
+    time, site, row_id = row[0], row[1], row[2]
+    return f"{site}|{row_id.hex}|{_micros(time)}"
+
+
+def sync_ops(table: str, rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """Write operations that hand a table's rows to the sync service (none for other tables)."""
+    if table not in SYNCED_TABLES:
+        return []
+    kinds = [kind for _, kind in TABLES[table].columns]
+    return [
+        {
+            "op": "add",
+            "collection": COLLECTION_PREFIX + table,
+            "key": row_key(row),
+            "value": [_encode(kind, v) for kind, v in zip(kinds, row, strict=True)],
+        }
+        for row in rows
+    ]
+
+
+def decode_row(table: str, value: Any) -> Row:
+    """The row an item holds; raises `RowDecodeError` when it is not one."""
+    kinds = [kind for _, kind in TABLES[table].columns]
+    if not isinstance(value, list) or len(value) != len(kinds):
+        raise RowDecodeError(f"not a row of {table}")
+    row = tuple(_decode(kind, v) for kind, v in zip(kinds, value, strict=True))
+    if row[0] is None or not isinstance(row[1], str) or row[2] is None:
+        raise RowDecodeError("a row needs its time, site and id")
+    return row
+
+
+def received_rows(changes: Sequence[Change], own_node: str | None) -> dict[str, list[Row]]:
+    """Other nodes' long-term rows in a change-feed answer, by table.
+
+    Rows this node wrote are left out (they are in this site's store already: no echo); an
+    item that cannot be read (written by a newer or broken client) is skipped.
+    """
+    found: dict[str, list[Row]] = {}
+    for change in changes:
+        table = table_of(change)
+        if table is None or change.origin == own_node:
+            continue
+        try:
+            row = decode_row(table, change.value)
+        except RowDecodeError:
+            continue
+        found.setdefault(table, []).append(row)
+    return found
+
+
+def table_of(change: Change) -> str | None:
+    """The table of a long-term row item, or None for any other change."""
+    if change.kind != "item" or not change.collection.startswith(COLLECTION_PREFIX):
+        return None
+    table = change.collection.removeprefix(COLLECTION_PREFIX)
+    return table if table in SYNCED_TABLES else None
