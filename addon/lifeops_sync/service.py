@@ -191,7 +191,7 @@ class PeerLink:
                 raise
             self.failures = 0
             self.last_error = None
-        await self.node.db(self.node.store.collect_garbage, self.node.peer_ids)
+        await self.node.db(self.node.store.collect_garbage, self.node.peer_ids, self.node.wall())
 
     def backoff(self) -> float:
         """Seconds to wait after ``failures`` failures in a row (exponential, jittered)."""
@@ -644,6 +644,8 @@ class Node:
                 f"wait must be 0-{FEED_MAX_WAIT:g} s and limit 1-{FEED_LIMIT_MAX}",
                 self.wall(),
             )
+        # The reader has applied everything up to `after`: tombstones past it wait for it.
+        await self.db(self.store.note_reader, after, self.wall())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:

@@ -14,7 +14,9 @@ sender said it has are written in one transaction.
 
 Tombstones are collected once they are *stable*: every known node has them, and this node has
 everything each of those nodes had written when it reported so; no write older than the tombstone
-can arrive after that (entries at or below a watermark are never applied again).
+can arrive after that (entries at or below a watermark are never applied again). The local
+reader of the change feed (the integration) counts too, while it reads: a tombstone waits until
+its cursor is past it, so the delete reaches it as a delete rather than vanishing unseen.
 
 A Store is not thread-safe: the service drives it from one worker thread.
 """
@@ -36,6 +38,7 @@ from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock
 from .ops import AddItem, AppendRows, Delete, Operation, SetFields
 
 SCHEMA_VERSION = 1
+READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS rows(
     origin INTEGER NOT NULL, seq INTEGER NOT NULL, series TEXT NOT NULL,
     ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY(origin, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS watermarks(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reader(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS known(
     node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY(node, origin)) WITHOUT ROWID;
@@ -512,13 +516,32 @@ class Store:
 
     # -- tombstones, retention --------------------------------------------------------------
 
-    def collect_garbage(self, peers: Iterable[str] = ()) -> int:
+    def note_reader(self, cursor: dict[str, int], now_ms: int) -> None:
+        """Remember where the local change-feed reader is (it asked for what follows `cursor`)."""
+        with self._tx():
+            self._db.execute("DELETE FROM reader")
+            self._db.executemany(
+                "INSERT INTO reader(origin, seq) VALUES(?, ?)", list(cursor.items())
+            )
+            self._set_meta("reader_seen", str(now_ms))
+
+    def _reader(self, now_ms: int | None) -> dict[str, int] | None:
+        """The local reader's cursor, unless it never read or stopped reading long ago."""
+        seen = self._meta("reader_seen")
+        if seen is None or (now_ms is not None and now_ms - int(seen) > READER_TTL_MS):
+            return None
+        return dict(self._db.execute("SELECT origin, seq FROM reader").fetchall())
+
+    def collect_garbage(self, peers: Iterable[str] = (), now_ms: int | None = None) -> int:
         """Drop the tombstones every known node has; return how many went.
 
-        Known nodes: the configured peers, every node some node reported on, every origin.
+        Known nodes: the configured peers, every node some node reported on, every origin; and
+        the local change-feed reader, unless it has not read for `READER_TTL_MS` (an
+        integration that stopped syncing does not hold tombstones forever).
         """
         with self._tx():
             marks = {self._names[o]: s for o, s in self._watermarks().items()}
+            reader = self._reader(now_ms)
             known = self.known()
             nodes = (set(peers) | set(known) | set(marks)) - {self.node_id}
             for node in nodes:
@@ -528,6 +551,8 @@ class Store:
             dropped = 0
             for origin, mark in marks.items():
                 stable = min([mark, *(known[n].get(origin, 0) for n in nodes)])
+                if reader is not None:
+                    stable = min(stable, reader.get(origin, 0))
                 if stable > 0:
                     cursor = self._db.execute(
                         "DELETE FROM cells WHERE field = '' AND origin = ? AND seq <= ?",

@@ -13,11 +13,45 @@ import pytest
 
 from lifeops_sync.cli import main
 from lifeops_sync.config import ConfigError, NodeConfig, PeerConfig, from_options
+from lifeops_sync.crdt import Kind
 from lifeops_sync.ops import AddItem, AppendRows, Delete, SetFields
 from lifeops_sync.service import Node, PeerError, Reply
 
 from .nodes import Network, api, start_node, stop_node
 from .replicas import star
+
+
+def test_tombstone_waits_for_the_local_feed_reader(tmp_path: Path) -> None:
+    """The integration reading home's change feed sees a delete before it is collected."""
+    cluster = star(tmp_path, {"home": 0, "cabin_a": 0, "cabin_b": 0})
+    try:
+        home = cluster.stores["home"]
+        cluster.write("cabin_a", SetFields("habits", "run", {"name": "Run"}))
+        cluster.heal([("cabin_a", "home"), ("cabin_b", "home")])
+        read_up_to = home.vector()  # the reader has applied the habit
+        home.note_reader(read_up_to, now_ms=1_000)
+        cluster.write("cabin_a", Delete("habits", "run"))
+        cluster.heal([("cabin_a", "home"), ("cabin_b", "home")], gc=False)
+        cluster.heal([("cabin_a", "home"), ("cabin_b", "home")], gc=False)
+        # Every node has the delete, but the reader's cursor is before it: kept.
+        assert home.collect_garbage(cluster.peers["home"], now_ms=2_000) == 0
+        assert home.tombstones() == 1
+        parts, _ = home.changes_since(read_up_to, 100)
+        deletes = [e for part in parts for e in part.entries if e.kind is Kind.DELETE]
+        assert [(e.coll, e.key) for e in deletes] == [("habits", "run")]  # the reader gets it
+        # Once the reader has moved past it, it goes.
+        home.note_reader(home.vector(), now_ms=3_000)
+        assert home.collect_garbage(cluster.peers["home"], now_ms=4_000) == 1
+        # A reader that stopped reading a month ago holds nothing back.
+        cluster.write("cabin_a", SetFields("habits", "swim", {"name": "Swim"}))
+        cluster.write("cabin_a", Delete("habits", "swim"))
+        cluster.heal([("cabin_a", "home"), ("cabin_b", "home")], gc=False)
+        cluster.heal([("cabin_a", "home"), ("cabin_b", "home")], gc=False)
+        assert home.collect_garbage(cluster.peers["home"], now_ms=4_000) == 0
+        month = 31 * 86_400_000
+        assert home.collect_garbage(cluster.peers["home"], now_ms=4_000 + month) == 1
+    finally:
+        cluster.close()
 
 
 def test_tombstone_waits_for_every_node_and_an_old_write_never_resurrects(tmp_path: Path) -> None:
