@@ -557,8 +557,9 @@ class SyncManager:
         await self._accept_long_term_rows(feed.changes)
         self._apply(feed.changes, writes_before)
         if self._unaccounted(feed.cursor, feed.changes):
-            # Superseded entries, or a delete whose tombstone the service has already
-            # collected (it does as soon as every peer has it): the feed cannot say which.
+            # Superseded entries, or a delete whose tombstone the service collected before
+            # this reader got to it (it waits for the reader, but not after 30 days away):
+            # the feed cannot say which.
             self._reread_habits = True
         if feed.cursor != self.cursor:
             self.cursor = feed.cursor
