@@ -53,8 +53,9 @@ _SITE_ENTITIES: Final[dict[str, tuple[Agent, str]]] = {
     "habits_today": (Agent.GAMIFICATION, "habits_today"),
     "pending_notifications": (Agent.NOTIFICATIONS, "pending_notifications"),
 }
-# role -> the Oura sensor used when the settings name no entity of their own.
+# The sync status sensors the sync card shows for each other site, in order.
 _SYNC_KEYS: Final = ("sync_last_success", "sync_pending")
+# role -> the Oura sensor used when the settings name no entity of their own.
 _OURA_KEYS: Final = {
     "sleep_score": "sleep_score",
     "readiness": "readiness_score",
