@@ -9,7 +9,8 @@ proxies between the services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import json
@@ -73,19 +74,20 @@ async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
         yield session
 
 
-@pytest.fixture
-async def sites(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
-    rng = random.Random(0)
+@contextlib.asynccontextmanager
+async def _two_sites(
+    tmp_path: Path, session: ClientSession, *, home_calls_cabin: bool, seed: int
+) -> AsyncIterator[Sites]:
+    """Home and cabin services, each reached through a proxy; the cabin always calls home."""
+    rng = random.Random(seed)
     home_port, cabin_port = free_port(), free_port()
     to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
     to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
     secret = link_secret("home", "cabin")
-    home = Service(
-        "home",
-        tmp_path,
-        [*SYNC_ARGS, "--peer", f"cabin,{secret},http://127.0.0.1:{to_cabin.port}"],
-        port=home_port,
-    )
+    cabin_peer = f"cabin,{secret}"
+    if home_calls_cabin:
+        cabin_peer += f",http://127.0.0.1:{to_cabin.port}"
+    home = Service("home", tmp_path, [*SYNC_ARGS, "--peer", cabin_peer], port=home_port)
     cabin = Service(
         "cabin",
         tmp_path,
@@ -104,6 +106,13 @@ async def sites(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]
             await asyncio.to_thread(service.stop)
         await to_home.stop()
         await to_cabin.stop()
+
+
+@pytest.fixture
+async def sites(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    """Home and cabin, each calling the other."""
+    async with _two_sites(tmp_path, session, home_calls_cabin=True, seed=0) as pair:
+        yield pair
 
 
 def _sync_options(url: str, secret: str = API_SECRET) -> dict[str, Any]:
@@ -679,30 +688,8 @@ async def test_habits_and_their_completions_sync_both_ways(
 @pytest.fixture
 async def home_called(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
     """The usual layout: home has the cabin's secret but no URL; the cabin calls home."""
-    rng = random.Random(1)
-    home_port, cabin_port = free_port(), free_port()
-    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
-    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
-    secret = link_secret("home", "cabin")
-    home = Service("home", tmp_path, [*SYNC_ARGS, "--peer", f"cabin,{secret}"], port=home_port)
-    cabin = Service(
-        "cabin",
-        tmp_path,
-        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
-        port=cabin_port,
-    )
-    await to_home.start()
-    await to_cabin.start()
-    try:
-        for service in (home, cabin):
-            await asyncio.to_thread(service.start)
-            await wait_up(session, service)
-        yield Sites(session, home, cabin, to_home, to_cabin)
-    finally:
-        for service in (home, cabin):
-            await asyncio.to_thread(service.stop)
-        await to_home.stop()
-        await to_cabin.stop()
+    async with _two_sites(tmp_path, session, home_calls_cabin=False, seed=1) as pair:
+        yield pair
 
 
 async def test_home_shows_the_cabin_that_calls_in_across_a_restart(
