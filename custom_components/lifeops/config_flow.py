@@ -58,7 +58,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
-from .sync_flow import STEP_ID as SYNC_STEP, async_step_sync
+from .sync_flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
 
 OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
@@ -162,8 +162,16 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         return await self.async_step_pick_implementation()
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """Oura refused the token: ask to sign in again."""
+        """Oura refused the token, or a site's sync service its secret: ask again."""
+        if not is_oura_entry(self._get_reauth_entry()):
+            return await self.async_step_reauth_sync()
         return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_sync(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the site's sync service's new API secret."""
+        return await async_step_reauth_sync(self, self._get_reauth_entry(), user_input)
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None

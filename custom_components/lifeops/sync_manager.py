@@ -721,7 +721,11 @@ class SyncManager:
             if was is False:
                 _LOGGER.info("LifeOps sync service for %s is back", self.entry.title)
             self._clear_issue()
-        elif not connected and was is not False:
+        if not connected and isinstance(err, SyncAuthError):
+            # The secret was changed at the service: Home Assistant asks for the new one (once;
+            # a reauth flow already open is not started again).
+            self.entry.async_start_reauth(self.hass)
+        if not connected and was is not False:
             _LOGGER.warning(
                 "LifeOps cannot reach its sync service for %s (%s); changes wait in a queue "
                 "and are retried",
