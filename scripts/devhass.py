@@ -20,6 +20,7 @@ from datetime import datetime
 import json
 import os
 from pathlib import Path
+import secrets
 import signal
 import socket
 import subprocess
@@ -492,6 +493,153 @@ class DevHass:
         return answer["service_response"]
 
 
+# What `--sync` adds: an XP event logged at the demo cabin, which reaches this Home Assistant
+# through the two sync services (its id makes writing it again on the next start change nothing).
+DEMO_CABIN_XP: dict[str, Any] = {
+    "id": "demo-cabin-hike",
+    "agent": "fitness",
+    "event_type": "hike",
+    "amount": 40,
+    "description": "A hike from the cabin (demo)",
+    "origin": "summer_cabin",
+    "habit_id": None,
+}
+
+
+@dataclass
+class DevSync:
+    """Two sync services for develop: this Home Assistant's own and a demo cabin calling it.
+
+    Both run `python -m lifeops_sync serve` from addon/ (what the add-on runs) on 127.0.0.1, with
+    their replicas and the secrets under `folder`, kept between starts.
+    """
+
+    folder: Path
+    home_port: int = 0
+    cabin_port: int = 0
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
+
+    @property
+    def home_url(self) -> str:
+        """The URL of this Home Assistant's sync service."""
+        return f"http://127.0.0.1:{self.home_port}"
+
+    @property
+    def cabin_url(self) -> str:
+        """The demo cabin's sync service."""
+        return f"http://127.0.0.1:{self.cabin_port}"
+
+    def keys(self) -> dict[str, str]:
+        """The API secret (both services') and the home-cabin link secret, made once."""
+        path = self.folder / "secrets.json"
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        made = {"api": secrets.token_urlsafe(32), "link": secrets.token_urlsafe(32)}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(made))
+        path.chmod(0o600)
+        return made
+
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "lifeops_sync", *args]
+
+    @property
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(ROOT / "addon")}
+
+    def start(self) -> None:
+        """Start both services on free ports; the cabin calls home every few seconds."""
+        keys = self.keys()
+        self.home_port = self.home_port or free_port()
+        self.cabin_port = self.cabin_port or free_port()
+        nodes = (
+            ("home", self.home_port, f"cabin,{keys['link']}"),
+            ("cabin", self.cabin_port, f"home,{keys['link']},{self.home_url}"),
+        )
+        for node_id, port, peer in nodes:
+            with (self.folder / f"{node_id}.log").open("ab") as log:
+                self.processes.append(
+                    subprocess.Popen(
+                        self._command(
+                            "serve",
+                            "--node-id",
+                            node_id,
+                            "--data-dir",
+                            str(self.folder / node_id),
+                            "--port",
+                            str(port),
+                            "--api-secret",
+                            keys["api"],
+                            "--peer",
+                            peer,
+                            "--sync-interval",
+                            "5",
+                            "--retry-max",
+                            "10",
+                        ),
+                        env=self._env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+
+    async def wait_until_up(self, session: aiohttp.ClientSession, timeout: float = 30) -> None:
+        """Wait for both services' health check."""
+        deadline = time.monotonic() + timeout
+        for url in (self.home_url, self.cabin_url):
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(url + "/v1/health") as response:
+                        if response.status == 200:
+                            break
+                if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                    raise DevHassError(
+                        f"the sync service at {url} did not start; see {self.folder}"
+                    )
+                await asyncio.sleep(0.2)
+
+    def write_cabin_demo(self) -> None:
+        """Log the demo cabin's XP event there (through its local API, as its LifeOps would)."""
+        event = {**DEMO_CABIN_XP, "time": datetime.now(ZoneInfo("UTC")).isoformat()}
+        ops = [{"op": "add", "collection": "xp", "key": event["id"], "value": event}]
+        done = subprocess.run(
+            self._command("write", "--url", self.cabin_url, "--node-id", "cabin", json.dumps(ops)),
+            env={**self._env, "LIFEOPS_SYNC_API_SECRET": self.keys()["api"]},
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise DevHassError(f"the demo cabin refused its XP event: {done.stderr.decode()}")
+
+    def stop(self) -> None:
+        """Stop both services."""
+        processes, self.processes = self.processes, []
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def configure_sync(
+    session: aiohttp.ClientSession, hass: DevHass, token: str, entry_id: str, sync: DevSync
+) -> None:
+    """Point the LifeOps entry at the home service through the options flow's sync step."""
+    api = RestClient(session, hass.url, token)
+    flow = await api.post("/api/config/config_entries/options/flow", {"handler": entry_id})
+    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+    await api.post(path, {"next_step_id": "sync"})
+    result = await api.post(path, {"url": sync.home_url, "secret": sync.keys()["api"]})
+    if result.get("type") != "create_entry":
+        raise DevHassError(f"the LifeOps sync step refused the demo service: {result}")
+
+
 @dataclass
 class RestClient:
     """A few authenticated calls to Home Assistant's REST API."""
@@ -526,20 +674,32 @@ class RestClient:
         return await response.json()
 
 
-async def bring_up(hass: DevHass, timeout: float = 180) -> Credentials:
-    """Prepare, start, onboard and configure: the whole develop sequence but the waiting."""
+async def bring_up(hass: DevHass, timeout: float = 180, sync: DevSync | None = None) -> Credentials:
+    """Prepare, start, onboard and configure: the whole develop sequence but the waiting.
+
+    With `sync`, its two services start first and the entry syncs through the home one.
+    """
     await asyncio.to_thread(hass.prepare)
-    await asyncio.to_thread(hass.start)
     try:
         async with aiohttp.ClientSession() as session:
+            if sync is not None:
+                await asyncio.to_thread(sync.start)
+                await sync.wait_until_up(session)
+            await asyncio.to_thread(hass.start)
             await hass.wait_until_up(session, timeout)
             credentials = await hass.ensure_owner(session)
             await hass.wait_until_running(session, credentials.token, timeout)
-            await hass.ensure_entry(session, credentials.token)
+            entry = await hass.ensure_entry(session, credentials.token)
             if hass.demo:
                 await hass.import_demo_history(session, credentials.token)
+            if sync is not None:
+                await configure_sync(session, hass, credentials.token, entry["entry_id"], sync)
+                if hass.demo:
+                    await asyncio.to_thread(sync.write_cabin_demo)
     except BaseException:
         await asyncio.to_thread(hass.stop)
+        if sync is not None:
+            await asyncio.to_thread(sync.stop)
         raise
     return credentials
 
@@ -561,6 +721,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=8123, help="HTTP port (default: 8123)")
     parser.add_argument("--no-demo", action="store_true", help="no demo lights and no demo targets")
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help=(
+            "also run two sync services (this Home Assistant's and a demo cabin's) next to the "
+            "config folder, and sync LifeOps through them"
+        ),
+    )
     return parser.parse_args(argv)
 
 
@@ -572,12 +740,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run Home Assistant until Ctrl-C."""
     args = _parse_args(argv)
     hass = DevHass(config_dir=args.config.resolve(), port=args.port, demo=not args.no_demo)
+    sync = DevSync(args.config.resolve().parent / "sync") if args.sync else None
     # Ctrl-C and SIGTERM (from a service manager, say) both stop Home Assistant cleanly; set
     # both explicitly, since a shell starts background jobs with SIGINT ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
     try:
-        credentials = asyncio.run(bring_up(hass))
+        credentials = asyncio.run(bring_up(hass, sync=sync))
         print(
             "\nLifeOps is running in Home Assistant\n"
             f"  URL:      {hass.url}\n"
@@ -589,6 +758,12 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
+        if sync is not None:
+            print(
+                f"  sync:     this site's service {sync.home_url}, the demo cabin's "
+                f"{sync.cabin_url} (logs and replicas in {sync.folder})",
+                flush=True,
+            )
         assert hass.process is not None
         return hass.process.wait()
     except KeyboardInterrupt:
@@ -600,6 +775,9 @@ def main(argv: list[str] | None = None) -> int:
         hass.stop()
         print(f"develop: {err}", file=sys.stderr)
         return 1
+    finally:
+        if sync is not None:
+            sync.stop()
 
 
 if __name__ == "__main__":

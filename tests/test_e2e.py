@@ -152,6 +152,40 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
         assert await asyncio.to_thread(hass.stop) == 0
 
 
+async def test_develop_with_sync_runs_two_services_and_the_cabin_reaches_home(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """`scripts/develop --sync`: home's and a demo cabin's services; the cabin's XP arrives."""
+    from devhass import DevSync, bring_up
+
+    hass = DevHass(config_dir=tmp_path / "config", port=free_port(), demo=True)
+    sync = DevSync(tmp_path / "sync")
+    credentials = await bring_up(hass, sync=sync)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = RestClient(session, hass.url, credentials.token)
+            # The cabin calls home every 5 s; then the change feed brings its XP to LifeOps.
+            for _ in range(120):
+                states = {state["entity_id"]: state for state in await api.get("/api/states")}
+                total = states["sensor.lifeops_gamification_total_xp"]["state"]
+                if total not in ("unknown", "unavailable") and int(total) >= 40:
+                    break
+                await asyncio.sleep(0.25)
+            assert int(total) == 40  # the cabin's hike, once
+            # The cabin has its per-peer sensors here, and a last sync once it has called.
+            cabin = [
+                state
+                for entity_id, state in states.items()
+                if entity_id.startswith("sensor.lifeops_") and "cabin" in entity_id
+            ]
+            assert cabin, sorted(states)
+            assert all(state["state"] != "unavailable" for state in cabin), cabin
+    finally:
+        assert await asyncio.to_thread(hass.stop) == 0
+        await asyncio.to_thread(sync.stop)
+    assert (tmp_path / "sync" / "home" / "sync.db").exists()
+
+
 async def _statistics(
     session: aiohttp.ClientSession, url: str, token: str, statistic_id: str
 ) -> list[dict[str, Any]]:
