@@ -539,6 +539,9 @@ class Gate:
         self.port = free_port()
         self.runner: web.AppRunner | None = None
         self.inflight: set[asyncio.Task[Any]] = set()
+        self.paths: list[str] = []  # every request let through, in order
+        # Closes the gate after forwarding a request whose path it accepts.
+        self.close_after: Callable[[str], bool] | None = None
 
     def close(self) -> None:
         """Refuse from now on, and drop the requests under way (a long poll included)."""
@@ -563,10 +566,13 @@ class Gate:
         task = asyncio.current_task()
         assert task is not None
         self.inflight.add(task)
+        self.paths.append(request.path_qs)
         try:
             return await self.forward(request)
         finally:
             self.inflight.discard(task)
+            if self.close_after is not None and self.close_after(request.path_qs):
+                self.closed = True
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()
