@@ -279,7 +279,9 @@ class SyncManager:
             "queued_operations": len(self.queue),
             "cursor": dict(self.cursor),
             "last_error": self.last_error,
-            "long_term_backfill": self.backfill_status,
+            "long_term_backfill": (
+                self.backfill_status if self.entry.runtime_data.long_term_store else None
+            ),
         }
 
     # -- local changes ------------------------------------------------------------------------
