@@ -9,7 +9,7 @@ proxies between the services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,38 +74,85 @@ async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
         yield session
 
 
+@dataclass
+class Network:
+    """Home's service and the cabins', each cabin calling home through a proxy that can be cut
+    (and, if asked, home calling each cabin through another); cabins never talk to each other."""
+
+    session: ClientSession
+    services: dict[str, Service]
+    to_home: dict[str, Proxy]  # each cabin's way to home
+    to_cabin: dict[str, Proxy]  # home's way to each cabin
+
+    def partition(self, cabin: str, cut: bool) -> None:
+        """Cut (or heal) the links between home and one cabin."""
+        self.to_home[cabin].cut = cut
+        self.to_cabin[cabin].cut = cut
+
+
+@contextlib.asynccontextmanager
+async def _network(
+    tmp_path: Path,
+    session: ClientSession,
+    cabins: Sequence[str],
+    *,
+    home_calls_cabins: bool,
+    seed: int,
+) -> AsyncIterator[Network]:
+    """Home and the cabins as service processes; each cabin has home as its only peer and
+    calls it, home has every cabin as a peer (with its URL only if it calls them)."""
+    rng = random.Random(seed)
+    ports = {site: free_port() for site in ("home", *cabins)}
+    to_home = {cabin: Proxy(f"http://127.0.0.1:{ports['home']}", session, rng) for cabin in cabins}
+    to_cabin = {cabin: Proxy(f"http://127.0.0.1:{ports[cabin]}", session, rng) for cabin in cabins}
+    home_peers: list[str] = []
+    services: dict[str, Service] = {}
+    for cabin in cabins:
+        secret = link_secret("home", cabin)
+        peer = f"{cabin},{secret}"
+        if home_calls_cabins:
+            peer += f",http://127.0.0.1:{to_cabin[cabin].port}"
+        home_peers += ["--peer", peer]
+        services[cabin] = Service(
+            cabin,
+            tmp_path,
+            [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home[cabin].port}"],
+            port=ports[cabin],
+        )
+    services = {
+        "home": Service("home", tmp_path, [*SYNC_ARGS, *home_peers], port=ports["home"]),
+        **services,
+    }
+    proxies = [*to_home.values(), *to_cabin.values()]
+    for proxy in proxies:
+        await proxy.start()
+    try:
+        for service in services.values():
+            await asyncio.to_thread(service.start)
+            await wait_up(session, service)
+        yield Network(session, services, to_home, to_cabin)
+    finally:
+        for service in services.values():
+            await asyncio.to_thread(service.stop)
+        for proxy in proxies:
+            await proxy.stop()
+
+
 @contextlib.asynccontextmanager
 async def _two_sites(
     tmp_path: Path, session: ClientSession, *, home_calls_cabin: bool, seed: int
 ) -> AsyncIterator[Sites]:
-    """Home and cabin services, each reached through a proxy; the cabin always calls home."""
-    rng = random.Random(seed)
-    home_port, cabin_port = free_port(), free_port()
-    to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
-    to_cabin = Proxy(f"http://127.0.0.1:{cabin_port}", session, rng)
-    secret = link_secret("home", "cabin")
-    cabin_peer = f"cabin,{secret}"
-    if home_calls_cabin:
-        cabin_peer += f",http://127.0.0.1:{to_cabin.port}"
-    home = Service("home", tmp_path, [*SYNC_ARGS, "--peer", cabin_peer], port=home_port)
-    cabin = Service(
-        "cabin",
-        tmp_path,
-        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
-        port=cabin_port,
-    )
-    await to_home.start()
-    await to_cabin.start()
-    try:
-        for service in (home, cabin):
-            await asyncio.to_thread(service.start)
-            await wait_up(session, service)
-        yield Sites(session, home, cabin, to_home, to_cabin)
-    finally:
-        for service in (home, cabin):
-            await asyncio.to_thread(service.stop)
-        await to_home.stop()
-        await to_cabin.stop()
+    """Home and one cabin (see `_network`)."""
+    async with _network(
+        tmp_path, session, ("cabin",), home_calls_cabins=home_calls_cabin, seed=seed
+    ) as net:
+        yield Sites(
+            session,
+            net.services["home"],
+            net.services["cabin"],
+            net.to_home["cabin"],
+            net.to_cabin["cabin"],
+        )
 
 
 @pytest.fixture
@@ -492,6 +539,9 @@ class Gate:
         self.port = free_port()
         self.runner: web.AppRunner | None = None
         self.inflight: set[asyncio.Task[Any]] = set()
+        self.paths: list[str] = []  # every request let through, in order
+        # Closes the gate after forwarding a request whose path it accepts.
+        self.close_after: Callable[[str], bool] | None = None
 
     def close(self) -> None:
         """Refuse from now on, and drop the requests under way (a long poll included)."""
@@ -516,10 +566,13 @@ class Gate:
         task = asyncio.current_task()
         assert task is not None
         self.inflight.add(task)
+        self.paths.append(request.path_qs)
         try:
             return await self.forward(request)
         finally:
             self.inflight.discard(task)
+            if self.close_after is not None and self.close_after(request.path_qs):
+                self.closed = True
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -601,8 +601,27 @@ class Node:
         collection = request.query.get("collection")
         if not collection:
             return _error(400, "malformed", "collection is required", self.wall())
-        items = await self.db(self.store.items, collection)
-        return self._signed_json(key_id, nonce, {"items": items})
+        after, limit = request.query.get("after"), request.query.get("limit")
+        if after is None and limit is None:  # the whole set in one answer
+            items = await self.db(self.store.items, collection)
+            return self._signed_json(key_id, nonce, {"items": items})
+        try:
+            size = int(limit) if limit is not None else FEED_LIMIT
+        except ValueError:
+            size = 0
+        if not 1 <= size <= FEED_LIMIT_MAX:
+            return _error(400, "malformed", f"limit must be 1-{FEED_LIMIT_MAX}", self.wall())
+        page, more = await self.db(self.store.items_page, collection, after or "", size)
+        return self._signed_json(
+            key_id,
+            nonce,
+            {
+                "items": {key: value for key, value, _ in page},
+                "origins": {key: origin for key, _, origin in page},
+                "more": more,
+                "next": page[-1][0] if page else None,
+            },
+        )
 
     async def _handle_state(self, request: web.Request) -> web.Response:
         guarded = await self._guard(request, api_only=True)

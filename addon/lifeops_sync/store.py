@@ -648,6 +648,26 @@ class Store:
             )
         }
 
+    def items_page(
+        self, collection: str, after: str, limit: int
+    ) -> tuple[list[tuple[str, Json, str]], bool]:
+        """A page of a set: the items whose keys sort after ``after``, and whether more follow.
+
+        At most ``limit``, in key order, each as ``(key, value, origin node)``.
+        """
+        found = self._db.execute(
+            "SELECT key, value, origin FROM items WHERE coll = ? AND key > ? ORDER BY key LIMIT ?",
+            (collection, after, limit + 1),
+        ).fetchall()
+        more = len(found) > limit
+        del found[limit:]
+        values = _loads_all([value for _, value, _ in found])
+        page = [
+            (key, value, self._names[origin])
+            for (key, _, origin), value in zip(found, values, strict=True)
+        ]
+        return page, more
+
     def stats(self) -> dict[str, int]:
         """Counts for the status page."""
         counts = {}

@@ -8,7 +8,8 @@ daily scores and workouts, numeric states of the health entities the user chose 
 metrics named by entity id) and states of the entities whose history the user wants kept (device
 states). Repair issues say when the database is away and
 when the buffer is nearly full. With sync set up, the rows made here are also handed to the
-other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager.
+other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager (those from
+before this store started are fetched once it starts).
 """
 
 from __future__ import annotations
@@ -513,6 +514,9 @@ async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
     writer.on_status = store.on_status
     entry.runtime_data.long_term_store = store
     await store.async_start()
+    if entry.runtime_data.sync is not None:
+        # Other sites' rows the feed moved past before this store was there.
+        entry.runtime_data.sync.start_long_term_backfill(store)
 
 
 async def async_unload_long_term_store(entry: LifeOpsConfigEntry) -> None:

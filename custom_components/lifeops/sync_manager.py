@@ -18,7 +18,11 @@ Assistant imports); the merging is the service's. What is synced so far:
   site): the same notification at another site, made before then, is dismissed there too;
 * with a long-term store, the rows this site writes there, as items `longterm.<table>`
   (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
-  which keeps them on disk before the cursor moves past them, and are never sent back.
+  which keeps them on disk before the cursor moves past them, and are never sent back. A store
+  set up after the feed moved past other sites' rows (they are skipped without one) gets them by
+  a backfill in the background: the `longterm.*` sets read from the service page by page, once
+  per service node and database, its progress kept with the cursor so a restart goes on;
+* screen time only as long-term rows: a site without a long-term store does not sync it.
 
 Local changes go into a queue kept in the entry's store and are written as soon as the service
 answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
@@ -54,9 +58,9 @@ from .core.notifications import Status
 from .core.work import WorkSession
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
-from .long_term_store import store_config, store_options
+from .long_term_store import LongTermStore, store_config, store_options
 from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
-from .sync.long_term_rows import received_rows, sync_ops
+from .sync.long_term_rows import backfill, backfill_done, received_rows, sync_ops
 from .timescale.buffer import Row
 from .timescale.errors import StoreError, StoreUnreachable
 
@@ -205,6 +209,11 @@ class SyncManager:
         self._dismissed: set[str] | None = set(dismissed) if isinstance(dismissed, list) else None
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
+        # Other sites' long-term rows fetched for a store set up later: for which service node
+        # and database, and how far per table (`sync/long_term_rows.py`, `backfill`).
+        self._backfill: dict[str, Any] = dict(stored.get("long_term_backfill") or {})
+        self._backfill_task: asyncio.Task[None] | None = None
+        self.backfill_status: str | None = None  # waiting, running, done (None: no store)
         self.connected: bool | None = None  # None until the first attempt
         self.last_error: str | None = None
         self._dirty = asyncio.Event()
@@ -243,6 +252,8 @@ class SyncManager:
         self._on_notifications()
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
+        if entry.runtime_data.long_term_store is not None:
+            self.start_long_term_backfill(entry.runtime_data.long_term_store)
 
     def as_dict(self) -> dict[str, Any]:
         """What is kept in the entry's store: the cursor, the queue, the known settings."""
@@ -254,6 +265,10 @@ class SyncManager:
             "habits": self._known_habits,
             "work": dict(self._known_work),
             "dismissed": sorted(self._dismissed or ()),
+            "long_term_backfill": {
+                **self._backfill,
+                "tables": dict(self._backfill.get("tables") or {}),
+            },
         }
 
     def info(self) -> dict[str, Any]:
@@ -264,6 +279,9 @@ class SyncManager:
             "queued_operations": len(self.queue),
             "cursor": dict(self.cursor),
             "last_error": self.last_error,
+            "long_term_backfill": (
+                self.backfill_status if self.entry.runtime_data.long_term_store else None
+            ),
         }
 
     # -- local changes ------------------------------------------------------------------------
@@ -437,6 +455,61 @@ class SyncManager:
         elif store_config(store_options(self.entry.options)) is not None:
             # Set up but not started yet (entry set-up, an options change): ask again soon.
             raise StoreUnreachable("the long-term store is starting")
+
+    @callback
+    def start_long_term_backfill(self, store: LongTermStore) -> None:
+        """Fetch other sites' long-term rows for a store that just started, in the background.
+
+        Once per sync service node and database (a new service or a new database fetches
+        again); a backfill cut short (Home Assistant stopped, the service away) goes on from
+        the last page the writer kept. Rows the feed brings meanwhile may come twice: the
+        writer keeps each once.
+        """
+        if self._backfill_task is not None:
+            self._backfill_task.cancel()
+        self.backfill_status = "waiting"
+        self._backfill_task = self.entry.async_create_background_task(
+            self.hass, self._backfill_long_term_rows(store), "lifeops sync long-term backfill"
+        )
+
+    async def _backfill_long_term_rows(self, store: LongTermStore) -> None:
+        target = "{host}:{port}/{database}".format(**store.values)
+        failures = 0
+        while self.entry.runtime_data.long_term_store is store:
+            await self._connected_event.wait()
+            node = self.client.node_id
+            if self._backfill.get("node") != node or self._backfill.get("store") != target:
+                self._backfill = {"node": node, "store": target, "tables": {}}
+            tables: dict[str, str] = self._backfill.setdefault("tables", {})
+            if backfill_done(tables):
+                self.backfill_status = "done"
+                return
+            self.backfill_status = "running"
+            try:
+                handed = await backfill(
+                    self.client,
+                    tables,
+                    store.async_accept_synced,
+                    self.entry.runtime_data.store.async_schedule_save,
+                )
+            except (SyncError, StoreError) as err:
+                failures += 1
+                self.backfill_status = "waiting"
+                _LOGGER.debug("Long-term backfill for %s waits: %s", self.entry.title, err)
+                await asyncio.sleep(_backoff(failures))
+                continue
+            except Exception:
+                failures += 1
+                self.backfill_status = "waiting"
+                _LOGGER.exception("Long-term backfill for %s failed", self.entry.title)
+                await asyncio.sleep(_backoff(failures))
+                continue
+            self.backfill_status = "done"
+            self.entry.runtime_data.store.async_schedule_save()
+            _LOGGER.info(
+                "LifeOps fetched %d long-term rows of other sites for %s", handed, self.entry.title
+            )
+            return
 
     @callback
     def _enqueue(self, op: dict[str, Any]) -> None:

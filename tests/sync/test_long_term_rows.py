@@ -7,10 +7,14 @@ import json
 
 import pytest
 
-from custom_components.lifeops.sync import Change
+from custom_components.lifeops.sync import Change, ItemsPage
 from custom_components.lifeops.sync.long_term_rows import (
+    BACKFILL_DONE,
+    SYNCED_TABLES,
     RowDecodeError,
+    backfill_done,
     decode_row,
+    page_rows,
     received_rows,
     sync_ops,
 )
@@ -86,3 +90,14 @@ def test_an_unreadable_item_is_refused_and_skipped(value: object) -> None:
         received_rows([change], "home") == {"health_metric": []}
         or received_rows([change], "home") == {}
     )
+
+
+def test_a_backfill_page_gives_other_nodes_readable_rows() -> None:
+    (op,) = sync_ops("health_metric", _made()["health_metric"])
+    items = {op["key"]: op["value"], "home|x": op["value"], "broken": [1, "cabin"]}
+    origins = {op["key"]: "cabin", "home|x": "home", "broken": "cabin"}
+    page = ItemsPage(items=items, origins=origins, more=False, next="home|x")
+    assert page_rows("health_metric", page, "home") == _made()["health_metric"]
+    assert backfill_done(dict.fromkeys(SYNCED_TABLES, BACKFILL_DONE))
+    assert not backfill_done(dict.fromkeys(sorted(SYNCED_TABLES)[1:], BACKFILL_DONE))
+    assert not backfill_done({})

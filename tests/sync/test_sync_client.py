@@ -81,6 +81,42 @@ async def test_real_service_accepts_the_integrations_signatures(
     assert "secret" not in repr(client).lower()
 
 
+async def test_a_set_is_read_page_by_page(service: Service, session: ClientSession) -> None:
+    """Pages in key order with each item's origin; keys that need quoting in a query
+    (the ``:`` of an Oura site, ``+``, ``%``, spaces) are signed as sent and accepted."""
+    client = SyncClient(session, service.url, API_SECRET)
+    keys = sorted(
+        ["oura:u1|ab|1", "home|ab|2", "a+b c", "100%", "zz", "cabin|ff|3", "é|1"], key=str.encode
+    )
+    await client.write(
+        [{"op": "add", "collection": "rows", "key": k, "value": [i]} for i, k in enumerate(keys)]
+    )
+    await client.write([{"op": "add", "collection": "other", "key": "x", "value": 1}])
+    seen: dict[str, object] = {}
+    after = None
+    pages = 0
+    while True:
+        page = await client.items_page("rows", after, limit=3)
+        pages += 1
+        assert set(page.origins.values()) == {"cabin_a"}
+        assert list(page.items) == sorted(page.items, key=str.encode)
+        seen.update(page.items)
+        if not page.more:
+            break
+        assert page.next == list(page.items)[-1]
+        after = page.next
+    assert pages == 3
+    assert list(seen) == keys
+    assert seen == {k: [keys.index(k)] for k in keys}
+    # Past the end: an empty page; the whole set in one answer, as before.
+    last = await client.items_page("rows", keys[-1])
+    assert (last.items, last.more, last.next) == ({}, False, None)
+    assert await client.items("rows") == seen
+    for limit in (0, 25_001):
+        with pytest.raises(SyncRequestError):
+            await client.items_page("rows", limit=limit)
+
+
 async def test_wrong_secret_is_refused(service: Service, session: ClientSession) -> None:
     client = SyncClient(session, service.url, "not-the-secret-0123456789")
     with pytest.raises(SyncAuthError):
@@ -163,6 +199,12 @@ async def test_forged_answers_are_refused(
         ("/v1/changes", b'{"cursor": {}, "changes": [{"kind": "field", "key": 1}]}'),
         ("/v1/records", b'{"records": [1, 2]}'),
         ("/v1/items", b'{"items": null}'),
+        ("/v1/items?page", b'{"items": {"a": 1}, "more": false, "next": "a"}'),
+        ("/v1/items?page", b'{"items": {"a": 1}, "origins": {"a": "home"}, "next": "a"}'),
+        (
+            "/v1/items?page",
+            b'{"items": {"a": 1}, "origins": {"a": "home"}, "more": true, "next": "b"}',
+        ),
         ("/v1/status", b"[]"),
         ("/v1/sync_now", b'{"results": {"cabin": 3}}'),
         ("/v1/status", b"not json"),
@@ -183,13 +225,14 @@ async def test_signed_answers_of_the_wrong_shape_are_refused(
 
     app = web.Application()
     app.router.add_get("/v1/health", health)
-    app.router.add_route("*", path, reply)
+    app.router.add_route("*", path.partition("?")[0], reply)
     runner, url = await _serve(app)
     client = SyncClient(session, url, API_SECRET)
     calls = {
         "/v1/changes": lambda: client.changes({"home": 0}),
         "/v1/records": lambda: client.records("settings"),
         "/v1/items": lambda: client.items("xp"),
+        "/v1/items?page": lambda: client.items_page("longterm.health_metric", "a"),
         "/v1/status": client.status,
         "/v1/sync_now": client.sync_now,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _socket
 from collections.abc import AsyncGenerator, Generator
+import contextlib
 from dataclasses import dataclass
 import os
 import shutil
@@ -121,3 +122,18 @@ async def plain_database(plain_server: Server, socket_enabled: None) -> AsyncGen
     """A fresh, empty database on the plain PostgreSQL server."""
     async for config in _database(plain_server):
         yield config
+
+
+@pytest.fixture
+async def site_databases(
+    timescale_server: Server, socket_enabled: None
+) -> AsyncGenerator[dict[str, StoreConfig]]:
+    """A fresh database each for home, the summer cabin and the winter cabin (one server)."""
+    async with contextlib.AsyncExitStack() as stack:
+        databases = {
+            site: await stack.enter_async_context(
+                contextlib.asynccontextmanager(_database)(timescale_server)
+            )
+            for site in ("home", "summer", "winter")
+        }
+        yield databases

@@ -264,10 +264,14 @@ async def test_a_restart_or_a_redelivery_adds_no_duplicate(
     await _caught_up(hass, entry, sites)
     assert await _counts(database) == before
 
-    # A new entry for the site (its cursor empty): everything is delivered again, kept once.
+    # A new entry for the site (its cursor empty): everything is delivered again, by the feed
+    # and by the backfill of a store that starts (both into the same database), kept once.
     assert await hass.config_entries.async_remove(entry.entry_id)
     again = await _setup(hass, _entry(mock_config_entry, options, sites, database))
     assert again.entry_id != entry.entry_id
+    manager = again.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.info()["long_term_backfill"] == "done", timeout=20)
     await _caught_up(hass, again, sites)
     assert await _counts(database) == before
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .client import (
     Change,
     ChangeFeed,
+    ItemsPage,
     SyncAnswerError,
     SyncAuthError,
     SyncClient,
@@ -22,6 +23,7 @@ from .client import (
 __all__ = [
     "Change",
     "ChangeFeed",
+    "ItemsPage",
     "SyncAnswerError",
     "SyncAuthError",
     "SyncClient",

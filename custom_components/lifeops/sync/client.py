@@ -17,8 +17,10 @@ import json
 import re
 import time
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from aiohttp import ClientError, ClientSession
+from yarl import URL
 
 from .signing import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, answer_is_genuine, signed_headers
 
@@ -76,6 +78,20 @@ class ChangeFeed:
     cursor: dict[str, int]
     changes: list[Change]
     more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsPage:
+    """A page of an append-only set.
+
+    Its items in key order, each item's origin node, whether more follow, and the key to ask
+    after for the next page (None for an empty page).
+    """
+
+    items: dict[str, Any]
+    origins: dict[str, str]
+    more: bool
+    next: str | None
 
 
 def _wall_ms() -> int:
@@ -179,6 +195,31 @@ class SyncClient:
             raise SyncAnswerError("items: not an object")
         return items
 
+    async def items_page(
+        self, collection: str, after: str | None = None, limit: int = 1000
+    ) -> ItemsPage:
+        """Up to ``limit`` items of a set whose keys sort after ``after``, with their origins."""
+        query = {"collection": collection, "limit": str(limit)}
+        if after is not None:
+            query["after"] = after
+        doc = self._object(await self._request("GET", f"/v1/items?{urlencode(query)}"))
+        items, origins, more, next_key = (
+            doc.get("items"),
+            doc.get("origins"),
+            doc.get("more"),
+            doc.get("next"),
+        )
+        if (
+            not isinstance(items, dict)
+            or not isinstance(origins, dict)
+            or set(origins) != set(items)
+            or not all(isinstance(origin, str) for origin in origins.values())
+            or not isinstance(more, bool)
+            or not (next_key is None if not items else next_key == list(items)[-1])
+        ):
+            raise SyncAnswerError("items: not a page of items")
+        return ItemsPage(items=items, origins=origins, more=more, next=next_key)
+
     async def sync_now(self) -> dict[str, str | None]:
         """Sync with every peer now: ``{peer: error or None}``."""
         doc = self._object(await self._request("POST", "/v1/sync_now", timeout=120.0))
@@ -213,17 +254,19 @@ class SyncClient:
             await self.health()
         assert self.node_id is not None
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        # Signed as sent: the address as it goes on the wire (quoting made canonical).
+        url = URL(self.url + path)
         for attempt in range(2):
             sent = self._clock()
             headers = signed_headers(
-                self._secret, method, path, self.node_id, sent + self._offset_ms, body
+                self._secret, method, url.raw_path_qs, self.node_id, sent + self._offset_ms, body
             )
             if payload is not None:
                 headers["Content-Type"] = "application/json"
             try:
                 async with asyncio.timeout(timeout or self._timeout):
                     async with self._session.request(
-                        method, self.url + path, data=body, headers=headers
+                        method, url, data=body, headers=headers
                     ) as response:
                         status = response.status
                         data = await response.read()

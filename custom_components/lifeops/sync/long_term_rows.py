@@ -17,19 +17,25 @@ applies its ``retention_days`` to these items as to time-series rows.
 XP events are not carried here: the XP log is synced on its own (``xp/<id>``) and every site
 writes the merged log to its store with each event's origin as its site.
 
+A site whose long-term store starts after its sync service has moved past other sites' rows
+(the feed skips them while there is no store) fetches them with `backfill`: every
+``longterm.<table>`` set read from the service page by page, other nodes' rows handed to the
+writer. Its progress (per table, the last key handed over) lets a restart go on where it was;
+a page handed over twice changes nothing, as the writer keeps ``(site, id, time)`` once.
+
 No Home Assistant imports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 import uuid
 
 from ..timescale.buffer import Row
 from ..timescale.schema import TABLES
-from .client import Change
+from .client import Change, ItemsPage, SyncClient
 
 COLLECTION_PREFIX: Final = "longterm."
 SYNCED_TABLES: Final = frozenset(
@@ -141,3 +147,57 @@ def table_of(change: Change) -> str | None:
         return None
     table = change.collection.removeprefix(COLLECTION_PREFIX)
     return table if table in SYNCED_TABLES else None
+
+
+#: A table's backfill progress once all its rows were handed over.
+BACKFILL_DONE: Final = "(done)"  # no row key: each has its "|"s
+BACKFILL_PAGE: Final = 1000
+
+
+def page_rows(table: str, page: ItemsPage, own_node: str | None) -> list[Row]:
+    """Other nodes' rows in a page of ``longterm.<table>`` (unreadable items skipped)."""
+    found: list[Row] = []
+    for key, value in page.items.items():
+        if page.origins.get(key) == own_node:
+            continue  # this site's own: in its store already
+        try:
+            found.append(decode_row(table, value))
+        except RowDecodeError:
+            continue
+    return found
+
+
+def backfill_done(progress: Mapping[str, str]) -> bool:
+    """Whether every synced table was read to its end."""
+    return all(progress.get(table) == BACKFILL_DONE for table in SYNCED_TABLES)
+
+
+async def backfill(
+    client: SyncClient,
+    progress: MutableMapping[str, str],
+    accept: Callable[[dict[str, list[Row]]], Awaitable[None]],
+    on_page: Callable[[], None],
+    page_size: int | None = None,
+) -> int:
+    """Hand other nodes' long-term rows the service holds to ``accept``; the rows handed over.
+
+    Table by table, page by page in key order, from where ``progress`` says (per table, the
+    last key handed over, or `BACKFILL_DONE`); ``progress`` moves only after ``accept`` returned
+    (the rows are kept then), and ``on_page`` is told each time so it can be saved. Raises what
+    the client or ``accept`` raise, with ``progress`` as far as it got. Pages hold
+    ``page_size`` items (default `BACKFILL_PAGE`).
+    """
+    size = page_size or BACKFILL_PAGE
+    handed = 0
+    for table in sorted(SYNCED_TABLES):
+        after = progress.get(table)
+        while after != BACKFILL_DONE:
+            page = await client.items_page(COLLECTION_PREFIX + table, after, size)
+            found = page_rows(table, page, client.node_id)
+            if found:
+                await accept({table: found})
+                handed += len(found)
+            after = page.next if page.more and page.next is not None else BACKFILL_DONE
+            progress[table] = after
+            on_page()
+    return handed
