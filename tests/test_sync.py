@@ -1,9 +1,11 @@
 """Sync through the public surface: two real sync-service processes (home and cabin) on 127.0.0.1,
 the home Home Assistant's site entry talking to the home service.
 
-The cabin's Home Assistant is played by the cabin's local API, written to exactly as the
-integration writes (the record `settings/person`, items `xp/<id>`). Partitions are made with
-proxies between the services.
+The cabin's Home Assistant is mostly played by the cabin's local API, written to exactly as the
+integration writes (the record `settings/person`, items `xp/<id>`); where both sites' agents
+matter (the notification queue, the agents' switches) the same Home Assistant also runs the
+cabin's site entry, talking to the cabin's service. Partitions are made with proxies between
+the services.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
 from custom_components.lifeops import sync_manager
 from custom_components.lifeops.const import DOMAIN
@@ -1016,7 +1021,7 @@ async def home_and_cabin(
 
 
 async def test_a_notification_is_delivered_by_its_own_site_only_and_followed_at_the_other(
-    hass: HomeAssistant, home_and_cabin: HomeAndCabin
+    hass: HomeAssistant, home_and_cabin: HomeAndCabin, hass_ws_client: WebSocketGenerator
 ) -> None:
     home, cabin = home_and_cabin.home, home_and_cabin.cabin
     home_queue = home.runtime_data.notifications.queue
@@ -1040,6 +1045,13 @@ async def test_a_notification_is_delivered_by_its_own_site_only_and_followed_at_
     listed = await _call(hass, "notify", cabin, title="Stretch", message="Stand up")
     own = hass.states.get(pending).attributes["notifications"]
     assert {n["id"]: n["site"] for n in own} == {bedtime: "home", listed["notification_id"]: None}
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "lifeops/notifications", "config_entry_id": cabin.entry_id}
+    )
+    answer = await client.receive_json()
+    shown = {n["id"]: n["site"] for n in answer["result"]["notifications"]}
+    assert shown == {bedtime: "home", listed["notification_id"]: None}
 
     # The cabin's own agents raise the same notification meanwhile: merged into home's.
     again = await _call(hass, "notify", cabin, **BEDTIME)
