@@ -19,7 +19,13 @@ from custom_components.lifeops.core.fitness import (
     recommend,
 )
 from custom_components.lifeops.core.intervals import local_day_bounds, union_duration
-from custom_components.lifeops.core.notifications import NotificationQueue, Priority, Status
+from custom_components.lifeops.core.notifications import (
+    Notification,
+    NotificationQueue,
+    Priority,
+    Status,
+    UnreadableRecord,
+)
 from custom_components.lifeops.core.scenes import LightInfo, SceneOptions, plan_wind_down
 from custom_components.lifeops.core.settings import Settings, validate, validate_section
 from custom_components.lifeops.core.sites import new_node_id, site_id
@@ -286,6 +292,88 @@ def test_queue_quiet_hours_backoff_and_persistence() -> None:
     assert restored.as_dict() == queue.as_dict()
     assert queue.prune(night + timedelta(days=30)) == 1  # the failed one; the pending stays
     assert [item.id for item in queue.pending()] == [normal.id]
+
+
+def _cabin_record(queue: NotificationQueue, when: datetime, **fields: object) -> Notification:
+    """The cabin's record of a notification it made at `when`, as sync carries it."""
+    mine, _ = NotificationQueue(tz=STOCKHOLM).add(when, title="Bedtime", message="In 30 min")
+    record = json.loads(json.dumps(mine.synced_fields("cabin"))) | fields
+    return Notification.from_synced("cabin-1", record)
+
+
+def test_another_sites_notification_is_mirrored_never_due_and_follows_its_record() -> None:
+    queue = NotificationQueue(tz=STOCKHOLM)
+    evening = local(2026, 11, 25, 21, 30)
+    mirrored = _cabin_record(queue, evening)
+    assert mirrored.site == "cabin" and mirrored.targets == () and mirrored.attempts == 0
+    assert queue.merge_synced(mirrored) is True
+    assert queue.merge_synced(mirrored) is False  # heard twice: nothing changes
+    assert queue.pending() == [mirrored]  # shown with the queue...
+    assert queue.due(evening + timedelta(hours=1)) == []  # ...but never delivered here
+    assert queue.next_wakeup(evening) is None
+
+    # The same notification raised here meanwhile is merged into the cabin's: not sent again.
+    same, created = queue.add(evening + timedelta(minutes=1), title="Bedtime", message="In 30 min")
+    assert (same.id, created, same.count) == ("cabin-1", False, 2)
+
+    delivered = _cabin_record(
+        queue,
+        evening,
+        status="delivered",
+        delivered_at=(evening + timedelta(seconds=5)).isoformat(),
+    )
+    assert queue.merge_synced(delivered) is True
+    assert queue.get("cabin-1").status is Status.DELIVERED
+
+    # Once delivered there and past the dedupe window, the same text here is a new notification.
+    later, created = queue.add(evening + timedelta(hours=1), title="Bedtime", message="In 30 min")
+    assert created and later.site is None and queue.due(evening + timedelta(hours=1)) == [later]
+
+    restored = NotificationQueue.from_dict(json.loads(json.dumps(queue.as_dict())), tz=STOCKHOLM)
+    assert restored.get("cabin-1") == queue.get("cabin-1")
+    assert restored.get(later.id).site is None
+
+    assert queue.forget_synced(later.id) is False  # this site's own are never dropped so
+    assert queue.forget_synced("cabin-1") is True
+    assert queue.get("cabin-1") is None and queue.forget_synced("cabin-1") is False
+
+
+def test_a_dismissal_here_stands_against_the_record_and_own_notifications_stay() -> None:
+    queue = NotificationQueue(tz=STOCKHOLM)
+    evening = local(2026, 11, 25, 21, 30)
+    queue.merge_synced(_cabin_record(queue, evening))
+    queue.dismiss("cabin-1", evening + timedelta(minutes=1))
+    delivered = _cabin_record(queue, evening, status="delivered", count=3)
+    assert queue.merge_synced(delivered) is True  # the count follows...
+    assert queue.get("cabin-1").count == 3
+    assert queue.get("cabin-1").status is Status.DISMISSED  # ...the dismissal stands
+
+    own, _ = queue.add(evening, title="Stretch", message="Stand up")
+    impostor = Notification.from_synced(own.id, own.synced_fields("cabin"))
+    assert queue.merge_synced(impostor) is False
+    assert queue.get(own.id).site is None
+    with pytest.raises(ValueError, match="not another site's"):
+        queue.merge_synced(own)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"site": None},
+        {"site": ""},
+        {"title": None},
+        {"dedupe_key": 7},
+        {"priority": 9},
+        {"status": "lost"},
+        {"created": "2026-11-25T21:30:00"},  # no time zone
+        {"scheduled": "yesterday"},
+        {"count": 0},
+    ],
+)
+def test_an_unreadable_notification_record_is_refused(change: dict[str, object]) -> None:
+    queue = NotificationQueue(tz=STOCKHOLM)
+    with pytest.raises(UnreadableRecord, match="cabin-1"):
+        _cabin_record(queue, local(2026, 11, 25, 21, 30), **change)
 
 
 def test_another_sites_work_session_counts_once_ended_and_follows_its_end() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +47,28 @@ class LifeOpsRuntimeData:
     long_term_store: LongTermStore | None = None
     sync: SyncManager | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
+    _enabled_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def is_enabled(self, agent: Agent) -> bool:
         """Whether an agent may act (its switch; on unless turned off)."""
         return self.enabled.get(agent.value, True)
+
+    @callback
+    def async_set_enabled(self, values: Mapping[str, bool]) -> None:
+        """Turn agents on or off (by agent key), keep it, and tell the listeners."""
+        changed = {key: on for key, on in values.items() if self.enabled.get(key, True) != on}
+        if not changed:
+            return
+        self.enabled.update(changed)
+        self.store.async_schedule_save()
+        for update in list(self._enabled_listeners):
+            update()
+
+    @callback
+    def async_add_enabled_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `update` when an agent is turned on or off; returns the remover."""
+        self._enabled_listeners.append(update)
+        return lambda: self._enabled_listeners.remove(update)
 
     @property
     def controllers(self) -> list[AgentController]:

@@ -97,6 +97,7 @@ def _pending(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
                 "agent": item.agent,
                 "scheduled": item.scheduled.isoformat(),
                 "attempts": item.attempts,
+                "site": item.site,  # another site's (delivered there), None: this site's
             }
             for item in runtime.notifications.queue.pending()[:20]
         ]

@@ -1,4 +1,8 @@
-"""Switches: each agent can be turned off without removing LifeOps."""
+"""Switches: each agent can be turned off without removing LifeOps.
+
+They are the person's choices, not the site's: with sync, an agent turned off at one site is
+turned off at the others (the record `settings/agents`, last writer wins per agent).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,10 @@ async def async_setup_entry(
 
 
 class LifeOpsAgentSwitch(LifeOpsEntity, SwitchEntity):
-    """Whether an agent acts; on by default, kept in LifeOps' store across restarts."""
+    """Whether an agent acts; on by default, kept in LifeOps' store across restarts.
+
+    With sync, a flip at another site turns it here too.
+    """
 
     def __init__(
         self, entry: LifeOpsConfigEntry, description: SwitchEntityDescription, agent: Agent
@@ -40,6 +47,12 @@ class LifeOpsAgentSwitch(LifeOpsEntity, SwitchEntity):
         """Bind the switch to its agent."""
         super().__init__(entry, description, agent)
         self.agent = agent
+
+    async def async_added_to_hass(self) -> None:
+        """Follow flips made elsewhere (another site's, through sync)."""
+        self.async_on_remove(
+            self._entry.runtime_data.async_add_enabled_listener(self.async_write_ha_state)
+        )
 
     @property
     def is_on(self) -> bool:
@@ -55,7 +68,5 @@ class LifeOpsAgentSwitch(LifeOpsEntity, SwitchEntity):
         await self._async_set(False)
 
     async def _async_set(self, enabled: bool) -> None:
-        runtime = self._entry.runtime_data
-        runtime.enabled[self.agent.value] = enabled
-        runtime.store.async_schedule_save()
+        self._entry.runtime_data.async_set_enabled({self.agent.value: enabled})
         self.async_write_ha_state()

@@ -16,6 +16,14 @@ Assistant imports); the merging is the service's. What is synced so far:
   merged into the work log by id and counted once they have ended;
 * notification dismissals as records `notification_dismissals/<dedupe key>` (dismissed_at,
   site): the same notification at another site, made before then, is dismissed there too;
+* the notification queue: each site's own notifications as records `notifications/<id>`
+  (`core.notifications.SYNCED_FIELDS`: text, priority, times, status, count, dedupe key and
+  site; last writer wins per field), written when made and on each change, deleted when their
+  site prunes them. Other sites' show in the queue here marked with their site, are never
+  delivered here and count for the dedupe: what another site has pending (or made within the
+  dedupe window) is not sent to the person again from here;
+* the agents' on/off switches as last-writer-wins fields of the record `settings/agents` (a
+  field per agent), handled as the person's targets are;
 * with a long-term store, the rows this site writes there, as items `longterm.<table>`
   (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
   which keeps them on disk before the cursor moves past them, and are never sent back. A store
@@ -53,8 +61,9 @@ from homeassistant.util.json import JsonValueType
 from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
+from .core.agents import Agent
 from .core.habits import BUILTIN_IDS, Habit
-from .core.notifications import Status
+from .core.notifications import Notification, Status
 from .core.work import WorkSession
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
@@ -79,6 +88,10 @@ HABITS_COLLECTION: Final = "habits"
 WORK_COLLECTION: Final = "work_sessions"
 WORK_FIELDS: Final = ("start", "end", "source", "scheduled", "site")
 DISMISSALS_COLLECTION: Final = "notification_dismissals"
+NOTIFICATIONS_COLLECTION: Final = "notifications"
+AGENTS_KEY: Final = "agents"
+# More notification records changed than this: the collection is read whole.
+NOTIFICATION_READS: Final = 20
 SYNCED_SETTINGS: Final = (
     s.BEDTIME,
     s.WAKE_TIME,
@@ -207,6 +220,16 @@ class SyncManager:
         # until the first start with sync, which takes the dismissals already made as written.
         dismissed = stored.get("dismissed")
         self._dismissed: set[str] | None = set(dismissed) if isinstance(dismissed, list) else None
+        # This site's notifications as the service is known to hold them (by id); missing in
+        # a store from before they were synced, so the first start writes the queue once.
+        self._known_notifications: dict[str, dict[str, Any]] = dict(
+            stored.get("notifications") or {}
+        )
+        # Other sites' notification records to read (None: the whole collection).
+        self._notification_reads: set[str] | None = None
+        # The agents' switches as the service is known to hold them (empty: never synced).
+        self._known_agents: dict[str, bool] = dict(stored.get("agents") or {})
+        self._reread_agents = False
         # The service the cursor belongs to: another one (a new address) starts from scratch.
         self._node_id: str | None = stored.get("node_id")
         # Other sites' long-term rows fetched for a store set up later: for which service node
@@ -250,6 +273,11 @@ class SyncManager:
                 n.id for n in notifications.queue.all() if n.status is Status.DISMISSED
             }
         self._on_notifications()
+        entry.async_on_unload(notifications.async_add_listener(self._on_notification_records))
+        self._on_notification_records()
+        entry.async_on_unload(entry.runtime_data.async_add_enabled_listener(self._on_enabled))
+        if self._known_agents:
+            self._queue_agents(self._enabled_values())
         entry.async_create_background_task(self.hass, self._write_loop(), "lifeops sync writes")
         entry.async_create_background_task(self.hass, self._feed_loop(), "lifeops sync feed")
         if entry.runtime_data.long_term_store is not None:
@@ -269,6 +297,8 @@ class SyncManager:
                 **self._backfill,
                 "tables": dict(self._backfill.get("tables") or {}),
             },
+            "notifications": dict(self._known_notifications),
+            "agents": dict(self._known_agents),
         }
 
     def info(self) -> dict[str, Any]:
@@ -406,6 +436,141 @@ class SyncManager:
                 if self._dismissed is not None:
                     self._dismissed.add(notification.id)  # not written back as this site's
                 controller.async_dismiss(notification.id)
+
+    @callback
+    def _on_notification_records(self) -> None:
+        """Queue this site's notifications made, changed or pruned since last written."""
+        queue = self.entry.runtime_data.notifications.queue
+        site = self.entry.runtime_data.site
+        own = {item.id: item for item in queue.all() if not item.mirrored}
+        for gone in [key for key in self._known_notifications if key not in own]:
+            del self._known_notifications[gone]  # pruned here: gone everywhere
+            self._enqueue({"op": "delete", "collection": NOTIFICATIONS_COLLECTION, "key": gone})
+        for notification_id, item in own.items():
+            fields = item.synced_fields(site)
+            known = self._known_notifications.get(notification_id)
+            changed = {k: v for k, v in fields.items() if known is None or known.get(k) != v}
+            if changed:
+                self._known_notifications[notification_id] = fields
+                self._enqueue(
+                    {
+                        "op": "set",
+                        "collection": NOTIFICATIONS_COLLECTION,
+                        "key": notification_id,
+                        "fields": changed,
+                    }
+                )
+
+    async def _read_notifications(self) -> None:
+        """Read the other sites' notification records that changed, and mirror them here."""
+        keys = self._notification_reads
+        if keys is not None and not keys:
+            return
+        self._notification_reads = set()
+        try:
+            if keys is None or len(keys) > NOTIFICATION_READS:
+                records = await self.client.records(NOTIFICATIONS_COLLECTION)
+                self._merge_notifications(records, None)
+            else:
+                for key in sorted(keys):
+                    records = await self.client.records(NOTIFICATIONS_COLLECTION, key)
+                    self._merge_notifications(records, {key})
+        except BaseException:
+            self._notification_reads = None  # read them all next time
+            raise
+
+    @callback
+    def _merge_notifications(
+        self, records: Mapping[str, Mapping[str, Any]], keys: set[str] | None
+    ) -> None:
+        """Mirror other sites' notifications; those of `keys` (None: all) without a record go."""
+        runtime = self.entry.runtime_data
+        controller = runtime.notifications
+        changed = False
+        for notification_id, fields in records.items():
+            if fields.get("site") == runtime.site:
+                continue  # this site's own, written from here
+            try:
+                item = Notification.from_synced(notification_id, fields)
+            except ValueError:
+                _LOGGER.warning(
+                    "Skipping a synced notification that cannot be read: %s", notification_id
+                )
+                continue
+            was = controller.queue.get(notification_id)
+            if controller.queue.merge_synced(item):
+                changed = True
+                dismissed_there = item.status is Status.DISMISSED
+                newly = was is None or was.status is not Status.DISMISSED
+                if dismissed_there and newly and self._dismissed is not None:
+                    self._dismissed.add(notification_id)  # not written back as this site's
+        gone = [
+            item.id
+            for item in controller.queue.all()
+            if item.mirrored and item.id not in records and (keys is None or item.id in keys)
+        ]
+        for notification_id in gone:
+            changed = controller.queue.forget_synced(notification_id) or changed
+        if changed:
+            controller.async_changed()
+
+    @callback
+    def _forget_notification(self, notification_id: str) -> None:
+        """Another site pruned its notification: it goes here too."""
+        controller = self.entry.runtime_data.notifications
+        if controller.queue.forget_synced(notification_id):
+            controller.async_changed()
+
+    def _enabled_values(self) -> dict[str, bool]:
+        runtime = self.entry.runtime_data
+        return {agent.value: runtime.is_enabled(agent) for agent in Agent}
+
+    @callback
+    def _on_enabled(self) -> None:
+        self._queue_agents(self._enabled_values())
+
+    @callback
+    def _queue_agents(self, values: Mapping[str, bool]) -> None:
+        known = self._known_agents
+        changed = {key: value for key, value in values.items() if known.get(key) != value}
+        if not changed:
+            return
+        known.update(changed)
+        self._enqueue(
+            {"op": "set", "collection": SETTINGS_COLLECTION, "key": AGENTS_KEY, "fields": changed}
+        )
+
+    @callback
+    def _apply_agents(self, remote: Mapping[str, Any], writes_before: int) -> None:
+        """Turn agents on or off as another site did, unless a local flip is on its way."""
+        pending = {
+            key
+            for op in self.queue
+            if op.get("collection") == SETTINGS_COLLECTION and op.get("key") == AGENTS_KEY
+            for key in op.get("fields") or {}
+        }
+        names = {agent.value for agent in Agent}
+        take: dict[str, bool] = {}
+        for key, value in remote.items():
+            if key not in names or not isinstance(value, bool):
+                continue
+            if key in pending or self._written.get(key, 0) > writes_before:
+                self._reread_agents = True  # read again once our write is in
+                continue
+            take[key] = value
+        if not take:
+            return
+        self._known_agents.update(take)
+        self.entry.runtime_data.store.async_schedule_save()
+        self.entry.runtime_data.async_set_enabled(take)
+
+    async def _reconcile_agents(self) -> None:
+        """On the first sync, take the other sites' switches, then write those only here."""
+        if self._known_agents:
+            return
+        remote = (await self.client.records(SETTINGS_COLLECTION, AGENTS_KEY)).get(AGENTS_KEY)
+        self._apply_agents(remote or {}, self._writes)
+        self._queue_agents(self._enabled_values())
 
     @callback
     def _merge_work(self, records: Mapping[str, Mapping[str, Any]]) -> None:
@@ -574,8 +739,13 @@ class SyncManager:
                     node_id = await self.client.connect()
                     if node_id != self._node_id:
                         self._node_id, self.cursor, self._known = node_id, {}, {}
+                        self._known_agents = {}
+                        self._known_notifications = {}  # a new service: write them again
+                        self._on_notification_records()
                     await self._reconcile()
+                    await self._reconcile_agents()
                     self._reread_habits = True
+                    self._notification_reads = None
                     self._set_connected(True, None)
                     self._connected_event.set()
                     self._dirty.set()
@@ -623,6 +793,12 @@ class SyncManager:
         if self._reread_work:
             self._reread_work = False
             self._merge_work(await self.client.records(WORK_COLLECTION))
+        if self._reread_agents:
+            self._reread_agents = False
+            writes_before = self._writes
+            record = await self.client.records(SETTINGS_COLLECTION, AGENTS_KEY)
+            self._apply_agents(record.get(AGENTS_KEY) or {}, writes_before)
+        await self._read_notifications()
 
     async def _take(self, feed: ChangeFeed, writes_before: int) -> None:
         """Apply a change-feed answer, then move the cursor past it."""
@@ -634,6 +810,7 @@ class SyncManager:
             # this reader got to it (it waits for the reader, but not after 30 days away):
             # the feed cannot say which.
             self._reread_habits = True
+            self._notification_reads = None
         if feed.cursor != self.cursor:
             self.cursor = feed.cursor
             self.entry.runtime_data.store.async_schedule_save()
@@ -657,6 +834,7 @@ class SyncManager:
     def _apply(self, changes: list[Change], writes_before: int) -> None:
         own = self.client.node_id
         fields: dict[str, Any] = {}
+        agents: dict[str, Any] = {}
         events: list[Any] = []
         for change in changes:
             if change.origin == own:
@@ -668,6 +846,13 @@ class SyncManager:
                 and change.field in SYNCED_SETTINGS
             ):
                 fields[change.field] = change.value
+            elif (
+                change.kind == "field"
+                and change.collection == SETTINGS_COLLECTION
+                and change.key == AGENTS_KEY
+                and change.field is not None
+            ):
+                agents[change.field] = change.value
             elif change.kind == "item" and change.collection == XP_COLLECTION:
                 events.append(change.value)
             elif change.collection == HABITS_COLLECTION:
@@ -680,8 +865,17 @@ class SyncManager:
                 and change.field == "dismissed_at"
             ):
                 self._apply_dismissal(change.key, change.value)
+            elif change.collection == NOTIFICATIONS_COLLECTION:
+                if change.kind == "delete":
+                    self._forget_notification(change.key)
+                    if self._notification_reads is not None:
+                        self._notification_reads.discard(change.key)
+                elif self._notification_reads is not None:
+                    self._notification_reads.add(change.key)
         if fields:
             self._apply_settings(fields, writes_before)
+        if agents:
+            self._apply_agents(agents, writes_before)
         if events:
             self._merge_xp(events)
 

@@ -68,11 +68,14 @@ def _named(entity_ids: Sequence[str], names: Mapping[str, str]) -> list[str | di
 
 
 def _notifications_markdown(entity_id: str, empty: str) -> str:
-    """A list of the pending notifications, from the sensor's `notifications` attribute."""
+    """A list of the pending notifications, from the sensor's `notifications` attribute.
+
+    Another site's (synced, delivered there) carries that site's name.
+    """
     return (
         f"{{% set items = state_attr('{entity_id}', 'notifications') or [] %}}"
         "{% for item in items %}"
-        "- **{{ item.title }}** · "
+        "- **{{ item.title }}**{% if item.site %} ({{ item.site }}){% endif %} · "
         "{{ as_timestamp(item.scheduled) | timestamp_custom('%a %H:%M') }}\n"
         "{% else %}"
         f"{empty}"

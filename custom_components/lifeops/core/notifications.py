@@ -2,15 +2,22 @@
 
 Pure logic with the time passed in. Nothing is dropped silently: a pending notification stays
 until it is delivered, fails after its last retry, or is dismissed.
+
+With sync, the queue also holds other sites' notifications, mirrored from their records
+(`site` names the site; None is this site's own). A mirrored notification is never delivered
+here: its status follows its site's record, and it counts for the dedupe, so the same
+notification raised here while the other site has it pending (or made it within the dedupe
+window) is merged into it rather than sent to the person a second time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
 from enum import IntEnum, StrEnum
 import hashlib
-from typing import Any
+from typing import Any, Final
 import uuid
 
 from .schedule import in_daily_window, next_occurrence
@@ -35,6 +42,23 @@ class Status(StrEnum):
 
 
 FINISHED = frozenset({Status.DELIVERED, Status.FAILED, Status.DISMISSED})
+
+# What a site's record of its own notification holds; how it is delivered there (targets,
+# attempts, errors, retries) stays with that site.
+SYNCED_FIELDS: Final = (
+    "title",
+    "message",
+    "priority",
+    "agent",
+    "url",
+    "created",
+    "scheduled",
+    "status",
+    "delivered_at",
+    "dedupe_key",
+    "count",
+    "site",
+)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -71,6 +95,12 @@ class Notification:
     delivered_at: datetime | None
     dedupe_key: str
     count: int
+    site: str | None = None  # another site's notification, mirrored here; None: this site's
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether this is another site's notification (never delivered here)."""
+        return self.site is not None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-safe copy."""
@@ -91,7 +121,13 @@ class Notification:
             "delivered_at": _iso(self.delivered_at),
             "dedupe_key": self.dedupe_key,
             "count": self.count,
+            "site": self.site,
         }
+
+    def synced_fields(self, site: str) -> dict[str, Any]:
+        """The fields of this site's record of it (`site` is this site's name)."""
+        stored = self.as_dict()
+        return {key: stored[key] for key in SYNCED_FIELDS} | {"site": site}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Notification:
@@ -113,7 +149,33 @@ class Notification:
             delivered_at=_parse(data.get("delivered_at")),
             dedupe_key=str(data["dedupe_key"]),
             count=int(data.get("count", 1)),
+            site=data.get("site"),
         )
+
+    @classmethod
+    def from_synced(cls, notification_id: str, fields: Mapping[str, Any]) -> Notification:
+        """Another site's notification from its record (`UnreadableRecord` when it cannot be)."""
+        site = fields.get("site")
+        texts = (fields.get(key) for key in ("title", "message", "dedupe_key"))
+        if not isinstance(site, str) or not site or not all(isinstance(v, str) for v in texts):
+            raise UnreadableRecord(notification_id)
+        try:
+            item = cls.from_dict(
+                {key: fields.get(key) for key in SYNCED_FIELDS}
+                | {"id": notification_id, "count": fields.get("count", 1)}
+            )
+            for moment in (item.created, item.scheduled, item.delivered_at):
+                if moment is not None:
+                    _aware(moment)
+        except (KeyError, TypeError, ValueError) as err:
+            raise UnreadableRecord(notification_id) from err
+        if item.count < 1:
+            raise UnreadableRecord(notification_id)
+        return item
+
+
+class UnreadableRecord(ValueError):
+    """Another site's notification record that cannot be read (named by its id)."""
 
 
 def default_dedupe_key(agent: str | None, title: str, message: str) -> str:
@@ -223,12 +285,13 @@ class NotificationQueue:
         )
 
     def due(self, now: datetime) -> list[Notification]:
-        """Pending notifications to deliver now, most important first."""
+        """Pending notifications of this site to deliver now, most important first."""
         quiet = self.is_quiet(now)
         return [
             item
             for item in self.pending()
-            if item.scheduled <= now
+            if not item.mirrored
+            and item.scheduled <= now
             and (item.next_attempt is None or item.next_attempt <= now)
             and (not quiet or item.priority is Priority.URGENT)
         ]
@@ -240,6 +303,8 @@ class NotificationQueue:
         if self.is_quiet(now) and self.quiet_hours is not None:
             quiet_end = next_occurrence(now, self.quiet_hours[1], self.tz)
         for item in self.pending():
+            if item.mirrored:
+                continue  # delivered by its own site
             ready = max(item.scheduled, item.next_attempt or item.scheduled)
             if item.priority is not Priority.URGENT and quiet_end is not None:
                 ready = max(ready, quiet_end)
@@ -285,6 +350,33 @@ class NotificationQueue:
         item.status = Status.DISMISSED
         item.next_attempt = None
         return item
+
+    def merge_synced(self, item: Notification) -> bool:
+        """Take another site's notification (`Notification.from_synced`); whether it changed.
+
+        Its fields follow the record, but a dismissal made here stands (the dismissal reaches
+        its site by the dedupe key, and its record follows). This site's own are never
+        replaced.
+        """
+        if not item.mirrored:
+            raise ValueError("not another site's notification")
+        existing = self._items.get(item.id)
+        if existing is not None and not existing.mirrored:
+            return False
+        if existing is not None and existing.status is Status.DISMISSED:
+            item = replace(item, status=Status.DISMISSED)
+        if existing == item:
+            return False
+        self._items[item.id] = item
+        return True
+
+    def forget_synced(self, notification_id: str) -> bool:
+        """Drop another site's notification (its site forgot it); whether there was one."""
+        existing = self._items.get(notification_id)
+        if existing is None or not existing.mirrored:
+            return False
+        del self._items[notification_id]
+        return True
 
     def all(self) -> list[Notification]:
         """Every notification kept, newest first."""
