@@ -17,6 +17,7 @@ import json
 import logging
 from pathlib import Path
 import random
+import time
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -76,9 +77,17 @@ async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
 
 @contextlib.asynccontextmanager
 async def _two_sites(
-    tmp_path: Path, session: ClientSession, *, home_calls_cabin: bool, seed: int
+    tmp_path: Path,
+    session: ClientSession,
+    *,
+    home_calls_cabin: bool,
+    seed: int,
+    cabin_skew: int = 0,
 ) -> AsyncIterator[Sites]:
-    """Home and cabin services, each reached through a proxy; the cabin always calls home."""
+    """Home and cabin services, each reached through a proxy; the cabin always calls home.
+
+    ``cabin_skew``: seconds the cabin's clock is off.
+    """
     rng = random.Random(seed)
     home_port, cabin_port = free_port(), free_port()
     to_home = Proxy(f"http://127.0.0.1:{home_port}", session, rng)
@@ -91,7 +100,12 @@ async def _two_sites(
     cabin = Service(
         "cabin",
         tmp_path,
-        [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home.port}"],
+        [
+            *SYNC_ARGS,
+            "--peer",
+            f"home,{secret},http://127.0.0.1:{to_home.port}",
+            *(["--clock-skew", str(cabin_skew)] if cabin_skew else []),
+        ],
         port=cabin_port,
     )
     await to_home.start()
@@ -623,6 +637,123 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         )
         await _until(lambda: "were not applied" in caplog.text)
         assert dict(entry.options) == before
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()
+
+
+BEDTIME = "time.lifeops_sleep_bedtime"
+
+
+async def _home_behind_a_gate(
+    hass: HomeAssistant, sites: Sites, template: MockConfigEntry, options: dict[str, Any]
+) -> tuple[MockConfigEntry, Gate]:
+    """Home's entry, reaching its service through a gate the test can close; synced once."""
+    gate = Gate(sites.session, sites.home.url)
+    await gate.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(template.data),
+        options={**options, **_sync_options(gate.url)},
+    )
+    await _setup(hass, entry)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True and not manager.queue)
+    return entry, gate
+
+
+async def _bedtime_at(client: SyncClient, expected: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 8
+    while (bedtime := (await client.records("settings"))["person"].get("bedtime")) != expected:
+        assert asyncio.get_running_loop().time() < deadline, bedtime
+        await asyncio.sleep(0.1)
+
+
+async def test_an_edit_queued_while_the_service_was_away_loses_to_a_later_remote_one(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry, gate = await _home_behind_a_gate(hass, sites, mock_config_entry, options)
+    try:
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        # Home edits bedtime while its service is away (queued, saying when it was made) ...
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        (queued,) = [op for op in manager.queue if op.get("collection") == "settings"]
+        assert queued["fields"] == {"bedtime": "21:45:00"} and "seen" in queued
+        await _until(lambda: time.time() * 1000 > queued["at"] + 50)
+        # ... the cabin edits it afterwards, and that edit reaches home's service first.
+        cabin = _client(sites.session, sites.cabin)
+        person = {"op": "set", "collection": "settings", "key": "person"}
+        await cabin.write([{**person, "fields": {"bedtime": "23:15:00"}}])
+        home = _client(sites.session, sites.home)
+        await _bedtime_at(home, "23:15:00")
+
+        # Back: the later cabin edit wins at both sites, and home shows it.
+        gate.closed = False
+        await _until(lambda: entry.options["bedtime"] == "23:15:00" and not manager.queue)
+        await hass.async_block_till_done()
+        assert hass.states.get(BEDTIME).state == "23:15:00"
+        assert entry.runtime_data.settings.bedtime.isoformat() == "23:15:00"
+        await _bedtime_at(home, "23:15:00")
+        await _bedtime_at(cabin, "23:15:00")
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()
+
+
+@pytest.fixture
+async def fast_cabin(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    """Home and cabin calling each other; the cabin's clock is an hour fast."""
+    async with _two_sites(
+        tmp_path, session, home_calls_cabin=True, seed=2, cabin_skew=3600
+    ) as pair:
+        yield pair
+
+
+async def test_an_edit_made_after_seeing_a_fast_cabins_edit_wins_at_both_sites(
+    hass: HomeAssistant,
+    fast_cabin: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    sites = fast_cabin
+    entry, gate = await _home_behind_a_gate(hass, sites, mock_config_entry, options)
+    try:
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        # The cabin, its clock an hour ahead, moves bedtime; home shows it.
+        cabin = _client(sites.session, sites.cabin)
+        person = {"op": "set", "collection": "settings", "key": "person"}
+        await cabin.write([{**person, "fields": {"bedtime": "23:15:00"}}])
+        await _until(lambda: hass.states.get(BEDTIME).state == "23:15:00")
+
+        # Then home edits it, with its service away: the edit was made after seeing the
+        # cabin's (whose stamp is an hour later by the clock), so it wins everywhere.
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        assert manager.queue
+        gate.closed = False
+        await _until(lambda: manager.connected is True and not manager.queue)
+        await _bedtime_at(_client(sites.session, sites.home), "21:45:00")
+        await _bedtime_at(cabin, "21:45:00")
+        await hass.async_block_till_done()
+        assert entry.options["bedtime"] == "21:45:00"
+        assert hass.states.get(BEDTIME).state == "21:45:00"
         await _teardown(hass, entry)
     finally:
         await gate.stop()
