@@ -69,6 +69,12 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync_manager, "RETRY_MIN", 0.2)
 
 
+@pytest.fixture(autouse=True)
+def config_dir_per_test(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A config folder per test: the sync queue's file lives in its .storage."""
+    hass.config.config_dir = str(tmp_path / "config")
+
+
 @pytest.fixture
 async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
     async with ClientSession() as session:

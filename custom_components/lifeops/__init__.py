@@ -175,8 +175,7 @@ async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """Delete what an entry stored: a site's state, buffer and sync queue; an Oura account's
-    subscriptions."""
+    """Delete what an entry stored: a site's state, buffer and sync queue; Oura's subscriptions."""
     if is_oura_entry(entry):
         ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
         store = OuraStore(hass, entry.entry_id)

@@ -238,8 +238,8 @@ class SyncManager:
     async def async_start(self) -> None:
         """Follow local changes and start the write and feed loops (in the background)."""
         entry = self.entry
-        await self._async_open_queue()
         entry.runtime_data.store.register(STORE_KEY, self.as_dict)
+        await self._async_open_queue()
         entry.async_on_unload(entry.add_update_listener(self._async_options_updated))
         entry.async_on_unload(self.hass.bus.async_listen(EVENT_XP_AWARDED, self._on_xp))
         entry.async_on_unload(
@@ -587,12 +587,13 @@ class SyncManager:
                             "The sync service refused %d queued changes: %s", len(batch), err
                         )
                         self.queue.acknowledged(ids)
+                        self._update_queue_issue()
                         continue
                     done = self.queue.acknowledged(ids)
+                    self._update_queue_issue()
                 finally:
                     self.queue.thaw()
-                await self._async_persist()
-                self._update_queue_issue()
+                await self._async_persist()  # gone from the file too
                 self._writes += 1
                 for op in done:
                     if op.get("collection") == HABITS_COLLECTION:

@@ -54,8 +54,7 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
 
 
 def _sync(manager: SyncManager | None) -> dict[str, str]:
-    """Whether the site's sync service answers, how many changes wait for it, and how many
-    long-term rows a full queue left out."""
+    """Whether the site's sync service answers, what waits for it, what a full queue left out."""
     if manager is None:
         return {"sync": "not_configured", "sync_queued": "-", "sync_dropped_rows": "-"}
     state = {True: "connected", False: "unreachable", None: "connecting"}[manager.connected]
