@@ -20,10 +20,22 @@ Assistant imports); the merging is the service's. What is synced so far:
   (`sync/long_term_rows.py`); other sites' rows from the change feed go to this site's writer,
   which keeps them on disk before the cursor moves past them, and are never sent back.
 
-Local changes go into a queue kept in the entry's store and are written as soon as the service
-answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
-retried with back-off, and nothing waiting is lost across restarts. Remote changes come through
-the change feed (a long poll), from the cursor kept in the store.
+Local changes go into the write queue (`sync/queue.py`), an SQLite file of its own next to the
+entry's store, and are written as soon as the service answers: each reaches the file before it
+is sent, and a batch leaves it only once the service acknowledged it (a crash in between sends it
+again, which the service's writes take harmlessly). A queue older versions kept in the entry's
+store is moved into the file at start. The queue is bounded (`MAX_QUEUED`): when it is full,
+long-term row items are refused and counted (this site's long-term store keeps those rows), with
+a repair issue from 80%; every other change is small and always kept. A service that is away
+raises a repair issue, makes the peer sensors unavailable and is retried with back-off.
+
+Each queued set or delete says when it was made (`at`, in the service's clock) and what had been
+seen (`seen`, the change-feed cursor then). The service leaves out a field that a remote change
+this site had not seen, made after the edit, holds (the later edit wins); anything it left out is
+read back here, so this site shows the value that won. An edit made after seeing another site's
+change still wins over it, whatever that site's clock says.
+
+Remote changes come through the change feed (a long poll), from the cursor kept in the store.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
@@ -504,6 +517,11 @@ class SyncManager:
         loaded = await self.hass.async_add_executor_job(file.load)
         self.queue = OpQueue(loaded, MAX_QUEUED)
         self.entry.async_on_unload(self._async_close_queue)
+        # Home Assistant stopping does not unload entries: what was queued last (the long-term
+        # store's final rows come at its stop) goes to the file at the final write.
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, self._on_final_write)
+        )
         old, self._old_queue = self._old_queue, []
         if old:
             digest = fingerprint(old)
@@ -517,6 +535,9 @@ class SyncManager:
             # Dropped from the store now that the file has them.
             await self.entry.runtime_data.store.async_save()
         self._update_queue_issue()
+
+    async def _on_final_write(self, event: Event) -> None:
+        await self._async_persist()
 
     def _open_file(self) -> QueueFile | None:
         return self._file
