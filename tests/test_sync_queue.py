@@ -317,19 +317,23 @@ async def test_a_full_queue_refuses_long_term_rows_only_and_says_so(
         await asyncio.to_thread(service.stop)
 
 
-async def test_removing_the_site_removes_its_queue_file(
+async def test_a_damaged_queue_file_is_set_aside_and_removing_the_site_removes_it_all(
     hass: HomeAssistant,
     socket_enabled: None,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     entry = _entry(mock_config_entry, options, "http://127.0.0.1:9")
-    await _setup(hass, entry)
+    path = queue_path(hass, entry.entry_id)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all, " * 100)
+    await _setup(hass, entry)  # starts all the same, with a new queue
+    assert "could not be read; it was set aside" in caplog.text
+    assert path.with_name(path.name + ".broken").read_bytes().startswith(b"not a database")
     manager = _manager(entry)
     await _award(hass, agent="fitness", event_type="walk", amount=15, id="walk")
     await _until(lambda: _in_file(hass, entry) >= 1)
-    path = queue_path(hass, entry.entry_id)
-    assert path.exists()
     assert manager.queue
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()

@@ -47,7 +47,7 @@ from .oura_webhook import OuraWebhooks, async_remove_subscriptions
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
-from .sync_manager import async_setup_sync, queue_path
+from .sync_manager import async_setup_sync, queue_path, remove_queue
 from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -187,7 +187,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
     await hass.async_add_executor_job(remove_buffer, buffer_path(hass, entry.entry_id))
-    await hass.async_add_executor_job(remove_buffer, queue_path(hass, entry.entry_id))
+    await hass.async_add_executor_job(remove_queue, queue_path(hass, entry.entry_id))
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:

@@ -72,7 +72,14 @@ from .data import LifeOpsConfigEntry
 from .long_term_store import store_config, store_options
 from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
 from .sync.long_term_rows import received_rows, sync_ops
-from .sync.queue import DEFAULT_MAX_OPS, WARN_FILL, OpQueue, QueueFile, fingerprint
+from .sync.queue import (
+    DEFAULT_MAX_OPS,
+    WARN_FILL,
+    OpQueue,
+    QueueFile,
+    fingerprint,
+    open_queue_file,
+)
 from .timescale.buffer import Row
 from .timescale.errors import StoreError, StoreUnreachable
 
@@ -115,6 +122,12 @@ MAX_QUEUED: Final = DEFAULT_MAX_OPS  # operations the write queue holds before r
 def queue_path(hass: HomeAssistant, entry_id: str) -> Path:
     """Where a site keeps the changes waiting for its sync service."""
     return Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.sync_queue.sqlite"))
+
+
+def remove_queue(path: Path) -> None:
+    """Delete a removed site's queue file (SQLite's side files, a set-aside copy); blocking."""
+    for suffix in ("", "-wal", "-shm", "-journal", ".broken"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def sync_options(options: Mapping[str, Any]) -> dict[str, str]:
@@ -513,8 +526,15 @@ class SyncManager:
     async def _async_open_queue(self) -> None:
         """Open the queue's file; move a queue the entry's store held into it (once)."""
         path = queue_path(self.hass, self.entry.entry_id)
-        self._file = file = await self.hass.async_add_executor_job(QueueFile, path)
-        loaded = await self.hass.async_add_executor_job(file.load)
+        self._file, loaded, set_aside = await self.hass.async_add_executor_job(
+            open_queue_file, path
+        )
+        if set_aside:
+            _LOGGER.error(
+                "The sync queue file %s could not be read; it was set aside (.broken) and a new "
+                "one started: the changes it held are not sent",
+                path,
+            )
         self.queue = OpQueue(loaded, MAX_QUEUED)
         self.entry.async_on_unload(self._async_close_queue)
         # Home Assistant stopping does not unload entries: what was queued last (the long-term

@@ -86,14 +86,19 @@ class QueueFile:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        # WAL with NORMAL: a commit survives the process being killed (not a power cut).
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS op (id INTEGER PRIMARY KEY, row INTEGER NOT NULL, "
-            "body TEXT NOT NULL)"
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
+        try:
+            # WAL with NORMAL: a commit survives the process being killed (not a power cut).
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS op (id INTEGER PRIMARY KEY, row INTEGER NOT NULL, "
+                "body TEXT NOT NULL)"
+            )
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
+            self._db.execute("SELECT count(*) FROM op").fetchone()
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
 
     def load(self) -> Loaded:
         """Everything the file holds: small operations in full, long-term rows counted."""
@@ -156,6 +161,23 @@ class QueueFile:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+
+def open_queue_file(path: Path) -> tuple[QueueFile, Loaded, bool]:
+    """Open a queue file and read it; and whether it had to be set aside.
+
+    A file SQLite cannot read is renamed ``.broken`` and a new one started, so a damaged file
+    never keeps the integration from starting.
+    """
+    try:
+        file = QueueFile(path)
+    except sqlite3.DatabaseError:
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        path.replace(path.with_name(path.name + ".broken"))
+        file = QueueFile(path)
+        return file, file.load(), True
+    return file, file.load(), False
 
 
 class OpQueue:
