@@ -20,6 +20,7 @@ from .test_sync import (  # noqa: F401  (fixtures)
     _connected,
     _teardown,
     _until,
+    config_dir_per_test,
     fast_retries,
     session,
     sites,

@@ -11,7 +11,7 @@ the services.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ import json
 import logging
 from pathlib import Path
 import random
+import time
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -79,6 +80,12 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync_manager, "RETRY_MIN", 0.2)
 
 
+@pytest.fixture(autouse=True)
+def config_dir_per_test(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A config folder per test: the sync queue's file lives in its .storage."""
+    hass.config.config_dir = str(tmp_path / "config")
+
+
 @pytest.fixture
 async def session(socket_enabled: None) -> AsyncGenerator[ClientSession]:
     async with ClientSession() as session:
@@ -109,6 +116,7 @@ async def _network(
     *,
     home_calls_cabins: bool,
     seed: int,
+    skews: Mapping[str, int] | None = None,
 ) -> AsyncIterator[Network]:
     """Home and the cabins as service processes; each cabin has home as its only peer and
     calls it, home has every cabin as a peer (with its URL only if it calls them)."""
@@ -127,7 +135,12 @@ async def _network(
         services[cabin] = Service(
             cabin,
             tmp_path,
-            [*SYNC_ARGS, "--peer", f"home,{secret},http://127.0.0.1:{to_home[cabin].port}"],
+            [
+                *SYNC_ARGS,
+                "--peer",
+                f"home,{secret},http://127.0.0.1:{to_home[cabin].port}",
+                *(["--clock-skew", str(skew)] if (skew := (skews or {}).get(cabin)) else []),
+            ],
             port=ports[cabin],
         )
     services = {
@@ -151,11 +164,21 @@ async def _network(
 
 @contextlib.asynccontextmanager
 async def _two_sites(
-    tmp_path: Path, session: ClientSession, *, home_calls_cabin: bool, seed: int
+    tmp_path: Path,
+    session: ClientSession,
+    *,
+    home_calls_cabin: bool,
+    seed: int,
+    cabin_skew: int = 0,
 ) -> AsyncIterator[Sites]:
-    """Home and one cabin (see `_network`)."""
+    """Home and one cabin (see `_network`); ``cabin_skew``: seconds the cabin's clock is off."""
     async with _network(
-        tmp_path, session, ("cabin",), home_calls_cabins=home_calls_cabin, seed=seed
+        tmp_path,
+        session,
+        ("cabin",),
+        home_calls_cabins=home_calls_cabin,
+        seed=seed,
+        skews={"cabin": cabin_skew},
     ) as net:
         yield Sites(
             session,
@@ -367,7 +390,7 @@ async def test_service_down_at_setup_queues_and_delivers_later(
     info = await get_system_health_info(hass, DOMAIN)
     assert info["sync"] == "unreachable"
 
-    # Works alone meanwhile: the XP counts here, the change waits in the queue (and the store).
+    # Works alone meanwhile: the XP counts here, the change waits in the queue (its own file).
     await _award(hass, agent="fitness", event_type="walk", amount=15, id="offline-walk")
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, "wake_time": "07:15:00"}
@@ -375,7 +398,7 @@ async def test_service_down_at_setup_queues_and_delivers_later(
     await hass.async_block_till_done()
     assert hass.states.get(TOTAL_XP).state == "15"
     assert {op["op"] for op in manager.queue} == {"add", "set"}
-    assert entry.runtime_data.store.collect()["sync"]["queue"] == manager.queue
+    assert "queue" not in entry.runtime_data.store.collect()["sync"]
 
     await asyncio.to_thread(service.start)
     await wait_up(session, service)
@@ -693,6 +716,123 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         await gate.stop()
 
 
+BEDTIME = "time.lifeops_sleep_bedtime"
+
+
+async def _home_behind_a_gate(
+    hass: HomeAssistant, sites: Sites, template: MockConfigEntry, options: dict[str, Any]
+) -> tuple[MockConfigEntry, Gate]:
+    """Home's entry, reaching its service through a gate the test can close; synced once."""
+    gate = Gate(sites.session, sites.home.url)
+    await gate.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(template.data),
+        options={**options, **_sync_options(gate.url)},
+    )
+    await _setup(hass, entry)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    await _until(lambda: manager.connected is True and not manager.queue)
+    return entry, gate
+
+
+async def _bedtime_at(client: SyncClient, expected: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 8
+    while (bedtime := (await client.records("settings"))["person"].get("bedtime")) != expected:
+        assert asyncio.get_running_loop().time() < deadline, bedtime
+        await asyncio.sleep(0.1)
+
+
+async def test_an_edit_queued_while_the_service_was_away_loses_to_a_later_remote_one(
+    hass: HomeAssistant,
+    sites: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    entry, gate = await _home_behind_a_gate(hass, sites, mock_config_entry, options)
+    try:
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        # Home edits bedtime while its service is away (queued, saying when it was made) ...
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        (queued,) = [op for op in manager.queue if op.get("collection") == "settings"]
+        assert queued["fields"] == {"bedtime": "21:45:00"} and "seen" in queued
+        await _until(lambda: time.time() * 1000 > queued["at"] + 50)
+        # ... the cabin edits it afterwards, and that edit reaches home's service first.
+        cabin = _client(sites.session, sites.cabin)
+        person = {"op": "set", "collection": "settings", "key": "person"}
+        await cabin.write([{**person, "fields": {"bedtime": "23:15:00"}}])
+        home = _client(sites.session, sites.home)
+        await _bedtime_at(home, "23:15:00")
+
+        # Back: the later cabin edit wins at both sites, and home shows it.
+        gate.closed = False
+        await _until(lambda: entry.options["bedtime"] == "23:15:00" and not manager.queue)
+        await hass.async_block_till_done()
+        assert hass.states.get(BEDTIME).state == "23:15:00"
+        assert entry.runtime_data.settings.bedtime.isoformat() == "23:15:00"
+        await _bedtime_at(home, "23:15:00")
+        await _bedtime_at(cabin, "23:15:00")
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()
+
+
+@pytest.fixture
+async def fast_cabin(tmp_path: Path, session: ClientSession) -> AsyncGenerator[Sites]:
+    """Home and cabin calling each other; the cabin's clock is an hour fast."""
+    async with _two_sites(
+        tmp_path, session, home_calls_cabin=True, seed=2, cabin_skew=3600
+    ) as pair:
+        yield pair
+
+
+async def test_an_edit_made_after_seeing_a_fast_cabins_edit_wins_at_both_sites(
+    hass: HomeAssistant,
+    fast_cabin: Sites,
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    sites = fast_cabin
+    entry, gate = await _home_behind_a_gate(hass, sites, mock_config_entry, options)
+    try:
+        manager = entry.runtime_data.sync
+        assert manager is not None
+        # The cabin, its clock an hour ahead, moves bedtime; home shows it.
+        cabin = _client(sites.session, sites.cabin)
+        person = {"op": "set", "collection": "settings", "key": "person"}
+        await cabin.write([{**person, "fields": {"bedtime": "23:15:00"}}])
+        await _until(lambda: hass.states.get(BEDTIME).state == "23:15:00")
+
+        # Then home edits it, with its service away: the edit was made after seeing the
+        # cabin's (whose stamp is an hour later by the clock), so it wins everywhere.
+        gate.close()
+        await _until(lambda: manager.connected is False)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, "bedtime": "21:45:00"}
+        )
+        await hass.async_block_till_done()
+        assert manager.queue
+        gate.closed = False
+        await _until(lambda: manager.connected is True and not manager.queue)
+        await _bedtime_at(_client(sites.session, sites.home), "21:45:00")
+        await _bedtime_at(cabin, "21:45:00")
+        await hass.async_block_till_done()
+        assert entry.options["bedtime"] == "21:45:00"
+        assert hass.states.get(BEDTIME).state == "21:45:00"
+        await _teardown(hass, entry)
+    finally:
+        await gate.stop()
+
+
 async def test_habits_and_their_completions_sync_both_ways(
     hass: HomeAssistant,
     sites: Sites,
@@ -986,7 +1126,7 @@ async def test_a_dismissal_at_one_site_dismisses_the_same_notification_at_the_ot
 
 
 CABIN_NODE_ID = "fedcba9876543210fedcba9876543210"
-BEDTIME = {"title": "Bedtime", "message": "Lights out in 30 minutes"}
+BEDTIME_NOTICE = {"title": "Bedtime", "message": "Lights out in 30 minutes"}
 
 
 async def _site(
@@ -1081,7 +1221,7 @@ async def test_a_notification_is_delivered_by_its_own_site_only_and_followed_at_
     cabin_queue = cabin.runtime_data.notifications.queue
 
     # Made at home in quiet hours: held there, and shown at the cabin as home's.
-    made = await _call(hass, "notify", home, **BEDTIME)
+    made = await _call(hass, "notify", home, **BEDTIME_NOTICE)
     bedtime = made["notification_id"]
     await _until(lambda: cabin_queue.get(bedtime) is not None)
     mirrored = cabin_queue.get(bedtime)
@@ -1107,7 +1247,7 @@ async def test_a_notification_is_delivered_by_its_own_site_only_and_followed_at_
     assert shown == {bedtime: "home", listed["notification_id"]: None}
 
     # The cabin's own agents raise the same notification meanwhile: merged into home's.
-    again = await _call(hass, "notify", cabin, **BEDTIME)
+    again = await _call(hass, "notify", cabin, **BEDTIME_NOTICE)
     assert (again["notification_id"], again["created"]) == (bedtime, False)
 
     # Quiet hours end: home delivers it, once; the cabin follows and sends nothing itself.
@@ -1118,7 +1258,7 @@ async def test_a_notification_is_delivered_by_its_own_site_only_and_followed_at_
     assert cabin_queue.get(bedtime).delivered_at == home_queue.get(bedtime).delivered_at
     assert [call.data["title"] for call in home_and_cabin.home_phone] == ["Bedtime"]
     # Raised at the cabin again within the dedupe window: still home's, still not sent here.
-    again = await _call(hass, "notify", cabin, **BEDTIME)
+    again = await _call(hass, "notify", cabin, **BEDTIME_NOTICE)
     assert (again["notification_id"], again["created"]) == (bedtime, False)
     await _until(lambda: "Stretch" in {n.title for n in home_queue.all() if n.site == "cabin"})
     await asyncio.sleep(0.5)
@@ -1133,7 +1273,7 @@ async def test_another_sites_notification_dismissed_here_is_dismissed_there_and_
     home, cabin = home_and_cabin.home, home_and_cabin.cabin
     home_queue = home.runtime_data.notifications.queue
     cabin_queue = cabin.runtime_data.notifications.queue
-    bedtime = (await _call(hass, "notify", home, **BEDTIME))["notification_id"]
+    bedtime = (await _call(hass, "notify", home, **BEDTIME_NOTICE))["notification_id"]
     await _until(lambda: cabin_queue.get(bedtime) is not None)
 
     # Home's notification dismissed at the cabin: dismissed at home, and stays so at the cabin.
@@ -1169,7 +1309,7 @@ async def test_the_queue_and_switches_are_written_once_after_upgrading_and_not_a
     now = dt_util.utcnow().replace(microsecond=0)
     waiting = {
         "id": "waiting",
-        **BEDTIME,
+        **BEDTIME_NOTICE,
         "priority": 3,
         "agent": "sleep",
         "url": None,

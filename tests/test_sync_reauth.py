@@ -21,9 +21,18 @@ from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_
 
 from .sync.nodes import API_SECRET
 from .sync.test_sync_processes import Service, wait_up
-from .test_sync import _award, _setup, _sync_options, _teardown, _until, fast_retries, session
+from .test_sync import (
+    _award,
+    _setup,
+    _sync_options,
+    _teardown,
+    _until,
+    config_dir_per_test,
+    fast_retries,
+    session,
+)
 
-__all__ = ["fast_retries", "session"]  # the fixtures, used by name
+__all__ = ["config_dir_per_test", "fast_retries", "session"]  # the fixtures, used by name
 
 NEW_SECRET = "the-new-secret-0123456789"
 

@@ -27,6 +27,7 @@ from .test_sync import (  # noqa: F401  (fixtures)
     _sync_options,
     _teardown,
     _until,
+    config_dir_per_test,
     fast_retries,
     session,
 )

@@ -4,6 +4,12 @@
 ``{"op": "delete", "collection": C, "key": K}`` deletes a record;
 ``{"op": "add", "collection": C, "key": K, "value": V}`` adds an item to an append-only set;
 ``{"op": "rows", "series": S, "rows": [[ts_ms, value], ...]}`` appends time-series rows.
+
+A ``set`` or ``delete`` may say what its writer knew when the edit was made (an edit queued while
+the service was away is written later): ``"at"``, the edit's wall time in ms, and ``"seen"``, the
+writer's change-feed cursor then (``{origin: seq}``). Both or neither. With them, a field (or a
+delete) is skipped where the current entry comes from a change the writer had not seen that is
+later than ``at``: the concurrent later edit wins (see :meth:`lifeops_sync.store.Store.write`).
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ import json
 import math
 from typing import Any
 
-from .crdt import Json
+from .crdt import Json, valid_node_id
 
 MAX_NAME = 200
 MAX_KEY = 500
 MAX_VALUE_BYTES = 256 * 1024
+MAX_SEEN = 1000  # origins in a `seen` cursor
+MAX_AT_MS = (1 << 47) - 1  # a timestamp's milliseconds fit in 47 bits
+MAX_SEQ = (1 << 62) - 1
 
 
 class InvalidOperation(ValueError):
@@ -25,20 +34,37 @@ class InvalidOperation(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Known:
+    """What the writer knew when it made an edit: its wall time (ms) and the changes it had seen.
+
+    ``seen`` is a change-feed cursor: every change of origin O with seq at most ``seen[O]``.
+    """
+
+    at: int
+    seen: dict[str, int]
+
+    def covers(self, origin: str, seq: int) -> bool:
+        """Whether the writer had seen the change ``(origin, seq)``."""
+        return seq <= self.seen.get(origin, 0)
+
+
+@dataclass(frozen=True, slots=True)
 class SetFields:
-    """Write fields of a record."""
+    """Write fields of a record (``known``: what the writer knew, for an edit made earlier)."""
 
     collection: str
     key: str
     fields: dict[str, Json]
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Delete:
-    """Delete a record (a tombstone)."""
+    """Delete a record (a tombstone); ``known`` as for :class:`SetFields`."""
 
     collection: str
     key: str
+    known: Known | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,23 @@ def _json_value(value: Any, what: str) -> Json:
     return value  # type: ignore[no-any-return]
 
 
+def _known(raw: dict[str, Any]) -> Known | None:
+    """The optional ``at`` and ``seen`` of a set or a delete."""
+    if "at" not in raw and "seen" not in raw:
+        return None
+    at, seen = raw.get("at"), raw.get("seen")
+    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= MAX_AT_MS:
+        raise InvalidOperation("'at' must be the edit's time in ms (a non-negative integer)")
+    if not isinstance(seen, dict) or len(seen) > MAX_SEEN:
+        raise InvalidOperation(f"'seen' must be an object of at most {MAX_SEEN} origins")
+    for origin, seq in seen.items():
+        if not isinstance(origin, str) or not valid_node_id(origin):
+            raise InvalidOperation("'seen' keys must be node ids")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
+            raise InvalidOperation("'seen' values must be non-negative integers")
+    return Known(at, dict(seen))
+
+
 def parse_operation(raw: Any) -> Operation:
     """Check one operation from a client and make it typed."""
     if not isinstance(raw, dict):
@@ -90,10 +133,13 @@ def parse_operation(raw: Any) -> Operation:
             _name(raw.get("collection"), "collection"),
             _name(raw.get("key"), "key", MAX_KEY),
             {_name(k, "field name"): _json_value(v, f"field {k!r}") for k, v in fields.items()},
+            _known(raw),
         )
     if kind == "delete":
         return Delete(
-            _name(raw.get("collection"), "collection"), _name(raw.get("key"), "key", MAX_KEY)
+            _name(raw.get("collection"), "collection"),
+            _name(raw.get("key"), "key", MAX_KEY),
+            _known(raw),
         )
     if kind == "add":
         if "value" not in raw:

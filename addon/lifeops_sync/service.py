@@ -578,8 +578,20 @@ class Node:
         ack = await self.db(self.store.write, operations)
         self.notify_changed()
         self.wake_peers()
+        skipped = [
+            {"op": s.op, "collection": s.collection, "key": s.key}
+            | ({"fields": list(s.fields)} if s.op == "set" else {})
+            for s in ack.skipped
+        ]
         return self._signed_json(
-            key_id, nonce, {"hlc": ack.hlc, "first_seq": ack.first_seq, "last_seq": ack.last_seq}
+            key_id,
+            nonce,
+            {
+                "hlc": ack.hlc,
+                "first_seq": ack.first_seq,
+                "last_seq": ack.last_seq,
+                "skipped": skipped,
+            },
         )
 
     async def _handle_records(self, request: web.Request) -> web.Response:

@@ -34,8 +34,8 @@ import time
 from typing import Any
 
 from .crdt import Entry, Json, Kind, Part, visible_state
-from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock
-from .ops import AddItem, AppendRows, Delete, Operation, SetFields
+from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, wall_ms
+from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 
 SCHEMA_VERSION = 1
 READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
@@ -123,12 +123,26 @@ def _loads_all(texts: list[str]) -> list[Json]:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """Part of a local write left out: a later concurrent change holds the cell.
+
+    ``fields`` names the fields of a ``set`` left out; empty for a ``delete``.
+    """
+
+    op: str
+    collection: str
+    key: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class WriteAck:
-    """A local write, committed: its timestamp and the seqs it took."""
+    """A local write, committed: its timestamp, the seqs it took, and what it left out."""
 
     hlc: int
     first_seq: int
     last_seq: int
+    skipped: tuple[Skipped, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,16 +256,33 @@ class Store:
     # -- local writes -----------------------------------------------------------------------
 
     def write(self, operations: list[Operation]) -> WriteAck:
-        """Apply local operations in one transaction; once this returns, they are durable."""
+        """Apply local operations in one transaction; once this returns, they are durable.
+
+        Everything is stamped now (after every change this node has seen), so a causally later
+        edit wins even against a node whose clock is fast. A ``set`` or ``delete`` that says what
+        its writer knew (``known``: an edit made earlier, while the service was away) leaves out
+        each field whose current value, or whose record's tombstone, comes from a change the
+        writer had not seen and whose stamp is later than the edit: that concurrent later change
+        wins. A ``delete`` is left out whole when any cell of its record is such a change (an
+        edit made after the delete elsewhere keeps the record, every field of it). Changes of
+        this node count as seen.
+        """
         with self._tx():
             seq = self._watermarks().get(self._self_idx, 0)
             first = seq + 1
             entries: list[Entry] = []
+            skipped: list[Skipped] = []
             stamp = 0
             for op in operations:
                 stamp = self.clock.now()
                 match op:
-                    case SetFields(collection, key, fields):
+                    case SetFields(collection, key, fields, known):
+                        if known is not None:
+                            later = self._later_unseen(collection, key, known)
+                            left = tuple(n for n in fields if n in later or "" in later)
+                            if left:
+                                skipped.append(Skipped("set", collection, key, left))
+                                fields = {n: v for n, v in fields.items() if n not in left}
                         for name, value in fields.items():
                             seq += 1
                             entries.append(
@@ -266,7 +297,10 @@ class Store:
                                     value,
                                 )
                             )
-                    case Delete(collection, key):
+                    case Delete(collection, key, known):
+                        if known is not None and self._later_unseen(collection, key, known):
+                            skipped.append(Skipped("delete", collection, key))
+                            continue
                         seq += 1
                         entries.append(
                             Entry(Kind.DELETE, self.node_id, seq, stamp, collection, key)
@@ -285,7 +319,24 @@ class Store:
             self._merge(entries)
             self._set_watermark(self._self_idx, seq)
             self._set_meta("hlc", str(self.clock.last))
-        return WriteAck(stamp, first, seq)
+        return WriteAck(stamp, first, seq, tuple(skipped))
+
+    def _later_unseen(self, collection: str, key: str, known: Known) -> set[str]:
+        """The cells of a record (``""``: its tombstone) a concurrent later change holds.
+
+        That is: the current entry comes from a change the writer had not seen when it made
+        its edit, and its stamp is later than the edit.
+        """
+        later: set[str] = set()
+        for field, hlc, origin, seq in self._db.execute(
+            "SELECT field, hlc, origin, seq FROM cells WHERE coll = ? AND key = ?",
+            (collection, key),
+        ):
+            if origin == self._self_idx or known.covers(self._names[origin], seq):
+                continue
+            if wall_ms(hlc) > known.at:
+                later.add(field)
+        return later
 
     # -- merging ----------------------------------------------------------------------------
 

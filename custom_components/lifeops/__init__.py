@@ -47,7 +47,7 @@ from .oura_webhook import OuraWebhooks, async_remove_subscriptions
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
-from .sync_manager import async_setup_sync
+from .sync_manager import async_setup_sync, queue_path, remove_queue
 from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -175,7 +175,7 @@ async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """Delete what an entry stored: a site's state and buffer, an Oura account's subscriptions."""
+    """Delete what an entry stored: a site's state, buffer and sync queue; Oura's subscriptions."""
     if is_oura_entry(entry):
         ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
         store = OuraStore(hass, entry.entry_id)
@@ -187,6 +187,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
     await hass.async_add_executor_job(remove_buffer, buffer_path(hass, entry.entry_id))
+    await hass.async_add_executor_job(remove_queue, queue_path(hass, entry.entry_id))
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:

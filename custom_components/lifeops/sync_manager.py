@@ -32,10 +32,22 @@ Assistant imports); the merging is the service's. What is synced so far:
   per service node and database, its progress kept with the cursor so a restart goes on;
 * screen time only as long-term rows: a site without a long-term store does not sync it.
 
-Local changes go into a queue kept in the entry's store and are written as soon as the service
-answers; a service that is away raises a repair issue, makes the peer sensors unavailable and is
-retried with back-off, and nothing waiting is lost across restarts. Remote changes come through
-the change feed (a long poll), from the cursor kept in the store.
+Local changes go into the write queue (`sync/queue.py`), an SQLite file of its own next to the
+entry's store, and are written as soon as the service answers: each reaches the file before it
+is sent, and a batch leaves it only once the service acknowledged it (a crash in between sends it
+again, which the service's writes take harmlessly). A queue older versions kept in the entry's
+store is moved into the file at start. The queue is bounded (`MAX_QUEUED`): when it is full,
+long-term row items are refused and counted (this site's long-term store keeps those rows), with
+a repair issue from 80%; every other change is small and always kept. A service that is away
+raises a repair issue, makes the peer sensors unavailable and is retried with back-off.
+
+Each queued set or delete says when it was made (`at`, in the service's clock) and what had been
+seen (`seen`, the change-feed cursor then). The service leaves out a field that a remote change
+this site had not seen, made after the edit, holds (the later edit wins); anything it left out is
+read back here, so this site shows the value that won. An edit made after seeing another site's
+change still wins over it, whatever that site's clock says.
+
+Remote changes come through the change feed (a long poll), from the cursor kept in the store.
 """
 
 from __future__ import annotations
@@ -45,11 +57,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import logging
+from pathlib import Path
 import random
+import sqlite3
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import Event, HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
@@ -70,6 +85,14 @@ from .data import LifeOpsConfigEntry
 from .long_term_store import LongTermStore, store_config, store_options
 from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
 from .sync.long_term_rows import backfill, backfill_done, received_rows, sync_ops
+from .sync.queue import (
+    DEFAULT_MAX_OPS,
+    WARN_FILL,
+    OpQueue,
+    QueueFile,
+    fingerprint,
+    open_queue_file,
+)
 from .timescale.buffer import Row
 from .timescale.errors import StoreError, StoreUnreachable
 
@@ -109,6 +132,19 @@ RETRY_MIN: Final = 1.0
 RETRY_MAX: Final = 300.0
 STATUS_INTERVAL: Final = timedelta(seconds=30)
 ISSUE_UNREACHABLE: Final = "sync_unreachable"
+ISSUE_QUEUE_FILLING: Final = "sync_queue_filling"
+MAX_QUEUED: Final = DEFAULT_MAX_OPS  # operations the write queue holds before refusing rows
+
+
+def queue_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Where a site keeps the changes waiting for its sync service."""
+    return Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.sync_queue.sqlite"))
+
+
+def remove_queue(path: Path) -> None:
+    """Delete a removed site's queue file (SQLite's side files, a set-aside copy); blocking."""
+    for suffix in ("", "-wal", "-shm", "-journal", ".broken"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def sync_options(options: Mapping[str, Any]) -> dict[str, str]:
@@ -202,7 +238,14 @@ class SyncManager:
         self.coordinator = SyncStatusCoordinator(hass, entry, self.client)
         stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
         self.cursor: dict[str, int] = dict(stored.get("cursor") or {})
-        self.queue: list[dict[str, Any]] = list(stored.get("queue") or [])
+        # The write queue lives in its own file (`sync/queue.py`), opened by `async_start`; a
+        # queue the entry's store still holds (older versions kept it there) is moved into it.
+        self.queue = OpQueue(max_ops=MAX_QUEUED)
+        self._file: QueueFile | None = None
+        self._old_queue: list[Any] = list(stored.get("queue") or [])
+        self._disk_lock = asyncio.Lock()
+        self._persisting = False
+        self._queue_issue = False
         # The synced settings as the service is known to hold them (empty: never synced).
         self._known: dict[str, Any] = dict(stored.get("settings") or {})
         # The person's own habits as the service is known to hold them (None: never synced).
@@ -254,6 +297,7 @@ class SyncManager:
         """Follow local changes and start the write and feed loops (in the background)."""
         entry = self.entry
         entry.runtime_data.store.register(STORE_KEY, self.as_dict)
+        await self._async_open_queue()
         entry.async_on_unload(entry.add_update_listener(self._async_options_updated))
         entry.async_on_unload(self.hass.bus.async_listen(EVENT_XP_AWARDED, self._on_xp))
         entry.async_on_unload(
@@ -284,11 +328,10 @@ class SyncManager:
             self.start_long_term_backfill(entry.runtime_data.long_term_store)
 
     def as_dict(self) -> dict[str, Any]:
-        """What is kept in the entry's store: the cursor, the queue, the known settings."""
+        """What is kept in the entry's store: the cursor, the known settings (not the queue)."""
         return {
             "node_id": self._node_id,
             "cursor": dict(self.cursor),
-            "queue": list(self.queue),
             "settings": dict(self._known),
             "habits": self._known_habits,
             "work": dict(self._known_work),
@@ -307,6 +350,8 @@ class SyncManager:
             "connected": self.connected,
             "node_id": self.client.node_id,
             "queued_operations": len(self.queue),
+            "queue_limit": self.queue.max_ops,
+            "dropped_rows": self.queue.dropped,
             "cursor": dict(self.cursor),
             "last_error": self.last_error,
             "long_term_backfill": (
@@ -543,12 +588,7 @@ class SyncManager:
     @callback
     def _apply_agents(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Turn agents on or off as another site did, unless a local flip is on its way."""
-        pending = {
-            key
-            for op in self.queue
-            if op.get("collection") == SETTINGS_COLLECTION and op.get("key") == AGENTS_KEY
-            for key in op.get("fields") or {}
-        }
+        pending = self.queue.pending_fields(SETTINGS_COLLECTION, AGENTS_KEY)
         names = {agent.value for agent in Agent}
         take: dict[str, bool] = {}
         for key, value in remote.items():
@@ -602,9 +642,9 @@ class SyncManager:
         """
         ops = sync_ops(table, rows)
         if ops:
-            self.queue.extend(ops)
-            self.entry.runtime_data.store.async_schedule_save()
-            self._dirty.set()
+            for op in ops:
+                self.queue.add(op)  # refused (and counted) when the queue is full
+            self._queued()
 
     async def _accept_long_term_rows(self, changes: list[Change]) -> None:
         """Give other sites' long-term rows to this site's writer before the cursor moves.
@@ -678,31 +718,181 @@ class SyncManager:
 
     @callback
     def _enqueue(self, op: dict[str, Any]) -> None:
-        self.queue.append(op)
-        self.entry.runtime_data.store.async_schedule_save()
+        """Queue a local change; a set or delete says when it was made and what was seen.
+
+        `at` (the service's clock as last learnt) and `seen` (the change-feed cursor) let the
+        service tell a remote edit made after this one, which wins, from one this edit followed.
+        """
+        if op["op"] in ("set", "delete"):
+            op = {**op, "at": self.client.service_time_ms(), "seen": dict(self.cursor)}
+        self.queue.add(op)
+        self._queued()
+
+    @callback
+    def _queued(self) -> None:
+        """Something was queued: to the file soon, then to the service."""
+        self._update_queue_issue()
         self._dirty.set()
+        if not self._persisting and self._file is not None:
+            self._persisting = True
+            self.entry.async_create_background_task(
+                self.hass, self._persist_soon(), "lifeops sync queue"
+            )
+
+    async def _persist_soon(self) -> None:
+        try:
+            await self._async_persist()
+        except (OSError, sqlite3.Error):
+            _LOGGER.exception("Cannot write the sync queue of %s", self.entry.title)
+        finally:
+            self._persisting = False
+
+    async def _async_persist(self) -> None:
+        """Bring the queue's file up to date (blocking I/O in the executor)."""
+        async with self._disk_lock:
+            while self._file is not None and (changes := self.queue.changes()) is not None:
+                await self.hass.async_add_executor_job(
+                    self._file.apply, changes, self.queue.last_id
+                )
+                self.queue.saved(changes)
+
+    async def _async_open_queue(self) -> None:
+        """Open the queue's file; move a queue the entry's store held into it (once)."""
+        path = queue_path(self.hass, self.entry.entry_id)
+        self._file, loaded, set_aside = await self.hass.async_add_executor_job(
+            open_queue_file, path
+        )
+        if set_aside:
+            _LOGGER.error(
+                "The sync queue file %s could not be read; it was set aside (.broken) and a new "
+                "one started: the changes it held are not sent",
+                path,
+            )
+        self.queue = OpQueue(loaded, MAX_QUEUED)
+        self.entry.async_on_unload(self._async_close_queue)
+        # Home Assistant stopping does not unload entries: what was queued last (the long-term
+        # store's final rows come at its stop) goes to the file at the final write.
+        self.entry.async_on_unload(
+            self.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, self._on_final_write)
+        )
+        old, self._old_queue = self._old_queue, []
+        if old:
+            digest = fingerprint(old)
+            if digest != self.queue.migrated:  # not moved in yet (or not completely)
+                for op in old:
+                    if isinstance(op, dict):
+                        self.queue.add(op, force=True)
+                self.queue.note_migrated(digest)
+                await self._async_persist()
+            _LOGGER.debug("Moved %d queued sync changes into %s", len(old), path)
+            # Dropped from the store now that the file has them.
+            await self.entry.runtime_data.store.async_save()
+        self._update_queue_issue()
+
+    async def _on_final_write(self, event: Event) -> None:
+        await self._async_persist()
+
+    def _open_file(self) -> QueueFile | None:
+        return self._file
+
+    async def _async_close_queue(self) -> None:
+        try:
+            await self._async_persist()
+        finally:
+            file, self._file = self._file, None
+            if file is not None:
+                await self.hass.async_add_executor_job(file.close)
+            self._clear_queue_issue()
+
+    @callback
+    def _update_queue_issue(self) -> None:
+        """Warn while the queue is nearly full (long-term rows are then dropped)."""
+        if self.queue.fill < WARN_FILL:
+            self._clear_queue_issue()
+            return
+        self._queue_issue = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_QUEUE_FILLING}_{self.entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_QUEUE_FILLING,
+            translation_placeholders={
+                "site": self.entry.title,
+                "percent": str(min(100, round(self.queue.fill * 100))),
+                "queued": str(len(self.queue)),
+                "dropped": str(self.queue.dropped),
+            },
+        )
+
+    @callback
+    def _clear_queue_issue(self) -> None:
+        if self._queue_issue:
+            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_QUEUE_FILLING}_{self.entry.entry_id}")
+            self._queue_issue = False
 
     async def async_flush(self) -> None:
-        """Write everything queued now; raises `SyncError` when the service does not take it."""
+        """Write everything queued now; raises `SyncError` when the service does not take it.
+
+        A batch is read from the queue's file (so everything sent is on disk first) and leaves
+        it only once the service acknowledged it.
+        """
         async with self._write_lock:
-            while self.queue:
-                batch = self.queue[:WRITE_BATCH]
+            while self.queue and self._file is not None:
+                upto = self.queue.freeze()
                 try:
-                    await self.client.write(batch)
-                except SyncRequestError as err:
-                    # Never taken, however often it is sent: drop it rather than block the rest.
-                    _LOGGER.error("The sync service refused %d queued changes: %s", len(batch), err)
-                    del self.queue[: len(batch)]
-                    continue
-                del self.queue[: len(batch)]
+                    await self._async_persist()
+                    async with self._disk_lock:
+                        file = self._open_file()
+                        if file is None:
+                            return  # closed meanwhile (the entry unloads)
+                        batch = await self.hass.async_add_executor_job(
+                            file.oldest, WRITE_BATCH, upto
+                        )
+                    if not batch:
+                        return
+                    ids = [op_id for op_id, _ in batch]
+                    try:
+                        answer = await self.client.write([op for _, op in batch])
+                    except SyncRequestError as err:
+                        # Never taken, however often it is sent: drop it rather than block.
+                        _LOGGER.error(
+                            "The sync service refused %d queued changes: %s", len(batch), err
+                        )
+                        self.queue.acknowledged(ids)
+                        self._update_queue_issue()
+                        continue
+                    done = self.queue.acknowledged(ids)
+                    self._update_queue_issue()
+                finally:
+                    self.queue.thaw()
+                await self._async_persist()  # gone from the file too
                 self._writes += 1
-                for op in batch:
+                for op in done:
                     if op.get("collection") == HABITS_COLLECTION:
                         self._habits_written = self._writes
                     if op.get("collection") == SETTINGS_COLLECTION:
                         for key in op.get("fields") or {}:
                             self._written[key] = self._writes
-                self.entry.runtime_data.store.async_schedule_save()
+                await self._take_skipped(answer.get("skipped"))
+
+    async def _take_skipped(self, skipped: Any) -> None:
+        """Edits the service left out (a remote edit made after them won): show its values."""
+        if not isinstance(skipped, list) or not skipped:
+            return
+        collections = {item.get("collection") for item in skipped if isinstance(item, dict)}
+        _LOGGER.debug("Sync kept later edits made elsewhere over %s", sorted(map(str, collections)))
+        if HABITS_COLLECTION in collections:
+            self._reread_habits = True
+            self._apply_habits(await self.client.records(HABITS_COLLECTION), self._writes)
+        if WORK_COLLECTION in collections:
+            self._reread_work = True
+        if SETTINGS_COLLECTION in collections:
+            self._reread = True  # the feed loop reads again should this read fail
+            record = await self.client.records(SETTINGS_COLLECTION, PERSON_KEY)
+            self._reread = False
+            self._apply_settings(record.get(PERSON_KEY) or {}, self._writes)
 
     async def _write_loop(self) -> None:
         failures = 0
@@ -824,10 +1014,12 @@ class SyncManager:
         remote_xp = await self.client.items(XP_COLLECTION)
         gamification = self.entry.runtime_data.gamification
         self._merge_xp(remote_xp.values())
-        queued = {op.get("key") for op in self.queue if op.get("collection") == XP_COLLECTION}
-        for event in gamification.log:
-            if event.id not in remote_xp and event.id not in queued:
-                self.queue.append(_xp_op(event))
+        queued = self.queue.pending_keys(XP_COLLECTION)
+        missing = [e for e in gamification.log if e.id not in remote_xp and e.id not in queued]
+        for event in missing:
+            self.queue.add(_xp_op(event))
+        if missing:
+            self._queued()
         self.entry.runtime_data.store.async_schedule_save()
 
     @callback
@@ -893,12 +1085,7 @@ class SyncManager:
     @callback
     def _apply_settings(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Take other sites' settings into the options, unless a local edit is on its way."""
-        pending = {
-            key
-            for op in self.queue
-            if op.get("collection") == SETTINGS_COLLECTION
-            for key in op.get("fields") or {}
-        }
+        pending = self.queue.pending_fields(SETTINGS_COLLECTION, PERSON_KEY)
         take: dict[str, Any] = {}
         for key, value in remote.items():
             if key not in SYNCED_SETTINGS:
@@ -932,7 +1119,7 @@ class SyncManager:
         if self._habits_written > writes_before:
             self._reread_habits = True  # read before our write landed: read again
             return
-        pending = {op.get("key") for op in self.queue if op.get("collection") == HABITS_COLLECTION}
+        pending = self.queue.pending_keys(HABITS_COLLECTION)
         first = self._known_habits is None
         known: dict[str, dict[str, Any]] = {} if self._known_habits is None else self._known_habits
         controller = self.entry.runtime_data.gamification

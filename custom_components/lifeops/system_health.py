@@ -34,6 +34,7 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         "buffered_rows": [],
         "sync": [],
         "sync_queued": [],
+        "sync_dropped_rows": [],
     }
     for entry in sites:
         store = entry.runtime_data.long_term_store
@@ -47,13 +48,18 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         for key, value in found.items():
             values[key].append(value if len(sites) == 1 else f"{entry.title}: {value}")
     if all(entry.runtime_data.sync is None for entry in sites):
-        del values["sync"], values["sync_queued"]  # shown once some site syncs
+        # Shown once some site syncs.
+        del values["sync"], values["sync_queued"], values["sync_dropped_rows"]
     return {key: ", ".join(found) for key, found in values.items() if found}
 
 
 def _sync(manager: SyncManager | None) -> dict[str, str]:
-    """Whether the site's sync service answers, and how many changes wait for it."""
+    """Whether the site's sync service answers, what waits for it, what a full queue left out."""
     if manager is None:
-        return {"sync": "not_configured", "sync_queued": "-"}
+        return {"sync": "not_configured", "sync_queued": "-", "sync_dropped_rows": "-"}
     state = {True: "connected", False: "unreachable", None: "connecting"}[manager.connected]
-    return {"sync": state, "sync_queued": str(len(manager.queue))}
+    return {
+        "sync": state,
+        "sync_queued": str(len(manager.queue)),
+        "sync_dropped_rows": str(manager.queue.dropped),
+    }

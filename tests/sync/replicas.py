@@ -35,14 +35,18 @@ def expected_entries(node: str, op: Operation, ack: WriteAck) -> list[Entry]:
     """The entries one acknowledged single-operation write made (the store's numbering)."""
     seq = ack.first_seq
     out: list[Entry] = []
+    left = {name for skipped in ack.skipped for name in skipped.fields}
     match op:
         case SetFields(coll, key, fields):
             for name, value in fields.items():
+                if name in left:
+                    continue
                 out.append(Entry(Kind.FIELD, node, seq, ack.hlc, coll, key, name, value))
                 seq += 1
         case Delete(coll, key):
-            out.append(Entry(Kind.DELETE, node, seq, ack.hlc, coll, key))
-            seq += 1
+            if not ack.skipped:
+                out.append(Entry(Kind.DELETE, node, seq, ack.hlc, coll, key))
+                seq += 1
         case AddItem(coll, key, value):
             out.append(Entry(Kind.ITEM, node, seq, ack.hlc, coll, key, "", value))
             seq += 1
@@ -74,11 +78,12 @@ class Cluster:
         for store in self.stores.values():
             store.close()
 
-    def write(self, node: str, op: Operation) -> None:
+    def write(self, node: str, op: Operation) -> WriteAck:
         self.clocks[node].tick()
         ack = self.stores[node].write([op])
         for entry in expected_entries(node, op, ack):
             self.acknowledged.apply(entry)
+        return ack
 
     def request(self, caller: str, peer: str, limit: int) -> tuple[bytes, bool]:
         store = self.stores[caller]

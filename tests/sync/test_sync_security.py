@@ -214,6 +214,29 @@ async def test_malformed_bodies_are_400_and_change_nothing(
         "no ops": {},
         "bad op": {"ops": [{"op": "explode"}]},
         "NaN row": {"ops": [{"op": "rows", "series": "s", "rows": [[1, "x"]]}]},
+        **{
+            f"edit {name}": {
+                "ops": [
+                    {"op": "add", "collection": "xp", "key": "e", "value": 1},
+                    {"op": "set", "collection": "c", "key": "k", "fields": {"v": 1}, **extra},
+                ]
+            }
+            for name, extra in {
+                "at without seen": {"at": 1},
+                "seen without at": {"seen": {}},
+                "bool at": {"at": True, "seen": {}},
+                "negative at": {"at": -1, "seen": {}},
+                "float at": {"at": 1.5, "seen": {}},
+                "huge at": {"at": 1 << 50, "seen": {}},
+                "seen a list": {"at": 1, "seen": []},
+                "seen bad origin": {"at": 1, "seen": {"no spaces": 1}},
+                "seen negative": {"at": 1, "seen": {"home": -1}},
+                "seen bool": {"at": 1, "seen": {"home": False}},
+                "seen string": {"at": 1, "seen": {"home": "3"}},
+                "seen too long": {"at": 1, "seen": {f"n{i}": 1 for i in range(1001)}},
+            }.items()
+        },
+        "delete bad at": {"ops": [{"op": "delete", "collection": "c", "key": "k", "at": "x"}]},
     }.items():
         status, doc = await running.api.request("POST", "/v1/write", payload)
         assert status == 400, name

@@ -137,6 +137,13 @@ class SyncClient:
         """Name the service, never the secret."""
         return f"SyncClient({self.url!r}, node_id={self.node_id!r})"
 
+    def service_time_ms(self) -> int:
+        """The service's clock as last learnt from its answers (our own before the first one).
+
+        What an edit's ``at`` is written in, so the service compares it with its own stamps.
+        """
+        return self._clock() + self._offset_ms
+
     # -- the endpoints ------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
@@ -175,7 +182,11 @@ class SyncClient:
         return self._object(await self._request("GET", "/v1/status"))
 
     async def write(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
-        """Apply local operations in one transaction (all or nothing); the service's receipt."""
+        """Apply local operations in one transaction (all or nothing); the service's receipt.
+
+        The receipt's ``skipped`` lists the parts of sets and deletes carrying ``at`` and
+        ``seen`` that a later concurrent change elsewhere won over (left out).
+        """
         return self._object(await self._request("POST", "/v1/write", {"ops": ops}))
 
     async def records(self, collection: str, key: str | None = None) -> dict[str, dict[str, Any]]:
