@@ -203,7 +203,14 @@ def test_addon_config_schema_and_docs() -> None:
     for entry in translations["configuration"].values():
         assert entry["name"] and entry["description"]
     assert set(translations["network"]) == set(config["ports"])
-    assert config["version"] in (ADDON / "CHANGELOG.md").read_text()
+    # One version everywhere the add-on states it; the changelog's newest section is it.
+    changelog = (ADDON / "CHANGELOG.md").read_text()
+    assert re.findall(r"^## (\S+)", changelog, re.MULTILINE)[0] == config["version"]
+    label = re.search(r'io\.hass\.version="([^"]+)"', (ADDON / "Dockerfile").read_text())
+    assert label is not None and label.group(1) == config["version"]
+    from lifeops_sync import __version__
+
+    assert __version__ == config["version"]
     repository = yaml.safe_load((ROOT / "repository.yaml").read_text())
     assert repository["url"] == config["url"]
 
