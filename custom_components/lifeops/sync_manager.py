@@ -588,16 +588,13 @@ class SyncManager:
     @callback
     def _apply_agents(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Turn agents on or off as another site did, unless a local flip is on its way."""
-        pending = self.queue.pending_fields(SETTINGS_COLLECTION, AGENTS_KEY)
         names = {agent.value for agent in Agent}
-        take: dict[str, bool] = {}
-        for key, value in remote.items():
-            if key not in names or not isinstance(value, bool):
-                continue
-            if key in pending or self._written.get(key, 0) > writes_before:
-                self._reread_agents = True  # read again once our write is in
-                continue
-            take[key] = value
+        take, again = self._remote_fields(
+            AGENTS_KEY,
+            {k: v for k, v in remote.items() if k in names and isinstance(v, bool)},
+            writes_before,
+        )
+        self._reread_agents = self._reread_agents or again
         if not take:
             return
         self._known_agents.update(take)
@@ -1082,18 +1079,33 @@ class SyncManager:
             if origin != self.client.node_id
         )
 
+    def _remote_fields(
+        self, record: str, remote: Mapping[str, Any], writes_before: int
+    ) -> tuple[dict[str, Any], bool]:
+        """The fields of another site's `settings/<record>` to take here; whether to read again.
+
+        A field that a local edit on its way carries, or one written after the read began, is
+        left for a later read, once our write is in.
+        """
+        pending = self.queue.pending_fields(SETTINGS_COLLECTION, record)
+        take: dict[str, Any] = {}
+        again = False
+        for key, value in remote.items():
+            if key in pending or self._written.get(key, 0) > writes_before:
+                again = True
+            else:
+                take[key] = value
+        return take, again
+
     @callback
     def _apply_settings(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Take other sites' settings into the options, unless a local edit is on its way."""
-        pending = self.queue.pending_fields(SETTINGS_COLLECTION, PERSON_KEY)
-        take: dict[str, Any] = {}
-        for key, value in remote.items():
-            if key not in SYNCED_SETTINGS:
-                continue
-            if key in pending or self._written.get(key, 0) > writes_before:
-                self._reread = True  # read again once our write is in
-                continue
-            take[key] = value
+        take, again = self._remote_fields(
+            PERSON_KEY,
+            {k: v for k, v in remote.items() if k in SYNCED_SETTINGS},
+            writes_before,
+        )
+        self._reread = self._reread or again
         if not take:
             return
         current = s.Settings.from_options(self.entry.options).as_options()
