@@ -200,6 +200,17 @@ def _sync_options(url: str, secret: str = API_SECRET) -> dict[str, Any]:
     return {CONF_SYNC: {SYNC_URL: url, SYNC_SECRET: secret}}
 
 
+def _home_entry(template: MockConfigEntry, options: dict[str, Any], url: str) -> MockConfigEntry:
+    """The home site's entry (the template's data) with these options, syncing through `url`."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id="home",
+        data=dict(template.data),
+        options={**options, **_sync_options(url)},
+    )
+
+
 def _client(session: ClientSession, service: Service) -> SyncClient:
     """The local API of a service, as a site's Home Assistant talks to it."""
     return SyncClient(session, service.url, API_SECRET)
@@ -372,13 +383,7 @@ async def test_service_down_at_setup_queues_and_delivers_later(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     service = Service("home", tmp_path, ["--no-fsync"])
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(service.url)},
-    )
+    entry = _home_entry(mock_config_entry, options, service.url)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
     manager = entry.runtime_data.sync
@@ -541,13 +546,7 @@ async def test_diagnostics_never_show_the_sync_secret(
     await asyncio.to_thread(service.start)
     try:
         await wait_up(session, service)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Home",
-            unique_id="home",
-            data=dict(mock_config_entry.data),
-            options={**options, **_sync_options(service.url)},
-        )
+        entry = _home_entry(mock_config_entry, options, service.url)
         assert await async_setup_component(hass, "diagnostics", {})
         await _setup(hass, entry)
         manager = entry.runtime_data.sync
@@ -634,13 +633,7 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
 ) -> None:
     gate = Gate(sites.session, sites.home.url)
     await gate.start()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(gate.url)},
-    )
+    entry = _home_entry(mock_config_entry, options, gate.url)
     try:
         await _setup(hass, entry)
         manager = entry.runtime_data.sync

@@ -15,7 +15,6 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.sync import SyncClient
 from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
@@ -23,8 +22,8 @@ from .sync.nodes import API_SECRET
 from .sync.test_sync_processes import Service, wait_up
 from .test_sync import (
     _award,
+    _home_entry,
     _setup,
-    _sync_options,
     _teardown,
     _until,
     config_dir_per_test,
@@ -58,13 +57,7 @@ async def test_a_changed_secret_asks_for_the_new_one_and_nothing_waits_in_vain(
 ) -> None:
     service = Service("home", tmp_path, ["--no-fsync"])
     await asyncio.to_thread(service.start)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(service.url)},
-    )
+    entry = _home_entry(mock_config_entry, options, service.url)
     try:
         await wait_up(session, service)
         await _setup(hass, entry)
