@@ -338,6 +338,25 @@ def test_another_sites_notification_is_mirrored_never_due_and_follows_its_record
     assert queue.get("cabin-1") is None and queue.forget_synced("cabin-1") is False
 
 
+def test_another_sites_pending_notification_stops_holding_the_same_one_here_after_a_while() -> None:
+    """A cabin switched off with a reminder pending does not keep home's from going out."""
+    queue = NotificationQueue(tz=STOCKHOLM)
+    evening = local(2026, 11, 25, 21, 30)
+    queue.merge_synced(_cabin_record(queue, evening))  # pending there (quiet hours, say)
+    morning = evening + timedelta(hours=11)
+    same, created = queue.add(morning, title="Bedtime", message="In 30 min")
+    assert (same.id, created) == ("cabin-1", False)  # still held there: delivered by the cabin
+    next_evening = evening + timedelta(days=1)
+    own, created = queue.add(next_evening, title="Bedtime", message="In 30 min")
+    assert created and own.site is None
+    assert queue.due(next_evening) == [own]
+    # This site's own pending notification still holds the same one however old it is.
+    again, created = queue.add(
+        next_evening + timedelta(days=3), title="Bedtime", message="In 30 min"
+    )
+    assert (again.id, created) == (own.id, False)
+
+
 def test_a_dismissal_here_stands_against_the_record_and_own_notifications_stay() -> None:
     queue = NotificationQueue(tz=STOCKHOLM)
     evening = local(2026, 11, 25, 21, 30)

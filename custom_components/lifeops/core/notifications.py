@@ -43,6 +43,11 @@ class Status(StrEnum):
 
 FINISHED = frozenset({Status.DELIVERED, Status.FAILED, Status.DISMISSED})
 
+# How long another site's pending notification stands for the same one here: long enough for
+# quiet hours there to end (it is delivered then), not so long that a site switched off with
+# one pending (a cabin left for weeks) keeps the same reminder from going out here.
+MIRRORED_PENDING_HOLD = timedelta(hours=12)
+
 # What a site's record of its own notification holds; how it is delivered there (targets,
 # attempts, errors, retries) stays with that site.
 SYNCED_FIELDS: Final = (
@@ -250,7 +255,11 @@ class NotificationQueue:
         for existing in self._items.values():
             if existing.dedupe_key != key or existing.status is Status.DISMISSED:
                 continue
-            if existing.status is Status.PENDING or now - existing.created < self.dedupe_window:
+            age = now - existing.created
+            held = existing.status is Status.PENDING and (
+                not existing.mirrored or age < MIRRORED_PENDING_HOLD
+            )
+            if held or age < self.dedupe_window:
                 existing.count += 1
                 return existing, False
         notification = Notification(
