@@ -200,7 +200,9 @@ def _sync_options(url: str, secret: str = API_SECRET) -> dict[str, Any]:
     return {CONF_SYNC: {SYNC_URL: url, SYNC_SECRET: secret}}
 
 
-def _home_entry(template: MockConfigEntry, options: dict[str, Any], url: str) -> MockConfigEntry:
+def _home_entry(
+    template: MockConfigEntry, options: dict[str, Any], url: str, **extra: Any
+) -> MockConfigEntry:
     """The home site's entry (the template's data) with these options, syncing through `url`."""
     return MockConfigEntry(
         domain=DOMAIN,
@@ -208,6 +210,7 @@ def _home_entry(template: MockConfigEntry, options: dict[str, Any], url: str) ->
         unique_id="home",
         data=dict(template.data),
         options={**options, **_sync_options(url)},
+        **extra,
     )
 
 
@@ -260,13 +263,7 @@ async def _connected(
     hass: HomeAssistant, url: str, template: MockConfigEntry, options: dict[str, Any]
 ) -> MockConfigEntry:
     """The home site's entry, set up with sync to ``url`` and through its first sync."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=template.title,
-        unique_id=template.unique_id,
-        data=dict(template.data),
-        options={**options, **_sync_options(url)},
-    )
+    entry = _home_entry(template, options, url)
     await _setup(hass, entry)
     manager = entry.runtime_data.sync
     assert manager is not None
@@ -437,13 +434,7 @@ async def test_sync_now_when_the_service_is_away(
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(f"http://127.0.0.1:{free_port()}")},
-    )
+    entry = _home_entry(mock_config_entry, options, f"http://127.0.0.1:{free_port()}")
     await _setup(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(DOMAIN, "sync_now", {}, blocking=True, return_response=True)
@@ -718,13 +709,7 @@ async def _home_behind_a_gate(
     """Home's entry, reaching its service through a gate the test can close; synced once."""
     gate = Gate(sites.session, sites.home.url)
     await gate.start()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(template.data),
-        options={**options, **_sync_options(gate.url)},
-    )
+    entry = _home_entry(template, options, gate.url)
     await _setup(hass, entry)
     manager = entry.runtime_data.sync
     assert manager is not None
@@ -1329,13 +1314,8 @@ async def test_the_queue_and_switches_are_written_once_after_upgrading_and_not_a
             "sync": sync,
         },
     }
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        entry_id=mock_config_entry.entry_id,
-        data=dict(mock_config_entry.data),
-        options={**options, **_sync_options(sites.home.url)},
+    entry = _home_entry(
+        mock_config_entry, options, sites.home.url, entry_id=mock_config_entry.entry_id
     )
     await _setup(hass, entry)
     manager = entry.runtime_data.sync

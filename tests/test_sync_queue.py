@@ -7,7 +7,6 @@ kept in the entry's store moves into the file; long-term rows are bounded, with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from .test_sync import (  # noqa: F401  (fixtures)
     Gate,
     _award,
     _client,
+    _home_entry,
     _setup,
     _sync_options,
     _teardown,
@@ -42,25 +42,12 @@ from .test_sync import (  # noqa: F401  (fixtures)
     _xp,
     config_dir_per_test,
     fast_retries,
+    session,
 )
 
+__all__ = ["config_dir_per_test", "fast_retries", "session"]  # the fixtures, used by name
+
 ROWS_TABLE = "longterm.health_metric"
-
-
-@pytest.fixture
-async def http(socket_enabled: None) -> AsyncGenerator[ClientSession]:
-    async with ClientSession() as client:
-        yield client
-
-
-def _entry(template: MockConfigEntry, options: dict[str, Any], url: str) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id="home",
-        data=dict(template.data),
-        options={**options, **_sync_options(url)},
-    )
 
 
 def _manager(entry: MockConfigEntry) -> SyncManager:
@@ -89,12 +76,12 @@ def _in_file(hass: HomeAssistant, entry: MockConfigEntry) -> int:
 async def test_changes_wait_in_the_file_across_a_restart_and_are_written_once(
     hass: HomeAssistant,
     tmp_path: Path,
-    http: ClientSession,
+    session: ClientSession,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
 ) -> None:
     service = Service("home", tmp_path, ["--no-fsync"])
-    entry = _entry(mock_config_entry, options, service.url)
+    entry = _home_entry(mock_config_entry, options, service.url)
     await _setup(hass, entry)
     manager = _manager(entry)
     await _until(lambda: manager.connected is False)
@@ -116,9 +103,9 @@ async def test_changes_wait_in_the_file_across_a_restart_and_are_written_once(
 
     await asyncio.to_thread(service.start)
     try:
-        await wait_up(http, service)
+        await wait_up(session, service)
         await _until(lambda: manager.connected is True and not manager.queue)
-        api = _client(http, service)
+        api = _client(session, service)
         assert set(await api.items("xp")) == {"offline-walk"}
         assert len(await api.items(ROWS_TABLE)) == 3
         assert (await api.records("settings"))["person"]["wake_time"] == "07:15:00"
@@ -162,17 +149,17 @@ class LosingGate(Gate):
 async def test_a_write_whose_answer_was_lost_is_sent_again_harmlessly(
     hass: HomeAssistant,
     tmp_path: Path,
-    http: ClientSession,
+    session: ClientSession,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
 ) -> None:
     service = Service("home", tmp_path, ["--no-fsync"])
     await asyncio.to_thread(service.start)
-    gate = LosingGate(http, service.url, lose=0)
+    gate = LosingGate(session, service.url, lose=0)
     await gate.start()
     try:
-        await wait_up(http, service)
-        entry = _entry(mock_config_entry, options, gate.url)
+        await wait_up(session, service)
+        entry = _home_entry(mock_config_entry, options, gate.url)
         await _setup(hass, entry)
         manager = _manager(entry)
         await _until(lambda: manager.connected is True and not manager.queue)
@@ -185,7 +172,7 @@ async def test_a_write_whose_answer_was_lost_is_sent_again_harmlessly(
         )
         await hass.async_block_till_done()
         await _until(lambda: gate.writes >= sent + 2 and not manager.queue)
-        api = _client(http, service)
+        api = _client(session, service)
         assert set(await api.items("xp")) == {"walk"}
         assert (await api.records("settings"))["person"]["bedtime"] == "21:45:00"
         await hass.async_block_till_done()
@@ -200,13 +187,13 @@ async def test_a_write_whose_answer_was_lost_is_sent_again_harmlessly(
 async def test_a_queue_the_entry_store_kept_moves_into_its_file(
     hass: HomeAssistant,
     tmp_path: Path,
-    http: ClientSession,
+    session: ClientSession,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
     hass_storage: dict[str, Any],
 ) -> None:
     service = Service("home", tmp_path, ["--no-fsync"])
-    entry = _entry(mock_config_entry, options, service.url)
+    entry = _home_entry(mock_config_entry, options, service.url)
     key = f"lifeops.{entry.entry_id}"
     row = {"op": "add", "collection": ROWS_TABLE, "key": "home|ab|1", "value": [1]}
     old_queue = [
@@ -238,9 +225,9 @@ async def test_a_queue_the_entry_store_kept_moves_into_its_file(
 
     await asyncio.to_thread(service.start)
     try:
-        await wait_up(http, service)
+        await wait_up(session, service)
         await _until(lambda: manager.connected is True and not manager.queue)
-        api = _client(http, service)
+        api = _client(session, service)
         assert set(await api.items("xp")) == {"old-hike"}
         assert await api.items(ROWS_TABLE) == {"home|ab|1": [1]}
         dismissals = await api.records("notification_dismissals")
@@ -255,14 +242,14 @@ async def test_a_full_queue_refuses_long_term_rows_only_and_says_so(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     tmp_path: Path,
-    http: ClientSession,
+    session: ClientSession,
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sync_manager, "MAX_QUEUED", 10)
     service = Service("home", tmp_path, ["--no-fsync"])
-    entry = _entry(mock_config_entry, options, service.url)
+    entry = _home_entry(mock_config_entry, options, service.url)
     assert await async_setup_component(hass, "diagnostics", {})
     assert await async_setup_component(hass, "system_health", {})
     await _setup(hass, entry)
@@ -306,10 +293,10 @@ async def test_a_full_queue_refuses_long_term_rows_only_and_says_so(
     # The service back: the queue drains, the issue goes, the rows kept arrive.
     await asyncio.to_thread(service.start)
     try:
-        await wait_up(http, service)
+        await wait_up(session, service)
         await _until(lambda: manager.connected is True and not manager.queue)
         assert issues.async_get_issue(DOMAIN, issue_id) is None
-        api = _client(http, service)
+        api = _client(session, service)
         assert len(await api.items(ROWS_TABLE)) == 10 - base
         assert set(await api.items("xp")) == {"walk"}
         await _teardown(hass, entry)
@@ -324,7 +311,7 @@ async def test_a_damaged_queue_file_is_set_aside_and_removing_the_site_removes_i
     options: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    entry = _entry(mock_config_entry, options, "http://127.0.0.1:9")
+    entry = _home_entry(mock_config_entry, options, "http://127.0.0.1:9")
     path = queue_path(hass, entry.entry_id)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a database at all, " * 100)

@@ -19,7 +19,6 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.long_term_store import CONF_STORE
 from custom_components.lifeops.sync import long_term_rows
 from custom_components.lifeops.sync.long_term_rows import sync_ops
@@ -29,8 +28,8 @@ from tests.test_sync import (
     Gate,
     Sites,
     _client,
+    _home_entry,
     _setup,
-    _sync_options,
     _until,
     fast_retries,  # noqa: F401
     home_called,  # noqa: F401
@@ -60,13 +59,7 @@ async def gate(home_called: Sites) -> Any:  # noqa: F811 (the fixture imported a
 async def _home_without_store(
     hass: HomeAssistant, template: MockConfigEntry, options: dict[str, Any], gate: Gate
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=template.title,
-        unique_id=template.unique_id,
-        data=dict(template.data),
-        options={**options, **_sync_options(gate.url)},
-    )
+    entry = _home_entry(template, options, gate.url)
     await _setup(hass, entry)
     return entry
 
