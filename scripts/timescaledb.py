@@ -31,8 +31,9 @@ import subprocess
 import sys
 import time
 
+import debian_root
+
 SUITE = "trixie"
-MIRROR = "http://deb.debian.org/debian"
 PACKAGES = ("postgresql-17", "postgresql-17-timescaledb", "dash")
 # Not needed to run the server: the JIT (llvm, z3), perl scripts, locale data beyond C.UTF-8.
 SKIP_PREFIXES = ("libllvm", "libz3", "perl", "libperl", "locales", "libclang", "llvm")
@@ -54,68 +55,7 @@ def root_dir() -> Path:
 
 def log(message: str) -> None:
     """Progress on stderr."""
-    print(f"[timescaledb] {message}", file=sys.stderr, flush=True)
-
-
-def _apt_options(apt: Path) -> list[str]:
-    return [
-        "-o",
-        f"Dir::Etc::sourcelist={apt / 'sources.list'}",
-        "-o",
-        "Dir::Etc::sourceparts=-",
-        "-o",
-        f"Dir::State::Lists={apt / 'lists'}",
-        "-o",
-        f"Dir::State::status={apt / 'status'}",
-        "-o",
-        f"Dir::Cache={apt / 'cache'}",
-        "-o",
-        f"Dir::Cache::archives={apt / 'cache' / 'archives'}",
-        "-o",
-        "APT::Sandbox::User=root",
-        "-o",
-        "Debug::NoLocking=1",
-        "-q",
-    ]
-
-
-def _download(apt: Path) -> list[Path]:
-    (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (apt / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    (apt / "sources.list").write_text(
-        f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {MIRROR} {SUITE} main\n"
-    )
-    (apt / "status").touch()
-    options = _apt_options(apt)
-    log(f"apt-get update ({SUITE}, private state in {apt})")
-    subprocess.run(["apt-get", *options, "update"], check=True, stdout=subprocess.DEVNULL)
-    log(f"downloading {' '.join(PACKAGES)} and their dependencies")
-    subprocess.run(
-        [
-            "apt-get",
-            *options,
-            "--download-only",
-            "--yes",
-            "--no-install-recommends",
-            "install",
-            *PACKAGES,
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return sorted((apt / "cache" / "archives").glob("*.deb"))
-
-
-def _usr_merge(root: Path) -> None:
-    for name in ("bin", "sbin", "lib", "lib64"):
-        top, usr = root / name, root / "usr" / name
-        usr.mkdir(parents=True, exist_ok=True)
-        if top.is_symlink():
-            continue
-        if top.is_dir():
-            subprocess.run(["cp", "-a", f"{top}/.", str(usr)], check=True)
-            shutil.rmtree(top)
-        top.symlink_to(f"usr/{name}")
+    debian_root.log("timescaledb", message)
 
 
 def install() -> Path:
@@ -140,17 +80,12 @@ def install() -> Path:
 def _install(root: Path, stamp: Path) -> Path:
     started = time.monotonic()
     apt = cache_dir() / "apt"
-    debs = _download(apt)
+    debs = debian_root.download("timescaledb", SUITE, PACKAGES, apt)
     staging = cache_dir() / "root.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    unpacked = 0
-    for deb in debs:
-        if deb.name.startswith(SKIP_PREFIXES):
-            continue
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
-        unpacked += 1
-    _usr_merge(staging)
+    unpacked = debian_root.unpack(debs, staging, skip=SKIP_PREFIXES)
+    debian_root.usr_merge(staging)
     (staging / "dev").mkdir(exist_ok=True)
     for device in ("null", "urandom", "zero"):
         # The server opens /dev/null and /dev/urandom; cp -a copies the device nodes themselves.
