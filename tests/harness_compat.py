@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import homeassistant  # noqa: F401  (first: sets up Home Assistant's import aliases)
 from homeassistant.components import logger
+from homeassistant.components.logger import helpers as _logger_helpers
 
-if not hasattr(logger, "_clear_logger_overwrites"):
-    from homeassistant.components.logger import helpers as _logger_helpers
-
+if not hasattr(logger, "_clear_logger_overwrites") and hasattr(
+    _logger_helpers, "_clear_logger_overwrites"
+):
     logger._clear_logger_overwrites = _logger_helpers._clear_logger_overwrites  # type: ignore[attr-defined]

@@ -46,6 +46,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.settings import Settings
+from tests.releases import SETUP_ENTRY_OK, find_device
 
 TEST_DOMAIN = "test"
 LIFEOPS_CALENDAR = "calendar.lifeops_work_life_work"
@@ -84,7 +85,13 @@ class FakeLight(LightEntity):
         """A colour-temperature light, or a dimmer with brightness only."""
         self._attr_unique_id = f"fake_light_{key}"
         self._attr_name = key.replace("_", " ").capitalize()
-        self._attr_device_info = DeviceInfo(identifiers={(TEST_DOMAIN, key)}, name=self._attr_name)
+        # A device named unlike the entity: the entity's name is its own, so it may have an
+        # area of its own (2026.x refuses one on an entity named as its device), and its id is
+        # fixed (2026.x would put the device's name into it).
+        self.entity_id = f"light.{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(TEST_DOMAIN, key)}, name=f"Fixture for {self._attr_name}"
+        )
         mode = ColorMode.COLOR_TEMP if color_temp else ColorMode.BRIGHTNESS
         self._attr_supported_color_modes = {mode}
         self._attr_color_mode = mode
@@ -247,12 +254,13 @@ async def real_entities(
     """Set the lights and calendars up as a config-entry integration (so they have devices)."""
     platforms = [Platform.LIGHT, Platform.CALENDAR]
 
-    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool | None:
         await hass.config_entries.async_forward_entry_setups(entry, platforms)
-        return True
+        return SETUP_ENTRY_OK
 
-    async def unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-        return await hass.config_entries.async_unload_platforms(entry, platforms)
+    async def unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool | None:
+        assert await hass.config_entries.async_unload_platforms(entry, platforms)
+        return SETUP_ENTRY_OK
 
     def platform(entities: list[Any]) -> MockPlatform:
         async def add(
@@ -479,7 +487,7 @@ async def test_wind_down_areas_reach_lights_by_device_or_entity_area(
     entities = er.async_get(hass)
 
     def put_device(key: str, area_id: str) -> None:
-        device = devices.async_get_device(identifiers={(TEST_DOMAIN, key)})
+        device = find_device(hass, (TEST_DOMAIN, key))
         assert device is not None
         devices.async_update_device(device.id, area_id=area_id)
 

@@ -32,7 +32,6 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import (
     area_registry as ar,
-    device_registry as dr,
     entity_registry as er,
 )
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -53,6 +52,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 import yaml
 
 from custom_components.lifeops.const import DOMAIN
+from tests.releases import SETUP_ENTRY_OK, find_device
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "lifeops"
 SOURCE_URL = "https://github.com/lifeops/lifeops/blob/main/blueprints/automation/lifeops/"
@@ -82,7 +82,12 @@ class Light(LightEntity):
         """A colour-temperature light with transitions, or a plain dimmer."""
         self._attr_unique_id = f"light_{key}"
         self._attr_name = key.capitalize()
-        self._attr_device_info = DeviceInfo(identifiers={(TEST_DOMAIN, key)}, name=key)
+        # A device named unlike the entity, so the entity's name is its own and it may have an
+        # area (2026.x); its id is fixed (2026.x would put the device's name into it).
+        self.entity_id = f"light.{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(TEST_DOMAIN, key)}, name=f"Fixture for {key}"
+        )
         mode = ColorMode.COLOR_TEMP if color_temp else ColorMode.BRIGHTNESS
         self._attr_supported_color_modes = {mode}
         self._attr_color_mode = mode
@@ -143,9 +148,9 @@ async def lights(hass: HomeAssistant, stockholm: None) -> dict[str, Light]:
         "light.reading": Light("reading", color_temp=True, is_on=False),
     }
 
-    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool | None:
         await hass.config_entries.async_forward_entry_setups(entry, [Platform.LIGHT])
-        return True
+        return SETUP_ENTRY_OK
 
     async def add(
         hass: HomeAssistant, entry: ConfigEntry, add_entities: AddConfigEntryEntitiesCallback
@@ -354,7 +359,7 @@ async def phone(hass: HomeAssistant, stockholm: None, aioclient_mock: AiohttpCli
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, "mobile_app", {"mobile_app": {}})
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device(identifiers={("mobile_app", "phone-1")})
+    device = find_device(hass, ("mobile_app", "phone-1"))
     assert device is not None
     return device.id
 

@@ -8,13 +8,14 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.helpers import area_registry as ar, device_registry as dr
+from homeassistant.helpers import area_registry as ar
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, CONF_SITE_NAME, DOMAIN
 from custom_components.lifeops.core.settings import Settings
+from tests.releases import find_device
 
 from .conftest import NODE_ID
 
@@ -139,7 +140,7 @@ async def test_reconfigure_changes_site_and_keeps_node_id(
     assert entry.state is ConfigEntryState.LOADED
     # Entity ids stay as they were; the state and the hub device's name follow the site.
     assert hass.states.get("sensor.lifeops_home_site").state == "lake_house"
-    hub = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, NODE_ID)})
+    hub = find_device(hass, (DOMAIN, NODE_ID))
     assert hub.name == "LifeOps Lake house"
 
     # And back to a preset site: the custom name goes.

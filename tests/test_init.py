@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.agents import Agent
+from tests.releases import find_device
 
 from .conftest import NODE_ID
 
@@ -50,7 +51,7 @@ async def test_hub_and_one_device_per_agent(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     devices = dr.async_get(hass)
-    hub = devices.async_get_device(identifiers={(DOMAIN, NODE_ID)})
+    hub = find_device(hass, (DOMAIN, NODE_ID))
     assert hub is not None
     assert hub.name == "LifeOps Home"
     assert hub.entry_type is dr.DeviceEntryType.SERVICE
@@ -74,7 +75,7 @@ async def test_hub_and_one_device_per_agent(
     )
 
     entities = er.async_get(hass)
-    sleep_device = devices.async_get_device(identifiers={(DOMAIN, f"{NODE_ID}_sleep")})
+    sleep_device = find_device(hass, (DOMAIN, f"{NODE_ID}_sleep"))
     on_sleep = {entry.entity_id for entry in er.async_entries_for_device(entities, sleep_device.id)}
     assert on_sleep == {
         "binary_sensor.lifeops_sleep_wind_down_active",

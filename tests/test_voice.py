@@ -7,6 +7,7 @@ LLM API is fetched and its tools called as an LLM conversation agent would.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 import re
@@ -291,6 +292,26 @@ async def test_oura_without_last_nights_sleep_yet(
 # ---- the LLM API ------------------------------------------------------------------------------
 
 
+def llm_context() -> llm.LLMContext:
+    """A conversation's context in English, as each release builds it."""
+    fields: dict[str, Any] = {
+        "platform": "test",
+        "context": Context(),
+        "language": "en",
+        "assistant": "conversation",
+        "device_id": None,
+    }
+    if "user_prompt" in {field.name for field in dataclasses.fields(llm.LLMContext)}:
+        fields["user_prompt"] = None  # 2025.4; gone in 2026.x
+    return llm.LLMContext(**fields)
+
+
+async def call_tool(api: llm.APIInstance, name: str) -> Any:
+    """A tool's answer as JSON (2026.x wraps it in a ToolResult)."""
+    result = await api.async_call_tool(llm.ToolInput(name, {}))
+    return getattr(result, "data", result)
+
+
 async def test_llm_api_tools_answer_with_figures(
     hass: HomeAssistant, stockholm: None, init_integration: MockConfigEntry
 ) -> None:
@@ -302,33 +323,26 @@ async def test_llm_api_tools_answer_with_figures(
     )
     await hass.async_block_till_done()
     assert "lifeops" in [api.id for api in llm.async_get_apis(hass)]
-    context = llm.LLMContext(
-        platform="test",
-        context=Context(),
-        user_prompt=None,
-        language="en",
-        assistant="conversation",
-        device_id=None,
-    )
+    context = llm_context()
     api = await llm.async_get_api(hass, "lifeops", context)
     assert sorted(tool.name for tool in api.tools) == sorted(
         f"lifeops_{question.value}" for question in Question
     )
     assert "never guess" in api.api_prompt
 
-    readiness = await api.async_call_tool(llm.ToolInput("lifeops_readiness", {}))
+    readiness = await call_tool(api, "lifeops_readiness")
     assert readiness == {
         "speech": "Your readiness is 75. Today suits a moderate workout.",
         "answer": "readiness",
         "data": {"readiness": 75.0, "recommendation": "moderate", "source": READINESS},
     }
-    sleep = await api.async_call_tool(llm.ToolInput("lifeops_sleep", {}))
+    sleep = await call_tool(api, "lifeops_sleep")
     assert sleep["answer"] == "sleep_no_data"
     assert sleep["data"]["sleep_score"] is None
-    screen = await api.async_call_tool(llm.ToolInput("lifeops_screen_time", {}))
+    screen = await call_tool(api, "lifeops_screen_time")
     assert screen["data"] == {"minutes_today": 42, "daily_limit_minutes": 120}
     assert screen["speech"] == "42 minutes of screen time today; your limit is 2 hours."
-    started = await api.async_call_tool(llm.ToolInput("lifeops_start_wind_down", {}))
+    started = await call_tool(api, "lifeops_start_wind_down")
     assert started["data"]["started"] is True
     assert hass.states.get("binary_sensor.lifeops_sleep_wind_down_active").state == "on"
 
@@ -339,17 +353,12 @@ async def test_assist_llm_api_offers_lifeops_intents(
     """With Home Assistant's own Assist API, an LLM sees LifeOps' intents as tools."""
     hass.states.async_set(READINESS, "64")
     await hass.async_block_till_done()
-    context = llm.LLMContext(
-        platform="test",
-        context=Context(),
-        user_prompt="how ready am I",
-        language="en",
-        assistant="conversation",
-        device_id=None,
-    )
-    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
-    assert set(INTENTS.values()) <= {tool.name for tool in api.tools}
-    result = await api.async_call_tool(llm.ToolInput("LifeOpsReadiness", {}))
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context())
+    # 2026.x: LifeOps' LLM platform adds its intents, named lifeops__<intent> as the release
+    # asks; 2025.4 lists every registered intent under its own name.
+    prefix = f"{DOMAIN}__" if hasattr(llm, "ToolResult") else ""
+    assert {f"{prefix}{name}" for name in INTENTS.values()} <= {tool.name for tool in api.tools}
+    result = await call_tool(api, f"{prefix}LifeOpsReadiness")
     assert result["speech"]["plain"]["speech"] == (
         "Your readiness is 64. Today suits a light workout."
     )

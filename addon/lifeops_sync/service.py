@@ -453,7 +453,7 @@ class Node:
         app.router.add_post("/v1/sync_now", self._handle_sync_now)
         app.router.add_get("/v1/changes", self._handle_changes)
         # aiohttp 3.11 annotates its signals in the older aiosignal's terms; the call is right.
-        app.on_shutdown.append(self._on_shutdown)  # type: ignore[arg-type]
+        app.on_shutdown.append(self._on_shutdown)  # type: ignore[arg-type,unused-ignore]
         return app
 
     async def _on_shutdown(self, app: web.Application) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -104,9 +104,14 @@ async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool
 
 
 async def _async_oura_entry_updated(hass: HomeAssistant, entry: OuraConfigEntry) -> None:
-    """Reload for new options; a refreshed token (also an entry update) changes nothing."""
-    if dict(entry.options) != entry.runtime_data.options:
-        await hass.config_entries.async_reload(entry.entry_id)
+    """Reload for new options, or for a new sign-in after Oura refused the old one.
+
+    A token refreshed on the way (also an entry update) changes nothing.
+    """
+    coordinator = entry.runtime_data
+    signed_out = isinstance(coordinator.last_exception, ConfigEntryAuthFailed)
+    if signed_out or dict(entry.options) != coordinator.options:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
@@ -120,6 +125,7 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         settings=settings,
         store=store,
         enabled=dict(stored.get(ENABLED_KEY) or {}),
+        loaded_as=(entry.title, dict(entry.data)),
     )
     entry.runtime_data = runtime
     store.register(ENABLED_KEY, lambda: runtime.enabled)
@@ -142,8 +148,10 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         store.register(key, controller.as_dict)
 
     # The hub device first: every agent device is linked to it.
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **device_info(entry, None)
+    runtime.hub_device_id = (
+        dr.async_get(hass)
+        .async_get_or_create(config_entry_id=entry.entry_id, **device_info(entry, None))
+        .id
     )
     for controller in runtime.controllers:
         await controller.async_start()
@@ -191,8 +199,14 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
-    """Apply saved options at once, without reloading: agents re-read their inputs."""
+    """Apply saved options at once, without reloading: agents re-read their inputs.
+
+    A renamed or moved site (reconfigure: new title or data) is reloaded instead.
+    """
     runtime = entry.runtime_data
+    if (entry.title, dict(entry.data)) != runtime.loaded_as:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     runtime.settings = _read_settings(entry)
     runtime.notifications.queue.set_quiet_hours(
         (runtime.settings.quiet_hours_start, runtime.settings.quiet_hours_end)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -21,7 +24,7 @@ from .texts import async_notification_text
 
 PARALLEL_UPDATES = 0
 
-WORK_CALENDAR = EntityDescription(key="work_calendar", translation_key="work_calendar")
+WORK_CALENDAR = CalendarEntityDescription(key="work_calendar", translation_key="work_calendar")
 OPEN_SESSION_AHEAD = timedelta(minutes=1)
 
 

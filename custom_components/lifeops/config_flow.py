@@ -38,8 +38,8 @@ from homeassistant.helpers.selector import (
     TimeSelector,
 )
 from homeassistant.helpers.translation import async_get_translations
-import voluptuous as vol
 
+from .compat import vol
 from .const import (
     CONF_HISTORY_DAYS,
     CONF_KIND,
@@ -55,6 +55,7 @@ from .const import (
 from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
 from .data import LifeOpsConfigEntry, is_oura_entry
+from .entry_update import async_update_entry_and_abort
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
@@ -199,7 +200,10 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         await self.async_set_unique_id(person.id)
         if self.source == SOURCE_REAUTH:
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-            return self.async_update_reload_and_abort(self._get_reauth_entry(), data_updates=data)
+            entry = self._get_reauth_entry()
+            return async_update_entry_and_abort(
+                self, entry, reason="reauth_successful", data={**entry.data, **data}
+            )
         self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title=OURA_DEFAULT_TITLE, data={**data, CONF_KIND: KIND_OURA}
@@ -230,8 +234,10 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
                 data[CONF_SITE] = site
                 if name:
                     data[CONF_SITE_NAME] = name
-                return self.async_update_reload_and_abort(
+                return async_update_entry_and_abort(
+                    self,
                     entry,
+                    reason="reconfigure_successful",
                     unique_id=site,
                     title=await _site_title(self.hass, site, name),
                     data=data,

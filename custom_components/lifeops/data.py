@@ -37,6 +37,10 @@ class LifeOpsRuntimeData:
     settings: Settings
     store: LifeOpsStore
     enabled: dict[str, bool] = field(default_factory=dict)
+    # The hub device's registry id, once it is registered (the agents' devices link to it).
+    hub_device_id: str = ""
+    # The title and data the entry was set up with: the options listener reloads when they change.
+    loaded_as: tuple[str, dict[str, Any]] = ("", {})
     notifications: NotificationsController = field(init=False)
     scenes: ScenesController = field(init=False)
     sleep: SleepController = field(init=False)

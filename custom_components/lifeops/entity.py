@@ -13,6 +13,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
+from .compat import link_to_hub
 from .const import DOMAIN
 from .core.agents import Agent
 from .data import LifeOpsConfigEntry
@@ -33,14 +34,14 @@ def device_info(entry: LifeOpsConfigEntry, agent: Agent | None) -> DeviceInfo:
             translation_key=HUB,
             translation_placeholders={"site": entry.title},
         )
-    return DeviceInfo(
+    info = DeviceInfo(
         identifiers={(DOMAIN, f"{node_id}_{agent}")},
         entry_type=DeviceEntryType.SERVICE,
         manufacturer="LifeOps",
         model="LifeOps agent",
         translation_key=agent.value,
-        via_device=hub_identifier,
     )
+    return link_to_hub(info, hub_identifier, entry.runtime_data.hub_device_id)
 
 
 class LifeOpsEntity(Entity):
@@ -113,6 +114,7 @@ class LifeOpsAgentEntity(LifeOpsEntity):
     """An entity showing an agent controller's state; it updates when the controller changes."""
 
     _last_shown: tuple[Any, ...] | None = None
+    _next_shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -144,17 +146,15 @@ class LifeOpsAgentEntity(LifeOpsEntity):
         # The agents tell their entities about every change they make; most changes leave a
         # given entity as it was, and writing an unchanged state costs the loop for nothing.
         if (shown := self._shown()) != self._last_shown:
-            self._write(shown)
+            self._next_shown = shown
+            self.async_write_ha_state()
 
     @callback
-    def async_write_ha_state(self) -> None:
-        """Write the state, remembering what it showed."""
-        self._write(self._shown())
-
-    @callback
-    def _write(self, shown: tuple[Any, ...]) -> None:
-        self._last_shown = shown
-        super().async_write_ha_state()
+    def _async_write_ha_state(self) -> None:
+        """Write the state, remembering what it showed (however the write was asked for)."""
+        shown, self._next_shown = self._next_shown, None
+        self._last_shown = shown if shown is not None else self._shown()
+        super()._async_write_ha_state()
 
 
 @cache

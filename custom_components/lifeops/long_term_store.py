@@ -35,7 +35,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 from homeassistant.util import dt as dt_util
-from homeassistant.util.ssl import get_default_context, get_default_no_verify_context
+from homeassistant.util.ssl import client_context, client_context_no_verify
 
 from .agents.gamification import (
     EVENT_ACHIEVEMENT_UNLOCKED,
@@ -111,9 +111,9 @@ def store_config(values: Mapping[str, Any]) -> StoreConfig | None:
         allow_postgresql=bool(values[ALLOW_POSTGRESQL]),
         tls=str(values[TLS]),
         # Home Assistant's own contexts, made at its start: nothing is read from disk on the loop.
-        ssl_context=(
-            get_default_context() if values[TLS] == TLS_VERIFY else get_default_no_verify_context()
-        ),
+        # Not get_default_context(): from 2026.x it offers ALPN http/1.1, which PostgreSQL
+        # refuses (TLSV1_ALERT_NO_APPLICATION_PROTOCOL); client_context() offers no ALPN.
+        ssl_context=client_context() if values[TLS] == TLS_VERIFY else client_context_no_verify(),
     )
 
 

@@ -25,8 +25,8 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import voluptuous as vol
 
+from .compat import vol
 from .long_term_store import (
     ALLOW_POSTGRESQL,
     CONF_STORE,

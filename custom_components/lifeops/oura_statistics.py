@@ -16,14 +16,13 @@ from typing import Any
 
 from homeassistant.components.recorder.models import (
     StatisticData,
-    StatisticMeanType,
-    StatisticMetaData,
 )
 from homeassistant.components.recorder.statistics import async_add_external_statistics
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util, slugify
 
+from .compat import statistic_metadata
 from .const import DOMAIN, LOGGER
 from .oura import OuraClient, OuraError
 from .oura.history import (
@@ -79,13 +78,11 @@ async def async_write_series(
         points = series.get(metric.key)
         if not points:
             continue
-        metadata = StatisticMetaData(
-            mean_type=StatisticMeanType.ARITHMETIC,
-            has_sum=False,
-            name=names.get(metric.key, metric.key),
-            source=DOMAIN,
+        metadata = statistic_metadata(
             statistic_id=statistic_id(account, metric.key),
-            unit_of_measurement=metric.unit,
+            source=DOMAIN,
+            name=names.get(metric.key, metric.key),
+            unit=metric.unit,
         )
         for first in range(0, len(points), WRITE_PIECE):
             piece = points[first : first + WRITE_PIECE]

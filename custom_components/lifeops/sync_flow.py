@@ -14,8 +14,9 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
-import voluptuous as vol
 
+from .compat import vol
+from .entry_update import async_update_entry_and_abort
 from .sync import SyncAuthError, SyncClient, SyncConnectionError, SyncError, SyncNotAServiceError
 from .sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL, sync_options, valid_url
 
@@ -88,7 +89,8 @@ async def async_step_reauth_sync(
         elif error := await async_test_service(flow.hass, current[SYNC_URL], secret):
             errors["base"] = error
         else:
-            return flow.async_update_reload_and_abort(
+            return async_update_entry_and_abort(
+                flow,
                 entry,
                 options={
                     **entry.options,
