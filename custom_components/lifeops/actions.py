@@ -1,4 +1,4 @@
-"""What every LifeOps action shares: validating its data and finding the entry it is for.
+"""What every LifeOps action shares: validating its data, finding its entry, who may run it.
 
 The actions (and the websocket commands) validate their data here rather than through the
 service registry's schema, so each error is a `ServiceValidationError` with a translation key
@@ -14,13 +14,14 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
+    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -98,6 +99,21 @@ def entry_for(hass: HomeAssistant, data: Mapping[str, Any]) -> LifeOpsConfigEntr
     return entry
 
 
+async def async_check_admin(hass: HomeAssistant, context: Context) -> None:
+    """Refuse a call made by a user who is not an administrator, or by a user who is not there.
+
+    A call with no user (an automation, a script, Home Assistant itself) may run, as Home
+    Assistant's own administrator-only actions allow (`async_register_admin_service`).
+    """
+    if context.user_id is None:
+        return
+    user = await hass.auth.async_get_user(context.user_id)
+    if user is None:
+        raise UnknownUser(context=context)
+    if not user.is_admin:
+        raise Unauthorized(context=context)
+
+
 def for_entry(hass: HomeAssistant, handler: EntryHandler) -> ActionHandler:
     """A site action's handler: runs `handler` with the entry the data is for."""
 
@@ -115,11 +131,19 @@ def async_register_action(
     handler: ActionHandler,
     *,
     supports_response: SupportsResponse = SupportsResponse.OPTIONAL,
+    admin: bool = False,
     named_fields: bool = True,
 ) -> None:
-    """Register `lifeops.<name>`: validated, then handled."""
+    """Register `lifeops.<name>`: checked (`admin`), validated, then handled.
+
+    Not `async_register_admin_service`: on Home Assistant 2025.4, the oldest LifeOps supports,
+    it takes no `supports_response` and drops the handler's response, which export, purge and
+    import answer with.
+    """
 
     async def handle(call: ServiceCall) -> ServiceResponse:
+        if admin:  # before validating: a refused caller learns nothing about the data
+            await async_check_admin(hass, call.context)
         data = validate(schema, call.data, named_fields=named_fields)
         response = await handler(data)
         return response if call.return_response else None

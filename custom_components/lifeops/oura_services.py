@@ -3,7 +3,8 @@
 Oura's API reaches back only so far; its account export holds everything. The action reads the
 export (a ZIP, a folder of its files, or one file) from Home Assistant's config folder or an
 allowed folder, and writes every day into the same long-term statistics the API backfill uses, so
-older history joins the newer seamlessly and importing twice never duplicates.
+older history joins the newer seamlessly and importing twice never duplicates. Only an
+administrator may run it (so may automations and scripts, which run as no user).
 """
 
 from __future__ import annotations
@@ -98,12 +99,13 @@ async def _async_import(hass: HomeAssistant, data: dict[str, Any]) -> ServiceRes
 
 @callback
 def async_setup_oura_services(hass: HomeAssistant) -> None:
-    """Register the Oura actions."""
+    """Register the Oura actions; only administrators may run them."""
     # Its fields have no error texts of their own: a wrong value is `invalid_data`.
     async_register_action(
         hass,
         SERVICE_IMPORT_OURA_EXPORT,
         SCHEMA,
         functools.partial(_async_import, hass),
+        admin=True,
         named_fields=False,
     )

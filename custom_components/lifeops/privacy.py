@@ -6,6 +6,7 @@ deletes the agents' stored state, resets the settings to the defaults and, unles
 the recorder's history and statistics of LifeOps' entities. `lifeops.import_data` reads an
 export back, replacing what the entry holds. Purge and import reload the entry, so every
 entity starts again from what is left. Nothing changes when the input or the file is bad.
+Only an administrator may run them (so may automations and scripts, which run as no user).
 """
 
 from __future__ import annotations
@@ -247,8 +248,8 @@ HANDLERS: Final[dict[str, Handler]] = {
 
 @callback
 def async_setup_privacy_services(hass: HomeAssistant) -> None:
-    """Register the privacy actions (once, from async_setup)."""
+    """Register the privacy actions (once, from async_setup); only administrators may run them."""
     for name, handler in HANDLERS.items():
         async_register_action(
-            hass, name, SCHEMAS[name], for_entry(hass, functools.partial(handler, hass))
+            hass, name, SCHEMAS[name], for_entry(hass, functools.partial(handler, hass)), admin=True
         )

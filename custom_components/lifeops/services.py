@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -266,6 +266,10 @@ HANDLERS: dict[str, tuple[EntryHandler, SupportsResponse]] = {
 }
 
 
+# Actions only an administrator may run (and automations and scripts, which have no user).
+ADMIN_ONLY: Final = frozenset({"dismiss_notification"})
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every LifeOps action."""
@@ -276,4 +280,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
             SCHEMAS[name],
             for_entry(hass, handler),
             supports_response=supports_response,
+            admin=name in ADMIN_ONLY,
         )
