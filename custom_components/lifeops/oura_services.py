@@ -3,19 +3,22 @@
 Oura's API reaches back only so far; its account export holds everything. The action reads the
 export (a ZIP, a folder of its files, or one file) from Home Assistant's config folder or an
 allowed folder, and writes every day into the same long-term statistics the API backfill uses, so
-older history joins the newer seamlessly and importing twice never duplicates.
+older history joins the newer seamlessly and importing twice never duplicates. Only an
+administrator may run it (so may automations and scripts, which run as no user).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 import voluptuous as vol
 
+from .actions import ATTR_CONFIG_ENTRY_ID, async_register_action
 from .const import DOMAIN
 from .data import is_oura_entry
 from .oura.export import OuraExportError, read_export
@@ -23,7 +26,6 @@ from .oura_statistics import OuraHistory, history_summary, recorder_running, sta
 
 SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
 ATTR_PATH = "path"
-ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 EXPORT_ACCOUNT = "export"  # the account name of history imported before any Oura sign-in
 
 SCHEMA = vol.Schema(
@@ -72,11 +74,7 @@ def _account_of(entry: ConfigEntry[Any]) -> str:
     return entry.unique_id or entry.entry_id
 
 
-async def _async_import(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    try:
-        data = SCHEMA(dict(call.data))
-    except vol.Invalid as err:
-        raise _error("invalid_data", field=str(err.path[0]) if err.path else "-") from err
+async def _async_import(hass: HomeAssistant, data: dict[str, Any]) -> ServiceResponse:
     if not recorder_running(hass):
         raise _error("recorder_required")
     path = _export_path(hass, data[ATTR_PATH])
@@ -99,13 +97,15 @@ async def _async_import(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     }
 
 
+@callback
 def async_setup_oura_services(hass: HomeAssistant) -> None:
-    """Register the Oura actions."""
-
-    async def handle(call: ServiceCall) -> ServiceResponse:
-        response = await _async_import(hass, call)
-        return response if call.return_response else None
-
-    hass.services.async_register(
-        DOMAIN, SERVICE_IMPORT_OURA_EXPORT, handle, supports_response=SupportsResponse.OPTIONAL
+    """Register the Oura actions; only administrators may run them."""
+    # Its fields have no error texts of their own: a wrong value is `invalid_data`.
+    async_register_action(
+        hass,
+        SERVICE_IMPORT_OURA_EXPORT,
+        SCHEMA,
+        functools.partial(_async_import, hass),
+        admin=True,
+        named_fields=False,
     )

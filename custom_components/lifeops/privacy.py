@@ -6,23 +6,19 @@ deletes the agents' stored state, resets the settings to the defaults and, unles
 the recorder's history and statistics of LifeOps' entities. `lifeops.import_data` reads an
 export back, replacing what the entry holds. Purge and import reload the entry, so every
 entity starts again from what is left. Nothing changes when the input or the file is bad.
+Only an administrator may run them (so may automations and scripts, which run as no user).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
+import functools
 import json
 from pathlib import Path
 from typing import Any, Final
 
 from homeassistant.components import persistent_notification
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.recorder import get_instance
@@ -31,19 +27,17 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.file import write_utf8_file
 import voluptuous as vol
 
+from .actions import ENTRY_FIELD, async_register_action, for_entry
 from .agents.notifications import fallback_id
 from .const import DOMAIN
 from .core import export
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry
 from .long_term_store import buffer_path, remove_buffer
-from .services import _entry as entry_for
 from .store import LifeOpsStore
 from .timescale.errors import StoreError
 from .timescale.migrate import connect
 from .timescale.privacy import export_site, purge_site
-
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 
 def _file_name(value: Any) -> str:
@@ -53,38 +47,23 @@ def _file_name(value: Any) -> str:
     return text
 
 
-_ENTRY: dict[Any, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "export_data": vol.Schema({**_ENTRY, vol.Optional("filename"): _file_name}),
+    "export_data": vol.Schema({**ENTRY_FIELD, vol.Optional("filename"): _file_name}),
     "purge_data": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("confirm"): vol.All(cv.boolean, vol.IsTrue()),
             vol.Optional("history", default=True): cv.boolean,
         }
     ),
-    "import_data": vol.Schema({**_ENTRY, vol.Required("filename"): _file_name}),
+    "import_data": vol.Schema({**ENTRY_FIELD, vol.Required("filename"): _file_name}),
 }
-_FIELDS: Final = frozenset(
-    field.schema if isinstance(field, vol.Marker) else field
-    for schema in SCHEMAS.values()
-    for field in schema.schema
-)
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
-
-
-def _validation_error(err: vol.Invalid) -> ServiceValidationError:
-    field = str(err.path[0]) if err.path else ""
-    if "extra keys not allowed" in err.error_message:
-        return _error("unknown_field", field=field)
-    if field in _FIELDS:
-        return _error(f"invalid_field_{field}", field=field)
-    return _error("invalid_data", field=field or "-")
 
 
 def _path(config_dir: str, name: str) -> Path:
@@ -269,28 +248,8 @@ HANDLERS: Final[dict[str, Handler]] = {
 
 @callback
 def async_setup_privacy_services(hass: HomeAssistant) -> None:
-    """Register the privacy actions (once, from async_setup)."""
+    """Register the privacy actions (once, from async_setup); only administrators may run them."""
     for name, handler in HANDLERS.items():
-        hass.services.async_register(
-            DOMAIN,
-            name,
-            _wrap(hass, name, handler),
-            supports_response=SupportsResponse.OPTIONAL,
+        async_register_action(
+            hass, name, SCHEMAS[name], for_entry(hass, functools.partial(handler, hass)), admin=True
         )
-
-
-def _wrap(
-    hass: HomeAssistant, name: str, handler: Handler
-) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
-    schema = SCHEMAS[name]
-
-    async def handle(call: ServiceCall) -> ServiceResponse:
-        try:
-            data = schema(dict(call.data))
-        except vol.Invalid as err:
-            raise _validation_error(err) from err
-        entry = entry_for(hass, data)
-        response = await handler(hass, entry, data)
-        return response if call.return_response else None
-
-    return handle

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import HomeAssistant, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .actions import ENTRY_FIELD, EntryHandler, async_register_action, for_entry
 from .const import DOMAIN
 from .core import habits, xp
 from .core.notifications import Priority
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
 from .long_term_store import async_query_trend
 from .sync_manager import async_sync_now
 from .timescale import queries as trends
-
-ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
 _TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1, max=64))
 DEFAULT_HABIT_XP = 10
@@ -54,22 +45,20 @@ def _url(value: Any) -> str:
     return text
 
 
-_ENTRY: dict[Any, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
-
 SCHEMAS: dict[str, vol.Schema] = {
     "start_wind_down": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Optional("duration"): vol.All(vol.Coerce(int), vol.Range(min=1, max=240)),
             vol.Optional("scene", default=True): cv.boolean,
         }
     ),
-    "end_wind_down": vol.Schema({**_ENTRY, vol.Optional("restore"): cv.boolean}),
-    "start_work": vol.Schema({**_ENTRY, vol.Optional("source", default="manual"): _TEXT}),
-    "stop_work": vol.Schema({**_ENTRY, vol.Optional("source"): _TEXT}),
+    "end_wind_down": vol.Schema({**ENTRY_FIELD, vol.Optional("restore"): cv.boolean}),
+    "start_work": vol.Schema({**ENTRY_FIELD, vol.Optional("source", default="manual"): _TEXT}),
+    "stop_work": vol.Schema({**ENTRY_FIELD, vol.Optional("source"): _TEXT}),
     "log_screen_time": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("minutes"): vol.All(
                 vol.Coerce(float), vol.Range(min=0, max=1440, min_included=False)
             ),
@@ -80,7 +69,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "notify": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("title"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=120)),
             vol.Required("message"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=2000)),
             vol.Optional("priority", default=int(Priority.NORMAL)): vol.All(
@@ -95,12 +84,12 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("notification_id"): _TEXT,
         }
     ),
-    "dismiss_notification": vol.Schema({**_ENTRY, vol.Required("notification_id"): _TEXT}),
+    "dismiss_notification": vol.Schema({**ENTRY_FIELD, vol.Required("notification_id"): _TEXT}),
     # The gamification actions take any values here: core.xp and core.habits check each field
     # and say which one is wrong (see `agents.gamification.validation_error`).
     "complete_habit": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Optional(xp.FIELD_HABIT): object,
             vol.Optional(xp.FIELD_TIME): object,
             vol.Optional(xp.FIELD_ID): object,
@@ -108,7 +97,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "award_xp": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Optional(xp.FIELD_AGENT): object,
             vol.Optional(xp.FIELD_EVENT_TYPE): object,
             vol.Optional(xp.FIELD_AMOUNT): object,
@@ -119,7 +108,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "create_habit": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Optional(habits.HABIT_NAME): object,
             vol.Optional(habits.HABIT_SCHEDULE, default=habits.Schedule.DAILY.value): object,
             vol.Optional(habits.HABIT_TIMES_PER_WEEK): object,
@@ -127,10 +116,10 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional(habits.HABIT_GRACE_DAYS, default=0): object,
         }
     ),
-    "remove_habit": vol.Schema({**_ENTRY, vol.Optional(xp.FIELD_HABIT): object}),
+    "remove_habit": vol.Schema({**ENTRY_FIELD, vol.Optional(xp.FIELD_HABIT): object}),
     "query_trend": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("metric"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=100)),
             vol.Optional("start"): _datetime,
             vol.Optional("end"): _datetime,
@@ -140,71 +129,8 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("site"): _TEXT,
         }
     ),
-    "sync_now": vol.Schema(_ENTRY),
+    "sync_now": vol.Schema(ENTRY_FIELD),
 }
-
-# Fields whose errors have their own translated text ("invalid_field_<name>").
-TRANSLATED_FIELDS = {
-    field.schema if isinstance(field, vol.Marker) else field
-    for schema in SCHEMAS.values()
-    for field in schema.schema
-}
-
-
-def _validation_error(err: vol.Invalid) -> ServiceValidationError:
-    """Turn a schema error into a translated error that names the field."""
-    path = [str(part) for part in err.path]
-    field = path[0] if path else ""
-    if "extra keys not allowed" in err.error_message:
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_field",
-            translation_placeholders={"field": field},
-        )
-    if field not in TRANSLATED_FIELDS:
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_data",
-            translation_placeholders={"field": field or "-"},
-        )
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"invalid_field_{field}",
-        translation_placeholders={"field": field},
-    )
-
-
-def _entry(hass: HomeAssistant, data: dict[str, Any]) -> LifeOpsConfigEntry:
-    """The loaded entry an action is for: the one given, or the only one there is."""
-    entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
-    if entry_id is None:
-        loaded = [
-            entry
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if not is_oura_entry(entry)
-        ]
-        if len(loaded) != 1:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="entry_required"
-            )
-        return loaded[0]
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN or is_oura_entry(entry):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
-        )
-    return entry
-
-
-type Handler = Callable[[LifeOpsConfigEntry, dict[str, Any]], Awaitable[ServiceResponse]]
 
 
 async def _start_wind_down(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
@@ -323,7 +249,7 @@ async def _remove_habit(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> Serv
     return {"removed": habit_id}
 
 
-HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
+HANDLERS: dict[str, tuple[EntryHandler, SupportsResponse]] = {
     "start_wind_down": (_start_wind_down, SupportsResponse.OPTIONAL),
     "end_wind_down": (_end_wind_down, SupportsResponse.OPTIONAL),
     "start_work": (_start_work, SupportsResponse.OPTIONAL),
@@ -340,29 +266,19 @@ HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
 }
 
 
+# Actions only an administrator may run (and automations and scripts, which have no user).
+ADMIN_ONLY: Final = frozenset({"dismiss_notification"})
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every LifeOps action."""
     for name, (handler, supports_response) in HANDLERS.items():
-        hass.services.async_register(
-            DOMAIN, name, _wrap(hass, name, handler), supports_response=supports_response
+        async_register_action(
+            hass,
+            name,
+            SCHEMAS[name],
+            for_entry(hass, handler),
+            supports_response=supports_response,
+            admin=name in ADMIN_ONLY,
         )
-
-
-def _wrap(
-    hass: HomeAssistant, name: str, handler: Handler
-) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
-    schema = SCHEMAS[name]
-
-    async def handle(call: ServiceCall) -> ServiceResponse:
-        # Validate here rather than through the registry's schema, so every error is a
-        # translated ServiceValidationError naming the field.
-        try:
-            data = schema(dict(call.data))
-        except vol.Invalid as err:
-            raise _validation_error(err) from err
-        entry = _entry(hass, data)
-        response = await handler(entry, data)
-        return response if call.return_response else None
-
-    return handle

@@ -27,6 +27,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .actions import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, entry_for, validate
 from .binary_sensor import AGENT_BINARY_SENSORS
 from .const import DOMAIN
 from .core.achievements import ACHIEVEMENTS
@@ -34,10 +35,8 @@ from .core.agents import Agent
 from .core.notifications import Notification, Status
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .sensor import AGENT_SENSORS, SCHEDULE_SENSORS
-from .services import _entry as entry_for
 from .trend import PERIODS, async_trend
 
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 MAX_TREND_DAYS: Final = 400
 # The metrics `lifeops/trend` answers for: LifeOps' sensors that keep long-term statistics.
 TREND_METRICS: Final = {
@@ -64,34 +63,33 @@ def _datetime(value: Any) -> datetime:
     return dt_util.as_utc(parsed)
 
 
-_ENTRY: dict[Any, Any] = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 _STATUSES = [status.value for status in Status]
 
 SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "lifeops/agents": vol.Schema(_ENTRY),
-    "lifeops/subscribe_agents": vol.Schema(_ENTRY),
+    "lifeops/agents": vol.Schema(ENTRY_FIELD),
+    "lifeops/subscribe_agents": vol.Schema(ENTRY_FIELD),
     "lifeops/notifications": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Optional("status", default=[Status.PENDING.value]): vol.All(
                 cv.ensure_list, [vol.In(_STATUSES)]
             ),
         }
     ),
-    "lifeops/subscribe_notifications": vol.Schema(_ENTRY),
+    "lifeops/subscribe_notifications": vol.Schema(ENTRY_FIELD),
     "lifeops/notifications/dismiss": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("notification_id"): vol.All(
                 cv.string, vol.Strip, vol.Length(min=1, max=64)
             ),
         }
     ),
-    "lifeops/gamification": vol.Schema(_ENTRY),
-    "lifeops/subscribe_gamification": vol.Schema(_ENTRY),
+    "lifeops/gamification": vol.Schema(ENTRY_FIELD),
+    "lifeops/subscribe_gamification": vol.Schema(ENTRY_FIELD),
     "lifeops/trend": vol.Schema(
         {
-            **_ENTRY,
+            **ENTRY_FIELD,
             vol.Required("metric"): vol.In(sorted(TREND_METRICS)),
             vol.Optional("period", default="day"): vol.In(PERIODS),
             vol.Optional("days", default=30): vol.All(
@@ -102,27 +100,6 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
         }
     ),
 }
-_FIELDS: Final = frozenset(
-    field.schema if isinstance(field, vol.Marker) else field
-    for schema in SCHEMAS.values()
-    for field in schema.schema
-)
-
-
-def _validation_error(err: vol.Invalid) -> ServiceValidationError:
-    """A translated error naming the field (the same keys as the actions')."""
-    field = str(err.path[0]) if err.path else ""
-    if "extra keys not allowed" in err.error_message:
-        key, placeholders = "unknown_field", {"field": field}
-    elif field in _FIELDS:
-        key, placeholders = f"invalid_field_{field}", {"field": field}
-    else:
-        key, placeholders = "invalid_data", {"field": field or "-"}
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 type Handler = Callable[
     [HomeAssistant, ActiveConnection, int, LifeOpsConfigEntry, dict[str, Any]],
     Coroutine[Any, Any, None],
@@ -147,10 +124,7 @@ def _command(
                 raise Unauthorized
             fields = {key: value for key, value in msg.items() if key not in ("id", "type")}
             try:
-                try:
-                    data = schema(fields)
-                except vol.Invalid as err:
-                    raise _validation_error(err) from err
+                data = validate(schema, fields)
                 entry = entry_for(hass, data)
                 await handler(hass, connection, msg["id"], entry, data)
             except HomeAssistantError as err:
