@@ -123,6 +123,12 @@ def test_manifest() -> None:
     ):
         assert key in manifest, key
     assert manifest["config_flow"] is True
+    # hassfest's order: domain, name, then the rest alphabetically.
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    # The dashboard uses lovelace when it is there; it does not make it load.
+    assert "lovelace" in manifest["after_dependencies"]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert manifest["version"] == pyproject["project"]["version"]
     # Every requirement is pinned, and the dev machinery installs exactly these.
