@@ -22,4 +22,6 @@ from homeassistant.components import logger
 if not hasattr(logger, "_clear_logger_overwrites"):
     from homeassistant.components.logger import helpers as _logger_helpers
 
-    logger._clear_logger_overwrites = _logger_helpers._clear_logger_overwrites  # type: ignore[attr-defined]
+    # Older releases have it in neither place, and their harness does not ask for it.
+    if hasattr(_logger_helpers, "_clear_logger_overwrites"):
+        logger._clear_logger_overwrites = _logger_helpers._clear_logger_overwrites  # type: ignore[attr-defined]
