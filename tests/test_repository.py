@@ -99,6 +99,54 @@ def test_english_translation_matches_strings() -> None:
     assert "[%key:" not in json.dumps(strings)
 
 
+# The top-level sections of strings.json hassfest accepts (script/hassfest/translations.py).
+STRINGS_SECTIONS = {
+    "application_credentials",
+    "common",
+    "conditions",
+    "config",
+    "config_panel",
+    "config_subentries",
+    "conversation",
+    "device",
+    "device_automation",
+    "entity",
+    "entity_component",
+    "exceptions",
+    "issues",
+    "options",
+    "preview_features",
+    "selector",
+    "services",
+    "system_health",
+    "title",
+    "triggers",
+}
+
+
+def test_strings_have_only_sections_hassfest_accepts() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text())
+    assert set(strings) <= STRINGS_SECTIONS
+
+
+def test_own_texts_are_flat_keys_in_common() -> None:
+    """Notifications, event and dashboard titles: `common`, flat slug keys to plain strings."""
+    from custom_components.lifeops.core.dashboard import TITLES
+
+    common = json.loads((INTEGRATION / "strings.json").read_text())["common"]
+    for key, text in common.items():
+        assert re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*", key), key
+        assert isinstance(text, str) and text == text.strip() and text, key
+    assert {f"dashboard_{name}" for name in TITLES} <= set(common)
+    notifications = [key for key in common if key.startswith("notification_")]
+    assert notifications
+    for key in notifications:
+        # Each notification has a title and a message.
+        stem = re.sub(r"_(title|message)$", "", key)
+        assert {f"{stem}_title", f"{stem}_message"} <= set(common), key
+    assert "calendar_work_session" in common
+
+
 def test_every_icon_has_a_translated_entity() -> None:
     strings = json.loads((INTEGRATION / "strings.json").read_text())["entity"]
     icons = json.loads((INTEGRATION / "icons.json").read_text())["entity"]
