@@ -154,6 +154,15 @@ def test_every_icon_has_a_translated_entity() -> None:
         assert set(keys) == set(strings[platform]), platform
 
 
+def test_every_action_has_an_icon_and_state_icons_differ_from_the_default() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text())
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    assert set(icons["services"]) == set(actions)
+    for platform in icons["entity"].values():
+        for key, icon in platform.items():
+            assert icon.get("default") not in icon.get("state", {}).values(), key
+
+
 def test_manifest() -> None:
     manifest = json.loads((INTEGRATION / "manifest.json").read_text())
     assert manifest["domain"] == "lifeops"
