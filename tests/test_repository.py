@@ -149,6 +149,14 @@ def test_own_texts_are_flat_keys_in_common() -> None:
     assert "calendar_work_session" in common
 
 
+def test_every_flow_field_has_a_description() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text())
+    for flow in ("config", "options"):
+        for step_id, step in strings[flow]["step"].items():
+            missing = set(step.get("data", {})) - set(step.get("data_description", {}))
+            assert not missing, f"{flow}.{step_id}: {sorted(missing)}"
+
+
 def test_every_icon_has_a_translated_entity() -> None:
     strings = json.loads((INTEGRATION / "strings.json").read_text())["entity"]
     icons = json.loads((INTEGRATION / "icons.json").read_text())["entity"]
