@@ -216,6 +216,15 @@ def test_hacs_and_addon_repository_metadata() -> None:
     assert {"name", "url", "maintainer"} <= set(repository)
 
 
+def test_license_is_mit_and_said_so_everywhere() -> None:
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 The LifeOps authors" in license_text
+    assert "[LICENSE](LICENSE)" in (ROOT / "README.md").read_text()
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"
+    assert json.loads((ROOT / "package.json").read_text())["license"] == "MIT"
+
+
 def test_quality_scale_gives_every_rule_an_honest_status() -> None:
     rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())["rules"]
     assert set(rules) == QUALITY_RULES
