@@ -379,6 +379,18 @@ def test_upgrade_guard_backs_up_checks_and_keeps_old_data() -> None:
     assert "Your data is untouched" in guard
 
 
+def test_integration_brand_icons_are_square_pngs_of_the_right_size() -> None:
+    """HA's brands proxy serves brand/ (logo.png falls back to icon.png); HACS looks there too."""
+    import struct
+
+    brand = INTEGRATION / "brand"
+    assert {path.name for path in brand.iterdir()} == {"icon.png", "icon@2x.png"}
+    for name, side in (("icon.png", 256), ("icon@2x.png", 512)):
+        data = (brand / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (side, side), name
+
+
 def test_addon_images_are_pngs_of_the_right_size() -> None:
     import struct
 
