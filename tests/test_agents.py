@@ -365,6 +365,11 @@ async def test_agent_state_survives_a_restart(
         ("start_wind_down", {"colour": "red"}, "unknown_field"),
         ("log_screen_time", {"minutes": -5}, "invalid_field_minutes"),
         ("log_screen_time", {}, "invalid_field_minutes"),
+        (
+            "log_screen_time",
+            {"minutes": 5, "category": "tablet", "when": "2999-01-01T00:00:00+00:00"},
+            "invalid_field_when",
+        ),
         ("notify", {"title": "", "message": "x"}, "invalid_field_title"),
         ("notify", {"title": "x", "message": "y", "priority": 7}, "invalid_field_priority"),
         ("notify", {"title": "x", "message": "y", "url": "ftp://x"}, "invalid_field_url"),
@@ -383,6 +388,7 @@ async def test_actions_reject_bad_input_with_a_translated_error(
         await hass.services.async_call(DOMAIN, service, data, blocking=True)
     assert err.value.translation_key == key
     assert err.value.translation_domain == DOMAIN
+    assert "{" not in str(err.value)  # every placeholder filled in
     assert not init_integration.runtime_data.work.tracker.is_working()
     assert init_integration.runtime_data.notifications.queue.all() == []
 

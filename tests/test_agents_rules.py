@@ -53,7 +53,7 @@ BEDTIME_TIME = "time.lifeops_sleep_bedtime"
 WAKE_TIME = "time.lifeops_sleep_wake_time"
 WIND_DOWN_NUMBER = "number.lifeops_sleep_wind_down_minutes"
 
-# Notification titles (translations/en.json, "messages").
+# Notification titles (translations/en.json, `common.notification_<key>_title`).
 STILL_UP = "Still up?"
 ROUGH_NIGHT = "A rough night"
 LIMIT_REACHED = "Screen-time limit reached"

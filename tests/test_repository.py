@@ -24,9 +24,11 @@ QUALITY_RULES = {
     "config-flow",
     "dependency-transparency",
     "docs-actions",
+    "docs-conditions",
     "docs-high-level-description",
     "docs-installation-instructions",
     "docs-removal-instructions",
+    "docs-triggers",
     "entity-event-setup",
     "entity-unique-id",
     "has-entity-name",
@@ -99,11 +101,76 @@ def test_english_translation_matches_strings() -> None:
     assert "[%key:" not in json.dumps(strings)
 
 
+# The top-level sections of strings.json hassfest accepts (script/hassfest/translations.py).
+STRINGS_SECTIONS = {
+    "application_credentials",
+    "common",
+    "conditions",
+    "config",
+    "config_panel",
+    "config_subentries",
+    "conversation",
+    "device",
+    "device_automation",
+    "entity",
+    "entity_component",
+    "exceptions",
+    "issues",
+    "options",
+    "preview_features",
+    "selector",
+    "services",
+    "system_health",
+    "title",
+    "triggers",
+}
+
+
+def test_strings_have_only_sections_hassfest_accepts() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text())
+    assert set(strings) <= STRINGS_SECTIONS
+
+
+def test_own_texts_are_flat_keys_in_common() -> None:
+    """Notifications, event and dashboard titles: `common`, flat slug keys to plain strings."""
+    from custom_components.lifeops.core.dashboard import TITLES
+
+    common = json.loads((INTEGRATION / "strings.json").read_text())["common"]
+    for key, text in common.items():
+        assert re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*", key), key
+        assert isinstance(text, str) and text == text.strip() and text, key
+    assert {f"dashboard_{name}" for name in TITLES} <= set(common)
+    notifications = [key for key in common if key.startswith("notification_")]
+    assert notifications
+    for key in notifications:
+        # Each notification has a title and a message.
+        stem = re.sub(r"_(title|message)$", "", key)
+        assert {f"{stem}_title", f"{stem}_message"} <= set(common), key
+    assert "calendar_work_session" in common
+
+
+def test_every_flow_field_has_a_description() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text())
+    for flow in ("config", "options"):
+        for step_id, step in strings[flow]["step"].items():
+            missing = set(step.get("data", {})) - set(step.get("data_description", {}))
+            assert not missing, f"{flow}.{step_id}: {sorted(missing)}"
+
+
 def test_every_icon_has_a_translated_entity() -> None:
     strings = json.loads((INTEGRATION / "strings.json").read_text())["entity"]
     icons = json.loads((INTEGRATION / "icons.json").read_text())["entity"]
     for platform, keys in icons.items():
         assert set(keys) == set(strings[platform]), platform
+
+
+def test_every_action_has_an_icon_and_state_icons_differ_from_the_default() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text())
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    assert set(icons["services"]) == set(actions)
+    for platform in icons["entity"].values():
+        for key, icon in platform.items():
+            assert icon.get("default") not in icon.get("state", {}).values(), key
 
 
 def test_manifest() -> None:
@@ -123,6 +190,12 @@ def test_manifest() -> None:
     ):
         assert key in manifest, key
     assert manifest["config_flow"] is True
+    # hassfest's order: domain, name, then the rest alphabetically.
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    # The dashboard uses lovelace when it is there; it does not make it load.
+    assert "lovelace" in manifest["after_dependencies"]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert manifest["version"] == pyproject["project"]["version"]
     # Every requirement is pinned, and the dev machinery installs exactly these.
@@ -141,6 +214,15 @@ def test_hacs_and_addon_repository_metadata() -> None:
     assert hacs["homeassistant"].startswith("2025.")
     repository = yaml.safe_load((ROOT / "repository.yaml").read_text())
     assert {"name", "url", "maintainer"} <= set(repository)
+
+
+def test_license_is_mit_and_said_so_everywhere() -> None:
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 The LifeOps authors" in license_text
+    assert "[LICENSE](LICENSE)" in (ROOT / "README.md").read_text()
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"
+    assert json.loads((ROOT / "package.json").read_text())["license"] == "MIT"
 
 
 def test_quality_scale_gives_every_rule_an_honest_status() -> None:
@@ -295,6 +377,18 @@ def test_upgrade_guard_backs_up_checks_and_keeps_old_data() -> None:
     guard = (ADDON / "rootfs" / "usr" / "local" / "bin" / "lifeops-pg-guard").read_text()
     assert guard.index("cp -a") < guard.index("--check") < guard.index('pg_upgrade" \\\n')
     assert "Your data is untouched" in guard
+
+
+def test_integration_brand_icons_are_square_pngs_of_the_right_size() -> None:
+    """HA's brands proxy serves brand/ (logo.png falls back to icon.png); HACS looks there too."""
+    import struct
+
+    brand = INTEGRATION / "brand"
+    assert {path.name for path in brand.iterdir()} == {"icon.png", "icon@2x.png"}
+    for name, side in (("icon.png", 256), ("icon@2x.png", 512)):
+        data = (brand / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (side, side), name
 
 
 def test_addon_images_are_pngs_of_the_right_size() -> None:

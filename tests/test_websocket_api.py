@@ -231,6 +231,7 @@ async def test_bad_input_gets_a_translated_error(
     # The message is the translated text, not the key.
     assert result["error"]["message"] != key
     assert len(result["error"]["message"]) > 10
+    assert "{" not in result["error"]["message"]  # every placeholder filled in
 
 
 async def test_gamification_result_and_subscription(

@@ -20,7 +20,7 @@ from .core.agents import Agent
 from .core.work import WorkSession
 from .data import LifeOpsConfigEntry
 from .entity import LifeOpsAgentEntity
-from .texts import async_notification_text
+from .texts import async_text
 
 PARALLEL_UPDATES = 0
 
@@ -60,7 +60,7 @@ class LifeOpsWorkCalendar(LifeOpsAgentEntity, CalendarEntity):
 
     async def async_added_to_hass(self) -> None:
         """Fetch the event title in HA's language."""
-        self._summary, _ = await async_notification_text(self.hass, "work_session")
+        self._summary = await async_text(self.hass, "calendar_work_session")
         await super().async_added_to_hass()
 
     def _session_event(self, session: WorkSession, now: datetime) -> CalendarEvent:

@@ -28,6 +28,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .entity import HUB
 from .oura_services import EXPORT_ACCOUNT
 from .oura_statistics import recorder_running, statistic_id
+from .texts import async_texts
 
 URL_PATH: Final = "lifeops"
 SIDEBAR_TITLE: Final = "LifeOps"  # the product's name, the same in every language
@@ -163,9 +164,7 @@ def _sync_sensors(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str]:
 
 async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
     """The dashboard of the first loaded site, in Home Assistant's language."""
-    translations = await async_get_translations(hass, hass.config.language, "dashboard", [DOMAIN])
-    prefix = f"component.{DOMAIN}.dashboard."
-    titles = {name: translations.get(prefix + name, name) for name in dashboard.TITLES}
+    titles = await async_texts(hass, "dashboard", dashboard.TITLES)
     entries = _site_entries(hass)
     if not entries:
         return {"title": titles["title"], "views": []}

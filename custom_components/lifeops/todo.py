@@ -66,7 +66,7 @@ class LifeOpsHabitsTodo(LifeOpsAgentEntity, TodoListEntity):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="unknown_habit",
-                translation_placeholders={"field": FIELD_HABIT, "value": str(item.uid)},
+                translation_placeholders={"value": str(item.uid)},
             )
         if item.summary is not None and item.summary != current.summary:
             raise ServiceValidationError(

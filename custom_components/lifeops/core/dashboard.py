@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-# The titles `build` needs, translated by the caller (strings.json, "dashboard" section).
+# The titles `build` needs, translated by the caller (strings.json, `common.dashboard_<name>`).
 TITLES: Final = (
     "title",
     "tonight",
