@@ -17,6 +17,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.lifeops.compat import statistic_metadata
+
 WORK_WEEK = "sensor.lifeops_work_life_work_this_week"
 
 
@@ -34,14 +36,14 @@ async def test_trend_reads_long_term_statistics(
     hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
     async_import_statistics(
         hass,
-        {
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            "name": None,
-            "source": "recorder",
-            "statistic_id": WORK_WEEK,
-            "unit_of_measurement": "h",
-        },
+        statistic_metadata(
+            statistic_id=WORK_WEEK,
+            source="recorder",
+            name=None,
+            unit="h",
+            mean_type=StatisticMeanType.NONE,
+            has_sum=True,
+        ),
         [
             {"start": hour - timedelta(days=2), "state": 8.0, "sum": 8.0},
             {"start": hour - timedelta(days=1), "state": 15.5, "sum": 15.5},
@@ -83,14 +85,14 @@ async def test_purge_deletes_the_history_of_lifeops_entities(
     hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
     async_import_statistics(
         hass,
-        {
-            "mean_type": StatisticMeanType.NONE,
-            "has_sum": True,
-            "name": None,
-            "source": "recorder",
-            "statistic_id": WORK_WEEK,
-            "unit_of_measurement": "h",
-        },
+        statistic_metadata(
+            statistic_id=WORK_WEEK,
+            source="recorder",
+            name=None,
+            unit="h",
+            mean_type=StatisticMeanType.NONE,
+            has_sum=True,
+        ),
         [{"start": hour - timedelta(days=1), "state": 15.5, "sum": 15.5}],
     )
     await async_wait_recording_done(hass)

@@ -46,12 +46,18 @@ def link_to_hub(info: DeviceInfo, hub: tuple[str, str], hub_device_id: str) -> D
 
 
 def statistic_metadata(
-    *, statistic_id: str, source: str, name: str, unit: str | None
+    *,
+    statistic_id: str,
+    source: str,
+    name: str | None,
+    unit: str | None,
+    mean_type: StatisticMeanType = StatisticMeanType.ARITHMETIC,
+    has_sum: bool = False,
 ) -> StatisticMetaData:
-    """Metadata of an external statistic of means (no sum), with its unit class where needed."""
+    """A statistic's metadata (means by default), with its unit class where needed."""
     metadata: dict[str, Any] = {
-        "mean_type": StatisticMeanType.ARITHMETIC,
-        "has_sum": False,
+        "mean_type": mean_type,
+        "has_sum": has_sum,
         "name": name,
         "source": source,
         "statistic_id": statistic_id,
