@@ -34,6 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Home Assistant, then the harness's mends, as the tests load them (tests/harness_compat.py):
+# the harness then runs on the current Home Assistant too.
+import tests.harness_compat  # noqa: E402, F401
+
+# isort: split
+
 from homeassistant import block_async_io, loader  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402

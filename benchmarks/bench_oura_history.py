@@ -49,6 +49,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Home Assistant, then the harness's mends, as the tests load them (tests/harness_compat.py):
+# the harness then runs on the current Home Assistant too.
+import tests.harness_compat  # noqa: E402, F401
+
+# isort: split
+
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from homeassistant import loader  # noqa: E402
