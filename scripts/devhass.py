@@ -65,7 +65,9 @@ logger:
 {demo}"""
 
 # Demo lights any integration could provide: template lights over helpers, so wind-down has
-# real lights (with brightness) to pick and dim in a development Home Assistant.
+# real lights (with brightness) to pick and dim in a development Home Assistant. They use the
+# `template:` form, which 2025.4 and 2026 both read (2026 refuses `light: - platform: template`);
+# each light's entity id comes from its name (light.bedroom_lamp).
 DEMO_YAML = """\
 # Long-term statistics and history, for the Oura history the demo imports.
 recorder:
@@ -89,18 +91,16 @@ input_number:
     max: 255
     initial: 255
 
-light:
-  - platform: template
-    lights:
+template:
+  - light:
 {lights}
 """
 
 DEMO_LIGHT = """\
-      {key}:
-        friendly_name: {name}
+      - name: {name}
         unique_id: lifeops_demo_{key}
-        value_template: "{{{{ is_state('input_boolean.demo_{key}', 'on') }}}}"
-        level_template: "{{{{ states('input_number.demo_{key}_level') | int(0) }}}}"
+        state: "{{{{ is_state('input_boolean.demo_{key}', 'on') }}}}"
+        level: "{{{{ states('input_number.demo_{key}_level') | int(0) }}}}"
         turn_on:
           action: input_boolean.turn_on
           target:
