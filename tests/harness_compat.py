@@ -11,15 +11,17 @@ mends exactly those two, on any release:
 - The harness imports `_clear_logger_overwrites` from `homeassistant.components.logger`; 2026.11
   moved it to `homeassistant.components.logger.helpers`. It is re-exported where the harness looks.
 
-Nothing else is patched; on a release where both already hold, this plugin changes nothing.
+Nothing else is patched; on a release where neither applies (2025.4), this plugin changes nothing.
 """
 
 from __future__ import annotations
 
 import homeassistant  # noqa: F401  (first: sets up Home Assistant's import aliases)
 from homeassistant.components import logger
+from homeassistant.components.logger import helpers as _logger_helpers
 
-if not hasattr(logger, "_clear_logger_overwrites"):
-    from homeassistant.components.logger import helpers as _logger_helpers
-
+# 2025.4 has it in neither place (and its harness does not look for it): nothing to mend there.
+if not hasattr(logger, "_clear_logger_overwrites") and hasattr(
+    _logger_helpers, "_clear_logger_overwrites"
+):
     logger._clear_logger_overwrites = _logger_helpers._clear_logger_overwrites  # type: ignore[attr-defined]
