@@ -17,9 +17,11 @@ from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import version
 import json
 import os
 from pathlib import Path
+import re
 import secrets
 import signal
 import socket
@@ -40,7 +42,8 @@ DEFAULT_USER = "lifeops"
 # What `develop` configures: core web pieces only (no default_config: it pulls in bluetooth,
 # dhcp, cloud and more that need hardware or the internet), plus demo lights for wind-down.
 CONFIGURATION_YAML = """\
-# Written by scripts/devhass.py for LifeOps development. Edit freely; it is not rewritten.
+# Written by scripts/devhass.py for LifeOps development. Edit freely; only the http: block it
+# wrote is kept in step with --port (or dropped where Home Assistant keeps its HTTP settings).
 homeassistant:
   name: LifeOps development
   time_zone: {time_zone}
@@ -51,11 +54,7 @@ homeassistant:
   longitude: 18.07
   elevation: 20
 
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
-frontend:
+{http}frontend:
 
 logger:
   default: warning
@@ -64,8 +63,27 @@ logger:
 
 {demo}"""
 
+# Where Home Assistant reads its HTTP settings from configuration.yaml (up to 2026.7), the
+# address devhass serves on. From 2026.8 they live in .storage/http only: an http: block is taken
+# in once as a trial that reverts (with a restart) unless confirmed in the UI within five minutes,
+# and is flagged as deprecated; devhass writes the store instead (DevHass._seed_http_store).
+HTTP_YAML = """\
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+
+"""
+# The block as devhass writes it, whatever the port: kept in step with --port, or dropped.
+HTTP_YAML_WRITTEN = re.compile(r"^http:\n  server_host: 127\.0\.0\.1\n  server_port: \d+\n\n", re.M)
+# The HTTP store in its first format (one set of settings), which every release reads: up to
+# 2026.7 as the settings recovery mode uses, from 2026.8 as the confirmed (stable) settings.
+HTTP_STORE = ".storage/http"
+HTTP_STORE_FIRST_VERSION = 1
+
 # Demo lights any integration could provide: template lights over helpers, so wind-down has
-# real lights (with brightness) to pick and dim in a development Home Assistant.
+# real lights (with brightness) to pick and dim in a development Home Assistant. They use the
+# `template:` form, which 2025.4 and 2026 both read (2026 refuses `light: - platform: template`);
+# each light's entity id comes from its name (light.bedroom_lamp).
 DEMO_YAML = """\
 # Long-term statistics and history, for the Oura history the demo imports.
 recorder:
@@ -89,18 +107,16 @@ input_number:
     max: 255
     initial: 255
 
-light:
-  - platform: template
-    lights:
+template:
+  - light:
 {lights}
 """
 
 DEMO_LIGHT = """\
-      {key}:
-        friendly_name: {name}
+      - name: {name}
         unique_id: lifeops_demo_{key}
-        value_template: "{{{{ is_state('input_boolean.demo_{key}', 'on') }}}}"
-        level_template: "{{{{ states('input_number.demo_{key}_level') | int(0) }}}}"
+        state: "{{{{ is_state('input_boolean.demo_{key}', 'on') }}}}"
+        level: "{{{{ states('input_number.demo_{key}_level') | int(0) }}}}"
         turn_on:
           action: input_boolean.turn_on
           target:
@@ -161,6 +177,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def http_settings_in_storage() -> bool:
+    """Whether the installed Home Assistant takes its HTTP settings from .storage/http only.
+
+    True from 2026.8, where they moved out of configuration.yaml; the one place devhass tells
+    the releases apart.
+    """
+    major, minor = (int(part) for part in version("homeassistant").split(".")[:2])
+    return (major, minor) >= (2026, 8)
+
+
+def http_yaml(port: int) -> str:
+    """configuration.yaml's http: block for 127.0.0.1:port; nothing where HA keeps it in its store.
+
+    A configuration.yaml written by hand (as a test may) takes it from here too, with the store
+    written by DevHass.prepare.
+    """
+    return "" if http_settings_in_storage() else HTTP_YAML.format(port=port)
+
+
 class DevHassError(RuntimeError):
     """Home Assistant did not come up, or refused a step of the set-up."""
 
@@ -217,8 +252,13 @@ class DevHass:
                 )
                 demo = DEMO_YAML.format(lights=lights)
             configuration.write_text(
-                CONFIGURATION_YAML.format(port=self.port, time_zone=self.time_zone, demo=demo)
+                CONFIGURATION_YAML.format(
+                    http=http_yaml(self.port), time_zone=self.time_zone, demo=demo
+                )
             )
+        else:
+            self._update_http_yaml(configuration)
+        self._seed_http_store()
         self._link_integration()
         self._seed_onboarding()
         if self.demo and not (self.config_dir / DEMO_OURA_EXPORT).exists():
@@ -230,6 +270,54 @@ class DevHass:
                 days=DEMO_OURA_DAYS,
                 heart_rate_days=14,
             )
+
+    def _update_http_yaml(self, configuration: Path) -> None:
+        """Keep the http: block devhass wrote in step: this port, or gone from 2026.8 on."""
+        text = configuration.read_text()
+        updated = HTTP_YAML_WRITTEN.sub(lambda _: http_yaml(self.port), text, count=1)
+        if updated != text:
+            configuration.write_text(updated)
+
+    def _seed_http_store(self) -> None:
+        """Have Home Assistant serve on 127.0.0.1:port, from its HTTP store, with no trial.
+
+        Left alone when what HA starts with already says so. Otherwise the store is written in
+        its first format: 2026.8 and later move those settings into the confirmed (stable) slot,
+        with nothing pending, so there is no trial to confirm and no revert. Earlier releases
+        serve what configuration.yaml says and use the store in recovery mode only, which then
+        stays on 127.0.0.1 too. Other HTTP settings in a store that is rewritten go.
+        """
+        store = self.config_dir / HTTP_STORE
+        if store.exists() and self._store_serves_here(json.loads(store.read_text())):
+            return
+        store.parent.mkdir(exist_ok=True)
+        store.write_text(
+            json.dumps(
+                {
+                    "version": HTTP_STORE_FIRST_VERSION,
+                    "minor_version": 1,
+                    "key": "http",
+                    "data": {"server_host": ["127.0.0.1"], "server_port": self.port},
+                },
+                indent=2,
+            )
+        )
+
+    def _store_serves_here(self, stored: Mapping[str, Any]) -> bool:
+        """Whether HA would start from this store on 127.0.0.1:port with no trial pending."""
+        data = stored.get("data") or {}
+        if stored.get("version") == HTTP_STORE_FIRST_VERSION:
+            settings = data
+        else:
+            # 2026.8+: a pending set that has not failed is tried (and reverted) at the start.
+            pending = data.get("pending")
+            if pending is not None and pending.get("error") is None:
+                return False
+            settings = data.get("stable") or {}
+        return bool(
+            settings.get("server_host") == ["127.0.0.1"]
+            and settings.get("server_port") == self.port
+        )
 
     def _link_integration(self) -> None:
         """Load LifeOps from the working tree: custom_components/lifeops is a symlink to it."""

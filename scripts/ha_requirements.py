@@ -33,7 +33,8 @@ def requirements(roots: list[str]) -> list[str]:
         seen.add(domain)
         manifest_file = folder / domain / "manifest.json"
         if not manifest_file.is_file():
-            sys.exit(f"[ha_requirements] error: no integration {domain!r} in this release")
+            print(f"[ha_requirements] no integration {domain!r} in this release", file=sys.stderr)
+            continue
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         found.update(manifest.get("requirements", []))
         pending.extend(manifest.get("dependencies", []))

@@ -8,15 +8,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+import json
 from pathlib import Path
+import re
 from typing import Any
 
 import aiohttp
 import pytest
 
-from devhass import DevHass, RestClient, free_port
+from devhass import DevHass, RestClient, free_port, http_settings_in_storage
 
 pytestmark = pytest.mark.e2e
+
+# A record of Home Assistant's log: its first line, then any continuation lines (a traceback).
+LOG_RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S* (?P<level>[A-Z]+) \([^)]*\) \[(?P<logger>[^\]]+)\] "
+    r"(?P<message>.*(?:\n(?!\d{4}-\d\d-\d\d ).*)*)",
+    re.M,
+)
+# LifeOps named: its code (in a logger's name or a traceback), its domain, or one of its
+# entities. A path through some other folder called lifeops (a cache, a clone) names nothing.
+NAMES_LIFEOPS = re.compile(
+    r"custom_components[./]lifeops(?![\w-])|(?<![\w/.-])lifeops(?![\w/-])|\w\.lifeops_\w"
+)
+# Home Assistant's note on every custom integration it loads: nothing LifeOps can change.
+UNTESTED_NOTE = "We found a custom integration lifeops which has not been tested"
 
 
 @pytest.fixture
@@ -123,6 +139,7 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
             assert [entry["title"] for entry in entries] == ["Home"]
             lights = (await api.get("/api/states/sensor.lifeops_home_site"))["state"]
             assert lights == "home"
+            await _assert_serves_settled_http(session, hass, first.token)
             # The demo's Oura export is in the long-term statistics: 120 days of sleep score.
             # The recorder commits every few seconds: wait for the import to land.
             for _ in range(60):
@@ -148,6 +165,8 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
                 entries[0]["entry_id"]
                 == (await api.get("/api/config/config_entries/entry?domain=lifeops"))[0]["entry_id"]
             )
+            # Started from the HTTP settings Home Assistant itself stored the first time.
+            await _assert_serves_settled_http(session, hass, second.token)
     finally:
         assert await asyncio.to_thread(hass.stop) == 0
 
@@ -186,24 +205,134 @@ async def test_develop_with_sync_runs_two_services_and_the_cabin_reaches_home(
     assert (tmp_path / "sync" / "home" / "sync.db").exists()
 
 
-async def _statistics(
-    session: aiohttp.ClientSession, url: str, token: str, statistic_id: str
-) -> list[dict[str, Any]]:
-    """Daily long-term statistics of one id, read over Home Assistant's websocket API."""
+async def test_booted_demo_has_its_lights_and_logs_nothing_about_lifeops(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    """The demo as scripts/develop boots it: its lights exist and are wind-down's targets, and
+    Home Assistant's log holds no warning or error about LifeOps, from start to stop.
+    """
+    from devhass import DEMO_LIGHTS, bring_up
+
+    hass = DevHass(config_dir=tmp_path / "config", port=free_port(), demo=True)
+    lights = [f"light.{key}" for key in DEMO_LIGHTS]
+    credentials = await bring_up(hass)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = RestClient(session, hass.url, credentials.token)
+            for entity_id in lights:
+                state = await api.get(f"/api/states/{entity_id}")
+                assert "brightness" in state["attributes"]["supported_color_modes"], state
+            [entry] = await api.get("/api/config/config_entries/entry?domain=lifeops")
+            assert entry["state"] == "loaded"
+    finally:
+        assert await asyncio.to_thread(hass.stop) == 0
+    # The options flow took the lights as wind-down's targets (Home Assistant's own record).
+    stored = json.loads((hass.config_dir / ".storage" / "core.config_entries").read_text())
+    [options] = [e["options"] for e in stored["data"]["entries"] if e["domain"] == "lifeops"]
+    assert options["wind_down_lights"] == lights
+    log = await asyncio.to_thread(hass.log_file.read_text, errors="replace")
+    problems = lifeops_log_problems(log)
+    assert not problems, "\n".join(problems)
+
+
+def lifeops_log_problems(log: str) -> list[str]:
+    """The first lines of the log's warnings and errors that name LifeOps."""
+    return [
+        record.group(0).splitlines()[0]
+        for record in LOG_RECORD.finditer(log)
+        if record["level"] in ("WARNING", "ERROR", "CRITICAL")
+        and (
+            record["logger"].startswith("custom_components.lifeops")
+            or NAMES_LIFEOPS.search(record["message"])
+        )
+        and not record["message"].startswith(UNTESTED_NOTE)
+    ]
+
+
+def test_lifeops_log_problems_reads_records_and_tracebacks() -> None:
+    """The log filter on a made-up log: what names LifeOps, where, and what does not count."""
+    config = "/tmp/lifeops/config"
+    python = "/root/.cache/lifeops/python/usr/lib/python3.14"
+    stamp = "2026-12-03 09:29:40.674+00:00"
+    log = "\n".join(
+        (
+            f"{stamp} WARNING (SyncWorker_1) [homeassistant.loader] {UNTESTED_NOTE} by Home "
+            "Assistant. This component might cause stability problems",
+            f"{stamp} ERROR (MainThread) [homeassistant.components.calendar] Error adding entity",
+            "Traceback (most recent call last):",
+            f'  File "{config}/custom_components/lifeops/calendar.py", line 3, in x',
+            f"{stamp} ERROR (MainThread) [homeassistant.setup] Setup failed for 'ffmpeg'",
+            "Traceback (most recent call last):",
+            f'  File "{python}/importlib/__init__.py", line 88, in import_module',
+            f"{stamp} WARNING (MainThread) [homeassistant.util.loop] Detected blocking call in "
+            f"{config}/deps/x.py",
+            f"{stamp} INFO (MainThread) [custom_components.lifeops] Assist sentences: ready",
+            f"{stamp} WARNING (MainThread) [custom_components.lifeops.sync] Peer unreachable",
+            f"{stamp} ERROR (MainThread) [homeassistant.helpers.template] sensor.lifeops_xp: bad",
+            f"{stamp} WARNING (MainThread) [homeassistant.helpers.frame] Detected that custom "
+            "integration 'lifeops' calls a deprecated function",
+            f"{stamp} WARNING (MainThread) [homeassistant.components.http.ban] Login attempt",
+        )
+    )
+    assert lifeops_log_problems(log) == [
+        f"{stamp} ERROR (MainThread) [homeassistant.components.calendar] Error adding entity",
+        f"{stamp} WARNING (MainThread) [custom_components.lifeops.sync] Peer unreachable",
+        f"{stamp} ERROR (MainThread) [homeassistant.helpers.template] sensor.lifeops_xp: bad",
+        f"{stamp} WARNING (MainThread) [homeassistant.helpers.frame] Detected that custom "
+        "integration 'lifeops' calls a deprecated function",
+    ]
+
+
+async def _assert_serves_settled_http(
+    session: aiohttp.ClientSession, hass: DevHass, token: str
+) -> None:
+    """Home Assistant answers on the port it was given, and no HTTP settings await a trial.
+
+    From 2026.8 its HTTP settings live in its store: they must be the confirmed (stable) ones,
+    with nothing pending and no revert (and restart) scheduled. No release may report an HTTP
+    repair issue (a deprecated or ignored http: block in configuration.yaml).
+    """
+    async with session.get(
+        f"{hass.url}/api/", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        assert response.status == 200
+    if http_settings_in_storage():
+        http = await _ws(session, hass.url, token, {"type": "http/config"})
+        assert http["active_config_type"] == "stable", http
+        assert http["pending"] is None, http
+        assert http["revert_at"] is None, http
+        assert http["stable"]["server_host"] == ["127.0.0.1"]
+        assert http["stable"]["server_port"] == hass.port
+    issues = await _ws(session, hass.url, token, {"type": "repairs/list_issues"})
+    assert [issue for issue in issues["issues"] if issue["domain"] == "http"] == []
+
+
+async def _ws(session: aiohttp.ClientSession, url: str, token: str, message: dict[str, Any]) -> Any:
+    """One command over Home Assistant's websocket API; its result."""
     async with session.ws_connect(f"{url}/api/websocket") as ws:
         assert (await ws.receive_json())["type"] == "auth_required"
         await ws.send_json({"type": "auth", "access_token": token})
         assert (await ws.receive_json())["type"] == "auth_ok"
-        await ws.send_json(
-            {
-                "id": 1,
-                "type": "recorder/statistics_during_period",
-                "start_time": "2000-01-01T00:00:00+00:00",
-                "statistic_ids": [statistic_id],
-                "period": "day",
-                "types": ["mean"],
-            }
-        )
+        await ws.send_json({"id": 1, **message})
         answer = await ws.receive_json()
-        assert answer["success"], answer
-        return list(answer["result"].get(statistic_id, []))
+    assert answer["success"], answer
+    return answer["result"]
+
+
+async def _statistics(
+    session: aiohttp.ClientSession, url: str, token: str, statistic_id: str
+) -> list[dict[str, Any]]:
+    """Daily long-term statistics of one id, read over Home Assistant's websocket API."""
+    result = await _ws(
+        session,
+        url,
+        token,
+        {
+            "type": "recorder/statistics_during_period",
+            "start_time": "2000-01-01T00:00:00+00:00",
+            "statistic_ids": [statistic_id],
+            "period": "day",
+            "types": ["mean"],
+        },
+    )
+    return list(result.get(statistic_id, []))

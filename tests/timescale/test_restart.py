@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect
-from devhass import DevHass, RestClient, free_port
+from devhass import DevHass, RestClient, free_port, http_yaml
 
 from .conftest import Server, timescaledb
 
@@ -104,10 +104,7 @@ homeassistant:
   latitude: 59.33
   longitude: 18.07
   elevation: 20
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-api:
+{http}api:
 config:
 onboarding:
 websocket_api:
@@ -122,7 +119,9 @@ logger:
 async def site(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Site]:
     hass = DevHass(config_dir=tmp_path / "config", port=free_port(), demo=False)
     hass.config_dir.mkdir(parents=True)
-    (hass.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML.format(port=hass.port))
+    (hass.config_dir / "configuration.yaml").write_text(
+        CONFIGURATION_YAML.format(http=http_yaml(hass.port))
+    )
     await asyncio.to_thread(hass.prepare)
     async with aiohttp.ClientSession() as session:
         try:
