@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 
 from devhass import DevHass, RestClient, bring_up, free_port
+from tests.releases import import_statistics_metadata
 
 pytestmark = pytest.mark.e2e
 
@@ -90,14 +91,9 @@ async def _fill(session: aiohttp.ClientSession, hass: DevHass, token: str) -> No
             token,
             {
                 "type": "recorder/import_statistics",
-                "metadata": {
-                    "has_mean": True,
-                    "has_sum": False,
-                    "name": name,
-                    "source": "recorder",
-                    "statistic_id": entity_id,
-                    "unit_of_measurement": None,
-                },
+                "metadata": import_statistics_metadata(
+                    statistic_id=entity_id, name=name, unit=None
+                ),
                 "stats": stats,
             },
         )
