@@ -98,12 +98,7 @@ def install() -> Path:
 def _install() -> None:
     started = time.monotonic()
     triplet, loader_name = _triplet()
-    apt = cache_dir() / "apt"
-    debs = debian_root.download("python", SUITE, PACKAGES, apt)
-    staging = cache_dir() / "root.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    unpacked = debian_root.unpack(debs, staging, skip=SKIP_PREFIXES)
+    staging, unpacked = debian_root.stage("python", SUITE, PACKAGES, cache_dir(), SKIP_PREFIXES)
     root = cache_dir() / "root"
     libs = root / "usr" / "lib" / triplet
     loader = libs / loader_name
@@ -129,7 +124,7 @@ def _install() -> None:
         root / "usr" / "include" / triplet / f"python{VERSION}"
     )
     _check(interpreter())
-    shutil.rmtree(apt / "cache" / "archives", ignore_errors=True)
+    shutil.rmtree(cache_dir() / "apt" / "cache" / "archives", ignore_errors=True)
     (cache_dir() / "ready").write_text(f"{LAYOUT}\n")
     log(f"unpacked {unpacked} packages into {root} in {time.monotonic() - started:.1f} s")
 

@@ -102,3 +102,18 @@ def usr_merge(root: Path) -> None:
             subprocess.run(["cp", "-a", f"{top}/.", str(usr)], check=True)
             shutil.rmtree(top)
         top.symlink_to(f"usr/{name}")
+
+
+def stage(
+    tag: str, suite: str, packages: Iterable[str], cache: Path, skip: tuple[str, ...] = ()
+) -> tuple[Path, int]:
+    """Download `packages` (state in `cache`/apt) and unpack them into a new `cache`/root.partial.
+
+    Returns that folder, to be finished and renamed into place by the caller, and how many
+    packages went into it.
+    """
+    debs = download(tag, suite, packages, cache / "apt")
+    staging = cache / "root.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging, unpack(debs, staging, skip=skip)

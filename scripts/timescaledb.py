@@ -80,11 +80,9 @@ def install() -> Path:
 def _install(root: Path, stamp: Path) -> Path:
     started = time.monotonic()
     apt = cache_dir() / "apt"
-    debs = debian_root.download("timescaledb", SUITE, PACKAGES, apt)
-    staging = cache_dir() / "root.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    unpacked = debian_root.unpack(debs, staging, skip=SKIP_PREFIXES)
+    staging, unpacked = debian_root.stage(
+        "timescaledb", SUITE, PACKAGES, cache_dir(), SKIP_PREFIXES
+    )
     debian_root.usr_merge(staging)
     (staging / "dev").mkdir(exist_ok=True)
     for device in ("null", "urandom", "zero"):

@@ -27,15 +27,6 @@ ACTIONS = sorted([*services.HANDLERS, *privacy.HANDLERS, SERVICE_IMPORT_OURA_EXP
 TOTAL_XP = "sensor.lifeops_gamification_total_xp"
 
 
-@pytest.fixture
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """Home Assistant's config folder, a fresh one per test."""
-    folder = tmp_path / "config"
-    folder.mkdir()
-    hass.config.config_dir = str(folder)
-    return folder
-
-
 async def _call(hass: HomeAssistant, action: str, data: dict[str, Any], **kwargs: Any) -> Any:
     response = await hass.services.async_call(DOMAIN, action, data, blocking=True, **kwargs)
     await hass.async_block_till_done()

@@ -26,15 +26,6 @@ BEDTIME = "time.lifeops_sleep_bedtime"
 STREAK = "sensor.lifeops_gamification_stretch_streak"
 
 
-@pytest.fixture
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """Home Assistant's config folder, a fresh one per test."""
-    folder = tmp_path / "config"
-    folder.mkdir()
-    hass.config.config_dir = str(folder)
-    return folder
-
-
 async def _call(hass: HomeAssistant, action: str, **data: Any) -> dict[str, Any]:
     response = await hass.services.async_call(
         DOMAIN, action, data, blocking=True, return_response=True

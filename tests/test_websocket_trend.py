@@ -20,6 +20,15 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.lifeops.compat import statistic_metadata
 
 WORK_WEEK = "sensor.lifeops_work_life_work_this_week"
+# The work week's hourly statistics as the recorder keeps them: a sum, no mean.
+WORK_WEEK_METADATA = statistic_metadata(
+    statistic_id=WORK_WEEK,
+    source="recorder",
+    name=None,
+    unit="h",
+    mean_type=StatisticMeanType.NONE,
+    has_sum=True,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +45,7 @@ async def test_trend_reads_long_term_statistics(
     hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
     async_import_statistics(
         hass,
-        statistic_metadata(
-            statistic_id=WORK_WEEK,
-            source="recorder",
-            name=None,
-            unit="h",
-            mean_type=StatisticMeanType.NONE,
-            has_sum=True,
-        ),
+        WORK_WEEK_METADATA,
         [
             {"start": hour - timedelta(days=2), "state": 8.0, "sum": 8.0},
             {"start": hour - timedelta(days=1), "state": 15.5, "sum": 15.5},
@@ -85,14 +87,7 @@ async def test_purge_deletes_the_history_of_lifeops_entities(
     hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
     async_import_statistics(
         hass,
-        statistic_metadata(
-            statistic_id=WORK_WEEK,
-            source="recorder",
-            name=None,
-            unit="h",
-            mean_type=StatisticMeanType.NONE,
-            has_sum=True,
-        ),
+        WORK_WEEK_METADATA,
         [{"start": hour - timedelta(days=1), "state": 15.5, "sum": 15.5}],
     )
     await async_wait_recording_done(hass)
