@@ -1,0 +1,160 @@
+"""Real answers of Oura's API (tests/fixtures/oura_recorded) through setup: sensors, statistics
+and paging, served by a stand-in for Oura that filters by range and pages with `next_token`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from homeassistant.components.application_credentials import (
+    ClientCredential,
+    async_import_client_credential,
+)
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from custom_components.lifeops.const import CONF_HISTORY_DAYS, CONF_KIND, DOMAIN, KIND_OURA
+from custom_components.lifeops.oura_statistics import statistic_id
+from tests.oura_recorded import RecordedOura, account_id, recorded_documents
+
+ZONE = "Europe/Berlin"  # where the recorded account lived (+01:00/+02:00)
+# Saturday 2 November 2024, early afternoon in Berlin: that night's documents are all in.
+NOV_2 = "2024-11-02T12:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrations: None) -> None:
+    """As in conftest, but the recorder's database is prepared before Home Assistant starts."""
+
+
+def recorded_entry(history_days: int = 0) -> MockConfigEntry:
+    """The recorded account, signed in; no history backfill unless asked for."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Oura",
+        unique_id=account_id(),
+        data={
+            CONF_KIND: KIND_OURA,
+            "auth_implementation": "oura",
+            "token": {
+                "access_token": "recorded-access-token",
+                "refresh_token": "recorded-refresh-token",
+                "token_type": "Bearer",
+                "expires_in": 86400,
+                "expires_at": time.time() + 3600,
+            },
+        },
+        options={CONF_HISTORY_DAYS: history_days},
+    )
+
+
+async def setup_recorded(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, *, page_size: int, days: int = 0
+) -> tuple[MockConfigEntry, RecordedOura]:
+    """Sign the recorded account in (Berlin time) against the stand-in, and wait for setup."""
+    await hass.config.async_set_time_zone(ZONE)
+    assert await async_setup_component(hass, "application_credentials", {})
+    await async_import_client_credential(
+        hass, DOMAIN, ClientCredential("client-id", "client-secret"), "oura"
+    )
+    oura = RecordedOura(aioclient_mock, page_size=page_size)
+    entry = recorded_entry(days)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry, oura
+
+
+def state(hass: HomeAssistant, key: str) -> str:
+    """A sensor's state (the device is named Oura Ring)."""
+    found = hass.states.get(f"sensor.oura_ring_{key}")
+    assert found is not None, key
+    return found.state
+
+
+async def statistics(hass: HomeAssistant, key: str) -> dict[str, dict[str, Any]]:
+    """One figure's statistics of the recorded account, by local day."""
+    await async_wait_recording_done(hass)
+    wanted = statistic_id(account_id(), key)
+    rows = await hass.async_add_executor_job(
+        statistics_during_period,
+        hass,
+        datetime(2000, 1, 1, tzinfo=UTC),
+        None,
+        {wanted},
+        "hour",
+        None,
+        {"mean", "min", "max"},
+    )
+    zone = ZoneInfo(ZONE)
+    return {
+        datetime.fromtimestamp(row["start"], zone).date().isoformat(): row
+        for row in rows.get(wanted, [])
+    }
+
+
+@pytest.mark.freeze_time(NOV_2)
+async def test_recorded_day_shows_in_the_sensors(
+    recorder_mock: Recorder, hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """2 November 2024 as the recorded account saw it, read in pages of two documents."""
+    _, oura = await setup_recorded(hass, aioclient_mock, page_size=2)
+
+    assert state(hass, "sleep_score") == "79"
+    assert state(hass, "readiness_score") == "87"
+    assert float(state(hass, "total_sleep")) == pytest.approx(7.94, abs=0.005)
+    assert float(state(hass, "average_spo2")) == pytest.approx(96.963)
+    assert state(hass, "lowest_heart_rate") == "58"
+    assert state(hass, "sleep_efficiency") == "91"
+    assert state(hass, "average_hrv") == "37"
+    assert state(hass, "bedtime_start") == "2024-11-02T00:16:31+00:00"
+    assert state(hass, "bedtime_end") == "2024-11-02T09:00:11+00:00"
+    # The recorded activity is of 11 November, the heart rate of December: not yet.
+    assert state(hass, "activity_score") == "unknown"
+    assert state(hass, "heart_rate") == "unknown"
+    # Two days of sleep periods (1 and 2 November: four) came in two pages, the second asked for
+    # with the first's token, `+`, `/` and `=` intact.
+    sleep_queries = oura.calls("sleep")
+    assert len(sleep_queries) == 2
+    assert "next_token" not in sleep_queries[0]
+    assert sleep_queries[1]["next_token"].startswith("1+/")
+    assert sleep_queries[1]["next_token"].endswith("==")
+
+
+@pytest.mark.freeze_time("2024-11-13T12:00:00+00:00")
+async def test_recorded_history_fills_the_statistics(
+    recorder_mock: Recorder, hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """800 days of the recorded account, a hundred documents a page, into the statistics."""
+    _, oura = await setup_recorded(hass, aioclient_mock, page_size=100, days=800)
+
+    first_day = "2022-09-05"  # 800 days before 13 November 2024
+    daily_sleep = [d for d in recorded_documents("daily_sleep") if d["day"] >= first_day]
+    scores = await statistics(hass, "sleep_score")
+    assert {day: row["mean"] for day, row in scores.items()} == {
+        d["day"]: d["score"] for d in daily_sleep if d["score"] is not None
+    }
+    readiness = await statistics(hass, "readiness_score")
+    assert len(readiness) == len(
+        [d for d in recorded_documents("daily_readiness") if d["day"] >= first_day]
+    )
+    assert readiness["2024-11-02"]["mean"] == 87
+    # The backfill read daily sleep in pages: 800 days hold more than a hundred documents.
+    backfill_pages = [q for q in oura.calls("daily_sleep") if q.get("start_date") == first_day]
+    assert len(backfill_pages) == -(-len(daily_sleep) // 100)
+    assert all("next_token" in q for q in backfill_pages[1:])
+
+    total_sleep = await statistics(hass, "total_sleep")
+    assert total_sleep["2024-11-02"]["mean"] == pytest.approx(28590 / 3600)
+    stress = await statistics(hass, "stress_high")
+    assert stress  # the stress days of the range are there
