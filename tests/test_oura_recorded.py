@@ -59,7 +59,12 @@ def recorded_entry(history_days: int = 0) -> MockConfigEntry:
 
 
 async def setup_recorded(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, *, page_size: int, days: int = 0
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    *,
+    page_size: int = 1000,
+    days: int = 0,
+    oura: RecordedOura | None = None,
 ) -> tuple[MockConfigEntry, RecordedOura]:
     """Sign the recorded account in (Berlin time) against the stand-in, and wait for setup."""
     await hass.config.async_set_time_zone(ZONE)
@@ -67,7 +72,7 @@ async def setup_recorded(
     await async_import_client_credential(
         hass, DOMAIN, ClientCredential("client-id", "client-secret"), "oura"
     )
-    oura = RecordedOura(aioclient_mock, page_size=page_size)
+    oura = oura or RecordedOura(aioclient_mock, page_size=page_size)
     entry = recorded_entry(days)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -156,5 +161,60 @@ async def test_recorded_history_fills_the_statistics(
 
     total_sleep = await statistics(hass, "total_sleep")
     assert total_sleep["2024-11-02"]["mean"] == pytest.approx(28590 / 3600)
+    # Oura's no-value markers never become points: 0.0 % SpO2 (three nights in 2022) and the
+    # 255 bpm of short periods; days with only short periods or naps have no sleep figures.
+    spo2 = await statistics(hass, "spo2")
+    assert "2022-10-30" not in spo2
+    assert min(row["mean"] for row in spo2.values()) > 80
+    lowest = await statistics(hass, "lowest_heart_rate")
+    assert max(row["mean"] for row in lowest.values()) < 100
+    nights = {d["day"] for d in recorded_documents("sleep") if d["type"] == "long_sleep"}
+    assert set(total_sleep) == nights
     stress = await statistics(hass, "stress_high")
     assert stress  # the stress days of the range are there
+
+
+@pytest.mark.freeze_time("2024-10-11T06:00:00+00:00")
+async def test_last_night_stays_until_tonight_has_synced(
+    recorder_mock: Recorder, hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """At 8 am on 11 October only a 30-second period of the day has reached Oura (efficiency 3,
+    lowest heart rate 255): the sensors keep the night of 10 October."""
+    now = datetime.fromisoformat("2024-10-11T06:00:00+00:00")
+    oura = RecordedOura(aioclient_mock)
+    oura.hidden = lambda name, doc: name == "sleep" and (
+        datetime.fromisoformat(doc["bedtime_end"]) > now
+    )
+    await setup_recorded(hass, aioclient_mock, oura=oura)
+
+    assert float(state(hass, "total_sleep")) == pytest.approx(23220 / 3600, abs=0.005)
+    assert state(hass, "lowest_heart_rate") == "60"
+    assert state(hass, "sleep_efficiency") == "80"
+    assert state(hass, "bedtime_end") == "2024-10-10T07:04:12+00:00"
+
+
+@pytest.mark.freeze_time("2024-10-16T12:00:00+00:00")
+async def test_no_value_markers_are_unknown_in_the_sensors(
+    recorder_mock: Recorder, hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A night whose only period has Oura's 255 and an SpO2 night of 0.0 show as unknown."""
+    oura = RecordedOura(aioclient_mock)
+    short = next(
+        doc
+        for doc in oura.documents["sleep"]
+        if doc["day"] == "2024-10-13" and doc["lowest_heart_rate"] == 255
+    )
+    # Only today's night, and it is as long as a night but has no lowest heart rate.
+    oura.documents["sleep"] = [{**short, "day": "2024-10-16", "total_sleep_duration": 4 * 3600}]
+    oura.documents["daily_spo2"] = [
+        {"id": "no-spo2", "day": "2024-10-16", "spo2_percentage": {"average": 0.0}}
+    ]
+    await setup_recorded(hass, aioclient_mock, oura=oura)
+
+    assert state(hass, "lowest_heart_rate") == "unknown"
+    assert state(hass, "average_spo2") == "unknown"
+    assert float(state(hass, "total_sleep")) == pytest.approx(4.0)
+    await async_wait_recording_done(hass)
+    assert "2024-10-16" not in await statistics(hass, "lowest_heart_rate")
+    assert "2024-10-16" not in await statistics(hass, "spo2")
+    assert (await statistics(hass, "total_sleep"))["2024-10-16"]["mean"] == pytest.approx(4.0)

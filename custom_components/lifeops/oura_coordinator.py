@@ -84,7 +84,10 @@ def _latest[T: _Daily](documents: Iterable[T], today: date) -> T | None:
 
 
 def _main_sleep(periods: Iterable[SleepPeriod], today: date) -> SleepPeriod | None:
-    """The newest day's main sleep (up to today): its long sleep, else its longest period."""
+    """The newest night up to today: last night's long sleep until today's night has synced.
+
+    Naps and short periods of today never replace it (see `is_night`).
+    """
     by_day = {day: period for day, period in main_sleep_by_day(periods).items() if day <= today}
     return by_day[max(by_day)] if by_day else None
 

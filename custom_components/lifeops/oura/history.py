@@ -86,11 +86,31 @@ class Metric:
     unit: str | None
 
 
+# Oura's own line between a nap and a night (`long_sleep` is a period of more than 3 hours).
+MIN_NIGHT_SECONDS = 3 * SECONDS_PER_HOUR
+
+
+def is_night(period: SleepPeriod) -> bool:
+    """Whether a period is a night's sleep: a long sleep, or another one as long as a night.
+
+    Naps and the minute-long periods Oura files before a night (efficiency 3, no heart rate)
+    are not: shown as "last night" they would read as a night of 30 seconds.
+    """
+    if period.type in (SleepType.DELETED, SleepType.REST):
+        return False
+    if period.type == SleepType.LONG_SLEEP:
+        return True
+    return (period.total_sleep_duration or 0) >= MIN_NIGHT_SECONDS
+
+
 def main_sleep_by_day(periods: Iterable[SleepPeriod]) -> dict[date, SleepPeriod]:
-    """Each day's main sleep: its long sleep, else its longest period (never a rest)."""
+    """Each day's main sleep: its long sleep, else its longest night-long period.
+
+    A day with only naps, rests or short periods has none (its sleep figures are unknown).
+    """
     best: dict[date, SleepPeriod] = {}
     for period in periods:
-        if period.type in (SleepType.DELETED, SleepType.REST):
+        if not is_night(period):
             continue
         current = best.get(period.day)
         if current is None or _rank(period) > _rank(current):

@@ -7,6 +7,10 @@ lacks (or sends as null) are None, dates become `date` and timestamps timezone-a
 is required (`id` and `day`, or a heart-rate sample's `timestamp` and `bpm`); a field of the wrong
 JSON type raises `OuraPayloadError`, since it means the document is not what Oura documents.
 
+Oura also writes "no value" as a value: a sleep period too short to measure has
+`lowest_heart_rate: 255`, a night without blood-oxygen readings `average: 0.0`. Those read as None,
+so they are unknown everywhere (sensors, statistics, events) instead of shown as measurements.
+
 Enumerations (`SleepType`, `WorkoutIntensity`, ...) list the values Oura documents. The fields
 themselves stay `str`, so a value Oura adds later does not break parsing; compare with the enum
 members, which are strings.
@@ -192,6 +196,15 @@ class _Fields:
         return None if value is None else parse(value)
 
 
+NO_LOWEST_HEART_RATE = 255  # Oura's lowest_heart_rate of a period it could not measure
+NO_SPO2 = 0.0  # Oura's SpO2 average of a night without readings
+
+
+def _unless[T: (int, float)](value: T | None, marker: T) -> T | None:
+    """None where Oura wrote its no-value marker."""
+    return None if value == marker else value
+
+
 def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -372,7 +385,7 @@ class SleepPeriod:
             efficiency=f.whole("efficiency"),
             latency=f.whole("latency"),
             average_heart_rate=f.number("average_heart_rate"),
-            lowest_heart_rate=f.whole("lowest_heart_rate"),
+            lowest_heart_rate=_unless(f.whole("lowest_heart_rate"), NO_LOWEST_HEART_RATE),
             average_hrv=f.whole("average_hrv"),
             average_breath=f.number("average_breath"),
             restless_periods=f.whole("restless_periods"),
@@ -518,7 +531,7 @@ class SpO2Percentage:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        return cls(average=_Fields(raw, "spo2_percentage").number("average"))
+        return cls(average=_unless(_Fields(raw, "spo2_percentage").number("average"), NO_SPO2))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
