@@ -78,6 +78,8 @@ class RecordedOura:
         }
         # A collection answered with this HTTP status (and no data) instead of its documents.
         self.failing: dict[str, int] = {}
+        # Collections answered with 200 but not in Oura's shape.
+        self.malformed: set[str] = set()
         # A filter that hides documents Oura has not received yet.
         self.hidden: Callable[[str, dict[str, Any]], bool] = lambda _name, _doc: False
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -97,6 +99,8 @@ class RecordedOura:
             return AiohttpClientMockResponse(
                 method, url, status=self.failing[name], json={"detail": "refused"}
             )
+        if name in self.malformed:
+            return AiohttpClientMockResponse(method, url, json={"data": "not a list"})
         matching = [
             doc
             for doc in self.documents[name]

@@ -44,6 +44,7 @@ from custom_components.lifeops.const import (
     DOMAIN,
     KIND_OURA,
     OURA_AUTHORIZE_URL,
+    OURA_NEW_PORTAL_TOKEN_URL,
     OURA_TOKEN_URL,
 )
 from tests.releases import find_device
@@ -95,9 +96,11 @@ def _mock_api(
             aioclient_mock.get(f"{API}/{name}", status=status, json={"detail": "no"})
 
 
-def _mock_token(aioclient_mock: AiohttpClientMocker, access_token: str) -> None:
+def _mock_token(
+    aioclient_mock: AiohttpClientMocker, access_token: str, url: str = OURA_TOKEN_URL
+) -> None:
     aioclient_mock.post(
-        OURA_TOKEN_URL,
+        url,
         json={
             "access_token": access_token,
             "refresh_token": f"{access_token}-refresh",
@@ -396,7 +399,8 @@ async def test_a_failed_token_refresh_at_setup_starts_reauth(
     expired = {**oura_entry.data, "token": {**oura_entry.data["token"], "expires_at": 0}}
     entry = MockConfigEntry(domain=DOMAIN, title="Oura", unique_id=ACCOUNT_ID, data=expired)
     _mock_api(aioclient_mock)
-    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    for url in (OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL):
+        aioclient_mock.post(url, status=400, json={"error": "invalid_grant"})
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -540,7 +544,8 @@ async def test_a_failed_token_refresh_during_polling(
     await _setup(hass, oura_entry)
 
     _mock_api(aioclient_mock)
-    aioclient_mock.post(OURA_TOKEN_URL, status=token_status, json={"error": "no"})
+    for url in (OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL):
+        aioclient_mock.post(url, status=token_status, json={"error": "no"})
     freezer.tick(timedelta(hours=2))  # past the token's expiry
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -548,3 +553,72 @@ async def test_a_failed_token_refresh_during_polling(
     assert hass.states.get("sensor.oura_ring_sleep_score").state == STATE_UNAVAILABLE
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ([SOURCE_REAUTH] if reauth else [])
+
+
+def _token_posts(aioclient_mock: AiohttpClientMocker) -> list[str]:
+    return [str(url) for method, url, _, _ in aioclient_mock.mock_calls if method.lower() == "post"]
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("current_request_with_host", "setup_credentials")
+async def test_an_application_of_the_newer_portal_signs_in_at_its_token_endpoint(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The legacy endpoint refuses the application; the newer one issues the token, and the
+    refreshes go straight there."""
+    result = await _start_oura_flow(hass)
+    await _sign_in(hass, hass_client_no_auth, result)
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_request"})
+    _mock_token(aioclient_mock, "new-portal-token", OURA_NEW_PORTAL_TOKEN_URL)
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data["token"]["access_token"] == "new-portal-token"
+    assert entry.data["token"]["token_url"] == OURA_NEW_PORTAL_TOKEN_URL
+    assert _token_posts(aioclient_mock) == [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+
+    aioclient_mock.clear_requests()
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_request"})
+    _mock_token(aioclient_mock, "refreshed-token", OURA_NEW_PORTAL_TOKEN_URL)
+    freezer.tick(timedelta(days=2))  # past the token's expiry
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert _token_posts(aioclient_mock) == [OURA_NEW_PORTAL_TOKEN_URL]
+    assert entry.data["token"]["access_token"] == "refreshed-token"
+    assert hass.states.get("sensor.oura_ring_sleep_score").state != STATE_UNAVAILABLE
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_a_refresh_the_legacy_endpoint_refuses_is_asked_of_the_newer_one(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    oura_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry signed in before LifeOps knew the newer endpoint keeps working."""
+    _mock_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=401, json={"error": "invalid_client"})
+    _mock_token(aioclient_mock, "refreshed-token", OURA_NEW_PORTAL_TOKEN_URL)
+    freezer.tick(timedelta(hours=2))  # past the token's expiry
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert _token_posts(aioclient_mock) == [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
+    assert oura_entry.data["token"]["access_token"] == "refreshed-token"
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -3,21 +3,25 @@ and paging, served by a stand-in for Oura that filters by range and pages with `
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
 )
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -38,7 +42,7 @@ def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrat
 
 
 def recorded_entry(history_days: int = 0) -> MockConfigEntry:
-    """The recorded account, signed in; no history backfill unless asked for."""
+    """The recorded account, signed in for a month; no history backfill unless asked for."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Oura",
@@ -51,7 +55,7 @@ def recorded_entry(history_days: int = 0) -> MockConfigEntry:
                 "refresh_token": "recorded-refresh-token",
                 "token_type": "Bearer",
                 "expires_in": 86400,
-                "expires_at": time.time() + 3600,
+                "expires_at": time.time() + 30 * 86400,  # no refresh during a test
             },
         },
         options={CONF_HISTORY_DAYS: history_days},
@@ -218,3 +222,72 @@ async def test_no_value_markers_are_unknown_in_the_sensors(
     assert "2024-10-16" not in await statistics(hass, "lowest_heart_rate")
     assert "2024-10-16" not in await statistics(hass, "spo2")
     assert (await statistics(hass, "total_sleep"))["2024-10-16"]["mean"] == pytest.approx(4.0)
+
+
+@pytest.mark.freeze_time(NOV_2)
+async def test_a_failing_or_malformed_collection_leaves_only_its_sensors_unavailable(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry, oura = await setup_recorded(hass, aioclient_mock)
+    oura.failing = {"daily_readiness": 500}
+    oura.malformed = {"sleep"}
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    for key in ("readiness_score", "temperature_deviation", "total_sleep", "lowest_heart_rate"):
+        assert state(hass, key) == STATE_UNAVAILABLE, key
+    assert state(hass, "sleep_score") == "79"
+    assert float(state(hass, "average_spo2")) == pytest.approx(96.963)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"oura_membership_{entry.entry_id}") is None
+
+    oura.failing, oura.malformed = {}, set()
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state(hass, "readiness_score") == "87"
+    assert float(state(hass, "total_sleep")) == pytest.approx(7.94, abs=0.005)
+
+
+@pytest.mark.freeze_time(NOV_2)
+async def test_refused_data_raises_the_membership_issue_and_a_refused_token_reauth(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """403 on some collections: their sensors unavailable and a repair issue, no reauth;
+    401 on any one: reauth as before."""
+    entry, oura = await setup_recorded(hass, aioclient_mock)
+    issue_id = f"oura_membership_{entry.entry_id}"
+    oura.failing = {"daily_spo2": 403, "heartrate": 403}
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "oura_membership_needed"
+    assert issue.translation_placeholders == {"account": "Oura", "data": "daily_spo2, heartrate"}
+    assert state(hass, "average_spo2") == STATE_UNAVAILABLE
+    assert state(hass, "sleep_score") == "79"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+    oura.failing = {}
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert float(state(hass, "average_spo2")) == pytest.approx(96.963)
+
+    oura.failing = {"sleep": 401}
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert state(hass, "sleep_score") == STATE_UNAVAILABLE

@@ -3,15 +3,17 @@
 Every 5 minutes while the day's data is still expected, every 15 once today's sleep and readiness
 are in (only activity keeps moving), and every 30 while Oura's webhooks push changes. Each poll
 adds its new points to the long-term statistics, and a new night fires `lifeops_sleep_updated`.
-A refused sign-in starts Home Assistant's reauth flow at once and raises a repair issue.
+A refused sign-in (401) starts Home Assistant's reauth flow at once and raises a repair issue.
+Every collection is read on its own: one that fails or answers malformed leaves only its own
+sensors unavailable, and one Oura refuses (403: no membership) raises its own repair issue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from aiohttp import ClientError
 from homeassistant.core import HomeAssistant
@@ -25,6 +27,16 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, LOGGER
 from .data import OuraConfigEntry
 from .oura import (
+    DAILY_ACTIVITY,
+    DAILY_READINESS,
+    DAILY_SLEEP,
+    DAILY_SPO2,
+    DAILY_STRESS,
+    HEARTRATE,
+    SLEEP,
+    SLEEP_TIME,
+    WORKOUT,
+    Collection,
     DailyActivity,
     DailyReadiness,
     DailySleep,
@@ -34,6 +46,7 @@ from .oura import (
     OuraAuthError,
     OuraClient,
     OuraError,
+    OuraForbiddenError,
     SleepPeriod,
     SleepTime,
     Workout,
@@ -67,6 +80,9 @@ class OuraData:
     workouts_today: int
     last_sync: datetime
     documents: OuraDocuments  # everything this poll fetched, for the statistics
+    # Collections (`daily_sleep`, `sleep`, ...) that failed this poll: their sensors are
+    # unavailable while the others keep working.
+    failed: frozenset[str] = frozenset()
 
 
 class _Daily(Protocol):
@@ -122,6 +138,52 @@ def auth_issue_id(entry: OuraConfigEntry) -> str:
     return f"oura_signed_out_{entry.entry_id}"
 
 
+def membership_issue_id(entry: OuraConfigEntry) -> str:
+    """The repair issue raised while Oura refuses an account's data (HTTP 403)."""
+    return f"oura_membership_{entry.entry_id}"
+
+
+FETCHED: Final = tuple(
+    collection.name
+    for collection in (
+        DAILY_SLEEP,
+        SLEEP,
+        DAILY_READINESS,
+        DAILY_ACTIVITY,
+        DAILY_SPO2,
+        DAILY_STRESS,
+        HEARTRATE,
+        WORKOUT,
+        SLEEP_TIME,
+    )
+)
+
+
+class _Fetch:
+    """Runs one poll's requests, each on its own: a failing collection is noted, not raised.
+
+    A refused token (401) still ends the poll: every other request would be refused too.
+    """
+
+    def __init__(self) -> None:
+        self.failed: dict[str, OuraError] = {}
+        self.forbidden: list[str] = []
+
+    async def __call__[T](
+        self, collection: Collection[Any], request: Coroutine[Any, Any, list[T]]
+    ) -> list[T]:
+        try:
+            return await request
+        except OuraAuthError:
+            raise
+        except OuraForbiddenError as err:
+            self.forbidden.append(collection.name)
+            self.failed[collection.name] = err
+        except OuraError as err:
+            self.failed[collection.name] = err
+        return []
+
+
 class OuraCoordinator(DataUpdateCoordinator[OuraData]):
     """Fetches an Oura account's recent days, more often while new data is expected."""
 
@@ -170,30 +232,45 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         today = dt_util.as_local(now).date()
         start, end = today - timedelta(days=DAYS_FETCHED - 1), today + timedelta(days=1)
         since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HEART_RATE_HOURS)
+        client = self.client
         try:
+            await self._access_token()  # a refused or failed refresh ends the poll at once
+            fetch = _Fetch()
             documents = OuraDocuments(
-                daily_sleep=await self.client.get_daily_sleep(start, end),
-                sleep=await self.client.get_sleep(start, end),
-                daily_readiness=await self.client.get_daily_readiness(start, end),
-                daily_activity=await self.client.get_daily_activity(start, end),
-                daily_spo2=await self.client.get_daily_spo2(start, end),
-                daily_stress=await self.client.get_daily_stress(start, end),
-                heartrate=await self.client.get_heartrate(since, now),
-                workout=await self.client.get_workouts(start, end),
+                daily_sleep=await fetch(DAILY_SLEEP, client.get_daily_sleep(start, end)),
+                sleep=await fetch(SLEEP, client.get_sleep(start, end)),
+                daily_readiness=await fetch(
+                    DAILY_READINESS, client.get_daily_readiness(start, end)
+                ),
+                daily_activity=await fetch(DAILY_ACTIVITY, client.get_daily_activity(start, end)),
+                daily_spo2=await fetch(DAILY_SPO2, client.get_daily_spo2(start, end)),
+                daily_stress=await fetch(DAILY_STRESS, client.get_daily_stress(start, end)),
+                heartrate=await fetch(HEARTRATE, client.get_heartrate(since, now)),
+                workout=await fetch(WORKOUT, client.get_workouts(start, end)),
             )
-            sleep_time = await self.client.get_sleep_time(start, end)
+            sleep_time = await fetch(SLEEP_TIME, client.get_sleep_time(start, end))
         except OuraAuthError as err:
             self._raise_auth_issue()
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="oura_auth_failed"
             ) from err
-        except OuraError as err:
+        except OuraError as err:  # the token could not be refreshed: nothing was asked
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="oura_update_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.config_entry))
+        self._update_membership_issue(fetch.forbidden)
+        if len(fetch.failed) == len(FETCHED):
+            # Nothing answered: one error for the whole account (every sensor unavailable).
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="oura_update_failed",
+                translation_placeholders={"error": str(next(iter(fetch.failed.values())))},
+            )
+        for name, error in fetch.failed.items():
+            LOGGER.debug("Oura %s not read this time: %s", name, error)
         latest_sleep_time = _latest(
             (item for item in sleep_time if item.optimal_bedtime is not None), today
         )
@@ -211,6 +288,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             workouts_today=sum(1 for w in documents.workout if w.day == today),
             last_sync=now,
             documents=documents,
+            failed=frozenset(fetch.failed),
         )
         self.update_interval = self._next_interval(data, today)
         await self.history.async_add(documents)
@@ -274,6 +352,25 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
                 "bedtime_end": sleep.bedtime_end.isoformat()
                 if sleep and sleep.bedtime_end
                 else None,
+            },
+        )
+
+    def _update_membership_issue(self, forbidden: list[str]) -> None:
+        """Say that Oura refuses data (403) while it does; signing in again would not help."""
+        issue_id = membership_issue_id(self.config_entry)
+        if not forbidden:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="oura_membership_needed",
+            translation_placeholders={
+                "account": self.config_entry.title,
+                "data": ", ".join(forbidden),
             },
         )
 

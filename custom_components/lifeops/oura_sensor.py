@@ -40,19 +40,27 @@ class OuraSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[OuraData], StateType | datetime]
     attributes_fn: Callable[[OuraData], dict[str, Any] | None] = lambda _: None
+    # The collection the figure comes from: while it fails, the sensor is unavailable.
+    source: str | None = None
 
 
-def _score(key: str, value_fn: Callable[[OuraData], StateType]) -> OuraSensorDescription:
+def _score(
+    key: str, source: str, value_fn: Callable[[OuraData], StateType]
+) -> OuraSensorDescription:
     return OuraSensorDescription(
         key=key,
         translation_key=key,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=value_fn,
+        source=source,
     )
 
 
 def _sleep_seconds(
-    key: str, value_fn: Callable[[OuraData], int | None], unit: UnitOfTime
+    key: str,
+    value_fn: Callable[[OuraData], int | None],
+    unit: UnitOfTime,
+    source: str = "sleep",
 ) -> OuraSensorDescription:
     return OuraSensorDescription(
         key=key,
@@ -63,6 +71,7 @@ def _sleep_seconds(
         suggested_unit_of_measurement=unit,
         suggested_display_precision=0 if unit is UnitOfTime.MINUTES else 1,
         value_fn=value_fn,
+        source=source,
     )
 
 
@@ -85,15 +94,28 @@ def _workout_attributes(data: OuraData) -> dict[str, Any] | None:
 
 
 OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
-    _score("sleep_score", lambda data: data.daily_sleep.score if data.daily_sleep else None),
-    _score("readiness_score", lambda data: data.readiness.score if data.readiness else None),
-    _score("activity_score", lambda data: data.activity.score if data.activity else None),
+    _score(
+        "sleep_score",
+        "daily_sleep",
+        lambda data: data.daily_sleep.score if data.daily_sleep else None,
+    ),
+    _score(
+        "readiness_score",
+        "daily_readiness",
+        lambda data: data.readiness.score if data.readiness else None,
+    ),
+    _score(
+        "activity_score",
+        "daily_activity",
+        lambda data: data.activity.score if data.activity else None,
+    ),
     OuraSensorDescription(
         key="average_hrv",
         translation_key="average_hrv",
         native_unit_of_measurement=MILLISECONDS,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.average_hrv if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="lowest_heart_rate",
@@ -101,6 +123,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=BEATS_PER_MINUTE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.lowest_heart_rate if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="temperature_deviation",
@@ -109,6 +132,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda data: data.readiness.temperature_deviation if data.readiness else None,
+        source="daily_readiness",
     ),
     _sleep_seconds(
         "total_sleep",
@@ -142,18 +166,21 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.efficiency if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="bedtime_start",
         translation_key="bedtime_start",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.sleep.bedtime_start if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="bedtime_end",
         translation_key="bedtime_end",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.sleep.bedtime_end if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="steps",
@@ -161,6 +188,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=STEPS,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data: data.activity.steps if data.activity else None,
+        source="daily_activity",
     ),
     OuraSensorDescription(
         key="active_calories",
@@ -169,6 +197,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_CALORIE,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data: data.activity.active_calories if data.activity else None,
+        source="daily_activity",
     ),
     OuraSensorDescription(
         key="spo2",
@@ -179,23 +208,27 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         value_fn=lambda data: (
             data.spo2.spo2_percentage.average if data.spo2 and data.spo2.spo2_percentage else None
         ),
+        source="daily_spo2",
     ),
     _sleep_seconds(
         "stress_high",
         lambda data: data.stress.stress_high if data.stress else None,
         UnitOfTime.MINUTES,
+        source="daily_stress",
     ),
     OuraSensorDescription(
         key="recommended_bedtime_start",
         translation_key="recommended_bedtime_start",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: _window(data, 0),
+        source="sleep_time",
     ),
     OuraSensorDescription(
         key="recommended_bedtime_end",
         translation_key="recommended_bedtime_end",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: _window(data, 1),
+        source="sleep_time",
     ),
     OuraSensorDescription(
         key="heart_rate",
@@ -208,6 +241,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
             if data.heart_rate
             else None
         ),
+        source="heartrate",
     ),
     OuraSensorDescription(
         key="last_workout",
@@ -215,12 +249,14 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.last_workout.end_datetime if data.last_workout else None,
         attributes_fn=lambda data: _workout_attributes(data),
+        source="workout",
     ),
     OuraSensorDescription(
         key="workouts_today",
         translation_key="workouts_today",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.workouts_today,
+        source="workout",
     ),
     OuraSensorDescription(
         key="last_sync",
@@ -259,6 +295,12 @@ class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
             model="Oura account",
             translation_key="oura",
         )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the collection its figure comes from fails (the rest still work)."""
+        source = self.entity_description.source
+        return super().available and (source is None or source not in self.coordinator.data.failed)
 
     @property
     def native_value(self) -> StateType | datetime:

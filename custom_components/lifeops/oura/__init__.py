@@ -29,6 +29,7 @@ from .exceptions import (
     OuraAuthError,
     OuraConnectionError,
     OuraError,
+    OuraForbiddenError,
     OuraPayloadError,
     OuraRateLimitError,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "OuraClient",
     "OuraConnectionError",
     "OuraError",
+    "OuraForbiddenError",
     "OuraPayloadError",
     "OuraRateLimitError",
     "Page",

@@ -29,6 +29,7 @@ from .exceptions import (
     OuraAuthError,
     OuraConnectionError,
     OuraError,
+    OuraForbiddenError,
     OuraPayloadError,
     OuraRateLimitError,
 )
@@ -314,17 +315,23 @@ def _read_page[T](collection: Collection[T], raw: bytes) -> Page[T]:
     following = body.get("next_token")
     if following is not None and not isinstance(following, str):
         raise OuraPayloadError(f"Oura's {collection.name} next_token is not a string")
-    return Page(
-        data=tuple(collection.parse(item) for item in body["data"]),
-        next_token=following or None,
-    )
+    documents = []
+    for item in body["data"]:
+        try:
+            documents.append(collection.parse(item))
+        except OuraPayloadError as err:
+            # A document without its identity is left out; the rest of the page is kept.
+            _LOGGER.debug("A document of Oura's %s was left out: %s", collection.name, err)
+    return Page(data=tuple(documents), next_token=following or None)
 
 
 def _raise_for_status(name: str, status: int, retry_after: str | None) -> None:
     if status < 400:
         return
-    if status in (401, 403):
+    if status == 401:
         raise OuraAuthError(f"Oura refused access to {name} (HTTP {status})", status=status)
+    if status == 403:
+        raise OuraForbiddenError(f"Oura refused {name} to this account (HTTP 403)", status=status)
     if status == 429:
         wait = parse_retry_after(retry_after)
         raise OuraRateLimitError(
