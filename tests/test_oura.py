@@ -504,6 +504,7 @@ async def test_oura_diagnostics_redact_tokens(
     assert diagnostics["entry"]["data"]["token"] == "**REDACTED**"
     assert diagnostics["coordinator"]["days"]["daily_sleep"] == "2025-03-14"
     assert diagnostics["coordinator"]["last_update_success"] is True
+    assert diagnostics["coordinator"]["failed"] == []
     assert any(
         item["entity_id"] == "sensor.oura_ring_sleep_score" and item["state"] == "67"
         for item in diagnostics["entities"]
