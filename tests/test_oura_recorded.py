@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
+from custom_components.lifeops import oura_statistics
 from custom_components.lifeops.const import CONF_HISTORY_DAYS, CONF_KIND, DOMAIN, KIND_OURA
 from custom_components.lifeops.oura_statistics import statistic_id
 from tests.oura_recorded import RecordedOura, account_id, recorded_documents
@@ -291,3 +292,54 @@ async def test_refused_data_raises_the_membership_issue_and_a_refused_token_reau
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert state(hass, "sleep_score") == STATE_UNAVAILABLE
+
+
+@pytest.mark.freeze_time("2024-11-13T12:00:00+00:00")
+async def test_a_daily_reconcile_brings_late_and_revised_days(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The night of 10 November reaches Oura late and 8 November's score is revised: the next
+    day's reconcile writes those two points and nothing else."""
+    oura = RecordedOura(aioclient_mock)
+    late = "2024-11-10"
+    oura.hidden = lambda name, doc: name == "daily_sleep" and doc["day"] == late
+    await setup_recorded(hass, aioclient_mock, days=30, oura=oura)
+    scores = await statistics(hass, "sleep_score")
+    assert late not in scores
+    assert scores["2024-11-08"]["mean"] == 86
+
+    oura.hidden = lambda _name, _doc: False
+    oura.documents["daily_sleep"] = [
+        {**doc, "score": 90} if doc["day"] == "2024-11-08" else doc
+        for doc in oura.documents["daily_sleep"]
+    ]
+    written: list[tuple[str, str]] = []
+    original = oura_statistics.async_add_external_statistics
+
+    def spy(hass: HomeAssistant, metadata: Any, points: list[Any]) -> None:
+        key = metadata["statistic_id"].removeprefix(statistic_id(account_id(), ""))
+        zone = ZoneInfo(ZONE)
+        written.extend((key, p["start"].astimezone(zone).date().isoformat()) for p in points)
+        original(hass, metadata, points)
+
+    monkeypatch.setattr(oura_statistics, "async_add_external_statistics", spy)
+    freezer.tick(timedelta(days=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    scores = await statistics(hass, "sleep_score")
+    assert scores[late]["mean"] == 73
+    assert scores["2024-11-08"]["mean"] == 90
+    assert sorted(written) == [("sleep_score", "2024-11-08"), ("sleep_score", late)]
+    reconciles = [q for q in oura.calls("daily_sleep") if q.get("start_date") == "2024-11-07"]
+    assert len(reconciles) == 1
+
+    # Once a day: the next poll of the same day does not compare again.
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len([q for q in oura.calls("daily_sleep") if q.get("start_date") == "2024-11-07"]) == 1

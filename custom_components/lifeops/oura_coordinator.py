@@ -2,7 +2,8 @@
 
 Every 5 minutes while the day's data is still expected, every 15 once today's sleep and readiness
 are in (only activity keeps moving), and every 30 while Oura's webhooks push changes. Each poll
-adds its new points to the long-term statistics, and a new night fires `lifeops_sleep_updated`.
+adds its new points to the long-term statistics, and the first poll of a day compares the last
+week with them (late nights, revised days). A new night fires `lifeops_sleep_updated`.
 A refused sign-in (401) starts Home Assistant's reauth flow at once and raises a repair issue.
 Every collection is read on its own: one that fails or answers malformed leaves only its own
 sensors unavailable, and one Oura refuses (403: no membership) raises its own repair issue.
@@ -60,6 +61,7 @@ SETTLED_INTERVAL = timedelta(minutes=15)  # today's night is in; only activity k
 PUSHED_INTERVAL = timedelta(minutes=30)  # Oura's webhooks announce changes
 DAYS_FETCHED = 2  # yesterday and today: a night is filed under the day it ends
 HEART_RATE_HOURS = 3  # heart rate fetched back from the start of this many hours ago
+RECONCILE_DAYS = 7  # once a day, this many past days are compared with the statistics
 EVENT_SLEEP_UPDATED = f"{DOMAIN}_sleep_updated"
 
 
@@ -207,6 +209,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
+        self._reconciling = False
         self.options = dict(entry.options)  # as set up: a change of options reloads the entry
 
     async def _async_offload(self, job: Callable[[], Any]) -> Any:
@@ -293,7 +296,31 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         self.update_interval = self._next_interval(data, today)
         await self.history.async_add(documents)
         self._announce_night(data)
+        self._schedule_reconcile(today)
         return data
+
+    def _schedule_reconcile(self, today: date) -> None:
+        """Once a day (on its first poll), compare the last week with the statistics."""
+        if (
+            not recorder_running(self.hass)
+            or self._reconciling
+            or self.store.history_from is None  # the first backfill has not finished
+            or self.store.reconciled_on == today
+        ):
+            return
+        self._reconciling = True
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_reconcile(today), "lifeops Oura reconcile"
+        )
+
+    async def _async_reconcile(self, today: date) -> None:
+        try:
+            start = today - timedelta(days=RECONCILE_DAYS)
+            end = today + timedelta(days=1)
+            if await self.history.async_reconcile(self.client, start, end) is not None:
+                self.store.set_reconciled_on(today)
+        finally:
+            self._reconciling = False
 
     async def async_backfill(self, days: int) -> None:
         """Put the last `days` days into the statistics, once (more when `days` grows)."""
@@ -307,6 +334,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         end = have if have is not None else today + timedelta(days=1)
         if await self.history.async_backfill(self.client, wanted, end) is not None:
             self.store.set_history_from(wanted)
+            self.store.set_reconciled_on(today)  # the backfill just wrote the last week
 
     def _next_interval(self, data: OuraData, today: date) -> timedelta:
         if self.pushed:
