@@ -38,6 +38,17 @@ FILES = {
     "heartrate": "exoura_heartrate_default_range.json",
 }
 PERSONAL_INFO = "exoura_personal_info_redacted.json"
+# Collections the recorded account has no documents of: answered with an empty page.
+EMPTY = (
+    "daily_resilience",
+    "vO2_max",
+    "daily_cardiovascular_age",
+    "session",
+    "enhanced_tag",
+    "rest_mode_period",
+    "ring_battery_level",
+    "ring_configuration",
+)
 
 
 def recorded(name: str) -> Any:
@@ -90,6 +101,8 @@ class RecordedOura:
         self.mock.get(f"{API}/personal_info", json=recorded(PERSONAL_INFO))
         for name in FILES:
             self.mock.get(f"{API}/{name}", side_effect=self._answer)
+        for name in EMPTY:
+            self.mock.get(f"{API}/{name}", json={"data": [], "next_token": None})
 
     async def _answer(self, method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
         name = url.path.rsplit("/", 1)[1]

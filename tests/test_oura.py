@@ -64,6 +64,14 @@ COLLECTIONS = (
     "daily_stress",
     "sleep_time",
     "workout",
+    "daily_resilience",
+    "vO2_max",
+    "daily_cardiovascular_age",
+    "session",
+    "enhanced_tag",
+    "rest_mode_period",
+    "ring_battery_level",
+    "ring_configuration",
 )
 SETTLED = timedelta(minutes=15)  # the poll interval once today's sleep and readiness are in
 # Friday 14 March 2025, in the morning in the test's time zone (US/Pacific).
@@ -166,7 +174,7 @@ async def _sign_in(
     assert query["client_id"] == [CLIENT_ID]
     assert query["redirect_uri"] == [REDIRECT_URL]
     assert query["state"] == [state]
-    assert query["scope"] == ["personal daily heartrate workout spo2Daily"]
+    assert query["scope"] == ["personal daily heartrate workout spo2Daily tag session"]
     client = await hass_client_no_auth()
     response = await client.get(f"/auth/external/callback?code=abcd&state={state}")
     assert response.status == 200
@@ -621,5 +629,59 @@ async def test_a_refresh_the_legacy_endpoint_refuses_is_asked_of_the_newer_one(
 
     assert _token_posts(aioclient_mock) == [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
     assert oura_entry.data["token"]["access_token"] == "refreshed-token"
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_the_other_data_types_as_sensors(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
+) -> None:
+    """Resilience, VO2 max, cardiovascular age, sessions, tags, rest mode, the ring and the
+    bedtime guidance, from the documentation-shaped fixtures."""
+    _mock_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+
+    def state(key: str) -> Any:
+        found = hass.states.get(f"sensor.oura_ring_{key}")
+        assert found is not None, key
+        return found
+
+    assert state("resilience").state == "strong"
+    assert state("resilience").attributes["sleep_recovery"] == 80.4
+    assert float(state("vo2_max").state) == 43  # the estimate of 9 March is still the latest
+    assert state("cardiovascular_age").state == "36"
+    assert state("last_session").state == "2025-03-14T06:50:00+00:00"
+    assert state("last_session").attributes["type"] == "breathing"
+    assert state("sessions_today").state == "1"
+    assert state("last_tag").state == "2025-03-14T07:15:00+00:00"
+    assert state("last_tag").attributes["tag"] == "tag_generic_caffeine"
+    assert state("rest_mode").state == "off"  # the rest mode of 1-3 March has ended
+    assert state("battery").state == "61"  # the newest reading
+    assert state("firmware").state == "2.9.21"  # the ring set up last
+    assert state("firmware").attributes["hardware_type"] == "gen3"
+    assert state("bedtime_recommendation").state == "earlier_bedtime"
+    assert state("bedtime_guidance_status").state == "optimal_found"
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_a_collection_the_sign_in_does_not_cover_is_only_unavailable(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
+) -> None:
+    """Sessions and tags need scopes older sign-ins lack: Oura's 401 there is no reauth."""
+    _mock_api(aioclient_mock)
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(f"{API}/session", status=401, json={"detail": "scope"})
+    aioclient_mock.get(f"{API}/enhanced_tag", status=401, json={"detail": "scope"})
+    for name in (*COLLECTIONS, "heartrate", "personal_info"):
+        if name not in ("session", "enhanced_tag"):
+            aioclient_mock.get(f"{API}/{name}", json=_fixture(name))
+    await _setup(hass, oura_entry)
+
+    assert oura_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.oura_ring_last_session").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.oura_ring_last_tag").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import ClientError
@@ -29,17 +29,27 @@ from .const import DOMAIN, LOGGER
 from .data import OuraConfigEntry
 from .oura import (
     DAILY_ACTIVITY,
+    DAILY_CARDIOVASCULAR_AGE,
     DAILY_READINESS,
+    DAILY_RESILIENCE,
     DAILY_SLEEP,
     DAILY_SPO2,
     DAILY_STRESS,
     HEARTRATE,
+    REST_MODE_PERIOD,
+    RING_BATTERY_LEVEL,
+    RING_CONFIGURATION,
+    SESSION,
     SLEEP,
     SLEEP_TIME,
+    TAG,
+    VO2_MAX,
     WORKOUT,
     Collection,
     DailyActivity,
+    DailyCardiovascularAge,
     DailyReadiness,
+    DailyResilience,
     DailySleep,
     DailySpO2,
     DailyStress,
@@ -48,8 +58,14 @@ from .oura import (
     OuraClient,
     OuraError,
     OuraForbiddenError,
+    RestModePeriod,
+    RingBatteryLevel,
+    RingConfiguration,
+    Session,
     SleepPeriod,
     SleepTime,
+    Tag,
+    VO2Max,
     Workout,
 )
 from .oura.history import OuraDocuments, main_sleep_by_day
@@ -60,6 +76,9 @@ UPDATE_INTERVAL = timedelta(minutes=5)  # while the day's sleep and readiness ar
 SETTLED_INTERVAL = timedelta(minutes=15)  # today's night is in; only activity keeps moving
 PUSHED_INTERVAL = timedelta(minutes=30)  # Oura's webhooks announce changes
 DAYS_FETCHED = 2  # yesterday and today: a night is filed under the day it ends
+WEEKS_FETCHED = 4  # for figures Oura updates now and then (VO2 max) and long rest modes
+BATTERY_HOURS = 24  # ring battery readings fetched back this far
+UTC_MIN = datetime.min.replace(tzinfo=UTC)
 HEART_RATE_HOURS = 3  # heart rate fetched back from the start of this many hours ago
 RECONCILE_DAYS = 7  # once a day, this many past days are compared with the statistics
 EVENT_SLEEP_UPDATED = f"{DOMAIN}_sleep_updated"
@@ -85,6 +104,16 @@ class OuraData:
     # Collections (`daily_sleep`, `sleep`, ...) that failed this poll: their sensors are
     # unavailable while the others keep working.
     failed: frozenset[str] = frozenset()
+    bedtime_guidance: SleepTime | None = None  # the latest recommendation, with or without window
+    resilience: DailyResilience | None = None
+    vo2_max: VO2Max | None = None  # the latest estimate of the last weeks
+    cardiovascular_age: DailyCardiovascularAge | None = None
+    last_session: Session | None = None
+    sessions_today: int = 0
+    last_tag: Tag | None = None
+    rest_mode: RestModePeriod | None = None  # the period on now, if any
+    battery: RingBatteryLevel | None = None  # the newest reading
+    ring: RingConfiguration | None = None  # the ring set up last
 
 
 class _Daily(Protocol):
@@ -124,6 +153,32 @@ def _latest_workout(workouts: Iterable[Workout], now: datetime) -> Workout | Non
     return max(ended, key=lambda w: w.end_datetime or now) if ended else None
 
 
+def _last_session(sessions: Iterable[Session], now: datetime) -> Session | None:
+    """The session that ended last, up to now."""
+    ended = [x for x in sessions if x.end_datetime is not None and x.end_datetime <= now]
+    return max(ended, key=lambda x: x.end_datetime or now) if ended else None
+
+
+def _last_tag(tags: Iterable[Tag], now: datetime) -> Tag | None:
+    """The tag that started last, up to now (by day where a tag has no time)."""
+    started = [t for t in tags if t.start_time is None or t.start_time <= now]
+    return max(started, key=lambda t: (t.start_day, t.start_time or now)) if started else None
+
+
+def _newest_battery(readings: Iterable[RingBatteryLevel]) -> RingBatteryLevel | None:
+    newest: RingBatteryLevel | None = None
+    for reading in readings:
+        if newest is None or reading.timestamp >= newest.timestamp:
+            newest = reading
+    return newest
+
+
+def _newest_ring(rings: Iterable[RingConfiguration]) -> RingConfiguration | None:
+    """The ring set up last (a ring without a set-up time counts as the oldest)."""
+    ordered = sorted(rings, key=lambda r: (r.set_up_at is not None, r.set_up_at or UTC_MIN))
+    return ordered[-1] if ordered else None
+
+
 def _tonight(sleep_time: SleepTime | None, now: datetime) -> tuple[datetime, datetime] | None:
     """Oura's latest optimal bedtime window, moved on by whole days until it has not ended."""
     if sleep_time is None or (bounds := sleep_time.optimal_bedtime_bounds) is None:
@@ -161,13 +216,28 @@ FETCHED: Final = tuple(
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class _MoreDocuments:
+    """One poll's documents of the collections not every account has."""
+
+    resilience: list[DailyResilience]
+    vo2_max: list[VO2Max]
+    cardiovascular_age: list[DailyCardiovascularAge]
+    sessions: list[Session]
+    tags: list[Tag]
+    rest_mode: list[RestModePeriod]
+    battery: list[RingBatteryLevel]
+    rings: list[RingConfiguration]
+
+
 class _Fetch:
     """Runs one poll's requests, each on its own: a failing collection is noted, not raised.
 
     A refused token (401) still ends the poll: every other request would be refused too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, client: OuraClient) -> None:
+        self.client = client
         self.failed: dict[str, OuraError] = {}
         self.forbidden: list[str] = []
 
@@ -178,6 +248,22 @@ class _Fetch:
             return await request
         except OuraAuthError:
             raise
+        except OuraForbiddenError as err:
+            self.forbidden.append(collection.name)
+            self.failed[collection.name] = err
+        except OuraError as err:
+            self.failed[collection.name] = err
+        return []
+
+    async def optional[T](
+        self, collection: Collection[T], start: date | None = None, end: date | None = None
+    ) -> list[T]:
+        """A collection not every account or sign-in has (a newer ring, a scope granted later).
+
+        Any refusal, 401 included, only makes its own sensors unavailable.
+        """
+        try:
+            return await self.client.get_all(collection, start=start, end=end)
         except OuraForbiddenError as err:
             self.forbidden.append(collection.name)
             self.failed[collection.name] = err
@@ -238,7 +324,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         client = self.client
         try:
             await self._access_token()  # a refused or failed refresh ends the poll at once
-            fetch = _Fetch()
+            fetch = _Fetch(client)
             documents = OuraDocuments(
                 daily_sleep=await fetch(DAILY_SLEEP, client.get_daily_sleep(start, end)),
                 sleep=await fetch(SLEEP, client.get_sleep(start, end)),
@@ -252,6 +338,21 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
                 workout=await fetch(WORKOUT, client.get_workouts(start, end)),
             )
             sleep_time = await fetch(SLEEP_TIME, client.get_sleep_time(start, end))
+            weeks = today - timedelta(weeks=WEEKS_FETCHED)
+            more = _MoreDocuments(
+                resilience=await fetch.optional(DAILY_RESILIENCE, start, end),
+                vo2_max=await fetch.optional(VO2_MAX, weeks, end),
+                cardiovascular_age=await fetch.optional(DAILY_CARDIOVASCULAR_AGE, weeks, end),
+                sessions=await fetch.optional(SESSION, start, end),
+                tags=await fetch.optional(TAG, start, end),
+                rest_mode=await fetch.optional(REST_MODE_PERIOD, weeks, end),
+                battery=await fetch.optional(
+                    RING_BATTERY_LEVEL, now - timedelta(hours=BATTERY_HOURS), now
+                ),
+                rings=await fetch.optional(RING_CONFIGURATION),
+            )
+            documents.vo2_max = more.vo2_max
+            documents.daily_cardiovascular_age = more.cardiovascular_age
         except OuraAuthError as err:
             self._raise_auth_issue()
             raise ConfigEntryAuthFailed(
@@ -265,7 +366,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             ) from err
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.config_entry))
         self._update_membership_issue(fetch.forbidden)
-        if len(fetch.failed) == len(FETCHED):
+        if all(name in fetch.failed for name in FETCHED):
             # Nothing answered: one error for the whole account (every sensor unavailable).
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -292,6 +393,16 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             last_sync=now,
             documents=documents,
             failed=frozenset(fetch.failed),
+            bedtime_guidance=_latest(sleep_time, today),
+            resilience=_latest(more.resilience, today),
+            vo2_max=_latest(more.vo2_max, today),
+            cardiovascular_age=_latest(more.cardiovascular_age, today),
+            last_session=_last_session(more.sessions, now),
+            sessions_today=sum(1 for x in more.sessions if x.day == today),
+            last_tag=_last_tag(more.tags, now),
+            rest_mode=next((p for p in more.rest_mode if p.active_at(now)), None),
+            battery=_newest_battery(more.battery),
+            ring=_newest_ring(more.rings),
         )
         self.update_interval = self._next_interval(data, today)
         await self.history.async_add(documents)

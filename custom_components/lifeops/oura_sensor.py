@@ -1,10 +1,15 @@
-"""Sensors of an Oura account: scores, sleep stages, activity, SpO2, stress and bedtime."""
+"""Sensors of an Oura account.
+
+Scores, sleep stages, activity, SpO2, stress, bedtime and its guidance, resilience, VO2 max,
+cardiovascular age, sessions, tags, rest mode and the ring's battery and firmware.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -27,9 +32,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .data import OuraConfigEntry
+from .oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
 from .oura_coordinator import OuraCoordinator, OuraData
 
 BEATS_PER_MINUTE = "bpm"
+VO2_MAX_UNIT = "mL/(kg·min)"
 MILLISECONDS = "ms"
 STEPS = "steps"
 
@@ -90,6 +97,49 @@ def _workout_attributes(data: OuraData) -> dict[str, Any] | None:
         "calories": workout.calories,
         "distance_m": workout.distance,
         "label": workout.label,
+    }
+
+
+def _option(value: str | None, options: type[StrEnum]) -> str | None:
+    """An enum sensor's state: None for a value Oura added after LifeOps knew its list."""
+    return value if value in {item.value for item in options} else None
+
+
+def _resilience_attributes(data: OuraData) -> dict[str, Any] | None:
+    contributors = data.resilience.contributors if data.resilience else None
+    if contributors is None:
+        return None
+    return {
+        "sleep_recovery": contributors.sleep_recovery,
+        "daytime_recovery": contributors.daytime_recovery,
+        "stress": contributors.stress,
+    }
+
+
+def _session_attributes(data: OuraData) -> dict[str, Any] | None:
+    session = data.last_session
+    if session is None:
+        return None
+    return {"type": session.type, "mood": session.mood, "started_at": session.start_datetime}
+
+
+def _tag_attributes(data: OuraData) -> dict[str, Any] | None:
+    tag = data.last_tag
+    if tag is None:
+        return None
+    return {"tag": tag.name, "comment": tag.comment, "ends_at": tag.end_time}
+
+
+def _ring_attributes(data: OuraData) -> dict[str, Any] | None:
+    ring = data.ring
+    if ring is None:
+        return None
+    return {
+        "hardware_type": ring.hardware_type,
+        "color": ring.color,
+        "design": ring.design,
+        "size": ring.size,
+        "set_up_at": ring.set_up_at,
     }
 
 
@@ -257,6 +307,114 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.workouts_today,
         source="workout",
+    ),
+    OuraSensorDescription(
+        key="bedtime_recommendation",
+        translation_key="bedtime_recommendation",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in SleepTimeRecommendation],
+        value_fn=lambda data: _option(
+            data.bedtime_guidance.recommendation if data.bedtime_guidance else None,
+            SleepTimeRecommendation,
+        ),
+        source="sleep_time",
+    ),
+    OuraSensorDescription(
+        key="bedtime_status",
+        translation_key="bedtime_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in SleepTimeStatus],
+        value_fn=lambda data: _option(
+            data.bedtime_guidance.status if data.bedtime_guidance else None, SleepTimeStatus
+        ),
+        source="sleep_time",
+    ),
+    OuraSensorDescription(
+        key="resilience",
+        translation_key="resilience",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in ResilienceLevel],
+        value_fn=lambda data: _option(
+            data.resilience.level if data.resilience else None, ResilienceLevel
+        ),
+        attributes_fn=_resilience_attributes,
+        source="daily_resilience",
+    ),
+    OuraSensorDescription(
+        key="vo2_max",
+        translation_key="vo2_max",
+        native_unit_of_measurement=VO2_MAX_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.vo2_max.vo2_max if data.vo2_max else None,
+        source="vO2_max",
+    ),
+    OuraSensorDescription(
+        key="cardiovascular_age",
+        translation_key="cardiovascular_age",
+        native_unit_of_measurement=UnitOfTime.YEARS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: (
+            data.cardiovascular_age.vascular_age if data.cardiovascular_age else None
+        ),
+        source="daily_cardiovascular_age",
+    ),
+    OuraSensorDescription(
+        key="last_session",
+        translation_key="last_session",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.last_session.end_datetime if data.last_session else None,
+        attributes_fn=_session_attributes,
+        source="session",
+    ),
+    OuraSensorDescription(
+        key="sessions_today",
+        translation_key="sessions_today",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.sessions_today,
+        source="session",
+    ),
+    OuraSensorDescription(
+        key="last_tag",
+        translation_key="last_tag",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.last_tag.start_time if data.last_tag else None,
+        attributes_fn=_tag_attributes,
+        source="enhanced_tag",
+    ),
+    OuraSensorDescription(
+        key="rest_mode",
+        translation_key="rest_mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=["on", "off"],
+        value_fn=lambda data: "on" if data.rest_mode is not None else "off",
+        attributes_fn=lambda data: (
+            {"started_at": data.rest_mode.start_time} if data.rest_mode else None
+        ),
+        source="rest_mode_period",
+    ),
+    OuraSensorDescription(
+        key="ring_battery",
+        translation_key="ring_battery",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.battery.level if data.battery else None,
+        attributes_fn=lambda data: (
+            {"charging": data.battery.charging, "measured_at": data.battery.timestamp}
+            if data.battery
+            else None
+        ),
+        source="ring_battery_level",
+    ),
+    OuraSensorDescription(
+        key="ring_firmware",
+        translation_key="ring_firmware",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.ring.firmware_version if data.ring else None,
+        attributes_fn=_ring_attributes,
+        source="ring_configuration",
     ),
     OuraSensorDescription(
         key="last_sync",

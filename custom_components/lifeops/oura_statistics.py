@@ -30,7 +30,7 @@ from homeassistant.util import dt as dt_util, slugify
 
 from .compat import statistic_metadata
 from .const import DOMAIN, LOGGER
-from .oura import OuraClient, OuraError
+from .oura import DAILY_CARDIOVASCULAR_AGE, VO2_MAX, Collection, OuraClient, OuraError
 from .oura.history import (
     METRICS,
     OuraDocuments,
@@ -118,6 +118,10 @@ async def async_fetch_documents(
         daily_activity=await client.get_daily_activity(start, end),
         daily_spo2=await client.get_daily_spo2(start, end),
         daily_stress=await client.get_daily_stress(start, end),
+        vo2_max=await _async_optional(client, VO2_MAX, start, end),
+        daily_cardiovascular_age=await _async_optional(
+            client, DAILY_CARDIOVASCULAR_AGE, start, end
+        ),
     )
     zone = dt_util.get_default_time_zone()
     # Whole UTC hours at both ends, so no hour is split between two requests.
@@ -129,6 +133,17 @@ async def async_fetch_documents(
         )
         del samples
     return documents
+
+
+async def _async_optional[T](
+    client: OuraClient, collection: Collection[T], start: date, end: date
+) -> list[T]:
+    """A collection not every account has (VO2 max needs a newer ring): none when refused."""
+    try:
+        return await client.get_all(collection, start=start, end=end)
+    except OuraError as err:
+        LOGGER.debug("Oura %s history not read: %s", collection.name, err)
+        return []
 
 
 class OuraHistory:

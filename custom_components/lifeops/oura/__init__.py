@@ -1,13 +1,17 @@
 """A typed async client for the Oura API v2, with no Home Assistant imports.
 
 `OuraClient` reads the person's sleep, readiness, activity, heart rate, blood oxygen, stress,
-workouts, recommended bedtime and profile; `models` holds the documents it returns and
-`exceptions` the errors it raises. The Home Assistant layer wires it to OAuth2 and a coordinator.
+workouts, recommended bedtime, resilience, VO2 max, cardiovascular age, sessions, tags, rest
+mode, the ring's battery and configuration, and profile; `models` and `more_documents` hold the
+documents it returns and `exceptions` the errors it raises. The Home Assistant layer wires it to
+OAuth2 and a coordinator.
 """
 
 from .client import (
     DAILY_ACTIVITY,
+    DAILY_CARDIOVASCULAR_AGE,
     DAILY_READINESS,
+    DAILY_RESILIENCE,
     DAILY_SLEEP,
     DAILY_SPO2,
     DAILY_STRESS,
@@ -15,10 +19,16 @@ from .client import (
     DEFAULT_MAX_PAGES,
     DEFAULT_TIMEOUT,
     HEARTRATE,
+    REST_MODE_PERIOD,
+    RING_BATTERY_LEVEL,
+    RING_CONFIGURATION,
     SANDBOX_COLLECTION_PATH,
+    SESSION,
     SLEEP,
     SLEEP_TIME,
+    TAG,
     USER_COLLECTION_PATH,
+    VO2_MAX,
     WORKOUT,
     Collection,
     OuraClient,
@@ -60,10 +70,25 @@ from .models import (
     WorkoutIntensity,
     WorkoutSource,
 )
+from .more_documents import (
+    DailyCardiovascularAge,
+    DailyResilience,
+    ResilienceContributors,
+    ResilienceLevel,
+    RestModePeriod,
+    RingBatteryLevel,
+    RingConfiguration,
+    Session,
+    SessionType,
+    Tag,
+    VO2Max,
+)
 
 __all__ = [
     "DAILY_ACTIVITY",
+    "DAILY_CARDIOVASCULAR_AGE",
     "DAILY_READINESS",
+    "DAILY_RESILIENCE",
     "DAILY_SLEEP",
     "DAILY_SPO2",
     "DAILY_STRESS",
@@ -71,15 +96,23 @@ __all__ = [
     "DEFAULT_MAX_PAGES",
     "DEFAULT_TIMEOUT",
     "HEARTRATE",
+    "REST_MODE_PERIOD",
+    "RING_BATTERY_LEVEL",
+    "RING_CONFIGURATION",
     "SANDBOX_COLLECTION_PATH",
+    "SESSION",
     "SLEEP",
     "SLEEP_TIME",
+    "TAG",
     "USER_COLLECTION_PATH",
+    "VO2_MAX",
     "WORKOUT",
     "ActivityContributors",
     "Collection",
     "DailyActivity",
+    "DailyCardiovascularAge",
     "DailyReadiness",
+    "DailyResilience",
     "DailySleep",
     "DailySpO2",
     "DailyStress",
@@ -96,7 +129,14 @@ __all__ = [
     "Page",
     "PersonalInfo",
     "ReadinessContributors",
+    "ResilienceContributors",
+    "ResilienceLevel",
+    "RestModePeriod",
+    "RingBatteryLevel",
+    "RingConfiguration",
     "Sample",
+    "Session",
+    "SessionType",
     "SleepContributors",
     "SleepPeriod",
     "SleepReadiness",
@@ -106,7 +146,9 @@ __all__ = [
     "SleepTimeWindow",
     "SleepType",
     "SpO2Percentage",
+    "Tag",
     "TokenProvider",
+    "VO2Max",
     "Workout",
     "WorkoutIntensity",
     "WorkoutSource",

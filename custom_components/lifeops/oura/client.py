@@ -46,6 +46,16 @@ from .models import (
     SleepTime,
     Workout,
 )
+from .more_documents import (
+    DailyCardiovascularAge,
+    DailyResilience,
+    RestModePeriod,
+    RingBatteryLevel,
+    RingConfiguration,
+    Session,
+    Tag,
+    VO2Max,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,6 +110,18 @@ DAILY_STRESS: Final = Collection("daily_stress", DailyStress.from_dict)
 WORKOUT: Final = Collection("workout", Workout.from_dict)
 SLEEP_TIME: Final = Collection("sleep_time", SleepTime.from_dict)
 HEARTRATE: Final = Collection("heartrate", HeartRate.from_dict, timestamped=True)
+DAILY_RESILIENCE: Final = Collection("daily_resilience", DailyResilience.from_dict)
+VO2_MAX: Final = Collection("vO2_max", VO2Max.from_dict)
+DAILY_CARDIOVASCULAR_AGE: Final = Collection(
+    "daily_cardiovascular_age", DailyCardiovascularAge.from_dict
+)
+SESSION: Final = Collection("session", Session.from_dict)
+TAG: Final = Collection("enhanced_tag", Tag.from_dict)
+REST_MODE_PERIOD: Final = Collection("rest_mode_period", RestModePeriod.from_dict)
+RING_BATTERY_LEVEL: Final = Collection(
+    "ring_battery_level", RingBatteryLevel.from_dict, timestamped=True
+)
+RING_CONFIGURATION: Final = Collection("ring_configuration", RingConfiguration.from_dict)
 PERSONAL_INFO: Final = "personal_info"
 
 

@@ -37,6 +37,7 @@ from .models import (
     SleepPeriod,
     Workout,
 )
+from .more_documents import DailyCardiovascularAge, VO2Max
 
 # Caps a real export fits in with room to spare: ten years of 5-minute heart rate is about a
 # million rows and 60 MB; a member's largest cell (a day's MET minutes, as JSON) a few kilobytes.
@@ -59,6 +60,8 @@ _KINDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "heartrate": ("heartrate", HeartRate.from_dict),
     "workout": ("workout", Workout.from_dict),
     "workouts": ("workout", Workout.from_dict),
+    "vo2max": ("vo2_max", VO2Max.from_dict),
+    "dailycardiovascularage": ("daily_cardiovascular_age", DailyCardiovascularAge.from_dict),
 }
 
 # Fields that stay text in a CSV cell even when they look like numbers.

@@ -25,6 +25,7 @@ from .models import (
     SleepType,
     Workout,
 )
+from .more_documents import DailyCardiovascularAge, VO2Max
 
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
@@ -42,6 +43,8 @@ class OuraDocuments:
     daily_stress: list[DailyStress] = field(default_factory=list)
     heartrate: list[HeartRate] = field(default_factory=list)
     workout: list[Workout] = field(default_factory=list)
+    vo2_max: list[VO2Max] = field(default_factory=list)
+    daily_cardiovascular_age: list[DailyCardiovascularAge] = field(default_factory=list)
     # Heart rate already reduced to hourly points (a backfill reduces each fetched week at once,
     # so a year of samples is never held in memory); `build_series` adds them to the series.
     heartrate_hours: list[Point] = field(default_factory=list)
@@ -65,6 +68,8 @@ _KINDS = (
     "daily_stress",
     "heartrate",
     "workout",
+    "vo2_max",
+    "daily_cardiovascular_age",
 )
 
 
@@ -162,6 +167,12 @@ _SPO2_METRICS: tuple[tuple[Metric, _DayValue[DailySpO2]], ...] = (
 _STRESS_METRICS: tuple[tuple[Metric, _DayValue[DailyStress]], ...] = (
     (Metric("stress_high", "min"), lambda d: _minutes(d.stress_high)),
 )
+_VO2_MAX_METRICS: tuple[tuple[Metric, _DayValue[VO2Max]], ...] = (
+    (Metric("vo2_max", "mL/(kg·min)"), lambda d: d.vo2_max),
+)
+_CARDIOVASCULAR_AGE_METRICS: tuple[tuple[Metric, _DayValue[DailyCardiovascularAge]], ...] = (
+    (Metric("cardiovascular_age", "y"), lambda d: d.vascular_age),
+)
 HEART_RATE = Metric("heart_rate", "bpm")
 
 METRICS: tuple[Metric, ...] = (
@@ -171,6 +182,8 @@ METRICS: tuple[Metric, ...] = (
     *(metric for metric, _ in _SLEEP_METRICS),
     *(metric for metric, _ in _SPO2_METRICS),
     *(metric for metric, _ in _STRESS_METRICS),
+    *(metric for metric, _ in _VO2_MAX_METRICS),
+    *(metric for metric, _ in _CARDIOVASCULAR_AGE_METRICS),
     HEART_RATE,
 )
 
@@ -232,6 +245,8 @@ def build_series(documents: OuraDocuments, zone: tzinfo) -> dict[str, list[Point
     _daily(series, main_sleep_by_day(documents.sleep).values(), _SLEEP_METRICS, zone)
     _daily(series, documents.daily_spo2, _SPO2_METRICS, zone)
     _daily(series, documents.daily_stress, _STRESS_METRICS, zone)
+    _daily(series, documents.vo2_max, _VO2_MAX_METRICS, zone)
+    _daily(series, documents.daily_cardiovascular_age, _CARDIOVASCULAR_AGE_METRICS, zone)
     series[HEART_RATE.key] = sorted(
         [*documents.heartrate_hours, *hourly_heart_rate(documents.heartrate)],
         key=lambda point: point.start,
