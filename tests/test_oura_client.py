@@ -36,6 +36,7 @@ from custom_components.lifeops.oura import (
     WorkoutIntensity,
     parse_retry_after,
 )
+from tests.oura_recorded import recorded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "oura"
 OURA_PACKAGE = Path(__file__).parent.parent / "custom_components" / "lifeops" / "oura"
@@ -672,3 +673,30 @@ async def test_large_pages_are_decoded_by_the_offload_and_small_ones_in_place(
             await client.get_heartrate(
                 datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC)
             )
+
+
+@pytest.mark.parametrize("token_suffix", ["", "+/=="])
+async def test_a_recorded_next_token_comes_back_verbatim(
+    oura: FakeOura, client: OuraClient, token_suffix: str
+) -> None:
+    """A real heart-rate page's `next_token` (and one with `+`, `/` and `=`, as Oura's can
+    carry) reaches Oura unchanged over real HTTP, and the following page is read."""
+    first = recorded("goura_heartrate_page0.json")
+    token = first["next_token"] + token_suffix
+    second = {
+        "data": recorded("exoura_heartrate_default_range.json")["data"][:5],
+        "next_token": None,
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("next_token") == token:
+            return web.json_response(second)
+        return web.json_response({**first, "next_token": token})
+
+    oura.overrides["heartrate"] = handler
+    start = datetime(2024, 1, 10, tzinfo=UTC)
+
+    samples = await client.get_heartrate(start, start + timedelta(days=1))
+
+    assert len(samples) == 2 + 5
+    assert oura.requests[1].query["next_token"] == token
