@@ -9,7 +9,7 @@ the token (`token_url`), so later refreshes go straight to it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import ClientResponseError
 from homeassistant.components.application_credentials import (
@@ -18,8 +18,9 @@ from homeassistant.components.application_credentials import (
     ClientCredential,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import OURA_AUTHORIZE_URL, OURA_NEW_PORTAL_TOKEN_URL, OURA_TOKEN_URL
+from .const import LOGGER, OURA_AUTHORIZE_URL, OURA_NEW_PORTAL_TOKEN_URL, OURA_TOKEN_URL
 
 TOKEN_URL_KEY = "token_url"  # kept in the entry's token: the endpoint that issued it
 REFUSED = (400, 401)  # what the legacy endpoint answers a newer portal's application
@@ -57,15 +58,29 @@ class OuraAuthImplementation(AuthImplementation):
             urls.insert(0, self._preferred)
         for url in urls[:-1]:
             try:
-                return await self._token_request_at(url, data)
+                token = await self._quiet_token_request(url, data)
             except ClientResponseError as err:
                 if err.status not in REFUSED:
                     raise
-        return await self._token_request_at(urls[-1], data)
+                continue
+            return self._issued_by(url, token)
+        # The last endpoint is asked the usual way: its refusal is Home Assistant's to report.
+        self.token_url = urls[-1]
+        return self._issued_by(urls[-1], await super()._token_request(dict(data)))
 
-    async def _token_request_at(self, url: str, data: dict[str, Any]) -> dict[str, Any]:
-        self.token_url = url
-        token = await super()._token_request(dict(data))
+    async def _quiet_token_request(self, url: str, data: dict[str, Any]) -> dict[str, Any]:
+        """One token request that raises on a refusal without logging it as an error.
+
+        A refusal here is expected (the application belongs to the other portal).
+        """
+        body = {**data, "client_id": self.client_id, "client_secret": self.client_secret}
+        response = await async_get_clientsession(self.hass).post(url, data=body)
+        if response.status >= 400:
+            LOGGER.debug("Oura's token endpoint %s refused (HTTP %s)", url, response.status)
+            response.raise_for_status()
+        return cast(dict[str, Any], await response.json())
+
+    def _issued_by(self, url: str, token: dict[str, Any]) -> dict[str, Any]:
         self._preferred = url
         return {**token, TOKEN_URL_KEY: url}
 
