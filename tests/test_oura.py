@@ -44,6 +44,7 @@ from custom_components.lifeops.const import (
     DOMAIN,
     KIND_OURA,
     OURA_AUTHORIZE_URL,
+    OURA_NEW_PORTAL_TOKEN_URL,
     OURA_TOKEN_URL,
 )
 from tests.releases import find_device
@@ -63,6 +64,14 @@ COLLECTIONS = (
     "daily_stress",
     "sleep_time",
     "workout",
+    "daily_resilience",
+    "vO2_max",
+    "daily_cardiovascular_age",
+    "session",
+    "enhanced_tag",
+    "rest_mode_period",
+    "ring_battery_level",
+    "ring_configuration",
 )
 SETTLED = timedelta(minutes=15)  # the poll interval once today's sleep and readiness are in
 # Friday 14 March 2025, in the morning in the test's time zone (US/Pacific).
@@ -95,9 +104,11 @@ def _mock_api(
             aioclient_mock.get(f"{API}/{name}", status=status, json={"detail": "no"})
 
 
-def _mock_token(aioclient_mock: AiohttpClientMocker, access_token: str) -> None:
+def _mock_token(
+    aioclient_mock: AiohttpClientMocker, access_token: str, url: str = OURA_TOKEN_URL
+) -> None:
     aioclient_mock.post(
-        OURA_TOKEN_URL,
+        url,
         json={
             "access_token": access_token,
             "refresh_token": f"{access_token}-refresh",
@@ -163,7 +174,7 @@ async def _sign_in(
     assert query["client_id"] == [CLIENT_ID]
     assert query["redirect_uri"] == [REDIRECT_URL]
     assert query["state"] == [state]
-    assert query["scope"] == ["personal daily heartrate workout spo2Daily"]
+    assert query["scope"] == ["personal daily heartrate workout spo2Daily tag session"]
     client = await hass_client_no_auth()
     response = await client.get(f"/auth/external/callback?code=abcd&state={state}")
     assert response.status == 200
@@ -396,7 +407,8 @@ async def test_a_failed_token_refresh_at_setup_starts_reauth(
     expired = {**oura_entry.data, "token": {**oura_entry.data["token"], "expires_at": 0}}
     entry = MockConfigEntry(domain=DOMAIN, title="Oura", unique_id=ACCOUNT_ID, data=expired)
     _mock_api(aioclient_mock)
-    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    for url in (OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL):
+        aioclient_mock.post(url, status=400, json={"error": "invalid_grant"})
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -500,6 +512,7 @@ async def test_oura_diagnostics_redact_tokens(
     assert diagnostics["entry"]["data"]["token"] == "**REDACTED**"
     assert diagnostics["coordinator"]["days"]["daily_sleep"] == "2025-03-14"
     assert diagnostics["coordinator"]["last_update_success"] is True
+    assert diagnostics["coordinator"]["failed"] == []
     assert any(
         item["entity_id"] == "sensor.oura_ring_sleep_score" and item["state"] == "67"
         for item in diagnostics["entities"]
@@ -540,7 +553,8 @@ async def test_a_failed_token_refresh_during_polling(
     await _setup(hass, oura_entry)
 
     _mock_api(aioclient_mock)
-    aioclient_mock.post(OURA_TOKEN_URL, status=token_status, json={"error": "no"})
+    for url in (OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL):
+        aioclient_mock.post(url, status=token_status, json={"error": "no"})
     freezer.tick(timedelta(hours=2))  # past the token's expiry
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
@@ -548,3 +562,126 @@ async def test_a_failed_token_refresh_during_polling(
     assert hass.states.get("sensor.oura_ring_sleep_score").state == STATE_UNAVAILABLE
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ([SOURCE_REAUTH] if reauth else [])
+
+
+def _token_posts(aioclient_mock: AiohttpClientMocker) -> list[str]:
+    return [str(url) for method, url, _, _ in aioclient_mock.mock_calls if method.lower() == "post"]
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("current_request_with_host", "setup_credentials")
+async def test_an_application_of_the_newer_portal_signs_in_at_its_token_endpoint(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The legacy endpoint refuses the application; the newer one issues the token, and the
+    refreshes go straight there."""
+    result = await _start_oura_flow(hass)
+    await _sign_in(hass, hass_client_no_auth, result)
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_request"})
+    _mock_token(aioclient_mock, "new-portal-token", OURA_NEW_PORTAL_TOKEN_URL)
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data["token"]["access_token"] == "new-portal-token"
+    assert entry.data["token"]["token_url"] == OURA_NEW_PORTAL_TOKEN_URL
+    assert _token_posts(aioclient_mock) == [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+
+    aioclient_mock.clear_requests()
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=400, json={"error": "invalid_request"})
+    _mock_token(aioclient_mock, "refreshed-token", OURA_NEW_PORTAL_TOKEN_URL)
+    freezer.tick(timedelta(days=2))  # past the token's expiry
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert _token_posts(aioclient_mock) == [OURA_NEW_PORTAL_TOKEN_URL]
+    assert entry.data["token"]["access_token"] == "refreshed-token"
+    assert hass.states.get("sensor.oura_ring_sleep_score").state != STATE_UNAVAILABLE
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_a_refresh_the_legacy_endpoint_refuses_is_asked_of_the_newer_one(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    oura_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry signed in before LifeOps knew the newer endpoint keeps working."""
+    _mock_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+
+    _mock_api(aioclient_mock)
+    aioclient_mock.post(OURA_TOKEN_URL, status=401, json={"error": "invalid_client"})
+    _mock_token(aioclient_mock, "refreshed-token", OURA_NEW_PORTAL_TOKEN_URL)
+    freezer.tick(timedelta(hours=2))  # past the token's expiry
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert _token_posts(aioclient_mock) == [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
+    assert oura_entry.data["token"]["access_token"] == "refreshed-token"
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_the_other_data_types_as_sensors(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
+) -> None:
+    """Resilience, VO2 max, cardiovascular age, sessions, tags, rest mode, the ring and the
+    bedtime guidance, from the documentation-shaped fixtures."""
+    _mock_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+
+    def state(key: str) -> Any:
+        found = hass.states.get(f"sensor.oura_ring_{key}")
+        assert found is not None, key
+        return found
+
+    assert state("resilience").state == "strong"
+    assert state("resilience").attributes["sleep_recovery"] == 80.4
+    assert float(state("vo2_max").state) == 43  # the estimate of 9 March is still the latest
+    assert state("cardiovascular_age").state == "36"
+    assert state("last_session").state == "2025-03-14T06:50:00+00:00"
+    assert state("last_session").attributes["type"] == "breathing"
+    assert state("sessions_today").state == "1"
+    assert state("last_tag").state == "2025-03-14T07:15:00+00:00"
+    assert state("last_tag").attributes["tag"] == "tag_generic_caffeine"
+    assert state("rest_mode").state == "off"  # the rest mode of 1-3 March has ended
+    assert state("battery").state == "61"  # the newest reading
+    assert state("firmware").state == "2.9.21"  # the ring set up last
+    assert state("firmware").attributes["hardware_type"] == "gen3"
+    assert state("bedtime_recommendation").state == "earlier_bedtime"
+    assert state("bedtime_guidance_status").state == "optimal_found"
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
+async def test_a_collection_the_sign_in_does_not_cover_is_only_unavailable(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
+) -> None:
+    """Sessions and tags need scopes older sign-ins lack: Oura's 401 there is no reauth."""
+    _mock_api(aioclient_mock)
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(f"{API}/session", status=401, json={"detail": "scope"})
+    aioclient_mock.get(f"{API}/enhanced_tag", status=401, json={"detail": "scope"})
+    for name in (*COLLECTIONS, "heartrate", "personal_info"):
+        if name not in ("session", "enhanced_tag"):
+            aioclient_mock.get(f"{API}/{name}", json=_fixture(name))
+    await _setup(hass, oura_entry)
+
+    assert oura_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.oura_ring_last_session").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.oura_ring_last_tag").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.oura_ring_sleep_score").state == "67"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -28,6 +28,7 @@ from custom_components.lifeops.oura import (
     OuraClient,
     OuraConnectionError,
     OuraError,
+    OuraForbiddenError,
     OuraPayloadError,
     OuraRateLimitError,
     SleepTimeStatus,
@@ -35,6 +36,7 @@ from custom_components.lifeops.oura import (
     WorkoutIntensity,
     parse_retry_after,
 )
+from tests.oura_recorded import recorded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "oura"
 OURA_PACKAGE = Path(__file__).parent.parent / "custom_components" / "lifeops" / "oura"
@@ -378,25 +380,11 @@ async def test_unknown_fields_are_ignored_and_missing_ones_are_none(
 @pytest.mark.parametrize(
     "payload",
     [
-        {"data": [{"id": "s1", "day": "2025-03-10", "score": "high"}], "next_token": None},
-        {"data": [{"id": "s1", "day": "10/03/2025"}], "next_token": None},
-        {"data": [{"id": "s1", "day": "2025-03-10", "timestamp": "yesterday"}], "next_token": None},
-        {"data": [{"id": "s1"}], "next_token": None},
-        {"data": ["not a document"], "next_token": None},
         {"data": {"id": "s1"}, "next_token": None},
         {"data": [], "next_token": 42},
         [{"id": "s1", "day": "2025-03-10"}],
     ],
-    ids=[
-        "score-not-int",
-        "bad-date",
-        "bad-datetime",
-        "no-day",
-        "item-not-object",
-        "data-not-list",
-        "token-not-str",
-        "not-an-envelope",
-    ],
+    ids=["data-not-list", "token-not-str", "not-an-envelope"],
 )
 async def test_unexpected_shapes_are_payload_errors(
     oura: FakeOura, client: OuraClient, payload: Any
@@ -406,20 +394,57 @@ async def test_unexpected_shapes_are_payload_errors(
         await client.get_daily_sleep()
 
 
+async def test_a_malformed_field_loses_the_field_and_a_malformed_document_itself(
+    oura: FakeOura, client: OuraClient
+) -> None:
+    """Only the envelope is all or nothing: a page keeps every document it can read."""
+    oura.reply_json(
+        "daily_sleep",
+        {
+            "data": [
+                {"id": "s1", "day": "2025-03-10", "score": "high", "timestamp": "yesterday"},
+                {"id": "s2", "day": "10/03/2025", "score": 70},
+                {"id": "s3"},
+                "not a document",
+                {"id": "s4", "day": "2025-03-11", "score": 81, "contributors": [1, 2]},
+                {"id": "s5", "day": "2025-03-12", "score": 77, "contributors": {"timing": "x"}},
+            ],
+            "next_token": None,
+        },
+    )
+
+    documents = await client.get_daily_sleep()
+
+    assert [(d.id, d.score, d.timestamp) for d in documents] == [
+        ("s1", None, None),
+        ("s4", 81, None),
+        ("s5", 77, None),
+    ]
+    assert documents[1].contributors is None
+    assert documents[2].contributors is not None
+    assert documents[2].contributors.timing is None
+
+
 async def test_invalid_json_is_a_payload_error(oura: FakeOura, client: OuraClient) -> None:
     oura.reply("daily_sleep", 200, '{"data": [', {"Content-Type": "application/json"})
     with pytest.raises(OuraPayloadError):
         await client.get_daily_sleep()
 
 
-@pytest.mark.parametrize("status", [401, 403])
-async def test_refused_token_is_an_auth_error(
-    oura: FakeOura, client: OuraClient, status: int
-) -> None:
-    oura.reply("daily_sleep", status, '{"detail": "Unauthorized"}')
+async def test_refused_token_is_an_auth_error(oura: FakeOura, client: OuraClient) -> None:
+    oura.reply("daily_sleep", 401, '{"detail": "Unauthorized"}')
     with pytest.raises(OuraAuthError) as caught:
         await client.get_daily_sleep()
-    assert caught.value.status == status
+    assert caught.value.status == 401
+
+
+async def test_refused_data_is_not_an_auth_error(oura: FakeOura, client: OuraClient) -> None:
+    """403: the token is fine, Oura does not share this data (membership, scope)."""
+    oura.reply("daily_sleep", 403, '{"detail": "Forbidden"}')
+    with pytest.raises(OuraForbiddenError) as caught:
+        await client.get_daily_sleep()
+    assert caught.value.status == 403
+    assert not isinstance(caught.value, OuraAuthError)
 
 
 @pytest.mark.parametrize(
@@ -648,3 +673,30 @@ async def test_large_pages_are_decoded_by_the_offload_and_small_ones_in_place(
             await client.get_heartrate(
                 datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 3, 17, tzinfo=UTC)
             )
+
+
+@pytest.mark.parametrize("token_suffix", ["", "+/=="])
+async def test_a_recorded_next_token_comes_back_verbatim(
+    oura: FakeOura, client: OuraClient, token_suffix: str
+) -> None:
+    """A real heart-rate page's `next_token` (and one with `+`, `/` and `=`, as Oura's can
+    carry) reaches Oura unchanged over real HTTP, and the following page is read."""
+    first = recorded("goura_heartrate_page0.json")
+    token = first["next_token"] + token_suffix
+    second = {
+        "data": recorded("exoura_heartrate_default_range.json")["data"][:5],
+        "next_token": None,
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("next_token") == token:
+            return web.json_response(second)
+        return web.json_response({**first, "next_token": token})
+
+    oura.overrides["heartrate"] = handler
+    start = datetime(2024, 1, 10, tzinfo=UTC)
+
+    samples = await client.get_heartrate(start, start + timedelta(days=1))
+
+    assert len(samples) == 2 + 5
+    assert oura.requests[1].query["next_token"] == token

@@ -217,6 +217,9 @@ async def test_first_setup_backfills_history_once(
         for row in scores
     }
     assert got == expected
+    # VO2 max and cardiovascular age are daily figures too.
+    assert [row["mean"] for row in await _statistics(hass, "vo2_max")] == [43]
+    assert [row["mean"] for row in await _statistics(hass, "cardiovascular_age")] == [36]
     heart = await _statistics(hass, "heart_rate")
     samples = _fixture("heartrate")["data"]
     assert sum(1 for _ in heart) == len({s["timestamp"][:13] for s in samples})

@@ -27,9 +27,11 @@ from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.oura.webhooks import (
     DATA_TYPES,
     EVENT_TYPES,
+    Subscription,
     notice_signature,
     verify_notice,
 )
+from tests.oura_recorded import recorded
 from tests.test_oura import NOW, _mock_api, signed_in_entry
 
 SUBSCRIPTIONS = "https://api.ouraring.com/v2/webhook/subscription"
@@ -67,6 +69,18 @@ def test_notice_signature_is_hmac_sha256_of_timestamp_and_body() -> None:
     assert not verify_notice("secret", None, expected, b'{"a":1}')
     assert not verify_notice("secret", "1700000000", None, b'{"a":1}')
     assert not verify_notice("secret", "1700000000", "ü" * 64, b'{"a":1}')
+
+
+def test_recorded_subscription_answers_parse() -> None:
+    """Oura's answers to creating and listing subscriptions, as another project recorded them
+    (a bare list, `Z` expiry times)."""
+    created = Subscription.from_dict(recorded("exoura_webhook_create.json"))
+    assert created.data_type == "tag"
+    assert created.expiration_time is not None
+    assert created.expiration_time.utcoffset() == timedelta(0)
+    [listed] = [Subscription.from_dict(item) for item in recorded("exoura_webhook_list.json")]
+    assert listed.id == "c534043e-ba54-4131-9dce-e40537823bfd"
+    assert listed.event_type == "create"
 
 
 def _calls(aioclient_mock: AiohttpClientMocker, method: str, fragment: str) -> list[Any]:

@@ -38,6 +38,16 @@ CONF_HISTORY_DAYS: Final = "history_days"  # Oura entry option: days put into st
 # Oura's OAuth2 endpoints and the scopes LifeOps asks for (https://cloud.ouraring.com/docs/authentication).
 OURA_AUTHORIZE_URL: Final = "https://cloud.ouraring.com/oauth/authorize"
 OURA_TOKEN_URL: Final = "https://api.ouraring.com/oauth/token"
-OURA_SCOPES: Final = ("personal", "daily", "heartrate", "workout", "spo2Daily")
+# Applications made in Oura's newer developer portal (developer.ouraring.com) get tokens here.
+OURA_NEW_PORTAL_TOKEN_URL: Final = "https://moi.ouraring.com/oauth/v2/ext/oauth-token"
+OURA_SCOPES: Final = (
+    "personal",
+    "daily",
+    "heartrate",
+    "workout",
+    "spo2Daily",
+    "tag",
+    "session",
+)
 
 AGENTS: Final = tuple(Agent)

@@ -74,6 +74,8 @@ def _oura_diagnostics(hass: HomeAssistant, entry: OuraConfigEntry) -> dict[str, 
         "coordinator": {
             "last_update_success": coordinator.last_update_success,
             "last_sync": data.last_sync.isoformat() if data else None,
+            # Collections that failed on the last poll (their sensors are unavailable).
+            "failed": sorted(data.failed) if data else [],
             "days": {
                 name: document.day.isoformat() if document is not None else None
                 for name, document in (

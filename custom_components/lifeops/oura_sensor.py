@@ -1,10 +1,15 @@
-"""Sensors of an Oura account: scores, sleep stages, activity, SpO2, stress and bedtime."""
+"""Sensors of an Oura account.
+
+Scores, sleep stages, activity, SpO2, stress, bedtime and its guidance, resilience, VO2 max,
+cardiovascular age, sessions, tags, rest mode and the ring's battery and firmware.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -27,9 +32,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .data import OuraConfigEntry
+from .oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
 from .oura_coordinator import OuraCoordinator, OuraData
 
 BEATS_PER_MINUTE = "bpm"
+VO2_MAX_UNIT = "mL/(kg·min)"
 MILLISECONDS = "ms"
 STEPS = "steps"
 
@@ -40,19 +47,27 @@ class OuraSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[OuraData], StateType | datetime]
     attributes_fn: Callable[[OuraData], dict[str, Any] | None] = lambda _: None
+    # The collection the figure comes from: while it fails, the sensor is unavailable.
+    source: str | None = None
 
 
-def _score(key: str, value_fn: Callable[[OuraData], StateType]) -> OuraSensorDescription:
+def _score(
+    key: str, source: str, value_fn: Callable[[OuraData], StateType]
+) -> OuraSensorDescription:
     return OuraSensorDescription(
         key=key,
         translation_key=key,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=value_fn,
+        source=source,
     )
 
 
 def _sleep_seconds(
-    key: str, value_fn: Callable[[OuraData], int | None], unit: UnitOfTime
+    key: str,
+    value_fn: Callable[[OuraData], int | None],
+    unit: UnitOfTime,
+    source: str = "sleep",
 ) -> OuraSensorDescription:
     return OuraSensorDescription(
         key=key,
@@ -63,6 +78,7 @@ def _sleep_seconds(
         suggested_unit_of_measurement=unit,
         suggested_display_precision=0 if unit is UnitOfTime.MINUTES else 1,
         value_fn=value_fn,
+        source=source,
     )
 
 
@@ -84,16 +100,72 @@ def _workout_attributes(data: OuraData) -> dict[str, Any] | None:
     }
 
 
+def _option(value: str | None, options: type[StrEnum]) -> str | None:
+    """An enum sensor's state: None for a value Oura added after LifeOps knew its list."""
+    return value if value in {item.value for item in options} else None
+
+
+def _resilience_attributes(data: OuraData) -> dict[str, Any] | None:
+    contributors = data.resilience.contributors if data.resilience else None
+    if contributors is None:
+        return None
+    return {
+        "sleep_recovery": contributors.sleep_recovery,
+        "daytime_recovery": contributors.daytime_recovery,
+        "stress": contributors.stress,
+    }
+
+
+def _session_attributes(data: OuraData) -> dict[str, Any] | None:
+    session = data.last_session
+    if session is None:
+        return None
+    return {"type": session.type, "mood": session.mood, "started_at": session.start_datetime}
+
+
+def _tag_attributes(data: OuraData) -> dict[str, Any] | None:
+    tag = data.last_tag
+    if tag is None:
+        return None
+    return {"tag": tag.name, "comment": tag.comment, "ends_at": tag.end_time}
+
+
+def _ring_attributes(data: OuraData) -> dict[str, Any] | None:
+    ring = data.ring
+    if ring is None:
+        return None
+    return {
+        "hardware_type": ring.hardware_type,
+        "color": ring.color,
+        "design": ring.design,
+        "size": ring.size,
+        "set_up_at": ring.set_up_at,
+    }
+
+
 OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
-    _score("sleep_score", lambda data: data.daily_sleep.score if data.daily_sleep else None),
-    _score("readiness_score", lambda data: data.readiness.score if data.readiness else None),
-    _score("activity_score", lambda data: data.activity.score if data.activity else None),
+    _score(
+        "sleep_score",
+        "daily_sleep",
+        lambda data: data.daily_sleep.score if data.daily_sleep else None,
+    ),
+    _score(
+        "readiness_score",
+        "daily_readiness",
+        lambda data: data.readiness.score if data.readiness else None,
+    ),
+    _score(
+        "activity_score",
+        "daily_activity",
+        lambda data: data.activity.score if data.activity else None,
+    ),
     OuraSensorDescription(
         key="average_hrv",
         translation_key="average_hrv",
         native_unit_of_measurement=MILLISECONDS,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.average_hrv if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="lowest_heart_rate",
@@ -101,6 +173,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=BEATS_PER_MINUTE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.lowest_heart_rate if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="temperature_deviation",
@@ -109,6 +182,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda data: data.readiness.temperature_deviation if data.readiness else None,
+        source="daily_readiness",
     ),
     _sleep_seconds(
         "total_sleep",
@@ -142,18 +216,21 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.sleep.efficiency if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="bedtime_start",
         translation_key="bedtime_start",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.sleep.bedtime_start if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="bedtime_end",
         translation_key="bedtime_end",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.sleep.bedtime_end if data.sleep else None,
+        source="sleep",
     ),
     OuraSensorDescription(
         key="steps",
@@ -161,6 +238,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=STEPS,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data: data.activity.steps if data.activity else None,
+        source="daily_activity",
     ),
     OuraSensorDescription(
         key="active_calories",
@@ -169,6 +247,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_CALORIE,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data: data.activity.active_calories if data.activity else None,
+        source="daily_activity",
     ),
     OuraSensorDescription(
         key="spo2",
@@ -179,23 +258,27 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         value_fn=lambda data: (
             data.spo2.spo2_percentage.average if data.spo2 and data.spo2.spo2_percentage else None
         ),
+        source="daily_spo2",
     ),
     _sleep_seconds(
         "stress_high",
         lambda data: data.stress.stress_high if data.stress else None,
         UnitOfTime.MINUTES,
+        source="daily_stress",
     ),
     OuraSensorDescription(
         key="recommended_bedtime_start",
         translation_key="recommended_bedtime_start",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: _window(data, 0),
+        source="sleep_time",
     ),
     OuraSensorDescription(
         key="recommended_bedtime_end",
         translation_key="recommended_bedtime_end",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: _window(data, 1),
+        source="sleep_time",
     ),
     OuraSensorDescription(
         key="heart_rate",
@@ -208,6 +291,7 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
             if data.heart_rate
             else None
         ),
+        source="heartrate",
     ),
     OuraSensorDescription(
         key="last_workout",
@@ -215,12 +299,122 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: data.last_workout.end_datetime if data.last_workout else None,
         attributes_fn=lambda data: _workout_attributes(data),
+        source="workout",
     ),
     OuraSensorDescription(
         key="workouts_today",
         translation_key="workouts_today",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.workouts_today,
+        source="workout",
+    ),
+    OuraSensorDescription(
+        key="bedtime_recommendation",
+        translation_key="bedtime_recommendation",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in SleepTimeRecommendation],
+        value_fn=lambda data: _option(
+            data.bedtime_guidance.recommendation if data.bedtime_guidance else None,
+            SleepTimeRecommendation,
+        ),
+        source="sleep_time",
+    ),
+    OuraSensorDescription(
+        key="bedtime_status",
+        translation_key="bedtime_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in SleepTimeStatus],
+        value_fn=lambda data: _option(
+            data.bedtime_guidance.status if data.bedtime_guidance else None, SleepTimeStatus
+        ),
+        source="sleep_time",
+    ),
+    OuraSensorDescription(
+        key="resilience",
+        translation_key="resilience",
+        device_class=SensorDeviceClass.ENUM,
+        options=[item.value for item in ResilienceLevel],
+        value_fn=lambda data: _option(
+            data.resilience.level if data.resilience else None, ResilienceLevel
+        ),
+        attributes_fn=_resilience_attributes,
+        source="daily_resilience",
+    ),
+    OuraSensorDescription(
+        key="vo2_max",
+        translation_key="vo2_max",
+        native_unit_of_measurement=VO2_MAX_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.vo2_max.vo2_max if data.vo2_max else None,
+        source="vO2_max",
+    ),
+    OuraSensorDescription(
+        key="cardiovascular_age",
+        translation_key="cardiovascular_age",
+        native_unit_of_measurement=UnitOfTime.YEARS,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: (
+            data.cardiovascular_age.vascular_age if data.cardiovascular_age else None
+        ),
+        source="daily_cardiovascular_age",
+    ),
+    OuraSensorDescription(
+        key="last_session",
+        translation_key="last_session",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.last_session.end_datetime if data.last_session else None,
+        attributes_fn=_session_attributes,
+        source="session",
+    ),
+    OuraSensorDescription(
+        key="sessions_today",
+        translation_key="sessions_today",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.sessions_today,
+        source="session",
+    ),
+    OuraSensorDescription(
+        key="last_tag",
+        translation_key="last_tag",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.last_tag.start_time if data.last_tag else None,
+        attributes_fn=_tag_attributes,
+        source="enhanced_tag",
+    ),
+    OuraSensorDescription(
+        key="rest_mode",
+        translation_key="rest_mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=["on", "off"],
+        value_fn=lambda data: "on" if data.rest_mode is not None else "off",
+        attributes_fn=lambda data: (
+            {"started_at": data.rest_mode.start_time} if data.rest_mode else None
+        ),
+        source="rest_mode_period",
+    ),
+    OuraSensorDescription(
+        key="ring_battery",
+        translation_key="ring_battery",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.battery.level if data.battery else None,
+        attributes_fn=lambda data: (
+            {"charging": data.battery.charging, "measured_at": data.battery.timestamp}
+            if data.battery
+            else None
+        ),
+        source="ring_battery_level",
+    ),
+    OuraSensorDescription(
+        key="ring_firmware",
+        translation_key="ring_firmware",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.ring.firmware_version if data.ring else None,
+        attributes_fn=_ring_attributes,
+        source="ring_configuration",
     ),
     OuraSensorDescription(
         key="last_sync",
@@ -259,6 +453,12 @@ class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
             model="Oura account",
             translation_key="oura",
         )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the collection its figure comes from fails (the rest still work)."""
+        source = self.entity_description.source
+        return super().available and (source is None or source not in self.coordinator.data.failed)
 
     @property
     def native_value(self) -> StateType | datetime:

@@ -92,6 +92,7 @@ async def _async_import(hass: HomeAssistant, data: dict[str, Any]) -> ServiceRes
         **history_summary(contents.documents),
         "files": list[Any](contents.files),
         "skipped_rows": dict[str, Any](contents.skipped_rows),
+        "refused_files": list[Any](contents.refused),
         "points_written": written,
         "statistic_id_prefix": statistic_id(account, ""),
     }

@@ -3,7 +3,9 @@
 Each figure (sleep score, readiness, total sleep, heart rate, ...) is an external statistic
 `lifeops:oura_<account>_<figure>`, so statistics graphs show months at once instead of filling up
 over weeks. On first setup a backfill fetches the chosen number of days (90 by default); every poll
-then adds only the points it has not written yet (or whose value Oura revised). Writing a point
+then adds only the points it has not written yet (or whose value Oura revised), and once a day
+the last week is compared with what the statistics hold, so nights that reach Oura late and days
+Oura revises arrive too (only the points that differ are written). Writing a point
 again replaces it, so importing twice never duplicates. The recorder writes in its own thread;
 the series are built in the executor, so a year of heart rate never blocks the event loop.
 """
@@ -14,17 +16,21 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from homeassistant.components.recorder import get_instance
 from homeassistant.components.recorder.models import (
     StatisticData,
 )
-from homeassistant.components.recorder.statistics import async_add_external_statistics
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util, slugify
 
 from .compat import statistic_metadata
 from .const import DOMAIN, LOGGER
-from .oura import OuraClient, OuraError
+from .oura import DAILY_CARDIOVASCULAR_AGE, VO2_MAX, Collection, OuraClient, OuraError
 from .oura.history import (
     METRICS,
     OuraDocuments,
@@ -112,6 +118,10 @@ async def async_fetch_documents(
         daily_activity=await client.get_daily_activity(start, end),
         daily_spo2=await client.get_daily_spo2(start, end),
         daily_stress=await client.get_daily_stress(start, end),
+        vo2_max=await _async_optional(client, VO2_MAX, start, end),
+        daily_cardiovascular_age=await _async_optional(
+            client, DAILY_CARDIOVASCULAR_AGE, start, end
+        ),
     )
     zone = dt_util.get_default_time_zone()
     # Whole UTC hours at both ends, so no hour is split between two requests.
@@ -123,6 +133,17 @@ async def async_fetch_documents(
         )
         del samples
     return documents
+
+
+async def _async_optional[T](
+    client: OuraClient, collection: Collection[T], start: date, end: date
+) -> list[T]:
+    """A collection not every account has (VO2 max needs a newer ring): none when refused."""
+    try:
+        return await client.get_all(collection, start=start, end=end)
+    except OuraError as err:
+        LOGGER.debug("Oura %s history not read: %s", collection.name, err)
+        return []
 
 
 class OuraHistory:
@@ -171,6 +192,40 @@ class OuraHistory:
         series = await self.hass.async_add_executor_job(build_series, documents, zone)
         return await async_write_series(self.hass, self.account, series, await self._async_names())
 
+    async def async_reconcile(self, client: OuraClient, start: date, end: date) -> int | None:
+        """Compare the days `start`..`end` with the statistics; write only what differs.
+
+        Oura revises recent days and receives some nights late (a ring synced days after);
+        a poll only sees two days, so this catches the rest. None (logged) when Oura could not
+        be read.
+        """
+        if not recorder_running(self.hass) or start >= end:
+            return 0
+        try:
+            documents = await async_fetch_documents(self.hass, client, start, end)
+        except OuraError as err:
+            LOGGER.debug("Oura days from %s to %s not reconciled yet: %s", start, end, err)
+            return None
+        zone = dt_util.get_default_time_zone()
+        series = await self.hass.async_add_executor_job(build_series, documents, zone)
+        stored = await get_instance(self.hass).async_add_executor_job(
+            _stored_points, self.hass, self.account, day_start(start, zone)
+        )
+        changed: dict[str, list[Point]] = {}
+        for key, points in series.items():
+            for point in points:
+                value = (point.mean, point.min, point.max)
+                self._written[(key, point.start)] = value
+                if not _same(stored.get((key, point.start)), value):
+                    changed.setdefault(key, []).append(point)
+        if not changed:
+            return 0
+        written = await async_write_series(
+            self.hass, self.account, changed, await self._async_names()
+        )
+        LOGGER.debug("Oura days from %s to %s reconciled: %s points changed", start, end, written)
+        return written
+
     async def async_backfill(self, client: OuraClient, start: date, end: date) -> int | None:
         """Fetch and write the days `start`..`end`; None (logged) when Oura could not be read."""
         if not recorder_running(self.hass) or start >= end:
@@ -197,6 +252,30 @@ async def _async_release(documents: OuraDocuments) -> None:
         while items:
             del items[-RELEASE_PIECE:]
             await asyncio.sleep(0)
+
+
+def _stored_points(
+    hass: HomeAssistant, account: str, since: datetime
+) -> dict[tuple[str, datetime], tuple[float, float, float]]:
+    """The account's hourly statistics from `since` on (runs in the recorder's executor)."""
+    ids = {statistic_id(account, metric.key): metric.key for metric in METRICS}
+    rows = statistics_during_period(
+        hass, since, None, set(ids), "hour", None, {"mean", "min", "max"}
+    )
+    stored: dict[tuple[str, datetime], tuple[float, float, float]] = {}
+    for stat_id, stat_rows in rows.items():
+        for row in stat_rows:
+            start = datetime.fromtimestamp(row["start"], UTC)
+            mean, low, high = row.get("mean"), row.get("min"), row.get("max")
+            if mean is not None and low is not None and high is not None:
+                stored[(ids[stat_id], start)] = (mean, low, high)
+    return stored
+
+
+def _same(stored: tuple[float, float, float] | None, value: tuple[float, float, float]) -> bool:
+    return stored is not None and all(
+        abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(stored, value, strict=True)
+    )
 
 
 def history_summary(documents: OuraDocuments) -> dict[str, Any]:

@@ -118,6 +118,15 @@ class OuraStore:
         """Remember the first day whose history is in the statistics."""
         self._set("history_from", day.isoformat())
 
+    @property
+    def reconciled_on(self) -> date | None:
+        """The day the last days' statistics were last compared with Oura's documents."""
+        return self._day("reconciled_on")
+
+    def set_reconciled_on(self, day: date) -> None:
+        """Remember the day of the last reconcile."""
+        self._set("reconciled_on", day.isoformat())
+
     def get(self, key: str) -> Any:
         """Another saved value (webhook secrets and subscriptions)."""
         return self.data.get(key)

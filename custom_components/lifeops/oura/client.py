@@ -29,6 +29,7 @@ from .exceptions import (
     OuraAuthError,
     OuraConnectionError,
     OuraError,
+    OuraForbiddenError,
     OuraPayloadError,
     OuraRateLimitError,
 )
@@ -44,6 +45,16 @@ from .models import (
     SleepPeriod,
     SleepTime,
     Workout,
+)
+from .more_documents import (
+    DailyCardiovascularAge,
+    DailyResilience,
+    RestModePeriod,
+    RingBatteryLevel,
+    RingConfiguration,
+    Session,
+    Tag,
+    VO2Max,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,6 +110,18 @@ DAILY_STRESS: Final = Collection("daily_stress", DailyStress.from_dict)
 WORKOUT: Final = Collection("workout", Workout.from_dict)
 SLEEP_TIME: Final = Collection("sleep_time", SleepTime.from_dict)
 HEARTRATE: Final = Collection("heartrate", HeartRate.from_dict, timestamped=True)
+DAILY_RESILIENCE: Final = Collection("daily_resilience", DailyResilience.from_dict)
+VO2_MAX: Final = Collection("vO2_max", VO2Max.from_dict)
+DAILY_CARDIOVASCULAR_AGE: Final = Collection(
+    "daily_cardiovascular_age", DailyCardiovascularAge.from_dict
+)
+SESSION: Final = Collection("session", Session.from_dict)
+TAG: Final = Collection("enhanced_tag", Tag.from_dict)
+REST_MODE_PERIOD: Final = Collection("rest_mode_period", RestModePeriod.from_dict)
+RING_BATTERY_LEVEL: Final = Collection(
+    "ring_battery_level", RingBatteryLevel.from_dict, timestamped=True
+)
+RING_CONFIGURATION: Final = Collection("ring_configuration", RingConfiguration.from_dict)
 PERSONAL_INFO: Final = "personal_info"
 
 
@@ -314,17 +337,23 @@ def _read_page[T](collection: Collection[T], raw: bytes) -> Page[T]:
     following = body.get("next_token")
     if following is not None and not isinstance(following, str):
         raise OuraPayloadError(f"Oura's {collection.name} next_token is not a string")
-    return Page(
-        data=tuple(collection.parse(item) for item in body["data"]),
-        next_token=following or None,
-    )
+    documents = []
+    for item in body["data"]:
+        try:
+            documents.append(collection.parse(item))
+        except OuraPayloadError as err:
+            # A document without its identity is left out; the rest of the page is kept.
+            _LOGGER.debug("A document of Oura's %s was left out: %s", collection.name, err)
+    return Page(data=tuple(documents), next_token=following or None)
 
 
 def _raise_for_status(name: str, status: int, retry_after: str | None) -> None:
     if status < 400:
         return
-    if status in (401, 403):
+    if status == 401:
         raise OuraAuthError(f"Oura refused access to {name} (HTTP {status})", status=status)
+    if status == 403:
+        raise OuraForbiddenError(f"Oura refused {name} to this account (HTTP 403)", status=status)
     if status == 429:
         wait = parse_retry_after(retry_after)
         raise OuraRateLimitError(

@@ -17,7 +17,15 @@ class OuraError(Exception):
 
 
 class OuraAuthError(OuraError):
-    """The access token was refused (401: expired, malformed or revoked; 403: no access)."""
+    """The access token was refused (401: expired, malformed or revoked): sign in again."""
+
+
+class OuraForbiddenError(OuraError):
+    """Oura refused one kind of data to a valid token (403).
+
+    Oura answers so when the person's membership has lapsed (most data needs one) or the
+    application was not granted that data's scope. Signing in again does not help.
+    """
 
 
 class OuraRateLimitError(OuraError):

@@ -12,15 +12,17 @@ the whole import on one bad row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 import contextlib
 import csv
 from dataclasses import dataclass, field
+from functools import partial
 import io
 import json
 from pathlib import Path, PurePosixPath
 import re
-from typing import Any
+import stat
+from typing import IO, Any
 import zipfile
 
 from .exceptions import OuraError
@@ -35,9 +37,16 @@ from .models import (
     SleepPeriod,
     Workout,
 )
+from .more_documents import DailyCardiovascularAge, VO2Max
 
-MAX_EXPORT_BYTES = 512 * 1024 * 1024  # a ZIP that unpacks to more is refused (years fit easily)
+# Caps a real export fits in with room to spare: ten years of 5-minute heart rate is about a
+# million rows and 60 MB; a member's largest cell (a day's MET minutes, as JSON) a few kilobytes.
+MAX_EXPORT_BYTES = 512 * 1024 * 1024  # read from all files together (counted as read, not declared)
+MAX_FILE_BYTES = 256 * 1024 * 1024  # read from one file
+MAX_FILE_ROWS = 2_000_000  # rows of one file
+MAX_FIELD_BYTES = 4 * 1024 * 1024  # one CSV cell (Python's csv module stops at 128 KiB by default)
 SUFFIXES = (".csv", ".json")
+_MB = 1024 * 1024
 
 # Normalised file name -> the document kind (an `OuraDocuments` field) and its parser.
 _KINDS: dict[str, tuple[str, Callable[[object], Any]]] = {
@@ -51,6 +60,8 @@ _KINDS: dict[str, tuple[str, Callable[[object], Any]]] = {
     "heartrate": ("heartrate", HeartRate.from_dict),
     "workout": ("workout", Workout.from_dict),
     "workouts": ("workout", Workout.from_dict),
+    "vo2max": ("vo2_max", VO2Max.from_dict),
+    "dailycardiovascularage": ("daily_cardiovascular_age", DailyCardiovascularAge.from_dict),
 }
 
 # Fields that stay text in a CSV cell even when they look like numbers.
@@ -70,6 +81,12 @@ _TEXT_FIELDS = frozenset(
         "end_datetime",
         "day_summary",
         "sleep_algorithm_version",
+        # Per-interval codes: all digits, but text ("4432221..."), as the API sends them.
+        "sleep_phase_5_min",
+        "movement_30_sec",
+        "class_5_min",
+        "recommendation",
+        "status",
     }
 )
 _INTEGER = re.compile(r"-?\d+")
@@ -82,11 +99,25 @@ class OuraExportError(OuraError):
 
 @dataclass(slots=True)
 class ExportContents:
-    """What an export held: its documents, the files read and the rows that could not be read."""
+    """What an export held: its documents, the files read and the rows that could not be read.
+
+    `refused` names members that were not read because they are symbolic links: an export is
+    plain files, and a link could point anywhere on the machine.
+    """
 
     documents: OuraDocuments = field(default_factory=OuraDocuments)
     files: list[str] = field(default_factory=list)
     skipped_rows: dict[str, int] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+
+
+# Oura names some files after the range they cover: `sleep_2024-10-09_2024-11-03.csv`.
+_DATE_RANGE = re.compile(r"[_ -]\d{4}-\d{2}-\d{2}([_ -]\d{4}-\d{2}-\d{2})?$")
+
+
+def _key(name: str) -> str:
+    stem = _DATE_RANGE.sub("", PurePosixPath(name).stem.lower())
+    return re.sub(r"[^a-z0-9]", "", stem)
 
 
 def kind_of(name: str) -> str | None:
@@ -94,38 +125,43 @@ def kind_of(name: str) -> str | None:
     path = PurePosixPath(name)
     if path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
         return None
-    key = re.sub(r"[^a-z0-9]", "", path.stem.lower())
-    kind = _KINDS.get(key)
+    kind = _KINDS.get(_key(name))
     return None if kind is None else kind[0]
+
+
+type _Opener = Callable[[], IO[bytes]]
 
 
 def read_export(path: Path) -> ExportContents:
     """Read a ZIP, a folder or a single file of Oura's export (blocking: run it in an executor)."""
     contents = ExportContents()
+    budget = _Budget(MAX_EXPORT_BYTES)
     if path.is_dir():
-        members = (
-            (str(child.relative_to(path)), child.read_bytes)
-            for child in sorted(path.rglob("*"))
-            if child.is_file() and kind_of(child.name) is not None
-        )
-        _read_members(contents, members)
+        members: list[tuple[str, _Opener]] = []
+        for child in sorted(path.rglob("*")):
+            if kind_of(child.name) is None:
+                continue
+            relative = child.relative_to(path)
+            if any(p.is_symlink() for p in (child, *child.parents) if path in p.parents):
+                contents.refused.append(str(relative))
+            elif child.is_file():
+                members.append((str(relative), _opener(child)))
+        _read_members(contents, members, budget)
     elif path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            infos = [
-                info
-                for info in archive.infolist()
-                if not info.is_dir() and kind_of(info.filename) is not None
-            ]
-            if sum(info.file_size for info in infos) > MAX_EXPORT_BYTES:
-                raise OuraExportError("the export unpacks to more than 512 MB")
-            _read_members(
-                contents,
-                ((info.filename, _reader(archive, info)) for info in infos),
-            )
+            members = []
+            for info in archive.infolist():
+                if info.is_dir() or kind_of(info.filename) is None:
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    contents.refused.append(info.filename)
+                else:
+                    members.append((info.filename, partial(archive.open, info)))
+            _read_members(contents, members, budget)
     elif path.is_file():
         if kind_of(path.name) is None:
             raise OuraExportError(f"{path.name} is not a file of Oura's export")
-        _read_members(contents, iter([(path.name, path.read_bytes)]))
+        _read_members(contents, [(path.name, _opener(path))], budget)
     else:
         raise OuraExportError("the path does not exist")
     if not contents.files:
@@ -133,55 +169,132 @@ def read_export(path: Path) -> ExportContents:
     return contents
 
 
-def _reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
-    return lambda: archive.read(info)
+def _opener(path: Path) -> _Opener:
+    return lambda: path.open("rb")
+
+
+class _Budget:
+    """Bytes the whole export may still unpack to."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+
+class _Bounded(io.RawIOBase):
+    """A binary stream that refuses to give more than its file's and the export's share.
+
+    The sizes a ZIP declares are not trusted: what counts is what is actually unpacked.
+    """
+
+    def __init__(self, raw: IO[bytes], name: str, budget: _Budget) -> None:
+        super().__init__()
+        self._raw = raw
+        self._name = name
+        self._budget = budget
+        self._left = MAX_FILE_BYTES
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(min(len(view), self._left + 1, self._budget.left + 1))
+        self._left -= len(data)
+        self._budget.left -= len(data)
+        if self._left < 0:
+            raise OuraExportError(f"{self._name} is larger than {MAX_FILE_BYTES // _MB} MB")
+        if self._budget.left < 0:
+            raise OuraExportError(f"the export unpacks to more than {MAX_EXPORT_BYTES // _MB} MB")
+        view[: len(data)] = data
+        return len(data)
 
 
 def _read_members(
-    contents: ExportContents, members: Iterator[tuple[str, Callable[[], bytes]]]
+    contents: ExportContents, members: list[tuple[str, _Opener]], budget: _Budget
 ) -> None:
-    for name, read in members:
+    for name, open_member in members:
         kind = kind_of(name)
         if kind is None:
             continue
-        parse = _KINDS[re.sub(r"[^a-z0-9]", "", PurePosixPath(name).stem.lower())][1]
-        raw = read()
-        if len(raw) > MAX_EXPORT_BYTES:
-            raise OuraExportError(f"{PurePosixPath(name).name} is larger than 512 MB")
-        text = raw.decode("utf-8-sig", errors="replace")
-        rows = _json_rows(text) if name.lower().endswith(".json") else _csv_rows(text)
+        file_name = PurePosixPath(name).name
+        parse = _KINDS[_key(name)][1]
         target: list[Any] = getattr(contents.documents, kind)
-        skipped = 0
-        for row in rows:
-            try:
-                target.append(parse(row))
-            except OuraError:
-                skipped += 1
-        contents.files.append(PurePosixPath(name).name)
+        with open_member() as raw:
+            stream = io.BufferedReader(_Bounded(raw, file_name, budget))
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+            rows = _json_rows(text) if name.lower().endswith(".json") else _csv_rows(text)
+            # Closed however the loop ends: the CSV reader restores the csv module's limit.
+            with contextlib.closing(rows):
+                skipped = _parse_rows(rows, parse, target, file_name)
+        contents.files.append(file_name)
         if skipped:
-            contents.skipped_rows[PurePosixPath(name).name] = skipped
+            contents.skipped_rows[file_name] = skipped
 
 
-def _json_rows(text: str) -> list[object]:
+def _parse_rows(
+    rows: Iterator[object], parse: Callable[[object], Any], target: list[Any], file_name: str
+) -> int:
+    """Parse every row into `target`; returns how many rows could not be read."""
+    skipped = 0
+    for count, row in enumerate(rows, 1):
+        if count > MAX_FILE_ROWS:
+            raise OuraExportError(f"{file_name} has more than {MAX_FILE_ROWS} rows")
+        if row is None:
+            skipped += 1
+            continue
+        try:
+            target.append(parse(row))
+        except OuraError:
+            skipped += 1
+    return skipped
+
+
+def _json_rows(text: IO[str]) -> Generator[object]:
     try:
-        decoded = json.loads(text)
+        decoded = json.loads(text.read())
     except ValueError:
         raise OuraExportError("a JSON file of the export is not valid JSON") from None
     if isinstance(decoded, dict):
         decoded = decoded.get("data")
     if not isinstance(decoded, list):
         raise OuraExportError("a JSON file of the export holds no list of documents")
-    return decoded
+    yield from decoded
 
 
-def _csv_rows(text: str) -> list[object]:
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    return [
-        {key.strip(): _cell(key.strip(), value) for key, value in row.items() if key is not None}
-        for row in reader
-    ]
+def _csv_rows(text: IO[str]) -> Generator[dict[str, object] | None]:
+    """Each row as the JSON object the API would have sent; None for a row that cannot be read.
+
+    Oura writes `;`-separated files (older tools wrote `,`): the header line decides.
+    """
+    header = text.readline()
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    names = [name.strip() for name in next(csv.reader([header], delimiter=delimiter), [])]
+    with _field_limit(MAX_FIELD_BYTES):
+        reader = csv.reader(text, delimiter=delimiter)
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                # A cell over the limit or broken quoting: that row is lost, not the file.
+                yield None
+                continue
+            if not cells:
+                continue
+            yield {key: _cell(key, value) for key, value in zip(names, cells, strict=False) if key}
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Let the csv module read cells up to `limit` characters while an export is read."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _cell(key: str, value: str | None) -> object:

@@ -25,6 +25,7 @@ from .models import (
     SleepType,
     Workout,
 )
+from .more_documents import DailyCardiovascularAge, VO2Max
 
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
@@ -42,6 +43,8 @@ class OuraDocuments:
     daily_stress: list[DailyStress] = field(default_factory=list)
     heartrate: list[HeartRate] = field(default_factory=list)
     workout: list[Workout] = field(default_factory=list)
+    vo2_max: list[VO2Max] = field(default_factory=list)
+    daily_cardiovascular_age: list[DailyCardiovascularAge] = field(default_factory=list)
     # Heart rate already reduced to hourly points (a backfill reduces each fetched week at once,
     # so a year of samples is never held in memory); `build_series` adds them to the series.
     heartrate_hours: list[Point] = field(default_factory=list)
@@ -65,6 +68,8 @@ _KINDS = (
     "daily_stress",
     "heartrate",
     "workout",
+    "vo2_max",
+    "daily_cardiovascular_age",
 )
 
 
@@ -86,11 +91,31 @@ class Metric:
     unit: str | None
 
 
+# Oura's own line between a nap and a night (`long_sleep` is a period of more than 3 hours).
+MIN_NIGHT_SECONDS = 3 * SECONDS_PER_HOUR
+
+
+def is_night(period: SleepPeriod) -> bool:
+    """Whether a period is a night's sleep: a long sleep, or another one as long as a night.
+
+    Naps and the minute-long periods Oura files before a night (efficiency 3, no heart rate)
+    are not: shown as "last night" they would read as a night of 30 seconds.
+    """
+    if period.type in (SleepType.DELETED, SleepType.REST):
+        return False
+    if period.type == SleepType.LONG_SLEEP:
+        return True
+    return (period.total_sleep_duration or 0) >= MIN_NIGHT_SECONDS
+
+
 def main_sleep_by_day(periods: Iterable[SleepPeriod]) -> dict[date, SleepPeriod]:
-    """Each day's main sleep: its long sleep, else its longest period (never a rest)."""
+    """Each day's main sleep: its long sleep, else its longest night-long period.
+
+    A day with only naps, rests or short periods has none (its sleep figures are unknown).
+    """
     best: dict[date, SleepPeriod] = {}
     for period in periods:
-        if period.type in (SleepType.DELETED, SleepType.REST):
+        if not is_night(period):
             continue
         current = best.get(period.day)
         if current is None or _rank(period) > _rank(current):
@@ -142,6 +167,12 @@ _SPO2_METRICS: tuple[tuple[Metric, _DayValue[DailySpO2]], ...] = (
 _STRESS_METRICS: tuple[tuple[Metric, _DayValue[DailyStress]], ...] = (
     (Metric("stress_high", "min"), lambda d: _minutes(d.stress_high)),
 )
+_VO2_MAX_METRICS: tuple[tuple[Metric, _DayValue[VO2Max]], ...] = (
+    (Metric("vo2_max", "mL/(kg·min)"), lambda d: d.vo2_max),
+)
+_CARDIOVASCULAR_AGE_METRICS: tuple[tuple[Metric, _DayValue[DailyCardiovascularAge]], ...] = (
+    (Metric("cardiovascular_age", "y"), lambda d: d.vascular_age),
+)
 HEART_RATE = Metric("heart_rate", "bpm")
 
 METRICS: tuple[Metric, ...] = (
@@ -151,6 +182,8 @@ METRICS: tuple[Metric, ...] = (
     *(metric for metric, _ in _SLEEP_METRICS),
     *(metric for metric, _ in _SPO2_METRICS),
     *(metric for metric, _ in _STRESS_METRICS),
+    *(metric for metric, _ in _VO2_MAX_METRICS),
+    *(metric for metric, _ in _CARDIOVASCULAR_AGE_METRICS),
     HEART_RATE,
 )
 
@@ -212,6 +245,8 @@ def build_series(documents: OuraDocuments, zone: tzinfo) -> dict[str, list[Point
     _daily(series, main_sleep_by_day(documents.sleep).values(), _SLEEP_METRICS, zone)
     _daily(series, documents.daily_spo2, _SPO2_METRICS, zone)
     _daily(series, documents.daily_stress, _STRESS_METRICS, zone)
+    _daily(series, documents.vo2_max, _VO2_MAX_METRICS, zone)
+    _daily(series, documents.daily_cardiovascular_age, _CARDIOVASCULAR_AGE_METRICS, zone)
     series[HEART_RATE.key] = sorted(
         [*documents.heartrate_hours, *hourly_heart_rate(documents.heartrate)],
         key=lambda point: point.start,

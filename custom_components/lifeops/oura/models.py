@@ -4,8 +4,13 @@ Each class mirrors one document of `/v2/usercollection/...` with Oura's own fiel
 `from_dict` builds it from the decoded JSON: fields Oura adds later are ignored, fields a document
 lacks (or sends as null) are None, dates become `date` and timestamps timezone-aware `datetime`
 (Oura sends them with their UTC offset; one without is taken as UTC). Only a document's identity
-is required (`id` and `day`, or a heart-rate sample's `timestamp` and `bpm`); a field of the wrong
-JSON type raises `OuraPayloadError`, since it means the document is not what Oura documents.
+is required (`id` and `day`, or a heart-rate sample's `timestamp` and `bpm`): without it
+`from_dict` raises `OuraPayloadError`. Any other field of the wrong JSON type is left out (None),
+so one odd field loses that field and not the document.
+
+Oura also writes "no value" as a value: a sleep period too short to measure has
+`lowest_heart_rate: 255`, a night without blood-oxygen readings `average: 0.0`. Those read as None,
+so they are unknown everywhere (sensors, statistics, events) instead of shown as measurements.
 
 Enumerations (`SleepType`, `WorkoutIntensity`, ...) list the values Oura documents. The fields
 themselves stay `str`, so a value Oura adds later does not break parsing; compare with the enum
@@ -18,10 +23,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import StrEnum
+import logging
 import math
 from typing import Self, TypeGuard
 
 from .exceptions import OuraPayloadError
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class SleepType(StrEnum):
@@ -92,7 +100,12 @@ class SleepTimeStatus(StrEnum):
 
 
 class _Fields:
-    """Typed reads from one JSON object; errors name the document and the field, never a value."""
+    """Typed reads from one JSON object; errors name the document and the field, never a value.
+
+    A document's identity (`required_*`) must be right or the document is refused. Any other
+    field of the wrong type is left out (None) and the rest of the document kept: one odd field
+    from Oura loses that field, not the document or its page.
+    """
 
     __slots__ = ("_raw", "_what")
 
@@ -109,17 +122,27 @@ class _Fields:
         if self._raw.get(key) is None:
             raise OuraPayloadError(f"{self._what}.{key} is missing")
 
-    def text(self, key: str) -> str | None:
+    def _lenient[T](self, read: Callable[[str], T | None], key: str) -> T | None:
+        try:
+            return read(key)
+        except OuraPayloadError as err:
+            _LOGGER.debug("Left out of an Oura document: %s", err)
+            return None
+
+    def _text(self, key: str) -> str | None:
         value = self._raw.get(key)
         if value is None or isinstance(value, str):
             return value
         raise self._wrong(key, "a string")
 
+    def text(self, key: str) -> str | None:
+        return self._lenient(self._text, key)
+
     def required_text(self, key: str) -> str:
         self._present(key)
-        return self.text(key) or ""
+        return self._text(key) or ""
 
-    def whole(self, key: str) -> int | None:
+    def _whole(self, key: str) -> int | None:
         value = self._raw.get(key)
         if value is None:
             return None
@@ -129,12 +152,15 @@ class _Fields:
             return int(value)
         raise self._wrong(key, "an integer")
 
+    def whole(self, key: str) -> int | None:
+        return self._lenient(self._whole, key)
+
     def required_whole(self, key: str) -> int:
         self._present(key)
-        value = self.whole(key)
+        value = self._whole(key)
         return 0 if value is None else value
 
-    def number(self, key: str) -> float | None:
+    def _number(self, key: str) -> float | None:
         value = self._raw.get(key)
         if value is None:
             return None
@@ -142,13 +168,19 @@ class _Fields:
             return float(value)
         raise self._wrong(key, "a number")
 
-    def flag(self, key: str) -> bool | None:
+    def number(self, key: str) -> float | None:
+        return self._lenient(self._number, key)
+
+    def _flag(self, key: str) -> bool | None:
         value = self._raw.get(key)
         if value is None or isinstance(value, bool):
             return value
         raise self._wrong(key, "true or false")
 
-    def numbers(self, key: str) -> tuple[float | None, ...]:
+    def flag(self, key: str) -> bool | None:
+        return self._lenient(self._flag, key)
+
+    def _numbers(self, key: str) -> tuple[float | None, ...] | None:
         value = self._raw.get(key)
         if value is None:
             return ()
@@ -156,8 +188,11 @@ class _Fields:
             raise self._wrong(key, "a list of numbers")
         return tuple(None if v is None else float(v) for v in value)
 
-    def day(self, key: str) -> date | None:
-        value = self.text(key)
+    def numbers(self, key: str) -> tuple[float | None, ...]:
+        return self._lenient(self._numbers, key) or ()
+
+    def _day(self, key: str) -> date | None:
+        value = self._text(key)
         if value is None:
             return None
         try:
@@ -165,14 +200,17 @@ class _Fields:
         except ValueError:
             raise self._wrong(key, "an ISO date") from None
 
+    def day(self, key: str) -> date | None:
+        return self._lenient(self._day, key)
+
     def required_day(self, key: str) -> date:
         self._present(key)
-        value = self.day(key)
+        value = self._day(key)
         assert value is not None
         return value
 
-    def moment(self, key: str) -> datetime | None:
-        value = self.text(key)
+    def _moment(self, key: str) -> datetime | None:
+        value = self._text(key)
         if value is None:
             return None
         try:
@@ -181,15 +219,33 @@ class _Fields:
             raise self._wrong(key, "an ISO date-time") from None
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
+    def moment(self, key: str) -> datetime | None:
+        return self._lenient(self._moment, key)
+
     def required_moment(self, key: str) -> datetime:
         self._present(key)
-        value = self.moment(key)
+        value = self._moment(key)
         assert value is not None
         return value
 
     def nested[T](self, key: str, parse: Callable[[object], T]) -> T | None:
         value = self._raw.get(key)
-        return None if value is None else parse(value)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except OuraPayloadError as err:
+            _LOGGER.debug("Left out of an Oura document: %s.%s: %s", self._what, key, err)
+            return None
+
+
+NO_LOWEST_HEART_RATE = 255  # Oura's lowest_heart_rate of a period it could not measure
+NO_SPO2 = 0.0  # Oura's SpO2 average of a night without readings
+
+
+def _unless[T: (int, float)](value: T | None, marker: T) -> T | None:
+    """None where Oura wrote its no-value marker."""
+    return None if value == marker else value
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -372,7 +428,7 @@ class SleepPeriod:
             efficiency=f.whole("efficiency"),
             latency=f.whole("latency"),
             average_heart_rate=f.number("average_heart_rate"),
-            lowest_heart_rate=f.whole("lowest_heart_rate"),
+            lowest_heart_rate=_unless(f.whole("lowest_heart_rate"), NO_LOWEST_HEART_RATE),
             average_hrv=f.whole("average_hrv"),
             average_breath=f.number("average_breath"),
             restless_periods=f.whole("restless_periods"),
@@ -518,7 +574,7 @@ class SpO2Percentage:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        return cls(average=_Fields(raw, "spo2_percentage").number("average"))
+        return cls(average=_unless(_Fields(raw, "spo2_percentage").number("average"), NO_SPO2))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
