@@ -19,11 +19,29 @@ from . import __version__
 from .auth import new_secret
 from .config import ConfigError, NodeConfig, from_options, load_options, parse_peer
 from .hlc import WallClock
+from .listener import HEADER_TIMEOUT, MAX_CONNECTIONS, ConnectionGuard, listen
 from .service import ApiClient, Node
 from .store import Store
 
 _LOGGER = logging.getLogger("lifeops_sync")
 SKEW_ENV = "LIFEOPS_SYNC_CLOCK_SKEW"
+SECRET_ENV = "LIFEOPS_SYNC_API_SECRET"
+
+
+def read_secret_file(path: Path) -> str:
+    """A secret kept in a file (its first line; it may start with '-')."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ConfigError(f"cannot read the secret file {path}: {err}") from err
+    return lines[0].strip() if lines else ""
+
+
+def _api_secret(args: argparse.Namespace) -> str | None:
+    """The API secret: from its file, else the environment, else the (visible) flag."""
+    if args.api_secret_file is not None:
+        return read_secret_file(args.api_secret_file)
+    return os.environ.get(SECRET_ENV) or args.api_secret
 
 
 def _peer_arg(text: str) -> dict[str, str]:
@@ -47,7 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="options JSON (the add-on's /data/options.json)")
     serve.add_argument("--node-id", help="this node's id (overrides the config file)")
     serve.add_argument("--data-dir", type=Path, required=True, help="folder for sync.db")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every address)"
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections open at once (default {MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT,
+        help=f"seconds a connection has to send a request's headers (default {HEADER_TIMEOUT:g})",
+    )
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
     serve.add_argument(
         "--peer",
@@ -55,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_peer_arg,
         default=[],
         metavar="NODE_ID,SECRET[,URL]",
-        help="a peer (repeatable); without URL it only calls us",
+        help="a peer (repeatable); without URL it only calls us. The secret shows in `ps`:"
+        " prefer peers in the --config file",
     )
-    serve.add_argument("--api-secret", help="secret of the local client (the integration)")
+    add_secret_arguments(serve)
     serve.add_argument("--sync-interval", type=float, help="seconds between rounds (default 30)")
     serve.add_argument("--retry-max", type=float, help="longest back-off after failures (s)")
     serve.add_argument("--batch-limit", type=int, help="entries per message (default 25000)")
@@ -79,11 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (status, write):
         command.add_argument("--url", default="http://127.0.0.1:8765")
         command.add_argument("--node-id", required=True, help="the node's id")
-        command.add_argument(
-            "--api-secret",
-            default=os.environ.get("LIFEOPS_SYNC_API_SECRET"),
-            help="the node's API secret (env LIFEOPS_SYNC_API_SECRET)",
-        )
+        add_secret_arguments(command)
 
     inspect = sub.add_parser("inspect", help="print a stopped node's watermarks, counts, digest")
     inspect.add_argument("--data-dir", type=Path, required=True)
@@ -94,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--to", type=Path, required=True, help="the copy's file")
     sub.add_parser("secret", help="print a new random secret")
     return parser
+
+
+def add_secret_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ways to give the API secret: a file, the environment, or (shown in `ps`) a flag."""
+    parser.add_argument(
+        "--api-secret-file",
+        type=Path,
+        help=f"file holding the local client's API secret (or set {SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--api-secret",
+        help="the API secret itself; anyone can read it in `ps`: prefer --api-secret-file",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> NodeConfig:
@@ -108,8 +150,9 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         options["peers"] += args.peer
         for peer in args.peer:
             parse_peer(peer, node_id)
-    if args.api_secret:
-        options["api_secret"] = args.api_secret
+    api_secret = _api_secret(args)
+    if api_secret:
+        options["api_secret"] = api_secret
     skew = args.clock_skew
     if skew is None and os.environ.get(SKEW_ENV):
         skew = float(os.environ[SKEW_ENV])
@@ -128,14 +171,17 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
     )
 
 
-async def serve(config: NodeConfig) -> None:
+async def serve(config: NodeConfig, guard: ConnectionGuard | None = None) -> None:
     """Run a node until SIGTERM or SIGINT."""
+    guard = guard or ConnectionGuard()
     node = Node(config)
     await node.start()
-    runner = web.AppRunner(node.app(), access_log=None)
+    app = node.app()
+    guard.attach(app)
+    # No lingering: a refused request's unread body is not drained, the connection just closes.
+    runner = web.AppRunner(app, access_log=None, lingering_time=0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
+    server = await listen(runner, guard, config.host, config.port)
     _LOGGER.info(
         "node %s listening on %s:%d, peers: %s",
         config.node_id,
@@ -150,18 +196,25 @@ async def serve(config: NodeConfig) -> None:
             loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     _LOGGER.info("stopping")
+    server.close()
     await runner.cleanup()
+    await server.wait_closed()
     await node.stop()
 
 
 async def _client_call(
     args: argparse.Namespace, method: str, path: str, payload: Any = None
 ) -> int:
-    if not args.api_secret:
-        print("an API secret is needed (--api-secret)", file=sys.stderr)
+    try:
+        secret = _api_secret(args)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if not secret:
+        print(f"an API secret is needed (--api-secret-file or {SECRET_ENV})", file=sys.stderr)
         return 2
     async with ClientSession() as session:
-        client = ApiClient(args.url, args.api_secret, args.node_id, session)
+        client = ApiClient(args.url, secret, args.node_id, session)
         status, doc = await client.request(method, path, payload)
     print(json.dumps(doc, indent=2, sort_keys=True))
     return 0 if status == 200 else 1
@@ -205,5 +258,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    asyncio.run(serve(config))
+    if args.max_connections < 1 or args.header_timeout <= 0:
+        print("--max-connections and --header-timeout must be positive", file=sys.stderr)
+        return 2
+    asyncio.run(serve(config, ConnectionGuard(args.max_connections, args.header_timeout)))
     return 0

@@ -127,3 +127,34 @@ def test_newer_data_than_the_addon_is_refused(world: Path) -> None:
     run_guard(world)
     assert tree(world / "data") == before
     assert "newer" in (world / "run" / "lifeops-postgres-disabled").read_text()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # Bash arithmetic evaluates array subscripts: this once ran the command as root.
+        "a[$(touch {marker})]\n",
+        "16 + $(touch {marker})\n",
+        "x\n",
+        "\n",
+        "1234\n",
+    ],
+)
+def test_a_pg_version_that_is_not_digits_is_refused_and_never_run(
+    world: Path, content: str
+) -> None:
+    marker = world / "ran"
+    (world / "data" / "postgres" / "PG_VERSION").write_text(content.format(marker=marker))
+    before = tree(world / "data")
+    result = run_guard(world)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert tree(world / "data") == before
+    assert "digits only" in (world / "run" / "lifeops-postgres-disabled").read_text()
+
+
+def test_a_zero_padded_version_is_read_as_decimal(world: Path) -> None:
+    (world / "data" / "postgres" / "PG_VERSION").write_text("017\n")
+    result = run_guard(world)
+    assert result.returncode == 0, result.stderr
+    assert not (world / "run" / "lifeops-postgres-disabled").exists()
