@@ -49,3 +49,36 @@ def test_the_listen_address_option_reaches_the_service() -> None:
     for bad in ("example.org", "10.8.0.1; reboot", "$(id)"):
         assert not re.fullmatch(regex.group(1), bad), bad
     assert "bashio::config 'listen_address'" in (S6 / "lifeops-sync" / "run").read_text()
+
+
+def test_the_image_and_the_tests_install_one_package_list() -> None:
+    import timescaledb
+
+    dockerfile = (ADDON / "Dockerfile").read_text()
+    assert "COPY debian-packages.txt /tmp/debian-packages.txt" in dockerfile
+    assert "/tmp/debian-packages.txt | xargs apt-get install" in dockerfile
+    assert timescaledb.PACKAGE_LIST == ADDON / "debian-packages.txt"
+    pinned = timescaledb.pinned_packages()
+    major = re.search(r"^ARG POSTGRES_MAJOR=(\d+)$", dockerfile, re.MULTILINE)
+    assert major is not None
+    assert {f"postgresql-{major.group(1)}", f"postgresql-{major.group(1)}-timescaledb"} <= set(
+        pinned
+    )
+    for name, version in pinned.items():
+        # Exact Debian versions only: no wildcard, no range, no release name.
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", name), name
+        assert re.fullmatch(r"[0-9][A-Za-z0-9.+~-]*", version), (name, version)
+    # Everything else the image installs with apt is pinned too.
+    install = dockerfile.split("xargs apt-get install", 1)[1].split("&& if", 1)[0]
+    extra = [
+        word for word in install.split() if word not in ("-y", "--no-install-recommends", "\\")
+    ]
+    assert extra == ["python3=3.13.5-1", "python3-venv=3.13.5-1"]
+
+
+def test_the_test_database_runs_exactly_the_pinned_versions() -> None:
+    import timescaledb
+
+    root = timescaledb.install()
+    for name, version in timescaledb.pinned_packages().items():
+        assert timescaledb.installed_version(root, name) == version, name
