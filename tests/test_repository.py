@@ -361,9 +361,12 @@ def test_s6_services_start_database_first_then_sync() -> None:
     assert {p.name for p in (services / "user" / "contents.d").iterdir()} == {
         "init-lifeops",
         "postgres",
+        "lifeops-database",
         "lifeops-sync",
     }
     assert (services / "postgres" / "dependencies.d" / "init-lifeops").exists()
+    assert (services / "lifeops-database" / "dependencies.d" / "postgres").exists()
+    assert (services / "lifeops-database" / "type").read_text().strip() == "oneshot"
     assert (services / "lifeops-sync" / "dependencies.d" / "postgres").exists()
     for longrun in ("postgres", "lifeops-sync"):
         assert (services / longrun / "type").read_text().strip() == "longrun"
