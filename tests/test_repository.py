@@ -363,10 +363,15 @@ def test_s6_services_start_database_first_then_sync() -> None:
         "postgres",
         "lifeops-database",
         "lifeops-sync",
+        "lifeops-discovery",
     }
     assert (services / "postgres" / "dependencies.d" / "init-lifeops").exists()
     assert (services / "lifeops-database" / "dependencies.d" / "postgres").exists()
     assert (services / "lifeops-database" / "type").read_text().strip() == "oneshot"
+    # Announced once both the database and the sync service are up.
+    for needed in ("lifeops-database", "lifeops-sync"):
+        assert (services / "lifeops-discovery" / "dependencies.d" / needed).exists()
+    assert (services / "lifeops-discovery" / "type").read_text().strip() == "oneshot"
     assert (services / "lifeops-sync" / "dependencies.d" / "postgres").exists()
     for longrun in ("postgres", "lifeops-sync"):
         assert (services / longrun / "type").read_text().strip() == "longrun"

@@ -18,6 +18,7 @@ from aiohttp import ClientSession, web
 from . import __version__
 from .auth import new_secret
 from .config import ConfigError, NodeConfig, from_options, load_options, parse_peer
+from .discovery import SUPERVISOR_URL, TOKEN_ENV, AnnounceError, Announcement, announce
 from .hlc import WallClock
 from .listener import HEADER_TIMEOUT, MAX_CONNECTIONS, ConnectionGuard, listen
 from .service import ApiClient, Node
@@ -122,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--node-id", required=True)
     backup.add_argument("--to", type=Path, required=True, help="the copy's file")
     sub.add_parser("secret", help="print a new random secret")
+    announce_cmd = sub.add_parser(
+        "announce", help="announce the add-on to the Supervisor (discovery) for LifeOps"
+    )
+    announce_cmd.add_argument("--config", type=Path, required=True, help="options JSON (node_id)")
+    announce_cmd.add_argument("--host", required=True, help="this add-on's host name")
+    announce_cmd.add_argument("--api-secret-file", type=Path, required=True)
+    announce_cmd.add_argument("--database-password-file", type=Path, required=True)
+    announce_cmd.add_argument("--sync-port", type=int, default=8765)
+    announce_cmd.add_argument("--database-port", type=int, default=5432)
+    announce_cmd.add_argument("--supervisor", default=SUPERVISOR_URL, help=argparse.SUPPRESS)
+    announce_cmd.add_argument(
+        "--wait-for",
+        default="http://127.0.0.1:8765",
+        help="the sync service to wait for before announcing (default %(default)s)",
+    )
     return parser
 
 
@@ -220,12 +236,40 @@ async def _client_call(
     return 0 if status == 200 else 1
 
 
+def _announce(args: argparse.Namespace) -> int:
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        print(f"{TOKEN_ENV} is not set (the add-on runs with it)", file=sys.stderr)
+        return 2
+    try:
+        announcement = Announcement(
+            host=args.host,
+            node_id=str(load_options(args.config).get("node_id") or ""),
+            api_secret=read_secret_file(args.api_secret_file),
+            database_password=read_secret_file(args.database_password_file),
+            sync_port=args.sync_port,
+            database_port=args.database_port,
+        )
+        if not announcement.node_id or not announcement.api_secret:
+            raise ConfigError("node_id and the API secret are needed")
+        uuid = asyncio.run(
+            announce(announcement, token, supervisor=args.supervisor, service_url=args.wait_for)
+        )
+    except (ConfigError, AnnounceError) as err:
+        print(f"not announced: {err}", file=sys.stderr)
+        return 1
+    print(f"announced to the Supervisor as {uuid or 'discovery'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
     """Run a command; return the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "secret":
         print(new_secret())
         return 0
+    if args.command == "announce":
+        return _announce(args)
     if args.command == "inspect":
         store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
         try:

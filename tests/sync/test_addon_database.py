@@ -52,11 +52,11 @@ def _tool(folder: Path, name: str, root: Path) -> None:
     path.chmod(0o755)
 
 
-@pytest.fixture
-def world(tmp_path: Path, server: int) -> Path:
+def make_world(tmp_path: Path) -> Path:
+    """Stand-ins on PATH (the image's psql and pg_isready, s6-setuidgid), bashio, /data, /run."""
     root = timescaledb.install()
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     for name in ("psql", "pg_isready"):
         _tool(bin_dir, name, root)
     (bin_dir / "s6-setuidgid").write_text('#!/bin/sh\nshift\nexec "$@"\n')
@@ -67,7 +67,15 @@ def world(tmp_path: Path, server: int) -> Path:
     return tmp_path
 
 
-def run_post_stage(world: Path) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def world(tmp_path: Path, server: int) -> Path:
+    return make_world(tmp_path)
+
+
+def run_post_stage(
+    world: Path, port: int = PORT, password: str = SUPERUSER_PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    """The post stage as the add-on runs it, against the server on ``port``."""
     env = {
         **os.environ,
         "PATH": f"{world / 'bin'}:{os.environ['PATH']}",
@@ -77,8 +85,8 @@ def run_post_stage(world: Path) -> subprocess.CompletedProcess[str]:
         "PG_BIN": str(world / "bin"),
         "PG_USER": "postgres",
         "PGHOST": "127.0.0.1",
-        "PGPORT": str(PORT),
-        "PGPASSWORD": SUPERUSER_PASSWORD,
+        "PGPORT": str(port),
+        "PGPASSWORD": password,
     }
     command = f'source "{world / "bashio.sh"}"; source "{SCRIPT}"'
     return subprocess.run(

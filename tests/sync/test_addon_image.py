@@ -82,3 +82,16 @@ def test_the_test_database_runs_exactly_the_pinned_versions() -> None:
     root = timescaledb.install()
     for name, version in timescaledb.pinned_packages().items():
         assert timescaledb.installed_version(root, name) == version, name
+
+
+def test_the_addon_announces_the_service_lifeops_reads() -> None:
+    from custom_components.lifeops.const import DOMAIN
+    from lifeops_sync.discovery import SERVICE
+
+    config = yaml.safe_load((ADDON / "config.yaml").read_text())
+    # The Supervisor hands a discovery to the integration whose domain is the service's name.
+    assert config["discovery"] == [SERVICE] == [DOMAIN]
+    script = ADDON / "rootfs" / "etc" / "s6-overlay" / "scripts" / "lifeops-discovery.sh"
+    text = script.read_text()
+    assert "--api-secret-file /data/secrets/api_secret" in text
+    assert "--database-password-file /data/secrets/lifeops_password" in text
