@@ -143,28 +143,50 @@ class Image:
         return json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Generator[Image]:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None or shutil.which("ip") is None:
-        pytest.skip("the image's root needs root, apt-get and ip (network namespaces)")
+def make_image(folder: Path, name: str) -> Image:
+    """A fresh copy of the image's root in ``folder``, with its own network namespace."""
     built = addon_rootfs.build()
-    folder = tmp_path_factory.mktemp("addon-image")
     root = folder / "root"
     subprocess.run(["cp", "-a", str(built), str(root)], check=True)
     addon_rootfs.add_addon(root)
     options = yaml.safe_load((ADDON / "config.yaml").read_text())["options"]
     (root / "data" / "options.json").write_text(json.dumps(options))  # as the Supervisor does
-    netns = f"lifeops-addon-{os.getpid()}"
+    netns = f"lifeops-addon-{os.getpid()}-{name}"
     subprocess.run(["ip", "netns", "add", netns], check=True)
     subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
     logs = folder / "logs"
     logs.mkdir()
-    result = Image(root, netns, logs)
+    return Image(root, netns, logs)
+
+
+def drop_image(image: Image) -> None:
+    image.kill_all()
+    subprocess.run(["ip", "netns", "delete", image.netns], check=False)
+
+
+def _needs_root() -> None:
+    if os.geteuid() != 0 or shutil.which("apt-get") is None or shutil.which("ip") is None:
+        pytest.skip("the image's root needs root, apt-get and ip (network namespaces)")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Generator[Image]:
+    _needs_root()
+    result = make_image(tmp_path_factory.mktemp("addon-image"), "a")
     try:
         yield result
     finally:
-        result.kill_all()
-        subprocess.run(["ip", "netns", "delete", netns], check=False)
+        drop_image(result)
+
+
+@pytest.fixture
+def second_image(tmp_path: Path) -> Generator[Image]:
+    _needs_root()
+    result = make_image(tmp_path, "b")
+    try:
+        yield result
+    finally:
+        drop_image(result)
 
 
 def mode(path: Path) -> int:
@@ -222,3 +244,99 @@ def boot_stop_boot(image: Image) -> None:
     assert "database system was shut down at" in (image.logs / "postgres.log").read_text()
     image.stop("lifeops-sync", grace)
     image.stop("postgres", grace)
+
+
+async def test_a_backup_restores_into_a_new_data_folder_with_every_row(
+    image: Image, second_image: Image
+) -> None:
+    await asyncio.to_thread(backup_and_restore, image, second_image)
+
+
+def backup_and_restore(image: Image, second: Image) -> None:
+    """backup_pre on a running add-on; the backup (without the excluded folders) restored into
+    a new add-on's /data; it starts with every row and the same sync replica."""
+    config = yaml.safe_load((ADDON / "config.yaml").read_text())
+    image.start()
+    image.psql(
+        "INSERT INTO kept SELECT now() - i * interval '1 hour', i FROM generate_series(1, 500) i"
+    )
+    rows = image.psql("SELECT count(*), sum(value) FROM kept")
+    write = image.run(
+        "/opt/lifeops/venv/bin/python",
+        "-m",
+        "lifeops_sync",
+        "write",
+        "--url",
+        "http://127.0.0.1:8765",
+        "--node-id",
+        "home",
+        "--api-secret-file",
+        "/data/secrets/api_secret",
+        json.dumps([{"op": "set", "collection": "c", "key": "k", "fields": {"v": 7}}]),
+    )
+    assert write.returncode == 0, write.stderr
+    for script in (config["backup_pre"], config["backup_post"]):
+        done = image.run(script)
+        assert done.returncode == 0, (script, done.stderr)
+    vector = image.sync_status()["vector"]
+
+    # The Supervisor's backup holds /data but the excluded folders; a restore puts it back.
+    source, target = image.root / "data", second.root / "data"
+    for item in source.iterdir():
+        if item.name in config["backup_exclude"] or item.name == "options.json":
+            continue
+        subprocess.run(["cp", "-a", str(item), str(target / item.name)], check=True)
+    logs = second.start()
+    assert "Restoring the sync replica" in logs["init-lifeops"]
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if second.psql("SELECT count(*), sum(value) FROM kept") == rows:
+                break
+        except AssertionError:
+            pass
+        assert time.monotonic() < deadline, (second.logs / "postgres.log").read_text()[-3000:]
+        time.sleep(0.5)
+    assert second.psql("SELECT count(*) FROM timescaledb_information.hypertables") == "1"
+    assert second.sync_status()["vector"] == vector
+    image.stop("lifeops-sync", 30)
+    image.stop("postgres", 60)
+    second.stop("lifeops-sync", 30)
+    second.stop("postgres", 60)
+
+
+async def test_data_of_another_major_is_refused_safely(second_image: Image) -> None:
+    await asyncio.to_thread(another_major, second_image)
+
+
+def another_major(image: Image) -> None:
+    """The image has PostgreSQL 17 only (Debian trixie has no other major): data whose
+    PG_VERSION says 16 is left untouched, TimescaleDB stays off and says why, sync runs."""
+    image.start()
+    image.stop("lifeops-sync", 30)
+    image.stop("postgres", 60)
+    pgdata = image.root / "data" / "postgres"
+    (pgdata / "PG_VERSION").write_text("16\n")
+    before = sorted(p.relative_to(pgdata).as_posix() for p in pgdata.rglob("*"))
+
+    init = image.oneshot("init-lifeops")
+    assert init.returncode == 0, init.stderr
+    assert "the PostgreSQL 16 server is not in this image" in init.stderr
+    assert "Your data is untouched" in init.stderr
+    image.longrun("postgres")
+    database = image.oneshot("lifeops-database")
+    assert database.returncode == 0, database.stderr
+    assert "TimescaleDB is off" in database.stderr
+    image.longrun("lifeops-sync")
+    image.wait_for(
+        [
+            "/opt/lifeops/venv/bin/python",
+            "-c",
+            "import urllib.request as u; u.urlopen('http://127.0.0.1:8765/v1/health')",
+        ]
+    )
+    assert image.sync_status()["node_id"] == "home"
+    assert sorted(p.relative_to(pgdata).as_posix() for p in pgdata.rglob("*")) == before
+    assert not list((image.root / "data").glob("postgres-*"))
+    image.stop("lifeops-sync", 30)
+    image.stop("postgres", 10)  # the stand-in that sleeps in its place
