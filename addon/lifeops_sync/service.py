@@ -336,6 +336,7 @@ class Node:
         self._changed = asyncio.Event()
         self._closing = False
         self._dirty = True  # tombstones may be collectable: look at the next round
+        self._large_bodies = asyncio.Semaphore(1)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -548,7 +549,13 @@ class Node:
             return await _refuse_unread(request, checked)
         credentials = checked
         limit = BODY_LIMITS.get(request.path, BODY_LIMIT_OTHER)
-        body = await _read_body(request, limit)
+        if (request.content_length or limit) > LARGE_BODY:
+            # One large body at a time: its signature can only be checked once it is read, and
+            # a peer's node id is no secret, so strangers could otherwise make many at once.
+            async with self._large_bodies:
+                body = await _read_body(request, limit)
+        else:
+            body = await _read_body(request, limit)
         if body is None:
             refusal = _error(413, "too_large", f"the body is limited to {limit} bytes", self.wall())
             refusal.force_close()
@@ -784,6 +791,8 @@ BODY_MIN_RATE = 32 * 1024
 #: the client intact and the connection stays open; a larger one is never read.
 DRAIN_LIMIT = 256 * 1024
 DRAIN_TIMEOUT = 2.0
+#: Bodies larger than this are read one at a time.
+LARGE_BODY = 1024 * 1024
 
 
 async def _refuse_unread(request: web.Request, response: web.Response) -> web.Response:

@@ -250,6 +250,20 @@ async def test_headers_and_announced_size_are_checked_before_the_body(
     assert home.memory_kb()[0] - rss_before < 5 * 1024
 
 
+async def test_large_bodies_with_a_known_key_are_read_one_at_a_time(home: Serve) -> None:
+    """A peer's node id is no secret: a stranger using it, in the time window, gets its body
+    read before the (forged) signature can be checked; but one large body at a time."""
+    _, peak_before = home.memory_kb()
+    results = await asyncio.gather(
+        *(raw_post(home, "/v1/sync", 48 * MB, stranger_headers("cabin")) for _ in range(6))
+    )
+    assert [status for status, _ in results] == [403] * 6
+    _, peak_after = home.memory_kb()
+    print(f"6 x 48 MB forged posts with a known key: peak {peak_before} -> {peak_after} kB")
+    # Read one at a time: about two copies of one body at the peak, not six bodies.
+    assert peak_after - peak_before < 150 * 1024
+
+
 async def test_a_small_refused_body_is_drained_so_the_refusal_arrives(home: Serve) -> None:
     code, _ = await raw_post(home, "/v1/sync", 200 * 1024, stranger_headers())
     assert code == 401
