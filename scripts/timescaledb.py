@@ -2,7 +2,8 @@
 """Run a real TimescaleDB (or plain PostgreSQL) on 127.0.0.1 for LifeOps' tests and benchmarks.
 
 Debian bookworm has no TimescaleDB; Debian trixie (same archive) has PostgreSQL 17 with the
-Apache-2 edition of TimescaleDB. This script downloads those packages once with a private apt
+Apache-2 edition of TimescaleDB, at the exact versions the add-on's image installs (both read
+addon/debian-packages.txt). This script downloads those packages once with a private apt
 configuration (the machine's own apt state is not touched), unpacks them with dpkg-deb into a root
 folder under ~/.cache/lifeops/timescaledb, and runs the server in a chroot of that folder as an
 unprivileged user. The host talks to it over TCP.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gzip
 import os
 from pathlib import Path
 import shutil
@@ -34,12 +36,46 @@ import time
 import debian_root
 
 SUITE = "trixie"
-PACKAGES = ("postgresql-17", "postgresql-17-timescaledb", "dash")
+#: The add-on image's database packages, pinned; the tests run on exactly these.
+PACKAGE_LIST = Path(__file__).resolve().parents[1] / "addon" / "debian-packages.txt"
 # Not needed to run the server: the JIT (llvm, z3), perl scripts, locale data beyond C.UTF-8.
 SKIP_PREFIXES = ("libllvm", "libz3", "perl", "libperl", "locales", "libclang", "llvm")
 PG_BIN = "/usr/lib/postgresql/17/bin"
 UID = GID = 70170
 LAYOUT = 1  # bump when the unpacked root's layout changes, to rebuild caches
+
+
+def pinned_packages(path: Path = PACKAGE_LIST) -> dict[str, str]:
+    """``{package: version}`` from the add-on's list (``name=version`` lines, ``#`` comments)."""
+    pinned = {}
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("=")
+        if not sep or not name or not version:
+            sys.exit(f"[timescaledb] error: {path}: {raw!r} is not name=version")
+        pinned[name] = version
+    return pinned
+
+
+def installed_version(root: Path, package: str) -> str | None:
+    """The version of ``package`` unpacked in ``root``, from its Debian changelog's first line."""
+    changelog = root / "usr" / "share" / "doc" / package / "changelog.Debian.gz"
+    try:
+        with gzip.open(changelog, "rt") as lines:
+            first = lines.readline()
+    except OSError:
+        return None
+    start, end = first.find("("), first.find(")")
+    return first[start + 1 : end] if 0 <= start < end else None
+
+
+def _ready(root: Path, stamp: Path) -> bool:
+    """The unpacked root is complete and holds exactly the pinned versions."""
+    if not (stamp.is_file() and stamp.read_text().strip() == str(LAYOUT) and root.is_dir()):
+        return False
+    return all(installed_version(root, p) == v for p, v in pinned_packages().items())
 
 
 def cache_dir() -> Path:
@@ -62,7 +98,7 @@ def install() -> Path:
     """Download and unpack the server once; return the root. Quick when already done."""
     root = root_dir()
     stamp = cache_dir() / "ready"
-    if stamp.is_file() and stamp.read_text().strip() == str(LAYOUT) and root.is_dir():
+    if _ready(root, stamp):
         return root
     if os.geteuid() != 0:
         sys.exit("[timescaledb] error: needs root (apt-get download, chroot)")
@@ -72,7 +108,7 @@ def install() -> Path:
     cache_dir().mkdir(parents=True, exist_ok=True)
     with (cache_dir() / "install.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be installing right now
-        if stamp.is_file() and stamp.read_text().strip() == str(LAYOUT) and root.is_dir():
+        if _ready(root, stamp):
             return root
         return _install(root, stamp)
 
@@ -80,8 +116,9 @@ def install() -> Path:
 def _install(root: Path, stamp: Path) -> Path:
     started = time.monotonic()
     apt = cache_dir() / "apt"
+    packages = [f"{name}={version}" for name, version in pinned_packages().items()]
     staging, unpacked = debian_root.stage(
-        "timescaledb", SUITE, PACKAGES, cache_dir(), SKIP_PREFIXES
+        "timescaledb", SUITE, [*packages, "dash"], cache_dir(), SKIP_PREFIXES
     )
     debian_root.usr_merge(staging)
     (staging / "dev").mkdir(exist_ok=True)

@@ -311,14 +311,15 @@ def test_addon_options_are_what_the_service_reads(tmp_path: Path) -> None:
 def test_dockerfile_is_pinned_and_builds_from_the_addon_folder() -> None:
     dockerfile = (ADDON / "Dockerfile").read_text()
     (base,) = re.findall(r"^FROM (\S+)$", dockerfile, re.MULTILINE)
-    assert base.startswith("ghcr.io/home-assistant/base:")
-    assert re.search(r":\d+\.\d+-\d{4}\.\d{2}\.\d+@sha256:[0-9a-f]{64}$", base)
+    # Home Assistant's multi-arch Debian base (aarch64 and amd64 in one index), tag and digest.
+    assert base.startswith("ghcr.io/home-assistant/base-debian:trixie-")
+    assert re.search(r":trixie-\d{4}\.\d{2}\.\d+@sha256:[0-9a-f]{64}$", base)
     assert "ARG POSTGRES_MAJOR=17" in dockerfile
     for source in re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE):
         assert (ADDON / source).exists(), source
     requirements = (ADDON / "requirements.txt").read_text().split()
     assert "aiohttp==3.11.16" in requirements
-    # The build stops when Alpine's TimescaleDB is not built for the pinned major.
+    # The build stops when TimescaleDB's extension is not there for the pinned major.
     assert 'extension/timescaledb.control"' in dockerfile
 
 
@@ -360,9 +361,17 @@ def test_s6_services_start_database_first_then_sync() -> None:
     assert {p.name for p in (services / "user" / "contents.d").iterdir()} == {
         "init-lifeops",
         "postgres",
+        "lifeops-database",
         "lifeops-sync",
+        "lifeops-discovery",
     }
     assert (services / "postgres" / "dependencies.d" / "init-lifeops").exists()
+    assert (services / "lifeops-database" / "dependencies.d" / "postgres").exists()
+    assert (services / "lifeops-database" / "type").read_text().strip() == "oneshot"
+    # Announced once both the database and the sync service are up.
+    for needed in ("lifeops-database", "lifeops-sync"):
+        assert (services / "lifeops-discovery" / "dependencies.d" / needed).exists()
+    assert (services / "lifeops-discovery" / "type").read_text().strip() == "oneshot"
     assert (services / "lifeops-sync" / "dependencies.d" / "postgres").exists()
     for longrun in ("postgres", "lifeops-sync"):
         assert (services / longrun / "type").read_text().strip() == "longrun"

@@ -17,12 +17,14 @@ after it; below the window nothing is accepted. (An earlier design stored only t
 time per key and refused anything at or before it after a restart: that also refused honest
 requests signed a few milliseconds behind the last one, such as concurrent ones or the first after
 a quick restart.) Unauthenticated (no or unknown key, bad headers) and out-of-window requests get
-401; a forged signature or a replay gets 403.
+401; a forged signature or a replay gets 403. Everything but the signature is checked on the
+headers alone, before a byte of the body is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 import hashlib
 import hmac
 import re
@@ -105,6 +107,16 @@ def verify_response(
     return hmac.compare_digest(response_signature(secret, nonce, status, body), signature)
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A request's authentication headers, well formed and inside the time window."""
+
+    key_id: str
+    ts: int
+    nonce: str
+    signature: str
+
+
 class Verifier:
     """Checks requests for one node: signatures, the time window, nonces, the restart floor."""
 
@@ -127,13 +139,11 @@ class Verifier:
         }
         self._newest: dict[str, int] = {}
 
-    def verify(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes, now_ms: int
-    ) -> tuple[str, int, str]:
-        """Accept a request or raise :class:`AuthError`; return (key id, its time, its nonce).
+    def check_headers(self, headers: Mapping[str, str], now_ms: int) -> Credentials:
+        """Everything that can be checked before the body is read, or :class:`AuthError`.
 
-        Nothing is remembered unless the request is accepted, so a forged request cannot use up
-        a nonce or move a floor.
+        The key must be known, the headers well formed and the time inside the window, so a
+        stranger is refused on its headers alone, whatever body it announces.
         """
         key_id = headers.get(HEADER_KEY)
         raw_ts = headers.get(HEADER_TIME)
@@ -141,19 +151,28 @@ class Verifier:
         signature = headers.get(HEADER_SIGNATURE)
         if key_id is None or raw_ts is None or nonce is None or signature is None:
             raise AuthError(401, "unauthenticated", "request is not signed")
-        secret = self.secrets.get(key_id)
-        if secret is None:
+        if key_id not in self.secrets:
             raise AuthError(401, "unknown_key", "unknown key")
         if not _TIME.fullmatch(raw_ts) or not _NONCE.fullmatch(nonce):
             raise AuthError(401, "unauthenticated", "malformed authentication headers")
         if not _SIGNATURE.fullmatch(signature):
             raise AuthError(403, "bad_signature", "malformed signature")
         ts = int(raw_ts)
-        expected = request_signature(secret, method, path, key_id, self.node_id, ts, nonce, body)
-        if not hmac.compare_digest(expected, signature):
-            raise AuthError(403, "bad_signature", "signature does not match")
         if abs(ts - now_ms) > self.window_ms:
             raise AuthError(401, "clock", "request time is outside the window; see X-LifeOps-Time")
+        return Credentials(key_id, ts, nonce, signature)
+
+    def check_body(self, method: str, path: str, credentials: Credentials, body: bytes) -> None:
+        """Accept the signed request or raise :class:`AuthError` (403: forged or replayed).
+
+        Nothing is remembered unless the request is accepted, so a forged request cannot use up
+        a nonce or move a floor.
+        """
+        key_id, ts, nonce = credentials.key_id, credentials.ts, credentials.nonce
+        secret = self.secrets[key_id]
+        expected = request_signature(secret, method, path, key_id, self.node_id, ts, nonce, body)
+        if not hmac.compare_digest(expected, credentials.signature):
+            raise AuthError(403, "bad_signature", "signature does not match")
         if ts <= self._floors.get(key_id, -(1 << 62)):
             raise AuthError(403, "replayed", "request is older than what was already accepted")
         seen = self._nonces.setdefault(key_id, {})
@@ -164,7 +183,14 @@ class Verifier:
         self._newest[key_id] = newest
         if len(seen) > 256:
             self._trim(key_id, newest - 2 * self.window_ms)
-        return key_id, ts, nonce
+
+    def verify(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, now_ms: int
+    ) -> tuple[str, int, str]:
+        """Both checks at once; return (key id, its time, its nonce)."""
+        credentials = self.check_headers(headers, now_ms)
+        self.check_body(method, path, credentials, body)
+        return credentials.key_id, credentials.ts, credentials.nonce
 
     def _trim(self, key_id: str, bound: int) -> None:
         seen = self._nonces[key_id]

@@ -18,12 +18,31 @@ from aiohttp import ClientSession, web
 from . import __version__
 from .auth import new_secret
 from .config import ConfigError, NodeConfig, from_options, load_options, parse_peer
+from .discovery import SUPERVISOR_URL, TOKEN_ENV, AnnounceError, Announcement, announce
 from .hlc import WallClock
+from .listener import HEADER_TIMEOUT, MAX_CONNECTIONS, ConnectionGuard, listen
 from .service import ApiClient, Node
 from .store import Store
 
 _LOGGER = logging.getLogger("lifeops_sync")
 SKEW_ENV = "LIFEOPS_SYNC_CLOCK_SKEW"
+SECRET_ENV = "LIFEOPS_SYNC_API_SECRET"
+
+
+def read_secret_file(path: Path) -> str:
+    """A secret kept in a file (its first line; it may start with '-')."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ConfigError(f"cannot read the secret file {path}: {err}") from err
+    return lines[0].strip() if lines else ""
+
+
+def _api_secret(args: argparse.Namespace) -> str | None:
+    """The API secret: from its file, else the environment, else the (visible) flag."""
+    if args.api_secret_file is not None:
+        return read_secret_file(args.api_secret_file)
+    return os.environ.get(SECRET_ENV) or args.api_secret
 
 
 def _peer_arg(text: str) -> dict[str, str]:
@@ -47,7 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="options JSON (the add-on's /data/options.json)")
     serve.add_argument("--node-id", help="this node's id (overrides the config file)")
     serve.add_argument("--data-dir", type=Path, required=True, help="folder for sync.db")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every address)"
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections open at once (default {MAX_CONNECTIONS})",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT,
+        help=f"seconds a connection has to send a request's headers (default {HEADER_TIMEOUT:g})",
+    )
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
     serve.add_argument(
         "--peer",
@@ -55,9 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_peer_arg,
         default=[],
         metavar="NODE_ID,SECRET[,URL]",
-        help="a peer (repeatable); without URL it only calls us",
+        help="a peer (repeatable); without URL it only calls us. The secret shows in `ps`:"
+        " prefer peers in the --config file",
     )
-    serve.add_argument("--api-secret", help="secret of the local client (the integration)")
+    add_secret_arguments(serve)
     serve.add_argument("--sync-interval", type=float, help="seconds between rounds (default 30)")
     serve.add_argument("--retry-max", type=float, help="longest back-off after failures (s)")
     serve.add_argument("--batch-limit", type=int, help="entries per message (default 25000)")
@@ -79,11 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (status, write):
         command.add_argument("--url", default="http://127.0.0.1:8765")
         command.add_argument("--node-id", required=True, help="the node's id")
-        command.add_argument(
-            "--api-secret",
-            default=os.environ.get("LIFEOPS_SYNC_API_SECRET"),
-            help="the node's API secret (env LIFEOPS_SYNC_API_SECRET)",
-        )
+        add_secret_arguments(command)
 
     inspect = sub.add_parser("inspect", help="print a stopped node's watermarks, counts, digest")
     inspect.add_argument("--data-dir", type=Path, required=True)
@@ -93,7 +123,35 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--node-id", required=True)
     backup.add_argument("--to", type=Path, required=True, help="the copy's file")
     sub.add_parser("secret", help="print a new random secret")
+    announce_cmd = sub.add_parser(
+        "announce", help="announce the add-on to the Supervisor (discovery) for LifeOps"
+    )
+    announce_cmd.add_argument("--config", type=Path, required=True, help="options JSON (node_id)")
+    announce_cmd.add_argument("--host", required=True, help="this add-on's host name")
+    announce_cmd.add_argument("--api-secret-file", type=Path, required=True)
+    announce_cmd.add_argument("--database-password-file", type=Path, required=True)
+    announce_cmd.add_argument("--sync-port", type=int, default=8765)
+    announce_cmd.add_argument("--database-port", type=int, default=5432)
+    announce_cmd.add_argument("--supervisor", default=SUPERVISOR_URL, help=argparse.SUPPRESS)
+    announce_cmd.add_argument(
+        "--wait-for",
+        default="http://127.0.0.1:8765",
+        help="the sync service to wait for before announcing (default %(default)s)",
+    )
     return parser
+
+
+def add_secret_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ways to give the API secret: a file, the environment, or (shown in `ps`) a flag."""
+    parser.add_argument(
+        "--api-secret-file",
+        type=Path,
+        help=f"file holding the local client's API secret (or set {SECRET_ENV})",
+    )
+    parser.add_argument(
+        "--api-secret",
+        help="the API secret itself; anyone can read it in `ps`: prefer --api-secret-file",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> NodeConfig:
@@ -108,8 +166,9 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         options["peers"] += args.peer
         for peer in args.peer:
             parse_peer(peer, node_id)
-    if args.api_secret:
-        options["api_secret"] = args.api_secret
+    api_secret = _api_secret(args)
+    if api_secret:
+        options["api_secret"] = api_secret
     skew = args.clock_skew
     if skew is None and os.environ.get(SKEW_ENV):
         skew = float(os.environ[SKEW_ENV])
@@ -128,14 +187,17 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
     )
 
 
-async def serve(config: NodeConfig) -> None:
+async def serve(config: NodeConfig, guard: ConnectionGuard | None = None) -> None:
     """Run a node until SIGTERM or SIGINT."""
+    guard = guard or ConnectionGuard()
     node = Node(config)
     await node.start()
-    runner = web.AppRunner(node.app(), access_log=None)
+    app = node.app()
+    guard.attach(app)
+    # No lingering: a refused request's unread body is not drained, the connection just closes.
+    runner = web.AppRunner(app, access_log=None, lingering_time=0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
+    server = await listen(runner, guard, config.host, config.port)
     _LOGGER.info(
         "node %s listening on %s:%d, peers: %s",
         config.node_id,
@@ -150,21 +212,54 @@ async def serve(config: NodeConfig) -> None:
             loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     _LOGGER.info("stopping")
+    server.close()
     await runner.cleanup()
+    await server.wait_closed()
     await node.stop()
 
 
 async def _client_call(
     args: argparse.Namespace, method: str, path: str, payload: Any = None
 ) -> int:
-    if not args.api_secret:
-        print("an API secret is needed (--api-secret)", file=sys.stderr)
+    try:
+        secret = _api_secret(args)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if not secret:
+        print(f"an API secret is needed (--api-secret-file or {SECRET_ENV})", file=sys.stderr)
         return 2
     async with ClientSession() as session:
-        client = ApiClient(args.url, args.api_secret, args.node_id, session)
+        client = ApiClient(args.url, secret, args.node_id, session)
         status, doc = await client.request(method, path, payload)
     print(json.dumps(doc, indent=2, sort_keys=True))
     return 0 if status == 200 else 1
+
+
+def _announce(args: argparse.Namespace) -> int:
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        print(f"{TOKEN_ENV} is not set (the add-on runs with it)", file=sys.stderr)
+        return 2
+    try:
+        announcement = Announcement(
+            host=args.host,
+            node_id=str(load_options(args.config).get("node_id") or ""),
+            api_secret=read_secret_file(args.api_secret_file),
+            database_password=read_secret_file(args.database_password_file),
+            sync_port=args.sync_port,
+            database_port=args.database_port,
+        )
+        if not announcement.node_id or not announcement.api_secret:
+            raise ConfigError("node_id and the API secret are needed")
+        uuid = asyncio.run(
+            announce(announcement, token, supervisor=args.supervisor, service_url=args.wait_for)
+        )
+    except (ConfigError, AnnounceError) as err:
+        print(f"not announced: {err}", file=sys.stderr)
+        return 1
+    print(f"announced to the Supervisor as {uuid or 'discovery'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
@@ -173,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
     if args.command == "secret":
         print(new_secret())
         return 0
+    if args.command == "announce":
+        return _announce(args)
     if args.command == "inspect":
         store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
         try:
@@ -205,5 +302,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    asyncio.run(serve(config))
+    if args.max_connections < 1 or args.header_timeout <= 0:
+        print("--max-connections and --header-timeout must be positive", file=sys.stderr)
+        return 2
+    asyncio.run(serve(config, ConnectionGuard(args.max_connections, args.header_timeout)))
     return 0

@@ -15,6 +15,8 @@ import contextlib
 from dataclasses import dataclass
 import json
 import logging
+import os
+from pathlib import Path
 import random
 import time
 from typing import Any, ParamSpec, TypeVar
@@ -29,6 +31,7 @@ from .auth import (
     HEADER_SIGNATURE,
     HEADER_TIME,
     AuthError,
+    Credentials,
     Verifier,
     response_signature,
     sign_request,
@@ -47,6 +50,22 @@ T = TypeVar("T")
 
 SYNC_PATH = "/v1/sync"
 SERVICE_NAME = "lifeops_sync"
+GC_IDLE_INTERVAL = 3600.0
+
+
+def _private_folder(folder: Path) -> None:
+    """The replica's folder, readable by its owner only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` (if missing) readable by its owner only, before SQLite opens it.
+
+    SQLite gives its journal and WAL files the database file's permissions.
+    """
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +335,8 @@ class Node:
         # Set (and replaced) whenever the replica changes: wakes the change feed's waiters.
         self._changed = asyncio.Event()
         self._closing = False
+        self._dirty = True  # tombstones may be collectable: look at the next round
+        self._large_bodies = asyncio.Semaphore(1)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -325,7 +346,8 @@ class Node:
     async def start(self, *, loops: bool = True) -> None:
         """Open the replica and, with ``loops``, start calling the peers that have a URL."""
         config = self.config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        _private_folder(config.data_dir)
+        _private_file(config.database)
 
         def open_store() -> Store:
             return Store(
@@ -349,6 +371,7 @@ class Node:
                     self._tasks.append(asyncio.create_task(link.run()))
             if config.retention_days > 0:
                 self._tasks.append(asyncio.create_task(self._retention()))
+            self._tasks.append(asyncio.create_task(self._collect()))
 
     async def stop(self) -> None:
         """Stop the loops, close the session and the replica (once; again does nothing)."""
@@ -371,7 +394,8 @@ class Node:
     async def _http_transport(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
         if self._session is None:
             self._session = ClientSession(timeout=ClientTimeout(total=120, connect=10))
-        async with self._session.post(url, data=body, headers=headers) as response:
+        # Expect: 100-continue: a refusal (a clock off, say) comes before the batch is sent.
+        async with self._session.post(url, data=body, headers=headers, expect100=True) as response:
             payload = await response.read()
             return Reply(response.status, dict(response.headers), payload)
 
@@ -383,8 +407,27 @@ class Node:
                 _LOGGER.info("retention: dropped %d time-series rows", dropped)
             await asyncio.sleep(3600)
 
+    async def _collect(self) -> None:
+        """Drop the tombstones every node has, whichever side calls (home included).
+
+        After a change, at most once per ``sync_interval``; else once an hour (the change
+        feed's reader may have gone quiet, which lets its tombstones go).
+        """
+        interval = self.config.sync_interval
+        idle = 0.0
+        while True:
+            await asyncio.sleep(interval)
+            idle += interval
+            if not self._dirty and idle < GC_IDLE_INTERVAL:
+                continue
+            self._dirty, idle = False, 0.0
+            dropped = await self.db(self.store.collect_garbage, self.peer_ids, self.wall())
+            if dropped:
+                _LOGGER.debug("collected %d tombstones", dropped)
+
     def notify_changed(self) -> None:
         """Wake every change-feed request waiting for news."""
+        self._dirty = True
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -443,15 +486,16 @@ class Node:
     def app(self) -> web.Application:
         """The aiohttp application: the peer endpoint and the local API."""
         app = web.Application(client_max_size=MAX_BODY)
-        app.router.add_post(SYNC_PATH, self._handle_sync)
+        peer, local = self._expect(api_only=False), self._expect(api_only=True)
+        app.router.add_post(SYNC_PATH, self._handle_sync, expect_handler=peer)
         app.router.add_get("/v1/health", self._handle_health)
-        app.router.add_get("/v1/status", self._handle_status)
-        app.router.add_post("/v1/write", self._handle_write)
-        app.router.add_get("/v1/records", self._handle_records)
-        app.router.add_get("/v1/items", self._handle_items)
-        app.router.add_get("/v1/state", self._handle_state)
-        app.router.add_post("/v1/sync_now", self._handle_sync_now)
-        app.router.add_get("/v1/changes", self._handle_changes)
+        app.router.add_get("/v1/status", self._handle_status, expect_handler=peer)
+        app.router.add_post("/v1/write", self._handle_write, expect_handler=local)
+        app.router.add_get("/v1/records", self._handle_records, expect_handler=local)
+        app.router.add_get("/v1/items", self._handle_items, expect_handler=local)
+        app.router.add_get("/v1/state", self._handle_state, expect_handler=local)
+        app.router.add_post("/v1/sync_now", self._handle_sync_now, expect_handler=local)
+        app.router.add_get("/v1/changes", self._handle_changes, expect_handler=local)
         # aiohttp 3.11 annotates its signals in the older aiosignal's terms; the call is right.
         app.on_shutdown.append(self._on_shutdown)  # type: ignore[arg-type,unused-ignore]
         return app
@@ -461,23 +505,67 @@ class Node:
         self._closing = True
         self.notify_changed()
 
-    async def _authenticate(self, request: web.Request, body: bytes) -> tuple[str, str]:
-        key_id, ts, nonce = self.verifier.verify(
-            request.method, request.path_qs, request.headers, body, self.wall()
-        )
-        await self.db(self.store.note_auth, key_id, ts, nonce, ts - 2 * self.verifier.window_ms)
-        return key_id, nonce
+    def _check_headers(self, request: web.Request, api_only: bool) -> Credentials | web.Response:
+        """What can be refused on the headers alone: the key, the time, the formats, the size."""
+        try:
+            credentials = self.verifier.check_headers(request.headers, self.wall())
+        except AuthError as err:
+            return _error(err.status, err.code, str(err), self.wall())
+        if api_only and credentials.key_id != API_KEY_ID:
+            return _error(403, "forbidden", "this endpoint is for the local client", self.wall())
+        limit = BODY_LIMITS.get(request.path, BODY_LIMIT_OTHER)
+        if request.content_length is not None and request.content_length > limit:
+            return _error(413, "too_large", f"the body is limited to {limit} bytes", self.wall())
+        return credentials
+
+    def _expect(self, api_only: bool) -> Callable[[web.Request], Awaitable[web.Response | None]]:
+        """The answer to ``Expect: 100-continue``: a refusal before the body is sent, or go on."""
+
+        async def expect(request: web.Request) -> web.Response | None:
+            checked = self._check_headers(request, api_only)
+            if isinstance(checked, web.Response):
+                checked.force_close()
+                return checked
+            if request.headers.get("Expect", "").lower() != "100-continue":
+                return _error(417, "expectation_failed", "only 100-continue", self.wall())
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the answer's own size starts after this line
+            return None
+
+        return expect
 
     async def _guard(
         self, request: web.Request, api_only: bool
     ) -> tuple[str, str, bytes] | web.Response:
-        body = await request.read()
+        """Authenticate a request: its headers first, then (only then) its body.
+
+        A request refused on its headers has its body read only when that is small (up to
+        ``DRAIN_LIMIT``, discarded, so the connection stays usable); a larger one is left unread
+        and the connection closed after the answer. The body is read up to the route's limit and
+        within a deadline that grows with its size.
+        """
+        checked = self._check_headers(request, api_only)
+        if isinstance(checked, web.Response):
+            return await _refuse_unread(request, checked)
+        credentials = checked
+        limit = BODY_LIMITS.get(request.path, BODY_LIMIT_OTHER)
+        if (request.content_length or limit) > LARGE_BODY:
+            # One large body at a time: its signature can only be checked once it is read, and
+            # a peer's node id is no secret, so strangers could otherwise make many at once.
+            async with self._large_bodies:
+                body = await _read_body(request, limit)
+        else:
+            body = await _read_body(request, limit)
+        if body is None:
+            refusal = _error(413, "too_large", f"the body is limited to {limit} bytes", self.wall())
+            refusal.force_close()
+            return refusal
         try:
-            key_id, nonce = await self._authenticate(request, body)
+            self.verifier.check_body(request.method, request.path_qs, credentials, body)
         except AuthError as err:
             return _error(err.status, err.code, str(err), self.wall())
-        if api_only and key_id != API_KEY_ID:
-            return _error(403, "forbidden", "this endpoint is for the local client", self.wall())
+        key_id, ts, nonce = credentials.key_id, credentials.ts, credentials.nonce
+        await self.db(self.store.note_auth, key_id, ts, nonce, ts - 2 * self.verifier.window_ms)
         return key_id, nonce, body
 
     def _signed_json(
@@ -690,6 +778,65 @@ class Node:
         return self._signed_json(key_id, nonce, feed_answer(after, parts, more))
 
 
+#: The largest body each route takes: a peer's batch may be large, the local API's is small
+#: (the integration writes at most a thousand operations at a time) and a GET has none.
+BODY_LIMITS = {SYNC_PATH: MAX_BODY, "/v1/write": 8 * 1024 * 1024}
+BODY_LIMIT_OTHER = 4096
+#: Reading a body may take this long, plus a second per ``BODY_MIN_RATE`` bytes announced.
+BODY_TIMEOUT = 30.0
+BODY_MIN_RATE = 32 * 1024
+
+
+#: A refused request's body up to this size is read and thrown away, so the refusal reaches
+#: the client intact and the connection stays open; a larger one is never read.
+DRAIN_LIMIT = 256 * 1024
+DRAIN_TIMEOUT = 2.0
+#: Bodies larger than this are read one at a time.
+LARGE_BODY = 1024 * 1024
+
+
+async def _refuse_unread(request: web.Request, response: web.Response) -> web.Response:
+    """A refusal decided on the headers: drain a small body, else close after answering.
+
+    Closing with a large unread body may reset the connection before the client has read the
+    answer; clients that care (the peers, the local client) send ``Expect: 100-continue`` and
+    get the refusal before sending the body.
+    """
+    length = request.content_length or 0
+    if request.body_exists and length <= DRAIN_LIMIT and length > 0:
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                while await request.content.readany():
+                    pass
+        except TimeoutError:
+            response.force_close()
+    elif request.body_exists:
+        response.force_close()
+    return response
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is larger than ``limit``.
+
+    Raises :class:`web.HTTPRequestTimeout` when it does not arrive in time (a slow sender holds
+    a connection no longer than a fair rate allows).
+    """
+    expected = request.content_length or limit
+    deadline = BODY_TIMEOUT + min(expected, limit) / BODY_MIN_RATE
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(headers={"Connection": "close"}) from None
+    return b"".join(chunks)
+
+
 FEED_LIMIT = 1000
 FEED_LIMIT_MAX = 25_000
 FEED_MAX_WAIT = 60.0
@@ -766,7 +913,11 @@ class ApiClient:
             )
             headers["Content-Type"] = "application/json"
             async with self.session.request(
-                method, self.url + path, data=body, headers=headers
+                method,
+                self.url + path,
+                data=body,
+                headers=headers,
+                expect100=len(body) > DRAIN_LIMIT,  # a refusal comes before a large body
             ) as r:
                 data = await r.read()
                 server_time = r.headers.get(HEADER_TIME)

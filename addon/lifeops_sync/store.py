@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 import hashlib
 import json
+import os
 from pathlib import Path
 import sqlite3
 import time
@@ -613,7 +614,12 @@ class Store:
         return dropped
 
     def backup(self, target: str | Path) -> None:
-        """Write a consistent copy of the replica to ``target`` (SQLite's online backup)."""
+        """Write a consistent copy of the replica to ``target`` (SQLite's online backup).
+
+        The copy is readable by its owner only, as the replica is.
+        """
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+        Path(target).chmod(0o600)
         copy = sqlite3.connect(str(target))
         try:
             self._db.backup(copy)

@@ -37,8 +37,10 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TimeSelector,
 )
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.translation import async_get_translations
 
+from .addon_flow import STEP_ID as ADDON_STEP, AddonSettings, async_test_addon, read_discovery
 from .compat import vol
 from .const import (
     CONF_HISTORY_DAYS,
@@ -60,6 +62,7 @@ from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_lo
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 from .sync_flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
+from .sync_manager import SYNC_URL, sync_options
 
 OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
@@ -115,6 +118,8 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
     DOMAIN = DOMAIN
     VERSION = 1
     MINOR_VERSION = 1
+    _addon: AddonSettings | None = None
+    _addon_name: str = ""
 
     @property
     def logger(self) -> logging.Logger:
@@ -157,6 +162,62 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             data_schema=self.add_suggested_values_to_schema(_site_schema({}), user_input),
             errors=errors,
         )
+
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """The LifeOps add-on announced itself: offer to use it for the store and sync."""
+        settings = read_discovery(discovery_info.config)
+        if settings is None:
+            return self.async_abort(reason="addon_invalid_discovery")
+        await self.async_set_unique_id(settings.site)
+        entry = self._site_entry(settings.site)
+        if entry is not None and sync_options(entry.options)[SYNC_URL] == settings.sync[SYNC_URL]:
+            # The add-on again (it announces itself at every start): keep its secrets current.
+            options = settings.options(entry.options)
+            if options != dict(entry.options):
+                self.hass.config_entries.async_update_entry(entry, options=options)
+            return self.async_abort(reason="already_configured")
+        self._addon, self._addon_name = settings, discovery_info.name
+        self.context["title_placeholders"] = {"name": discovery_info.name}
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One confirmation: the site's entry uses the add-on's database and sync service."""
+        settings = self._addon
+        assert settings is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if error := await async_test_addon(self.hass, settings):
+                errors["base"] = error
+            elif (entry := self._site_entry(settings.site)) is not None:
+                return async_update_entry_and_abort(
+                    self, entry, reason="addon_connected", options=settings.options(entry.options)
+                )
+            else:
+                data = {CONF_SITE: settings.site, CONF_NODE_ID: new_node_id()}
+                if settings.site_name:
+                    data[CONF_SITE_NAME] = settings.site_name
+                return self.async_create_entry(
+                    title=await _site_title(self.hass, settings.site, settings.site_name),
+                    data=data,
+                    options=settings.options(s.Settings().as_options()),
+                )
+        return self.async_show_form(
+            step_id=ADDON_STEP,
+            errors=errors,
+            description_placeholders={
+                "addon": self._addon_name,
+                "site": await _site_title(self.hass, settings.site, settings.site_name),
+            },
+        )
+
+    def _site_entry(self, site: str) -> ConfigEntry[Any] | None:
+        """The entry of `site`, if it is set up."""
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.unique_id == site and not is_oura_entry(entry):
+                return entry
+        return None
 
     async def async_step_oura(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Sign in to Oura with the application credentials added to Home Assistant."""

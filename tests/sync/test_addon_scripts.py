@@ -42,9 +42,9 @@ def _exe(path: Path, text: str) -> None:
 def world(tmp_path: Path) -> Path:
     _exe(tmp_path / "bin" / "s6-setuidgid", '#!/bin/sh\nshift\nexec "$@"\n')
     (tmp_path / "bashio.sh").write_text(BASHIO)
-    _exe(tmp_path / "libexec" / "postgresql16" / "pg_ctl", "#!/bin/sh\nexit 0\n")
-    _exe(tmp_path / "libexec" / "postgresql17" / "initdb", FAKE_INITDB)
-    _exe(tmp_path / "libexec" / "postgresql17" / "pg_upgrade", FAKE_PG_UPGRADE)
+    _exe(tmp_path / "lib" / "16" / "bin" / "pg_ctl", "#!/bin/sh\nexit 0\n")
+    _exe(tmp_path / "lib" / "17" / "bin" / "initdb", FAKE_INITDB)
+    _exe(tmp_path / "lib" / "17" / "bin" / "pg_upgrade", FAKE_PG_UPGRADE)
     data = tmp_path / "data" / "postgres"
     (data / "base").mkdir(parents=True)
     (data / "PG_VERSION").write_text("16\n")
@@ -62,7 +62,7 @@ def run_guard(world: Path, upgrade: str = "ok") -> subprocess.CompletedProcess[s
         "POSTGRES_MAJOR": "17",
         "LIFEOPS_DATA": str(world / "data"),
         "LIFEOPS_RUN": str(world / "run"),
-        "PG_LIBEXEC": str(world / "libexec"),
+        "PG_LIB": str(world / "lib"),
         "PG_USER": "root",
         "FAKE_UPGRADE": upgrade,
     }
@@ -113,7 +113,7 @@ def test_a_failed_upgrade_leaves_the_data_untouched_and_says_so(world: Path, fai
 
 
 def test_missing_old_server_refuses_before_touching_anything(world: Path) -> None:
-    (world / "libexec" / "postgresql16" / "pg_ctl").unlink()
+    (world / "lib" / "16" / "bin" / "pg_ctl").unlink()
     before = tree(world / "data")
     result = run_guard(world)
     assert result.returncode == 0, result.stderr
@@ -127,3 +127,34 @@ def test_newer_data_than_the_addon_is_refused(world: Path) -> None:
     run_guard(world)
     assert tree(world / "data") == before
     assert "newer" in (world / "run" / "lifeops-postgres-disabled").read_text()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # Bash arithmetic evaluates array subscripts: this once ran the command as root.
+        "a[$(touch {marker})]\n",
+        "16 + $(touch {marker})\n",
+        "x\n",
+        "\n",
+        "1234\n",
+    ],
+)
+def test_a_pg_version_that_is_not_digits_is_refused_and_never_run(
+    world: Path, content: str
+) -> None:
+    marker = world / "ran"
+    (world / "data" / "postgres" / "PG_VERSION").write_text(content.format(marker=marker))
+    before = tree(world / "data")
+    result = run_guard(world)
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+    assert tree(world / "data") == before
+    assert "digits only" in (world / "run" / "lifeops-postgres-disabled").read_text()
+
+
+def test_a_zero_padded_version_is_read_as_decimal(world: Path) -> None:
+    (world / "data" / "postgres" / "PG_VERSION").write_text("017\n")
+    result = run_guard(world)
+    assert result.returncode == 0, result.stderr
+    assert not (world / "run" / "lifeops-postgres-disabled").exists()

@@ -1,6 +1,7 @@
 #!/command/with-contenv bashio
 # shellcheck shell=bash
 # Prepares /data before the services start: secrets, a restored backup, the PostgreSQL guard.
+# Everything it makes is readable by root only (umask 077, folders 0700).
 set -euo pipefail
 
 readonly SECRETS=/data/secrets
@@ -8,17 +9,16 @@ readonly PGDATA=/data/postgres
 readonly SYNC=/data/sync
 readonly BACKUP=/data/backup
 
-# The TimescaleDB password: the option if set, else one generated once and kept in /data.
-ensure_password() {
-    mkdir -p "${SECRETS}"
-    chmod 700 "${SECRETS}"
-    if bashio::config.has_value 'timescaledb_password'; then
-        bashio::config 'timescaledb_password' > "${SECRETS}/timescaledb_password"
-    elif [[ ! -s "${SECRETS}/timescaledb_password" ]]; then
-        bashio::log.info "Generating the TimescaleDB password into ${SECRETS}/timescaledb_password"
-        head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "${SECRETS}/timescaledb_password"
+# A secret: the option if set, else one generated once and kept in /data/secrets (0600).
+ensure_secret() {
+    local option="$1" file="${SECRETS}/$1"
+    if bashio::config.has_value "${option}"; then
+        bashio::config "${option}" > "${file}"
+    elif [[ ! -s "${file}" ]]; then
+        bashio::log.info "Generating ${option} into ${file}"
+        head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "${file}"
     fi
-    chmod 600 "${SECRETS}/timescaledb_password"
+    chmod 600 "${file}"
 }
 
 # After a restore the live folders (excluded from backups) are missing: rebuild them from the
@@ -37,8 +37,11 @@ restore_from_backup() {
 }
 
 main() {
-    mkdir -p "${SYNC}" "${BACKUP}"
-    ensure_password
+    umask 077
+    mkdir -p "${SECRETS}" "${SYNC}" "${BACKUP}"
+    chmod 700 "${SECRETS}" "${SYNC}" "${BACKUP}"
+    ensure_secret timescaledb_password
+    ensure_secret api_secret
     restore_from_backup
     /usr/local/bin/lifeops-pg-guard
 }
