@@ -41,7 +41,6 @@ import argparse
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-import subprocess
 import sys
 import tempfile
 import time
@@ -333,21 +332,6 @@ async def main_async(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as folder:
             total = await run(
                 args.port, args.years, Path(folder), drop_time_indexes=args.drop_time_indexes
-            )
-        data = timescaledb.root_dir() / timescaledb._data(name).lstrip("/")
-        du = (
-            await asyncio.to_thread(
-                subprocess.run,
-                ["du", "-sb", str(data), str(data / "pg_wal")],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        ).stdout.split()
-        if len(du) >= 4:
-            print(
-                f"\nWhole data folder {int(du[0]) / 1e6:.0f} MB, of which WAL "
-                f"{int(du[2]) / 1e6:.0f} MB (bounded by max_wal_size; template databases)"
             )
     finally:
         await asyncio.to_thread(timescaledb.remove, name)
