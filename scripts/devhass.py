@@ -88,6 +88,8 @@ DEMO_YAML = """\
 # Long-term statistics and history, for the Oura history the demo imports.
 recorder:
 history:
+# Assist, so LifeOps' sentences can be tried ("how did I sleep").
+conversation:
 
 input_boolean:
   demo_bedroom_lamp:
@@ -142,6 +144,15 @@ DEMO_LIGHTS = {"bedroom_lamp": "Bedroom lamp", "living_room_ceiling": "Living ro
 # long-term statistics, so statistics graphs show months of sleep and readiness at once.
 DEMO_OURA_EXPORT = "oura_demo_export"
 DEMO_OURA_DAYS = 120
+
+# The demo's Oura account: application credentials for the stand-in (scripts/oura_standin.py),
+# which takes any, signed in through LifeOps' real config flow.
+DEMO_OURA_CREDENTIALS = {"client_id": "lifeops-demo", "client_secret": "lifeops-demo-secret"}
+# What the integration reads, once at startup, to reach the stand-in instead of Oura (development
+# only; custom_components/lifeops/oura_endpoints.py).
+DEV_OURA_URL_ENV = "LIFEOPS_DEV_OURA_URL"
+# Home Assistant builds an OAuth redirect URI from the address the frontend is served on.
+FRONTEND_BASE_HEADER = "HA-Frontend-Base"
 
 # Targets the demo entry starts with (the options flow's fields).
 DEMO_OPTIONS: dict[str, Any] = {
@@ -201,6 +212,58 @@ class DevHassError(RuntimeError):
 
 
 @dataclass
+class DevOura:
+    """The stand-in for Oura's API and sign-in (scripts/oura_standin.py) on a free port."""
+
+    log_file: Path
+    time_zone: str
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        """Where it answers."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start it, the recorded days ending today (in Home Assistant's time zone)."""
+        self.port = self.port or free_port()
+        today = datetime.now(ZoneInfo(self.time_zone)).date().isoformat()
+        command = [sys.executable, str(ROOT / "scripts" / "oura_standin.py")]
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port), "--today", today],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_until_up(self, timeout: float = 30) -> None:
+        """Wait until it accepts connections."""
+        deadline = time.monotonic() + timeout
+        while port_is_free(self.port):
+            if self.process is None or self.process.poll() is not None:
+                raise DevHassError(f"the Oura stand-in did not start; see {self.log_file}")
+            if time.monotonic() > deadline:
+                raise DevHassError(f"the Oura stand-in did not answer within {timeout} s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop it."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
 class Credentials:
     """The owner's login and a long-lived token, kept beside the config for the next start."""
 
@@ -222,6 +285,8 @@ class DevHass:
     demo: bool = True
     time_zone: str = "Europe/Stockholm"
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    # The demo's stand-in for Oura, started and stopped with Home Assistant.
+    oura: DevOura | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -361,6 +426,16 @@ class DevHass:
                 f"port {self.port} on 127.0.0.1 is in use (another Home Assistant?); "
                 "stop it or pass --port"
             )
+        env = dict(os.environ)
+        if self.demo:
+            self.oura = DevOura(self.config_dir / "oura_standin.out", self.time_zone)
+            self.oura.start()
+            try:
+                self.oura.wait_until_up()
+            except DevHassError:
+                self.oura.stop()
+                raise
+            env[DEV_OURA_URL_ENV] = self.oura.url
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -376,6 +451,7 @@ class DevHass:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 cwd=self.config_dir,
+                env=env,
             )
 
     def stop(self, timeout: float = 60) -> int | None:
@@ -390,6 +466,9 @@ class DevHass:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.oura is not None:
+            self.oura.stop()
+            self.oura = None
         return process.returncode
 
     def log_tail(self, lines: int = 40) -> str:
@@ -571,6 +650,54 @@ class DevHass:
                 raise DevHassError(f"the LifeOps options flow refused the demo targets: {result}")
         return entry
 
+    async def ensure_oura_account(self, session: aiohttp.ClientSession, token: str) -> str:
+        """Add the stand-in's Oura account as a person would; the flow's end ("create_entry").
+
+        Application credentials first (once), then the config flow: the menu's Oura account,
+        the sign-in page (the stand-in's, which sends the browser back to Home Assistant at
+        once), and the flow finishes with the stand-in's token. "already_configured" when the
+        account is there from an earlier start.
+        """
+        stored = await self._ws(session, token, {"type": "application_credentials/list"})
+        if not any(item["domain"] == DOMAIN for item in stored):
+            await self._ws(
+                session,
+                token,
+                {"type": "application_credentials/create", "domain": DOMAIN}
+                | DEMO_OURA_CREDENTIALS,
+            )
+        api = RestClient(session, self.url, token)
+        # What a browser sends: where the frontend is, for the OAuth redirect URI.
+        frontend = {FRONTEND_BASE_HEADER: self.url}
+        flow = await api.post("/api/config/config_entries/flow", {"handler": DOMAIN}, frontend)
+        path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        step = await api.post(path, {"next_step_id": "oura"}, frontend)
+        if step.get("type") != "external":
+            raise DevHassError(f"the Oura sign-in did not open Oura's page: {step}")
+        async with session.get(step["url"]) as response:  # follows the redirect back to HA
+            if response.status != 200 or response.url.path != "/auth/external/callback":
+                raise DevHassError(
+                    f"the Oura sign-in did not come back to Home Assistant: {response.url}"
+                )
+        result = await api.post(path, {}, frontend)
+        outcome = str(result.get("type") if result.get("type") != "abort" else result["reason"])
+        if outcome not in ("create_entry", "already_configured"):
+            raise DevHassError(f"the Oura sign-in did not add the account: {result}")
+        return outcome
+
+    async def _ws(self, session: aiohttp.ClientSession, token: str, message: dict[str, Any]) -> Any:
+        """One command over the websocket API; its result."""
+        async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": token})
+            if (await ws.receive_json()).get("type") != "auth_ok":
+                raise DevHassError("the websocket API refused the token")
+            await ws.send_json({"id": 1, **message})
+            reply = await ws.receive_json()
+        if not reply.get("success"):
+            raise DevHassError(f"{message['type']} failed: {reply.get('error')}")
+        return reply["result"]
+
     async def import_demo_history(self, session: aiohttp.ClientSession, token: str) -> Any:
         """Import the sample Oura export (importing again changes nothing)."""
         api = RestClient(session, self.url, token)
@@ -741,10 +868,12 @@ class RestClient:
         async with self.session.get(self.url + path, headers=self._headers) as response:
             return await self._read(response)
 
-    async def post(self, path: str, body: Mapping[str, Any]) -> Any:
+    async def post(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Any:
         """POST JSON to a path; raise on any status but 200 and 201."""
         async with self.session.post(
-            self.url + path, json=dict(body), headers=self._headers
+            self.url + path, json=dict(body), headers={**self._headers, **(headers or {})}
         ) as response:
             return await self._read(response)
 
@@ -780,6 +909,7 @@ async def bring_up(hass: DevHass, timeout: float = 180, sync: DevSync | None = N
             entry = await hass.ensure_entry(session, credentials.token)
             if hass.demo:
                 await hass.import_demo_history(session, credentials.token)
+                await hass.ensure_oura_account(session, credentials.token)
             if sync is not None:
                 await configure_sync(session, hass, credentials.token, entry["entry_id"], sync)
                 if hass.demo:

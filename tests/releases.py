@@ -6,10 +6,7 @@ integration's own differences live in `custom_components/lifeops/compat.py`, the
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant import config_entries
-from homeassistant.components.recorder.models import StatisticMetaData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
@@ -43,23 +40,3 @@ def find_device(
     }
     assert len(found) <= 1, f"{len(found)} devices have {identifier}"
     return next(iter(found.values()), None)
-
-
-def import_statistics_metadata(*, statistic_id: str, name: str, unit: str | None) -> dict[str, Any]:
-    """`metadata` of a `recorder/import_statistics` message for a statistic of means.
-
-    2025.4 asks for `has_mean`; 2026.x takes `mean_type` and `unit_class` (without a unit class
-    it warns that the call will stop working).
-    """
-    metadata: dict[str, Any] = {
-        "has_sum": False,
-        "name": name,
-        "source": "recorder",
-        "statistic_id": statistic_id,
-        "unit_of_measurement": unit,
-    }
-    if "unit_class" in StatisticMetaData.__annotations__:
-        metadata.update(mean_type=1, unit_class=None)  # 1: StatisticMeanType.ARITHMETIC
-    else:
-        metadata["has_mean"] = True
-    return metadata

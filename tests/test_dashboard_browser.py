@@ -1,11 +1,12 @@
 """The LifeOps dashboard in a real browser: a booted Home Assistant, headless Chromium.
 
 Uses the scripts/develop machinery (scripts/devhass.py), whose demo turns on the recorder (the
-30-day graphs read long-term statistics). Fills a day through LifeOps' own actions, imports 30
-days of sleep and readiness statistics, opens /lifeops with playwright-core
+30-day graphs read long-term statistics) and signs in an Oura account at the local stand-in
+(recorded answers, days ending today), whose months of sleep and readiness LifeOps puts into the
+statistics. Fills a day through LifeOps' own actions, opens /lifeops with playwright-core
 (tests/browser/dashboard.mjs) and checks that the cards show their titles, entity names and
-values. The screenshot is kept in artifacts/dashboard.png. scripts/setup installs Chromium and
-playwright-core.
+values, and that the 30-day graph drew a month of points. The screenshot is kept in
+artifacts/dashboard.png. scripts/setup installs Chromium and playwright-core.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 import json
-import math
 from pathlib import Path
 import shutil
 from typing import Any
@@ -22,7 +22,6 @@ import aiohttp
 import pytest
 
 from devhass import DevHass, RestClient, bring_up, free_port
-from tests.releases import import_statistics_metadata
 
 pytestmark = pytest.mark.e2e
 
@@ -30,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "browser" / "dashboard.mjs"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "artifacts" / "dashboard.png"
-SLEEP = "sensor.demo_sleep_score"
-READINESS = "sensor.demo_readiness_score"
+TREND = "Sleep and readiness, 30 days"
+# The Oura account's daily figures the 30-day graph draws.
+TREND_KEYS = ("sleep_score", "readiness_score")
 
 
 def _require_browser() -> str:
@@ -64,51 +64,44 @@ async def _ws(
     return reply["result"]
 
 
-async def _fill(session: aiohttp.ClientSession, hass: DevHass, token: str) -> None:
-    """Last night's scores with 30 days of history, and a day of LifeOps use."""
-    api = RestClient(session, hass.url, token)
-    for entity_id, name, value in ((SLEEP, "Sleep score", 82), (READINESS, "Readiness score", 76)):
-        await api.post(
-            f"/api/states/{entity_id}",
-            {
-                "state": str(value),
-                "attributes": {"friendly_name": name, "state_class": "measurement"},
-            },
+async def _wait_for_oura_month(session: aiohttp.ClientSession, hass: DevHass, token: str) -> None:
+    """Wait until the Oura account's last 30 days of sleep and readiness are in the statistics."""
+    start = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    days: dict[str, list[Any]] = {}
+    for _ in range(240):  # LifeOps backfills in the background, after the sign-in
+        listed = await _ws(
+            session, hass, token, {"type": "recorder/list_statistic_ids", "statistic_type": "mean"}
         )
-        noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-        stats = [
-            {
-                "start": (noon - timedelta(days=day)).isoformat(),
-                "mean": value + round(6 * math.sin(day / 3)),
-                "min": value - 12,
-                "max": value + 6,
-            }
-            for day in range(30, 0, -1)
+        ids = [
+            item["statistic_id"]
+            for item in listed
+            if item["statistic_id"].startswith("lifeops:oura_")
+            and not item["statistic_id"].startswith("lifeops:oura_export_")
+            and item["statistic_id"].endswith(TREND_KEYS)
         ]
-        await _ws(
-            session,
-            hass,
-            token,
-            {
-                "type": "recorder/import_statistics",
-                "metadata": import_statistics_metadata(
-                    statistic_id=entity_id, name=name, unit=None
-                ),
-                "stats": stats,
-            },
-        )
-    [entry] = await api.get("/api/config/config_entries/entry?domain=lifeops")
-    flow = await api.post("/api/config/config_entries/options/flow", {"handler": entry["entry_id"]})
-    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-    await api.post(path, {"next_step_id": "sleep"})
-    result = await api.post(path, {"sleep_score_entity": SLEEP})
-    assert result["type"] == "create_entry", result
-    flow = await api.post("/api/config/config_entries/options/flow", {"handler": entry["entry_id"]})
-    path = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-    await api.post(path, {"next_step_id": "fitness"})
-    result = await api.post(path, {"readiness_entity": READINESS})
-    assert result["type"] == "create_entry", result
+        if len(ids) == len(TREND_KEYS):
+            days = await _ws(
+                session,
+                hass,
+                token,
+                {
+                    "type": "recorder/statistics_during_period",
+                    "start_time": start,
+                    "statistic_ids": ids,
+                    "period": "day",
+                    "types": ["mean"],
+                },
+            )
+            if all(len(days.get(statistic, [])) >= 28 for statistic in ids):
+                return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the Oura month is not in the statistics: {days}")
 
+
+async def _fill(session: aiohttp.ClientSession, hass: DevHass, token: str) -> None:
+    """A day of LifeOps use beside the demo's Oura account."""
+    api = RestClient(session, hass.url, token)
+    await _wait_for_oura_month(session, hass, token)
     for action, data in (
         ("award_xp", {"agent": "fitness", "event_type": "run", "amount": 120}),
         ("create_habit", {"name": "Stretch", "xp": 10}),
@@ -139,7 +132,7 @@ async def test_dashboard_shows_lifeops_in_chromium(tmp_path: Path, socket_enable
             "Next bedtime",
             "Last night",
             "Sleep score",
-            "Sleep and readiness, 30 days",
+            TREND,
             "Work this week",
             "Screen time today",
             "XP and level",
@@ -166,6 +159,11 @@ async def test_dashboard_shows_lifeops_in_chromium(tmp_path: Path, socket_enable
         print("browser:", json.dumps(result))  # shown with -s
         assert result["missing"] == [], result
         assert result["found"] == expected
+        # The 30-day graph drew the Oura account's month: two lines of about 30 days each.
+        [trend] = [chart for chart in result["charts"] if chart["title"] == TREND]
+        assert not trend["no_statistics"], result["charts"]
+        assert trend["drawn"], result["charts"]
+        assert trend["points"] >= 2 * 28, result["charts"]
         assert SCREENSHOT.stat().st_size > 20_000
     finally:
         assert await asyncio.to_thread(hass.stop) == 0, hass.log_tail()

@@ -136,7 +136,8 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
         async with aiohttp.ClientSession() as session:
             api = RestClient(session, hass.url, first.token)
             entries = await api.get("/api/config/config_entries/entry?domain=lifeops")
-            assert [entry["title"] for entry in entries] == ["Home"]
+            # The site, and the Oura account signed in at the demo's stand-in.
+            assert [entry["title"] for entry in entries] == ["Home", "Oura"]
             lights = (await api.get("/api/states/sensor.lifeops_home_site"))["state"]
             assert lights == "home"
             await _assert_serves_settled_http(session, hass, first.token)
@@ -160,7 +161,9 @@ async def test_develop_sequence_is_repeatable(tmp_path: Path, socket_enabled: No
         async with aiohttp.ClientSession() as session:
             api = RestClient(session, hass.url, second.token)
             entries = await api.get("/api/config/config_entries/entry?domain=lifeops")
-            assert len(entries) == 1
+            # Signing in again found the Oura account there; the restarted stand-in serves it.
+            assert [entry["title"] for entry in entries] == ["Home", "Oura"]
+            assert all(entry["state"] == "loaded" for entry in entries), entries
             assert (
                 entries[0]["entry_id"]
                 == (await api.get("/api/config/config_entries/entry?domain=lifeops"))[0]["entry_id"]
@@ -208,8 +211,9 @@ async def test_develop_with_sync_runs_two_services_and_the_cabin_reaches_home(
 async def test_booted_demo_has_its_lights_and_logs_nothing_about_lifeops(
     tmp_path: Path, socket_enabled: None
 ) -> None:
-    """The demo as scripts/develop boots it: its lights exist and are wind-down's targets, and
-    Home Assistant's log holds no warning or error about LifeOps, from start to stop.
+    """The demo as scripts/develop boots it: its lights exist and are wind-down's targets, its
+    Oura account (signed in at the stand-in) has last night's numbers, Assist answers how the
+    night was, and Home Assistant's log holds no warning or error about LifeOps, start to stop.
     """
     from devhass import DEMO_LIGHTS, bring_up
 
@@ -222,17 +226,52 @@ async def test_booted_demo_has_its_lights_and_logs_nothing_about_lifeops(
             for entity_id in lights:
                 state = await api.get(f"/api/states/{entity_id}")
                 assert "brightness" in state["attributes"]["supported_color_modes"], state
-            [entry] = await api.get("/api/config/config_entries/entry?domain=lifeops")
-            assert entry["state"] == "loaded"
+            entries = await api.get("/api/config/config_entries/entry?domain=lifeops")
+            assert [(entry["title"], entry["state"]) for entry in entries] == [
+                ("Home", "loaded"),
+                ("Oura", "loaded"),
+            ]
+            await _assert_oura_sensors_have_numbers(api)
+            answer = await api.post(
+                "/api/conversation/process", {"text": "how did I sleep", "language": "en"}
+            )
+            speech = answer["response"]["speech"]["plain"]["speech"]
+            # LifeOps' answer, with the recorded night's figures (not "Sorry, ...").
+            assert speech.startswith("Last night you slept"), speech
+            assert "sleep score of" in speech, speech
     finally:
         assert await asyncio.to_thread(hass.stop) == 0
     # The options flow took the lights as wind-down's targets (Home Assistant's own record).
     stored = json.loads((hass.config_dir / ".storage" / "core.config_entries").read_text())
-    [options] = [e["options"] for e in stored["data"]["entries"] if e["domain"] == "lifeops"]
+    [options] = [
+        e["options"]
+        for e in stored["data"]["entries"]
+        if e["domain"] == "lifeops" and "kind" not in e["data"]  # the site's entry
+    ]
     assert options["wind_down_lights"] == lights
     log = await asyncio.to_thread(hass.log_file.read_text, errors="replace")
     problems = lifeops_log_problems(log)
     assert not problems, "\n".join(problems)
+
+
+# The demo's Oura sensors and what the recorded account's latest day holds.
+OURA_NUMBERS = {
+    "sensor.oura_ring_sleep_score": (0, 100),
+    "sensor.oura_ring_readiness_score": (0, 100),
+    "sensor.oura_ring_total_sleep": (3, 12),
+    "sensor.oura_ring_lowest_heart_rate": (30, 100),
+    "sensor.oura_ring_average_spo2": (85, 100),
+    "sensor.oura_ring_steps": (0, 100_000),
+}
+
+
+async def _assert_oura_sensors_have_numbers(api: RestClient) -> None:
+    """The demo's Oura sensors show numbers in range, the stand-in's days ending today."""
+    for entity_id, (low, high) in OURA_NUMBERS.items():
+        state = await api.get(f"/api/states/{entity_id}")
+        assert low <= float(state["state"]) <= high, state
+    bedtime_end = await api.get("/api/states/sensor.oura_ring_bedtime_end")
+    assert bedtime_end["state"] not in ("unknown", "unavailable"), bedtime_end
 
 
 def lifeops_log_problems(log: str) -> list[str]:

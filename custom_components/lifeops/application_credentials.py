@@ -20,7 +20,8 @@ from homeassistant.components.application_credentials import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import LOGGER, OURA_AUTHORIZE_URL, OURA_NEW_PORTAL_TOKEN_URL, OURA_TOKEN_URL
+from .const import LOGGER
+from .oura_endpoints import OURA
 
 TOKEN_URL_KEY = "token_url"  # kept in the entry's token: the endpoint that issued it
 REFUSED = (400, 401)  # what the legacy endpoint answers a newer portal's application
@@ -28,7 +29,7 @@ REFUSED = (400, 401)  # what the legacy endpoint answers a newer portal's applic
 
 async def async_get_authorization_server(hass: HomeAssistant) -> AuthorizationServer:
     """Where Oura signs people in and hands out tokens (legacy portal)."""
-    return AuthorizationServer(authorize_url=OURA_AUTHORIZE_URL, token_url=OURA_TOKEN_URL)
+    return AuthorizationServer(authorize_url=OURA.authorize, token_url=OURA.token)
 
 
 async def async_get_auth_implementation(
@@ -52,7 +53,7 @@ class OuraAuthImplementation(AuthImplementation):
 
     async def _token_request(self, data: dict[str, Any]) -> dict[str, Any]:
         """Ask each endpoint in turn until one does not refuse the application."""
-        urls = [OURA_TOKEN_URL, OURA_NEW_PORTAL_TOKEN_URL]
+        urls = [OURA.token, OURA.new_portal_token]
         if self._preferred in urls:
             urls.remove(self._preferred)
             urls.insert(0, self._preferred)

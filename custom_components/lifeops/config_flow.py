@@ -60,6 +60,7 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .entry_update import async_update_entry_and_abort
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
+from .oura_endpoints import OURA
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 from .sync_flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
 from .sync_manager import SYNC_URL, sync_options
@@ -249,7 +250,9 @@ class LifeOpsConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
     async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
         """Identify the Oura account, then create its entry or renew its token."""
         client = OuraClient(
-            str(data[CONF_TOKEN][CONF_ACCESS_TOKEN]), session=async_get_clientsession(self.hass)
+            str(data[CONF_TOKEN][CONF_ACCESS_TOKEN]),
+            session=async_get_clientsession(self.hass),
+            base_url=OURA.api,
         )
         try:
             person = await client.get_personal_info()

@@ -69,6 +69,7 @@ from .oura import (
     Workout,
 )
 from .oura.history import OuraDocuments, main_sleep_by_day
+from .oura_endpoints import OURA
 from .oura_statistics import OuraHistory, recorder_running
 from .store import OuraStore
 
@@ -290,6 +291,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         self.client = OuraClient(
             self._access_token,
             session=async_get_clientsession(hass),
+            base_url=OURA.api,
             offload=self._async_offload,
         )
         self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)

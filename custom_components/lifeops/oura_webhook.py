@@ -39,6 +39,7 @@ from .oura.webhooks import (
     parse_notice,
 )
 from .oura_coordinator import PUSHED_INTERVAL, OuraCoordinator
+from .oura_endpoints import OURA
 from .store import OuraStore
 
 CHECK_EVERY = timedelta(hours=12)
@@ -59,6 +60,7 @@ def _webhook_client(
         implementation.client_id,
         implementation.client_secret,
         session=async_get_clientsession(hass),
+        base_url=OURA.api,
     )
 
 

@@ -3,7 +3,9 @@
 //   node tests/browser/dashboard.mjs URL TOKEN PATH SCREENSHOT TEXT...
 // Waits until every TEXT is visible on the page (shadow DOM included) and the frontend has its
 // state translations and entity registry (so states show formatted), saves a full-page
-// screenshot, and prints JSON: {"found": [...], "missing": [...], "errors": [...]}.
+// screenshot, and prints JSON: {"found": [...], "missing": [...], "errors": [...], "charts": [...]}.
+// `charts` has each statistics graph card: its title, whether it says it has no statistics,
+// whether it drew (a canvas or an svg), and how many points with a value its chart holds.
 import { chromium } from "playwright-core";
 
 const [url, token, path, screenshot, ...texts] = process.argv.slice(2);
@@ -23,7 +25,33 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
-const result = { found: [], missing: [], errors: [] };
+const result = { found: [], missing: [], errors: [], charts: [] };
+
+// Every statistics graph card on the page (through shadow roots), as `charts` reports it.
+function statisticsCharts() {
+  const deep = (root, selector, found = []) => {
+    for (const element of root.querySelectorAll("*")) {
+      if (element.matches(selector)) found.push(element);
+      if (element.shadowRoot) deep(element.shadowRoot, selector, found);
+    }
+    return found;
+  };
+  const hasValue = (point) => {
+    const value = Array.isArray(point) ? point : point?.value;
+    return Array.isArray(value) ? value[1] !== null && value[1] !== undefined : point != null;
+  };
+  return deep(document, "hui-statistics-graph-card").map((card) => {
+    const charts = card.shadowRoot ? deep(card.shadowRoot, "ha-chart-base") : [];
+    return {
+      title: card._config?.title ?? null,
+      no_statistics: (card.shadowRoot?.textContent ?? "").includes("No statistics found"),
+      drawn: charts.some((chart) => chart.shadowRoot?.querySelector("canvas, svg")),
+      points: charts
+        .flatMap((chart) => chart.data ?? [])
+        .reduce((count, series) => count + (series.data ?? []).filter(hasValue).length, 0),
+    };
+  });
+}
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   // Nothing but the Home Assistant under test may be reached.
@@ -43,6 +71,7 @@ try {
   await context.addInitScript((value) => {
     window.localStorage.setItem("hassTokens", value);
   }, JSON.stringify(tokens));
+  await context.addInitScript({ content: `window.lifeopsCharts = ${statisticsCharts};` });
   const page = await context.newPage();
   page.on("pageerror", (error) => result.errors.push(String(error)));
   await page.goto(`${url}${path}`, { waitUntil: "domcontentloaded", timeout: TIMEOUT });
@@ -72,8 +101,22 @@ try {
   } catch {
     result.missing.push("(frontend translations and entity registry)");
   }
+  // Charts load their statistics after the page: wait until each has points or says it has none.
+  try {
+    await page.waitForFunction(
+      () =>
+        window
+          .lifeopsCharts()
+          .every((chart) => chart.no_statistics || (chart.drawn && chart.points > 0)),
+      undefined,
+      { timeout: Math.max(1000, deadline - Date.now()) },
+    );
+  } catch {
+    // Reported as they are below.
+  }
   // Let charts and gauges finish drawing before the picture.
   await page.waitForTimeout(1500);
+  result.charts = await page.evaluate(() => window.lifeopsCharts());
   await page.screenshot({ path: screenshot, fullPage: true });
 } finally {
   await browser.close();
