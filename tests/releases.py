@@ -6,9 +6,12 @@ integration's own differences live in `custom_components/lifeops/compat.py`, the
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from homeassistant import config_entries
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import device_registry as dr, llm
 
 # What a mock integration's `async_setup_entry` returns when it worked: 2026.x wants None from
 # integrations it counts as built in (the tests' mock ones), 2025.4 wants True.
@@ -40,3 +43,34 @@ def find_device(
     }
     assert len(found) <= 1, f"{len(found)} devices have {identifier}"
     return next(iter(found.values()), None)
+
+
+def assist_tool_name(intent_type: str) -> str:
+    """The name an intent has as a tool of the Assist LLM API.
+
+    2026.x: LifeOps' LLM platform adds it, named `lifeops__<intent>` as the release asks; 2025.4
+    lists every registered intent under its own name.
+    """
+    from homeassistant.helpers import llm
+
+    return f"lifeops__{intent_type}" if hasattr(llm, "ToolResult") else intent_type
+
+
+def llm_context() -> llm.LLMContext:
+    """A conversation's context in English, as each release builds it."""
+    fields: dict[str, Any] = {
+        "platform": "test",
+        "context": Context(),
+        "language": "en",
+        "assistant": "conversation",
+        "device_id": None,
+    }
+    if "user_prompt" in {field.name for field in dataclasses.fields(llm.LLMContext)}:
+        fields["user_prompt"] = None  # 2025.4; gone in 2026.x
+    return llm.LLMContext(**fields)
+
+
+async def call_tool(api: llm.APIInstance, name: str) -> Any:
+    """A tool's answer as JSON (2026.x wraps it in a ToolResult)."""
+    result = await api.async_call_tool(llm.ToolInput(name, {}))
+    return getattr(result, "data", result)

@@ -7,7 +7,6 @@ LLM API is fetched and its tools called as an LLM conversation agent would.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from pathlib import Path
 import re
@@ -38,6 +37,7 @@ from custom_components.lifeops.voice import (
     resolve_language,
     shipped_languages,
 )
+from tests.releases import assist_tool_name, call_tool, llm_context
 
 from .test_oura import _mock_api, oura_entry, setup_credentials  # noqa: F401
 
@@ -292,26 +292,6 @@ async def test_oura_without_last_nights_sleep_yet(
 # ---- the LLM API ------------------------------------------------------------------------------
 
 
-def llm_context() -> llm.LLMContext:
-    """A conversation's context in English, as each release builds it."""
-    fields: dict[str, Any] = {
-        "platform": "test",
-        "context": Context(),
-        "language": "en",
-        "assistant": "conversation",
-        "device_id": None,
-    }
-    if "user_prompt" in {field.name for field in dataclasses.fields(llm.LLMContext)}:
-        fields["user_prompt"] = None  # 2025.4; gone in 2026.x
-    return llm.LLMContext(**fields)
-
-
-async def call_tool(api: llm.APIInstance, name: str) -> Any:
-    """A tool's answer as JSON (2026.x wraps it in a ToolResult)."""
-    result = await api.async_call_tool(llm.ToolInput(name, {}))
-    return getattr(result, "data", result)
-
-
 async def test_llm_api_tools_answer_with_figures(
     hass: HomeAssistant, stockholm: None, init_integration: MockConfigEntry
 ) -> None:
@@ -354,11 +334,9 @@ async def test_assist_llm_api_offers_lifeops_intents(
     hass.states.async_set(READINESS, "64")
     await hass.async_block_till_done()
     api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, llm_context())
-    # 2026.x: LifeOps' LLM platform adds its intents, named lifeops__<intent> as the release
-    # asks; 2025.4 lists every registered intent under its own name.
-    prefix = f"{DOMAIN}__" if hasattr(llm, "ToolResult") else ""
-    assert {f"{prefix}{name}" for name in INTENTS.values()} <= {tool.name for tool in api.tools}
-    result = await call_tool(api, f"{prefix}LifeOpsReadiness")
+    names = {assist_tool_name(name) for name in INTENTS.values()}
+    assert names <= {tool.name for tool in api.tools}
+    result = await call_tool(api, assist_tool_name("LifeOpsReadiness"))
     assert result["speech"]["plain"]["speech"] == (
         "Your readiness is 64. Today suits a light workout."
     )

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:
     import voluptuous as vol
 
-__all__ = ["link_to_hub", "statistic_metadata", "tool_result", "vol"]
+__all__ = ["link_to_hub", "statistic_metadata", "tool_annotations", "tool_result", "vol"]
 
 # 2026.x links a device to its parent by the parent's registry id (`via_device` is deprecated,
 # removed in 2027.8); 2025.4's DeviceInfo knows only `via_device`, the parent's identifier.
@@ -72,3 +72,15 @@ def statistic_metadata(
 def tool_result(data: JsonObjectType) -> Any:
     """What an LLM tool returns: a ToolResult where the release has it, else the JSON itself."""
     return llm.ToolResult(data=data) if HAS_TOOL_RESULT else data
+
+
+def tool_annotations(*, read_only: bool) -> Any:
+    """How an LLM tool behaves, where the release describes tools (2026.x); None before.
+
+    LifeOps' tools never destroy anything, give the same answer when called twice, and stay
+    inside Home Assistant.
+    """
+    annotations = getattr(llm, "ToolAnnotations", None)
+    if annotations is None:  # 2025.4 to 2025.x: can go when the minimum has ToolAnnotations
+        return None
+    return annotations(read_only=read_only, destructive=False, idempotent=True, open_world=False)

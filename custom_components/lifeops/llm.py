@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import intent, llm
 
-from .compat import tool_result
+from .compat import tool_annotations, tool_result
 from .const import DOMAIN
 from .core.voice import INTENTS, Question
 from .data import is_oura_entry
@@ -87,12 +87,8 @@ def async_setup_llm_api(hass: HomeAssistant) -> None:
 
 
 def _annotations(question: Question) -> Any:
-    """How the tool behaves, for releases that describe tools (2026.x); None before."""
-    annotations = getattr(llm, "ToolAnnotations", None)
-    if annotations is None:
-        return None
-    acting = question in ACTING_QUESTIONS
-    return annotations(read_only=not acting, destructive=False, idempotent=True, open_world=False)
+    """How the tool behaves: only starting wind-down acts; none changes anything lasting."""
+    return tool_annotations(read_only=question not in ACTING_QUESTIONS)
 
 
 @callback
