@@ -7,11 +7,15 @@ integration's own differences live in `custom_components/lifeops/compat.py`, the
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from typing import Any
 
 from homeassistant import config_entries
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr, llm
+
+# Whether Home Assistant serves an integration's own brand images (`components/brands`, 2026.3 on).
+HAS_BRANDS_PROXY: bool = importlib.util.find_spec("homeassistant.components.brands") is not None
 
 # What a mock integration's `async_setup_entry` returns when it worked: 2026.x wants None from
 # integrations it counts as built in (the tests' mock ones), 2025.4 wants True.

@@ -6,7 +6,6 @@ has no LifeOps, and shows a placeholder. There the test checks that nothing answ
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from homeassistant.core import HomeAssistant
@@ -14,7 +13,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-HAS_PROXY = importlib.util.find_spec("homeassistant.components.brands") is not None
+from tests.releases import HAS_BRANDS_PROXY
 
 BRAND = Path(__file__).resolve().parents[1] / "custom_components" / "lifeops" / "brand"
 
@@ -32,10 +31,10 @@ BRAND = Path(__file__).resolve().parents[1] / "custom_components" / "lifeops" / 
 async def test_brands_proxy_serves_the_bundled_icon(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, image: str, served: str
 ) -> None:
-    assert await async_setup_component(hass, "brands" if HAS_PROXY else "http", {})
+    assert await async_setup_component(hass, "brands" if HAS_BRANDS_PROXY else "http", {})
     client = await hass_client()
     response = await client.get(f"/api/brands/integration/lifeops/{image}")
-    if not HAS_PROXY:
+    if not HAS_BRANDS_PROXY:
         assert response.status == 404
         return
     assert response.status == 200
