@@ -140,23 +140,18 @@ def _main_sleep(periods: Iterable[SleepPeriod], today: date) -> SleepPeriod | No
     return by_day[max(by_day)] if by_day else None
 
 
-def _newest_sample(samples: Iterable[HeartRate]) -> HeartRate | None:
-    newest: HeartRate | None = None
-    for sample in samples:
-        if newest is None or sample.timestamp >= newest.timestamp:
-            newest = sample
+def _newest[T: (HeartRate, RingBatteryLevel)](readings: Iterable[T]) -> T | None:
+    """The reading with the latest timestamp (the later one of two with the same)."""
+    newest: T | None = None
+    for reading in readings:
+        if newest is None or reading.timestamp >= newest.timestamp:
+            newest = reading
     return newest
 
 
-def _latest_workout(workouts: Iterable[Workout], now: datetime) -> Workout | None:
-    """The workout that ended last, up to now."""
-    ended = [w for w in workouts if w.end_datetime is not None and w.end_datetime <= now]
-    return max(ended, key=lambda w: w.end_datetime or now) if ended else None
-
-
-def _last_session(sessions: Iterable[Session], now: datetime) -> Session | None:
-    """The session that ended last, up to now."""
-    ended = [x for x in sessions if x.end_datetime is not None and x.end_datetime <= now]
+def _ended_last[T: (Workout, Session)](items: Iterable[T], now: datetime) -> T | None:
+    """The workout or session that ended last, up to now."""
+    ended = [x for x in items if x.end_datetime is not None and x.end_datetime <= now]
     return max(ended, key=lambda x: x.end_datetime or now) if ended else None
 
 
@@ -164,14 +159,6 @@ def _last_tag(tags: Iterable[Tag], now: datetime) -> Tag | None:
     """The tag that started last, up to now (by day where a tag has no time)."""
     started = [t for t in tags if t.start_time is None or t.start_time <= now]
     return max(started, key=lambda t: (t.start_day, t.start_time or now)) if started else None
-
-
-def _newest_battery(readings: Iterable[RingBatteryLevel]) -> RingBatteryLevel | None:
-    newest: RingBatteryLevel | None = None
-    for reading in readings:
-        if newest is None or reading.timestamp >= newest.timestamp:
-            newest = reading
-    return newest
 
 
 def _newest_ring(rings: Iterable[RingConfiguration]) -> RingConfiguration | None:
@@ -389,8 +376,8 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             stress=_latest(documents.daily_stress, today),
             sleep_time=latest_sleep_time,
             recommended_bedtime=_tonight(latest_sleep_time, now),
-            heart_rate=_newest_sample(documents.heartrate),
-            last_workout=_latest_workout(documents.workout, now),
+            heart_rate=_newest(documents.heartrate),
+            last_workout=_ended_last(documents.workout, now),
             workouts_today=sum(1 for w in documents.workout if w.day == today),
             last_sync=now,
             documents=documents,
@@ -399,11 +386,11 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             resilience=_latest(more.resilience, today),
             vo2_max=_latest(more.vo2_max, today),
             cardiovascular_age=_latest(more.cardiovascular_age, today),
-            last_session=_last_session(more.sessions, now),
+            last_session=_ended_last(more.sessions, now),
             sessions_today=sum(1 for x in more.sessions if x.day == today),
             last_tag=_last_tag(more.tags, now),
             rest_mode=next((p for p in more.rest_mode if p.active_at(now)), None),
-            battery=_newest_battery(more.battery),
+            battery=_newest(more.battery),
             ring=_newest_ring(more.rings),
         )
         self.update_interval = self._next_interval(data, today)

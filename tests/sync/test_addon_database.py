@@ -8,7 +8,6 @@ connection (TCP with the superuser's password here, the socket with trust in the
 
 from __future__ import annotations
 
-import _socket
 from collections.abc import Generator
 import os
 from pathlib import Path
@@ -20,24 +19,16 @@ import asyncpg
 import pytest
 import timescaledb
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "addon" / "rootfs" / "etc" / "s6-overlay" / "scripts" / "lifeops-database.sh"
 SUPERUSER_PASSWORD = "addon-post-stage-test"
 
 
-def _free_port() -> int:
-    # The C-level socket: the harness guards socket.socket, and this runs in a module fixture.
-    probe = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-    try:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-    finally:
-        probe.close()
-
-
 # A server of this module's own, on a free port (never the suite's 55432-55440), named per
 # process so runs on both releases at once do not meet.
-PORT = _free_port()
+PORT = free_port()
 NAME = f"addon-post-{os.getpid()}"
 BASHIO = """
 bashio::log.info() { echo "INFO: $*" >&2; }

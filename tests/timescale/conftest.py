@@ -7,7 +7,6 @@ Each test gets a database of its own.
 
 from __future__ import annotations
 
-import _socket
 from collections.abc import AsyncGenerator, Generator
 import contextlib
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 import timescaledb
 
 from custom_components.lifeops.timescale.migrate import StoreConfig
+from tests.ports import free_port
 
 PASSWORD = "lifeops-test-secret"
 
@@ -55,21 +55,11 @@ class Server:
         timescaledb.start(self.name, self.port, PASSWORD, plain=self.plain, tls=self.tls)
 
 
-def _free_port() -> int:
-    # The C-level socket: the harness guards socket.socket, and this runs in session fixtures.
-    probe = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-    try:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-    finally:
-        probe.close()
-
-
 def _server(plain: bool, tls: bool) -> Generator[Server]:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("a real TimescaleDB needs root and apt-get (scripts/timescaledb.py)")
     name = f"pytest-{'plain' if plain else 'tsdb'}-{os.getpid()}"
-    server = Server(name=name, port=_free_port(), plain=plain, tls=tls)
+    server = Server(name=name, port=free_port(), plain=plain, tls=tls)
     timescaledb.start(name, server.port, PASSWORD, plain=plain, fresh=True, tls=tls)
     try:
         yield server

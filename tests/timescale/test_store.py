@@ -211,10 +211,10 @@ async def test_writer_lands_every_row_once(database: StoreConfig, tmp_path: Path
 @pytest.fixture
 async def outage_server(socket_enabled: None) -> Any:
     """A server of this test's own, to stop and start."""
-    from .conftest import _free_port
+    from tests.ports import free_port
 
     name = f"pytest-outage-{os.getpid()}"
-    server = Server(name=name, port=_free_port(), plain=False)
+    server = Server(name=name, port=free_port(), plain=False)
     await asyncio.to_thread(timescaledb.start, name, server.port, PASSWORD, False, True)
     try:
         yield server
