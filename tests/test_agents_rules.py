@@ -523,6 +523,34 @@ async def test_daylight_saving_nights_keep_wall_clock_bedtimes_and_real_minutes(
     assert len(started) == 1
 
 
+async def test_a_bedtime_reached_long_after_it_was_due_is_not_announced(
+    hass: HomeAssistant,
+    stockholm: None,
+    notify_calls: list[ServiceCall],
+    mock_config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After a jump of the clock (a machine asleep, HA down): no "it is your bedtime" at 17:30."""
+    freezer.move_to("2026-11-28T16:00:00+00:00")  # Saturday 17:00 in Stockholm
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={**mock_config_entry.options, "bedtime": "22:30:00", "wake_time": "07:00:00"},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    bedtimes = async_capture_events(hass, "lifeops_bedtime")
+
+    await at(hass, freezer, "2026-11-30T16:30:00+00:00")  # Monday 17:30: two bedtimes missed
+    assert bedtimes == []
+    assert titled(notify_calls, "Bedtime") == []
+    # The next one, reached on time, is announced as ever.
+    await at(hass, freezer, "2026-11-30T21:00:00+00:00")
+    await at(hass, freezer, "2026-11-30T21:30:00+00:00")
+    assert len(bedtimes) == 1
+    assert len(titled(notify_calls, "Bedtime")) == 1
+
+
 # ---- 5. screen time -------------------------------------------------------------------------
 
 SCREENS = with_options(screen_time_sources=[LAPTOP, TV], screen_time_limit_minutes=60)

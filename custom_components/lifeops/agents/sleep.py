@@ -23,6 +23,9 @@ EVENT_WIND_DOWN_STARTED = "lifeops_wind_down_started"
 EVENT_WIND_DOWN_ENDED = "lifeops_wind_down_ended"
 EVENT_BEDTIME = "lifeops_bedtime"
 LATE_NIGHT_MINUTES = 30
+# A bedtime reached this much later than it was due (Home Assistant was down, the machine
+# slept, the clock jumped) is not announced: "it is your bedtime" at teatime helps no one.
+BEDTIME_ANNOUNCE_WITHIN = timedelta(minutes=LATE_NIGHT_MINUTES)
 ACTIVE_STATES = frozenset({"on", "playing", "active", "true"})
 SUGGESTED_EARLIER_MINUTES = 30
 
@@ -239,7 +242,10 @@ class SleepController(AgentController):
 
     async def _async_bedtime(self, now: datetime) -> None:
         await self._async_expire(now)
-        if self.enabled:
+        # Whether a bedtime fell due just now: a timer set for an earlier night may fire only
+        # now (its clock is the loop's, which a sleeping machine does not advance).
+        just_due = self.next_bedtime(now - BEDTIME_ANNOUNCE_WITHIN) <= now
+        if self.enabled and just_due:
             self.hass.bus.async_fire(
                 EVENT_BEDTIME, {"config_entry_id": self.entry.entry_id, "bedtime": now.isoformat()}
             )
