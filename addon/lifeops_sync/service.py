@@ -38,11 +38,12 @@ from .auth import (
     verify_response,
 )
 from .config import NodeConfig, PeerConfig
-from .crdt import Kind, Part, valid_node_id
-from .hlc import ClockDriftError, WallClock
+from .crdt import Kind, Part, valid_origin
+from .hlc import WallClock
+from .jsontext import loads as strict_loads
 from .ops import InvalidOperation, parse_operations
-from .store import Store
-from .wire import CONTENT_TYPE, MAX_BODY, Batch, ProtocolError, decode, encode
+from .store import Applied, Store
+from .wire import CONTENT_TYPE, MAX_BODY, MAX_SEQ, Batch, ProtocolError, decode, encode
 
 _LOGGER = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -123,10 +124,12 @@ class PeerLink:
         if self.peer.url is None:
             raise PeerError("no url: this peer calls us")
 
-        def build() -> tuple[bytes, bool]:
+        def build() -> tuple[bytes, bool, dict[str, int]]:
             store = node.store
             known = store.known()
-            parts, more = store.changes_since(known.get(peer, {}), config.batch_limit)
+            # What to push: by what the peer itself last said it holds (never by gossip).
+            theirs = known.get(peer, {})
+            parts, more = store.changes_since(theirs, config.batch_limit)
             batch = Batch(
                 node=config.node_id,
                 to=peer,
@@ -134,10 +137,11 @@ class PeerLink:
                 known={n: v for n, v in known.items() if n != peer},
                 parts=parts,
                 more=more,
+                clock=store.clock.reading(),
             )
-            return encode(batch), more
+            return encode(batch), more, theirs
 
-        body, pushing_more = await node.db(build)
+        body, pushing_more, assumed = await node.db(build)
         url = self.peer.url + SYNC_PATH
         for attempt in range(2):
             sent_at = node.wall()
@@ -178,18 +182,17 @@ class PeerLink:
                 raise PeerError(f"malformed answer: {err}") from err
             if batch.node != peer or batch.to != config.node_id:
                 raise PeerError("the answer is addressed wrongly")
-            try:
-                store.apply(
-                    batch.parts,
-                    sender=peer,
-                    sender_vector=batch.vector,
-                    gossip=batch.known,
-                    now_ms=node.wall(),
-                )
-            except ClockDriftError as err:
-                raise PeerError(f"clock drift: {err}") from err
+            applied = store.apply(
+                batch.parts,
+                sender=peer,
+                sender_vector=batch.vector,
+                gossip=batch.known,
+                now_ms=node.wall(),
+                peer_clock=batch.clock,
+            )
+            _log_applied(peer, applied)
             store.note_success(peer, node.wall())
-            return batch.more
+            return batch.more or _went_down(assumed, batch.vector, store.vector())
 
         receiving_more = await node.db(apply)
         node.notify_changed()
@@ -302,6 +305,42 @@ def _inbound_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
     }
 
 
+#: What a peer sees of its own entry in our status: how the link between us stands.
+_PEER_FIELDS = ("node_id", "last_success", "last_contact", "pending", "behind")
+
+
+def peer_view(status: dict[str, Any], peer: str) -> dict[str, Any]:
+    """The status a peer gets: ours and the link with it, nothing of the other peers."""
+    mine = [{k: p.get(k) for k in _PEER_FIELDS} for p in status["peers"] if p["node_id"] == peer]
+    return {
+        "node_id": status["node_id"],
+        "version": status["version"],
+        "vector": status["vector"],
+        "peers": mine,
+    }
+
+
+def _went_down(assumed: dict[str, int], said: dict[str, int], ours: dict[str, int]) -> bool:
+    """Whether a peer holds less than we pushed by (it was restored): push again at once."""
+    return any(said.get(o, 0) < min(s, ours.get(o, 0)) for o, s in assumed.items())
+
+
+def _log_applied(peer: str, applied: Applied) -> None:
+    if applied.ahead:
+        _LOGGER.warning(
+            "%d entries from %s are stamped later than its clock explains; taken once ours "
+            "catches up",
+            applied.ahead,
+            peer,
+        )
+    if applied.restored:
+        _LOGGER.warning(
+            "%s holds changes of this site this replica lacks: it was restored from a backup; "
+            "writing under a new epoch, the peers send the lost changes back",
+            peer,
+        )
+
+
 def _code(reply: Reply) -> str | None:
     try:
         doc = json.loads(reply.body)
@@ -354,7 +393,7 @@ class Node:
                 config.database,
                 config.node_id,
                 self.wall,
-                max_drift_ms=int(config.max_drift_hours * 3600_000),
+                max_offset_ms=int(config.max_clock_offset_hours * 3600_000),
                 durable=config.durable,
                 apply_delay=config.apply_delay,
             )
@@ -609,16 +648,15 @@ class Node:
                 return _error(403, "wrong_sender", "the batch is not from the signer", self.wall())
             if batch.to != config.node_id:
                 return _error(400, "wrong_receiver", "the batch is for another node", self.wall())
-            try:
-                store.apply(
-                    batch.parts,
-                    sender=key_id,
-                    sender_vector=batch.vector,
-                    gossip=batch.known,
-                    now_ms=self.wall(),
-                )
-            except ClockDriftError as err:
-                return _error(400, "clock_drift", str(err), self.wall())
+            applied = store.apply(
+                batch.parts,
+                sender=key_id,
+                sender_vector=batch.vector,
+                gossip=batch.known,
+                now_ms=self.wall(),
+                peer_clock=batch.clock,
+            )
+            _log_applied(key_id, applied)
             parts, more = store.changes_since(batch.vector, config.batch_limit)
             store.note_inbound(key_id, self.wall())
             known = store.known()
@@ -629,6 +667,7 @@ class Node:
                 known={n: v for n, v in known.items() if n != key_id},
                 parts=parts,
                 more=more,
+                clock=store.clock.reading(),
             )
             return encode(answer)
 
@@ -651,7 +690,10 @@ class Node:
         if isinstance(guarded, web.Response):
             return guarded
         key_id, nonce, _ = guarded
-        return self._signed_json(key_id, nonce, await self.status())
+        status = await self.status()
+        if key_id != API_KEY_ID:
+            status = peer_view(status, key_id)
+        return self._signed_json(key_id, nonce, status)
 
     async def _handle_write(self, request: web.Request) -> web.Response:
         guarded = await self._guard(request, api_only=True)
@@ -659,7 +701,7 @@ class Node:
             return guarded
         key_id, nonce, body = guarded
         try:
-            doc = json.loads(body)
+            doc = strict_loads(body)
             operations = parse_operations(doc.get("ops") if isinstance(doc, dict) else None)
         except (ValueError, InvalidOperation) as err:
             return _error(400, "malformed", str(err), self.wall())
@@ -763,6 +805,9 @@ class Node:
                 f"wait must be 0-{FEED_MAX_WAIT:g} s and limit 1-{FEED_LIMIT_MAX}",
                 self.wall(),
             )
+        # A cursor past what we hold (this replica was restored from a backup) reads again from
+        # what we hold, so the changes the peers send back reach the reader.
+        after = await self.db(self.store.clamp_cursor, after)
         # The reader has applied everything up to `after`: tombstones past it wait for it.
         await self.db(self.store.note_reader, after, self.wall())
         loop = asyncio.get_running_loop()
@@ -848,7 +893,14 @@ def parse_cursor(raw: str) -> dict[str, int]:
     cursor: dict[str, int] = {}
     for pair in raw.split(",") if raw else ():
         origin, sep, seq = pair.partition(":")
-        if not sep or not valid_node_id(origin) or not seq.isdigit() or len(seq) > 18:
+        if (
+            not sep
+            or not valid_origin(origin)
+            or not seq.isascii()
+            or not seq.isdigit()
+            or len(seq) > len(str(MAX_SEQ))
+            or int(seq) > MAX_SEQ
+        ):
             raise ValueError(f"cursor entry {pair[:80]!r} is not origin:seq")
         if origin in cursor:
             raise ValueError(f"origin {origin!r} appears twice in the cursor")
