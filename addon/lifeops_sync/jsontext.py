@@ -13,6 +13,9 @@ import json
 import re
 from typing import Any
 
+#: The deepest nesting of a value (a record's field, an item) taken from a client or a peer.
+MAX_DEPTH = 64
+
 #: A ``\\uD800``-``\\uDFFF`` escape in the text: only then can the decoded document hold a
 #: surrogate, so only then is it walked (a valid pair, as ``ensure_ascii`` writes emoji, is fine).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -49,6 +52,20 @@ def _check_strings(doc: Any) -> None:
                 stack.append(item)
         elif isinstance(value, list):
             stack.extend(value)
+
+
+def within_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a decoded value nests at most ``limit`` containers deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if type(item) is dict else item if type(item) is list else None
+        if children is None:
+            continue
+        if level > limit:
+            return False
+        stack.extend((c, level + 1) for c in children if type(c) is dict or type(c) is list)
+    return True
 
 
 def loads(data: bytes) -> Any:

@@ -30,7 +30,7 @@ from typing import Any
 import zlib
 
 from .crdt import Entry, Kind, Part, valid_node_id, valid_origin
-from .jsontext import JsonTextError, loads
+from .jsontext import MAX_DEPTH, JsonTextError, loads, within_depth
 from .ops import MAX_KEY, MAX_NAME
 
 VERSION = 1
@@ -233,6 +233,8 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
         raise ProtocolError("field is not a string index")
     if not all(type(k) is str and 0 < len(k) <= MAX_KEY for k in keys):
         raise ProtocolError("key must be a non-empty string")
+    if not all(within_depth(v) for v in values if type(v) is dict or type(v) is list):
+        raise ProtocolError(f"a value nests deeper than {MAX_DEPTH}")
     if not all(type(v) is float or type(v) is int for v in reals) or not all(
         map(math.isfinite, reals)
     ):
