@@ -37,6 +37,30 @@ def top_seq(db: sqlite3.Connection, origin: int) -> int:
     )
 
 
+def stamp_at(db: sqlite3.Connection, origin: int, seq: int) -> int | None:
+    """The stamp of the record or item entry ``(origin, seq)`` held, or None."""
+    for table in ("cells", "items"):
+        row = db.execute(
+            f"SELECT hlc FROM {table} WHERE origin = ? AND seq = ?", (origin, seq)
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+def newest(db: sqlite3.Connection, origin: int, upto: int) -> tuple[int, int] | None:
+    """The record or item entry of ``origin`` with the highest seq up to ``upto``: (seq, hlc)."""
+    found = [
+        (int(row[0]), int(row[1]))
+        for table in ("cells", "items")
+        for row in db.execute(
+            f"SELECT seq, hlc FROM {table} WHERE origin = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+            (origin, upto),
+        )
+    ]
+    return max(found, default=None)
+
+
 def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
     """Move ``old``'s entries with seq above ``after`` to origin ``new``, seqs 1, 2, ... in order.
 

@@ -138,6 +138,7 @@ class PeerLink:
                 parts=parts,
                 more=more,
                 clock=store.clock.reading(),
+                tips=store.tips_for(peer),
             )
             return encode(batch), more, theirs
 
@@ -189,6 +190,7 @@ class PeerLink:
                 gossip=batch.known,
                 now_ms=node.wall(),
                 peer_clock=batch.clock,
+                tips=batch.tips,
             )
             _log_applied(peer, applied)
             store.note_success(peer, node.wall())
@@ -655,6 +657,7 @@ class Node:
                 gossip=batch.known,
                 now_ms=self.wall(),
                 peer_clock=batch.clock,
+                tips=batch.tips,
             )
             _log_applied(key_id, applied)
             parts, more = store.changes_since(batch.vector, config.batch_limit)
@@ -668,6 +671,7 @@ class Node:
                 parts=parts,
                 more=more,
                 clock=store.clock.reading(),
+                tips=store.tips_for(key_id),
             )
             return encode(answer)
 

@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from .crdt import Entry, Json, Kind, Part, epoch_of, site_of, visible_state
-from .epochs import RESTORED_COPY, mark_copy, restamp, top_seq
+from .epochs import RESTORED_COPY, mark_copy, newest, restamp, stamp_at, top_seq
 from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .wire import MAX_SEQ
@@ -221,6 +221,9 @@ class Store:
                 # origin's are the peers' to send back.
                 self._db.execute("DELETE FROM meta WHERE k = ?", (RESTORED_COPY,))
                 self._new_epoch(self._watermarks().get(self._self_idx, 0))
+            # Our counter when this process opened the replica: a restore found later happened
+            # before, so what we wrote since then is what may clash (see _check_restored).
+            self._opened = self._watermarks().get(self._self_idx, 0)
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
@@ -304,25 +307,56 @@ class Store:
         self._reset_watermark(old, keep_upto)
         self._set_meta("origin", origin)
         self.origin, self._self_idx, self.restored = origin, new, True
+        self._opened = moved
 
-    def _check_restored(self, parts: list[Part], sender_vector: dict[str, int]) -> bool:
-        """Start a new epoch if a peer holds entries of our current origin beyond our counter.
+    def _check_restored(
+        self,
+        parts: list[Part],
+        sender_vector: dict[str, int],
+        tip: tuple[int, int] | None,
+    ) -> bool:
+        """Start a new epoch if a peer holds entries of our current origin we did not write.
 
         That is a restore the start path did not see (the replica copied back by hand, a
-        snapshot): the peer's own report says so and its part carries the entries.
+        snapshot): the peer says it holds our entries beyond our counter (its report and its
+        part, or its ``tip``, the newest entry of ours it holds), or its tip is not the entry
+        we hold under that seq. Entries we wrote since this process opened the replica, and
+        after what the peers had said they hold, move to the new epoch.
         """
         counter = self._watermarks().get(self._self_idx, 0)
-        if sender_vector.get(self.origin, 0) <= counter:
+        beyond = sender_vector.get(self.origin, 0) > counter and any(
+            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
+        )
+        keep = min(counter, self._opened)
+        if tip is not None and not beyond:
+            seq, hlc = tip
+            if seq <= counter:
+                mine = stamp_at(self._db, self._self_idx, seq)
+                if mine is None or mine == hlc:
+                    return False
+                keep = min(keep, seq - 1)
+        elif not beyond:
             return False
-        if not any(e.seq > counter for p in parts if p.origin == self.origin for e in p.entries):
-            return False
-        # Keep what some peer said it holds of ours (it holds the same entries); re-stamp the rest.
-        (keep,) = self._db.execute(
+        (said,) = self._db.execute(
             "SELECT coalesce(max(seq), 0) FROM known WHERE origin = ? AND seq <= ?",
             (self.origin, counter),
         ).fetchone()
-        self._new_epoch(int(keep))
+        self._new_epoch(min(keep, int(said)))
         return True
+
+    def tips_for(self, node: str) -> dict[str, tuple[int, int]]:
+        """The newest entry held of ``node``'s latest origin, ``{origin: (seq, hlc)}``.
+
+        Sent to ``node``: if it holds a different entry under that seq, or none up to it, it
+        was restored from a backup.
+        """
+        marks = {self._names[o]: s for o, s in self._watermarks().items()}
+        origins = [o for o in marks if site_of(o) == node]
+        if not origins:
+            return {}
+        origin = max(origins, key=epoch_of)
+        tip = newest(self._db, self._index[origin], marks[origin])
+        return {} if tip is None else {origin: tip}
 
     def _doubt(self, sender: str, sender_vector: dict[str, int]) -> None:
         """Roll back a watermark for the sender's own origin above what the sender says it wrote.
@@ -480,11 +514,13 @@ class Store:
         gossip: dict[str, dict[str, int]] | None = None,
         now_ms: int | None = None,
         peer_clock: int | None = None,
+        tips: dict[str, tuple[int, int]] | None = None,
     ) -> Applied:
         """Merge a batch in one transaction, with the watermarks it moves and what the sender has.
 
         ``sender_vector`` is the sender's watermarks (what it has); ``gossip`` what the sender
-        knows other nodes to have; ``peer_clock`` the sender's clock (ms) when it sent. Parts for
+        knows other nodes to have; ``peer_clock`` the sender's clock (ms) when it sent; ``tips``
+        the newest entry it holds of our origins (see :meth:`tips_for`). Parts for
         this site's current origin (or a later epoch of it) are ignored: only its own writes move
         its counter, except that entries beyond it, backed by the sender's own report, mean this
         site was restored from a backup (a new epoch starts, see :meth:`_new_epoch`). An entry
@@ -496,7 +532,8 @@ class Store:
         restored = False
         with self._tx():
             if sender is not None and sender_vector is not None:
-                restored = self._check_restored(parts, sender_vector)
+                tip = (tips or {}).get(self.origin)
+                restored = self._check_restored(parts, sender_vector, tip)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
             direct = self.known()

@@ -6,6 +6,8 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
      "vector": {origin: seq},              # what the sender has
      "known": {node: {origin: seq}},       # what the sender knows other nodes to have
      "w": ms,                              # the sender's hybrid clock when it sent (optional)
+     "tips": {origin: [seq, hlc]},         # the newest entry the sender holds of each of the
+                                           # receiver's origins (optional; finds a restore)
      "strings": [name, ...],               # collections, series and field names, once each
      "parts": [{"o": origin, "a": after, "u": upto,
                 "t": "ffdir...",           # kind of each entry, in seq order
@@ -59,6 +61,7 @@ class Batch:
     parts: list[Part] = field(default_factory=list)
     more: bool = False
     clock: int | None = None  # the sender's hybrid clock (ms) when it sent, for the drift bound
+    tips: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -127,6 +130,8 @@ def to_json(batch: Batch) -> dict[str, Any]:
     }
     if batch.clock is not None:
         batch_doc["w"] = batch.clock
+    if batch.tips:
+        batch_doc["tips"] = {o: list(t) for o, t in batch.tips.items()}
     return batch_doc
 
 
@@ -309,6 +314,12 @@ def from_json(doc: Any) -> Batch:
     clock = doc.get("w")
     if clock is not None:
         clock = _int(clock, "w", 0, MAX_HLC >> 16)
+    tips = doc.get("tips", {})
+    if not isinstance(tips, dict) or len(tips) > MAX_NODES:
+        raise ProtocolError("tips must be an object")
+    for tip in tips.values():
+        if not isinstance(tip, list) or len(tip) != 2:
+            raise ProtocolError("a tip must be [seq, hlc]")
     batch = Batch(
         node=_node(doc.get("node"), "node"),
         to=_node(doc.get("to"), "to"),
@@ -317,6 +328,10 @@ def from_json(doc: Any) -> Batch:
         parts=[_part(p, strings) for p in parts],
         more=more,
         clock=clock,
+        tips={
+            _origin(o, "tips key"): (_int(s, "tip seq", 1), _int(h, "tip hlc", 0, MAX_HLC))
+            for o, (s, h) in tips.items()
+        },
     )
     if batch.size > MAX_ENTRIES:
         raise ProtocolError(f"at most {MAX_ENTRIES} entries per batch")
