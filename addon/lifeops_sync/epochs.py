@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .crdt import Part, epoch_of, site_of
+
 #: The meta key a backup copy carries (and the live replica never does).
 RESTORED_COPY = "restored_copy"
 _TABLES = ("cells", "items", "rows")
@@ -82,3 +84,120 @@ def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
             (new, number, old, seq),
         )
     return len(found)
+
+
+class Epochs:
+    """The store's part in restores (a mixin of :class:`~lifeops_sync.store.Store`)."""
+
+    node_id: str
+    origin: str
+    restored: bool
+    _db: sqlite3.Connection
+    _self_idx: int
+    _opened: int
+    _names: dict[int, str]
+    _index: dict[str, int]
+
+    def _idx(self, node: str) -> int:
+        raise NotImplementedError
+
+    def _watermarks(self) -> dict[int, int]:
+        raise NotImplementedError
+
+    def _set_watermark(self, origin: int, seq: int) -> None:
+        raise NotImplementedError
+
+    def _set_meta(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def _reset_watermark(self, origin: int, seq: int) -> None:
+        """Move a watermark back (a restore, or a mark nothing vouches for)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO watermarks(origin, seq) VALUES(?, ?)", (origin, seq)
+        )
+
+    def _new_epoch(self, keep_upto: int) -> None:
+        """Write under ``<node_id>~<n+1>`` from now on (inside a transaction).
+
+        Our entries of the current origin after ``keep_upto`` (written since the restore, or
+        possibly so) move to the new origin, same stamps, seqs from 1, so none is lost and no
+        (origin, seq) ever names two entries; our watermark for the old origin goes back to
+        ``keep_upto`` so the peers can send back what we wrote there after the backup.
+        """
+        old = self._self_idx
+        origin = f"{self.node_id}~{epoch_of(self.origin) + 1}"
+        new = self._idx(origin)
+        moved = restamp(self._db, old, new, keep_upto)
+        self._db.execute("DELETE FROM watermarks WHERE origin = ?", (new,))
+        if moved:
+            self._set_watermark(new, moved)
+        self._reset_watermark(old, keep_upto)
+        self._set_meta("origin", origin)
+        self.origin, self._self_idx, self.restored = origin, new, True
+        self._opened = moved
+
+    def _check_restored(
+        self,
+        parts: list[Part],
+        sender_vector: dict[str, int],
+        tip: tuple[int, int] | None,
+    ) -> bool:
+        """Start a new epoch if a peer holds entries of our current origin we did not write.
+
+        That is a restore the start path did not see (the replica copied back by hand, a
+        snapshot): the peer says it holds our entries beyond our counter (its report and its
+        part, or its ``tip``, the newest entry of ours it holds), or its tip is not the entry
+        we hold under that seq. Entries we wrote since this process opened the replica, and
+        after what the peers had said they hold, move to the new epoch.
+        """
+        counter = self._watermarks().get(self._self_idx, 0)
+        beyond = sender_vector.get(self.origin, 0) > counter and any(
+            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
+        )
+        keep = min(counter, self._opened)
+        if tip is not None and not beyond:
+            seq, hlc = tip
+            if seq <= counter:
+                mine = stamp_at(self._db, self._self_idx, seq)
+                if mine is None or mine == hlc:
+                    return False
+                keep = min(keep, seq - 1)
+        elif not beyond:
+            return False
+        (said,) = self._db.execute(
+            "SELECT coalesce(max(seq), 0) FROM known WHERE origin = ? AND seq <= ?",
+            (self.origin, counter),
+        ).fetchone()
+        self._new_epoch(min(keep, int(said)))
+        return True
+
+    def tips_for(self, node: str) -> dict[str, tuple[int, int]]:
+        """The newest entry held of ``node``'s latest origin, ``{origin: (seq, hlc)}``.
+
+        Sent to ``node``: if it holds a different entry under that seq, or none up to it, it
+        was restored from a backup.
+        """
+        marks = {self._names[o]: s for o, s in self._watermarks().items()}
+        origins = [o for o in marks if site_of(o) == node]
+        if not origins:
+            return {}
+        origin = max(origins, key=epoch_of)
+        tip = newest(self._db, self._index[origin], marks[origin])
+        return {} if tip is None else {origin: tip}
+
+    def _doubt(self, sender: str, sender_vector: dict[str, int]) -> None:
+        """Roll back a watermark for the sender's own origin above what the sender says it wrote.
+
+        A site's word on its own counter is the best there is: a mark above it, with no entry of
+        that origin held above it, was moved by someone else over seqs no entry vouches for. It
+        goes back to the last entry held (the seqs after it come again; merging twice is safe).
+        """
+        marks = self._watermarks()
+        for name, said in sender_vector.items():
+            if site_of(name) != sender or name not in self._index:
+                continue
+            origin = self._index[name]
+            if marks.get(origin, 0) > said:
+                top = top_seq(self._db, origin)
+                if top <= said:
+                    self._reset_watermark(origin, top)

@@ -42,6 +42,7 @@ from .crdt import Kind, Part, valid_origin
 from .hlc import WallClock
 from .jsontext import loads as strict_loads
 from .ops import InvalidOperation, parse_operations
+from .status import Figures, figures_status, inbound_status, peer_view
 from .store import Applied, Store
 from .wire import CONTENT_TYPE, MAX_BODY, MAX_SEQ, Batch, ProtocolError, decode, encode
 
@@ -246,10 +247,10 @@ class PeerLink:
             except TimeoutError:
                 pass
 
-    def status(self, figures: _Figures) -> dict[str, Any]:
+    def status(self, figures: Figures) -> dict[str, Any]:
         """The peer's status as the API shows it (the figures are read in the database thread)."""
         return {
-            **_figures_status(self.peer.node_id, figures, self.node),
+            **figures_status(self.peer.node_id, figures, self.node),
             "url": self.peer.url,
             "last_attempt": self.last_attempt,
             "failures": self.failures,
@@ -262,64 +263,6 @@ class PeerLink:
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class _Figures:
-    """A peer's figures from the replica: times (ms) and counts."""
-
-    last_success: int | None
-    last_contact: int | None
-    last_inbound: int | None
-    pending: int
-    behind: int
-
-
-def _figures_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
-    now = node.wall()
-    success = figures.last_success
-    return {
-        "node_id": peer,
-        "configured": peer in node.links,
-        "calls_us": figures.last_inbound is not None,
-        "last_success": success,
-        "last_contact": figures.last_contact,
-        "last_inbound": figures.last_inbound,
-        "lag_seconds": None if success is None else max(0, now - success) / 1000,
-        "pending": figures.pending,
-        "behind": figures.behind,
-    }
-
-
-def _inbound_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
-    """A node that is not (or no longer) configured but exchanged with us: what the replica says."""
-    return {
-        **_figures_status(peer, figures, node),
-        "url": None,
-        "last_attempt": None,
-        "failures": 0,
-        "last_error": None,
-        "next_attempt_in": None,
-        "clock_offset_ms": None,
-        "exchanges": 0,
-        "bytes_sent": 0,
-        "bytes_received": 0,
-    }
-
-
-#: What a peer sees of its own entry in our status: how the link between us stands.
-_PEER_FIELDS = ("node_id", "last_success", "last_contact", "pending", "behind")
-
-
-def peer_view(status: dict[str, Any], peer: str) -> dict[str, Any]:
-    """The status a peer gets: ours and the link with it, nothing of the other peers."""
-    mine = [{k: p.get(k) for k in _PEER_FIELDS} for p in status["peers"] if p["node_id"] == peer]
-    return {
-        "node_id": status["node_id"],
-        "version": status["version"],
-        "vector": status["vector"],
-        "peers": mine,
-    }
 
 
 def _went_down(assumed: dict[str, int], said: dict[str, int], ours: dict[str, int]) -> bool:
@@ -498,7 +441,7 @@ class Node:
         calling home), each once, whichever side called.
         """
 
-        def read() -> tuple[dict[str, Any], dict[str, _Figures]]:
+        def read() -> tuple[dict[str, Any], dict[str, Figures]]:
             store = self.store
             ours = store.vector()
             known = store.known()
@@ -510,7 +453,7 @@ class Node:
                 # peer said it has that we do not (in change numbers, an upper bound).
                 behind = sum(max(0, s - ours.get(o, 0)) for o, s in known.get(peer, {}).items())
                 success, contact, inbound = times.get(peer, (None, None, None))
-                figures[peer] = _Figures(success, contact, inbound, store.pending_for(peer), behind)
+                figures[peer] = Figures(success, contact, inbound, store.pending_for(peer), behind)
             return counts, figures
 
         counts, figures = await self.db(read)
@@ -518,7 +461,7 @@ class Node:
         for peer, figure in figures.items():
             link = self.links.get(peer)
             peers.append(
-                link.status(figure) if link is not None else _inbound_status(peer, figure, self)
+                link.status(figure) if link is not None else inbound_status(peer, figure, self)
             )
         return {"node_id": self.config.node_id, "version": __version__, **counts, "peers": peers}
 
