@@ -94,7 +94,6 @@ class Epochs:
     restored: bool
     _db: sqlite3.Connection
     _self_idx: int
-    _opened: int
     _names: dict[int, str]
     _index: dict[str, int]
 
@@ -134,7 +133,6 @@ class Epochs:
         self._reset_watermark(old, keep_upto)
         self._set_meta("origin", origin)
         self.origin, self._self_idx, self.restored = origin, new, True
-        self._opened = moved
 
     def _check_restored(
         self,
@@ -147,28 +145,30 @@ class Epochs:
         That is a restore the start path did not see (the replica copied back by hand, a
         snapshot): the peer says it holds our entries beyond our counter (its report and its
         part, or its ``tip``, the newest entry of ours it holds), or its tip is not the entry
-        we hold under that seq. Entries we wrote since this process opened the replica, and
-        after what the peers had said they hold, move to the new epoch.
+        we hold under that seq. Our entries after what the peers had said they hold (the
+        replica's record of that is as old as the copy) move to the new epoch. A tip at or below
+        what some peer said it holds proves nothing (that peer would have shown a mismatch):
+        so a lying peer can at most make us send again what no peer has acknowledged yet.
         """
         counter = self._watermarks().get(self._self_idx, 0)
-        beyond = sender_vector.get(self.origin, 0) > counter and any(
-            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
-        )
-        keep = min(counter, self._opened)
-        if tip is not None and not beyond:
-            seq, hlc = tip
-            if seq <= counter:
-                mine = stamp_at(self._db, self._self_idx, seq)
-                if mine is None or mine == hlc:
-                    return False
-                keep = min(keep, seq - 1)
-        elif not beyond:
-            return False
         (said,) = self._db.execute(
             "SELECT coalesce(max(seq), 0) FROM known WHERE origin = ? AND seq <= ?",
             (self.origin, counter),
         ).fetchone()
-        self._new_epoch(min(keep, int(said)))
+        keep = min(counter, int(said))
+        beyond = sender_vector.get(self.origin, 0) > counter and any(
+            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
+        )
+        if not beyond:
+            if tip is None:
+                return False
+            seq, hlc = tip
+            if seq <= counter:
+                mine = stamp_at(self._db, self._self_idx, seq)
+                if seq <= said or mine is None or mine == hlc:
+                    return False
+                keep = min(keep, seq - 1)
+        self._new_epoch(keep)
         return True
 
     def tips_for(self, node: str) -> dict[str, tuple[int, int]]:

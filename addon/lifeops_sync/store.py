@@ -221,9 +221,6 @@ class Store(Epochs):
                 # origin's are the peers' to send back.
                 self._db.execute("DELETE FROM meta WHERE k = ?", (RESTORED_COPY,))
                 self._new_epoch(self._watermarks().get(self._self_idx, 0))
-            # Our counter when this process opened the replica: a restore found later happened
-            # before, so what we wrote since then is what may clash (see _check_restored).
-            self._opened = self._watermarks().get(self._self_idx, 0)
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()

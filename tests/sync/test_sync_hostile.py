@@ -189,3 +189,32 @@ async def test_bad_json_is_400_and_peers_get_a_reduced_status(net: Sites) -> Non
     assert [p["node_id"] for p in reduced["peers"]] in ([], [EVIL])
     assert "url" not in str(reduced) and "cabin1" not in str(reduced["peers"])
     assert reduced["node_id"] == HOME
+
+
+async def test_a_lying_tip_starts_no_epoch_once_the_peers_have_acknowledged(net: Sites) -> None:
+    """A tip claiming another entry under one of home's acknowledged seqs changes nothing; one
+    beyond home's counter starts a new epoch, which costs a resend, never data or duplicates."""
+    for n in range(3):
+        rows = {"op": "rows", "series": "steps", "rows": [[n, float(n)]]}
+        await net.write(HOME, note(f"r{n}", n), rows)
+    await everywhere(net, "r2", 2)
+    counter = (await net.vector(HOME))[HOME]
+
+    async def acknowledged() -> bool:
+        status = await net.request(HOME, "GET", "/v1/status")
+        return all(p["pending"] == 0 for p in status["peers"] if p["node_id"] != EVIL)
+
+    await eventually(acknowledged, "the cabins report holding all of home's changes")
+    status, _ = await net.hostile(Batch(EVIL, HOME, {}, {}, [], tips={HOME: (counter, 12345)}))
+    assert status == 200
+    assert f"{HOME}~1" not in await net.vector(HOME)
+    status, _ = await net.hostile(Batch(EVIL, HOME, {}, {}, [], tips={HOME: (counter + 9, 1)}))
+    assert status == 200
+    assert (await net.vector(HOME)).get(f"{HOME}~1", 0) == 0  # nothing to move: all acknowledged
+    await net.write(HOME, note("after", 1))
+    await everywhere(net, "after", 1)
+    for n in range(3):
+        await everywhere(net, f"r{n}", n)
+    for node in net.sites:
+        state = (await net.request(node, "GET", "/v1/state?full=1"))["state"]
+        assert sorted(row[3] for row in state["rows"]) == [0, 1, 2], node

@@ -130,7 +130,7 @@ def test_a_tip_that_is_not_ours_starts_a_new_epoch(tmp_path: Path) -> None:
     cabin = open_store(tmp_path, "cabin1")  # a copy put back by hand: seq 2 is new here
     cabin.write([SetFields("notes", "b", {"v": 2})])
     mine = cabin.tips_for("cabin1")  # as a peer would see our seq 2
-    assert not cabin.apply([], sender="home", sender_vector={"cabin1": 2}, tips=mine).restored
+    assert not cabin.apply([], sender="home2", sender_vector={}, tips=mine).restored
     other = {"cabin1": (2, pack(NOW - 5000))}  # another entry under our seq 2: restored
     applied = cabin.apply([], sender="home", sender_vector={"cabin1": 2}, tips=other)
     assert applied.restored and cabin.origin == "cabin1~1"
