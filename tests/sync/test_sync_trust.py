@@ -187,3 +187,10 @@ def test_strict_json_takes_pairs_and_limits_depth() -> None:
     assert loads(b'["\\ud83d\\ude00", "\\\\ud800"]') == ["\U0001f600", "\\ud800"]
     assert within_depth(loads(b"[" * 64 + b"]" * 64))
     assert not within_depth(loads(b"[" * 65 + b"]" * 65))
+
+
+def test_a_feed_cursor_past_a_restored_replica_reads_again_from_it(tmp_path: Path) -> None:
+    home = open_store(tmp_path, "home")
+    home.write([SetFields("notes", "a", {"v": 1})])
+    assert home.clamp_cursor({"home": 7, "cabin1": 3}) == {"home": 1, "cabin1": 0}
+    assert home.clamp_cursor({"home": 1}) == {"home": 1}
