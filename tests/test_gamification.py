@@ -273,6 +273,11 @@ async def test_award_xp_fires_xp_awarded_and_a_level_up_at_100(
     # Awards earn XP but no achievement that counts habits.
     assert _state(hass, ACHIEVEMENTS) == "0"
 
+    # An award that crosses several levels (2 -> 5 at 1,000 XP) announces the last one, once.
+    await _call(hass, "award_xp", agent="fitness", event_type="marathon", amount=1000)
+    assert [(e.data["previous_level"], e.data["level"]) for e in level_ups] == [(1, 2), (2, 5)]
+    assert level_ups[-1].data["total_xp"] == 1110
+
 
 async def test_achievements_unlock_once_with_progress_towards_the_rest(
     hass: HomeAssistant, meditate: None
@@ -494,6 +499,8 @@ AWARD = {"agent": "sleep", "event_type": "walk", "amount": 5}
         ("award_xp", {**AWARD, "amount": 0}, "invalid_field_amount"),
         ("award_xp", {**AWARD, "amount": 2.5}, "invalid_field_amount"),
         ("award_xp", {**AWARD, "description": "d" * 300}, "invalid_field_description"),
+        ("award_xp", {**AWARD, "description": "lone \ud800"}, "invalid_field_description"),
+        ("create_habit", {"name": "Re\udfffad"}, "invalid_field_name"),
         ("award_xp", {**AWARD, "time": "2026-11-25T14:00:00+99:00"}, "invalid_field_time"),
         ("create_habit", {}, "invalid_field_name"),
         ("create_habit", {"name": "!!!"}, "invalid_field_name"),

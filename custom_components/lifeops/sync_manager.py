@@ -78,12 +78,19 @@ from .const import DOMAIN
 from .core import settings as s
 from .core.agents import Agent
 from .core.habits import BUILTIN_IDS, Habit
-from .core.notifications import Notification, Status
-from .core.work import WorkSession
+from .core.notifications import Status
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
 from .long_term_store import LongTermStore, store_config, store_options
-from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .sync import (
+    Change,
+    ChangeFeed,
+    SyncAuthError,
+    SyncClient,
+    SyncError,
+    SyncRequestError,
+    inbound,
+)
 from .sync.long_term_rows import backfill, backfill_done, received_rows, sync_ops
 from .sync.queue import (
     DEFAULT_MAX_OPS,
@@ -236,6 +243,8 @@ class SyncManager:
         self.options = {SYNC_URL: url, SYNC_SECRET: secret}
         self.client = SyncClient(async_get_clientsession(hass), url, secret)
         self.coordinator = SyncStatusCoordinator(hass, entry, self.client)
+        # Other sites' records and items refused as input (`sync/inbound.py`), per collection.
+        self.refusals = inbound.Refusals(_LOGGER, entry.title)
         stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
         self.cursor: dict[str, int] = dict(stored.get("cursor") or {})
         # The write queue lives in its own file (`sync/queue.py`), opened by `async_start`; a
@@ -352,6 +361,7 @@ class SyncManager:
             "queued_operations": len(self.queue),
             "queue_limit": self.queue.max_ops,
             "dropped_rows": self.queue.dropped,
+            "refused_records": self.refusals.as_dict(),
             "cursor": dict(self.cursor),
             "last_error": self.last_error,
             "long_term_backfill": (
@@ -468,8 +478,9 @@ class SyncManager:
     @callback
     def _apply_dismissal(self, dedupe_key: str, value: Any) -> None:
         """Dismiss here what another site dismissed: the same notification, made before then."""
-        when = dt_util.parse_datetime(value) if isinstance(value, str) else None
-        if when is None or when.tzinfo is None:
+        when, reason = inbound.dismissal(dedupe_key, value, now=dt_util.utcnow())
+        if when is None:
+            self.refusals.refuse(DISMISSALS_COLLECTION, dedupe_key, str(reason))
             return
         controller = self.entry.runtime_data.notifications
         for notification in controller.queue.all():
@@ -532,15 +543,13 @@ class SyncManager:
         runtime = self.entry.runtime_data
         controller = runtime.notifications
         changed = False
+        now = dt_util.utcnow()
         for notification_id, fields in records.items():
             if fields.get("site") == runtime.site:
                 continue  # this site's own, written from here
-            try:
-                item = Notification.from_synced(notification_id, fields)
-            except ValueError:
-                _LOGGER.warning(
-                    "Skipping a synced notification that cannot be read: %s", notification_id
-                )
+            item, reason = inbound.notification(notification_id, fields, now=now)
+            if item is None:
+                self.refusals.refuse(NOTIFICATIONS_COLLECTION, notification_id, str(reason))
                 continue
             was = controller.queue.get(notification_id)
             if controller.queue.merge_synced(item):
@@ -614,18 +623,14 @@ class SyncManager:
         """Take other sites' work sessions (an end that moved there moves here)."""
         runtime = self.entry.runtime_data
         changed = False
+        now = dt_util.utcnow()
         for session_id, fields in records.items():
             site = fields.get("site")
-            if not isinstance(site, str) or not site or site == runtime.site:
-                continue
-            try:
-                session = WorkSession.from_dict({**fields, "id": session_id})
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning(
-                    "Skipping a synced work session that cannot be read: %s", session_id
-                )
-                continue
-            if session.start.tzinfo is None or (session.end and session.end.tzinfo is None):
+            if site == runtime.site or site is None:
+                continue  # this site's own (or none's: nothing to count)
+            session, reason = inbound.work_session(session_id, fields, now=now)
+            if session is None:
+                self.refusals.refuse(WORK_COLLECTION, session_id, str(reason))
                 continue
             changed = runtime.work.tracker.merge_synced(session) or changed
         if changed:
@@ -1010,7 +1015,7 @@ class SyncManager:
             self._queue_settings(synced_values(self.entry.options))
         remote_xp = await self.client.items(XP_COLLECTION)
         gamification = self.entry.runtime_data.gamification
-        self._merge_xp(remote_xp.values())
+        self._merge_xp(remote_xp.items())
         queued = self.queue.pending_keys(XP_COLLECTION)
         missing = [e for e in gamification.log if e.id not in remote_xp and e.id not in queued]
         for event in missing:
@@ -1024,7 +1029,7 @@ class SyncManager:
         own = self.client.node_id
         fields: dict[str, Any] = {}
         agents: dict[str, Any] = {}
-        events: list[Any] = []
+        events: list[tuple[str, Any]] = []
         for change in changes:
             if change.origin == own:
                 continue  # written from here: already applied
@@ -1043,7 +1048,7 @@ class SyncManager:
             ):
                 agents[change.field] = change.value
             elif change.kind == "item" and change.collection == XP_COLLECTION:
-                events.append(change.value)
+                events.append((change.key, change.value))
             elif change.collection == HABITS_COLLECTION:
                 self._reread_habits = True  # read the records whole: fields may come apart
             elif change.collection == WORK_COLLECTION:
@@ -1109,6 +1114,11 @@ class SyncManager:
         if not take:
             return
         current = s.Settings.from_options(self.entry.options).as_options()
+        take, refused = inbound.settings_fields(take, current)
+        for field, reason in refused.items():
+            self.refusals.refuse(SETTINGS_COLLECTION, f"{PERSON_KEY}.{field}", reason)
+        if not take:
+            return
         settings, errors = s.validate({**current, **take})
         if settings is None:
             _LOGGER.warning(
@@ -1139,10 +1149,9 @@ class SyncManager:
         for habit_id, fields in remote.items():
             if habit_id in pending or habit_id in BUILTIN_IDS:
                 continue
-            try:
-                habit = Habit.from_dict({**fields, "id": habit_id})
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning("Skipping a synced habit that cannot be read: %s", habit_id)
+            habit, reason = inbound.habit(habit_id, fields)
+            if habit is None:
+                self.refusals.refuse(HABITS_COLLECTION, habit_id, str(reason))
                 continue
             known[habit_id] = habit.as_dict()
             if controller.habits.get(habit_id) != habit:
@@ -1162,13 +1171,16 @@ class SyncManager:
         self.entry.runtime_data.store.async_schedule_save()
 
     @callback
-    def _merge_xp(self, values: Any) -> None:
+    def _merge_xp(self, items: Any) -> None:
+        """Merge other sites' XP events (key, value), each checked as input first."""
         events: list[XpEvent] = []
-        for value in values:
-            try:
-                events.append(XpEvent.from_dict(value))
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning("Skipping a synced XP event that cannot be read")
+        now = dt_util.utcnow()
+        for key, value in items:
+            event, reason = inbound.xp_event(key, value, now=now)
+            if event is None:
+                self.refusals.refuse(XP_COLLECTION, str(key), str(reason))
+            else:
+                events.append(event)
         if events:
             self.entry.runtime_data.gamification.async_merge_synced(events)
 

@@ -303,10 +303,17 @@ class GamificationController(AgentController):
         """Take new figures, announce what changed since the stored snapshot, save."""
         changes = diff(self._snapshot, figures)
         entry_id = self.entry.entry_id
-        for level in changes.levels:
+        if changes.level is not None:
+            # Once, for the level reached, however many a change crossed (a large award, a
+            # site's log merged in): never an event per level.
             self.hass.bus.async_fire(
                 EVENT_LEVEL_UP,
-                {"config_entry_id": entry_id, "level": level, "total_xp": figures.total_xp},
+                {
+                    "config_entry_id": entry_id,
+                    "level": changes.level,
+                    "previous_level": changes.previous_level,
+                    "total_xp": figures.total_xp,
+                },
             )
         for achievement in changes.unlocked:
             self.hass.bus.async_fire(

@@ -32,6 +32,7 @@ from typing import Any, Final
 from .agents import Agent
 from .settings import ERROR_INVALID_CHOICE, ERROR_NOT_A_NUMBER, ERROR_NOT_WHOLE, ERROR_OUT_OF_RANGE
 from .sites import site_id
+from .text import storable
 
 
 class Schedule(StrEnum):
@@ -67,6 +68,7 @@ MAX_GRACE_DAYS: Final = 7
 ERROR_NAME_REQUIRED: Final = "name_required"
 ERROR_NAME_TOO_LONG: Final = "name_too_long"
 ERROR_NAME_WITHOUT_LETTERS: Final = "name_without_letters"
+ERROR_NAME_INVALID: Final = "name_invalid"
 ERROR_DUPLICATE_HABIT: Final = "duplicate_habit"
 
 
@@ -194,6 +196,8 @@ def validate_habit(
         errors[HABIT_NAME] = ERROR_NAME_REQUIRED
     elif len(name) > MAX_HABIT_NAME_LENGTH:
         errors[HABIT_NAME] = ERROR_NAME_TOO_LONG
+    elif not storable(name):
+        errors[HABIT_NAME] = ERROR_NAME_INVALID
     elif habit_id is None:
         new_id = site_id(name)
         if not new_id:

@@ -26,6 +26,7 @@ from typing import Any, Final
 from .agents import Agent
 from .habits import Habit, whole_in_range
 from .settings import ERROR_INVALID_CHOICE
+from .text import storable
 
 EVENT_HABIT_COMPLETED: Final = "habit_completed"
 EVENT_GOAL_MET: Final = "goal_met"
@@ -44,6 +45,11 @@ MAX_DESCRIPTION_LENGTH: Final = 255
 MAX_ID_LENGTH: Final = 64
 MAX_LATE_DAYS: Final = 366  # how far back a completion or award may be logged
 CLOCK_SKEW: Final = timedelta(minutes=5)  # how far ahead of now a time may be
+# An event another site logged (through sync): its clock may be off by an hour or more, so it
+# may be ahead of ours by up to a day; and its time is after 2000 (an action's is at most 366
+# days old when logged, but a site may bring years of log when it joins).
+SYNCED_AHEAD: Final = timedelta(days=1)
+EARLIEST_EVENT: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 _EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}")
 _AGENTS: Final = frozenset(agent.value for agent in Agent)
@@ -301,9 +307,10 @@ def validate_award(
     """Check lifeops.award_xp's fields and make the event; or None and an error key per field.
 
     `agent` is one of the agents, `event_type` a lowercase slug (a-z, 0-9, _; up to 64),
-    `amount` a whole 1-10,000, `description` up to 255 characters. `time` (default now; a wall
-    time without offset is in `tz`) may not be ahead of now by more than 5 minutes nor older than
-    366 days. `id` (default `new_id`) makes the award idempotent: the log counts an id once.
+    `amount` a whole 1-10,000, `description` up to 255 characters (storable: no lone surrogate).
+    `time` (default now; a wall time without offset is in `tz`) may not be ahead of now by more
+    than 5 minutes nor older than 366 days. `id` (default `new_id`) makes the award idempotent:
+    the log counts an id once.
     """
     errors: dict[str, str] = {}
     event_id = _event_id(user_input.get(FIELD_ID), new_id)
@@ -320,7 +327,11 @@ def validate_award(
     if error is not None:
         errors[FIELD_AMOUNT] = error
     description = user_input.get(FIELD_DESCRIPTION) or ""
-    if not isinstance(description, str) or len(description.strip()) > MAX_DESCRIPTION_LENGTH:
+    if (
+        not isinstance(description, str)
+        or len(description.strip()) > MAX_DESCRIPTION_LENGTH
+        or not storable(description)
+    ):
         errors[FIELD_DESCRIPTION] = ERROR_INVALID_DESCRIPTION
     if errors or event_id is None or moment is None or amount is None:
         return None, errors
