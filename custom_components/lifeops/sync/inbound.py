@@ -305,19 +305,21 @@ class Refusals:
         """Count for one site (named in the warnings)."""
         self._logger = logger
         self._site = site
-        self._seen: dict[tuple[str, str], str] = {}
+        self._said: set[tuple[str, str, str]] = set()  # (collection, key, reason) logged
+        self._counted: set[tuple[str, str]] = set()
         self.counts: dict[str, int] = {}
         self._warned = 0
 
     def refuse(self, collection: str, key: str, reason: str) -> None:
-        """Note a refused record or item; the first time for its key and reason, count and log."""
-        ident = (collection, key)
-        if self._seen.get(ident) == reason:
+        """Note a refused record or item: counted once per key, logged once per key and reason."""
+        said = (collection, key, reason)
+        if said in self._said:
             return
-        if ident not in self._seen:
+        if (collection, key) not in self._counted:
             self.counts[collection] = self.counts.get(collection, 0) + 1
-        if len(self._seen) < MAX_REMEMBERED:
-            self._seen[ident] = reason
+        if len(self._said) < MAX_REMEMBERED:
+            self._said.add(said)
+            self._counted.add((collection, key))
         shown = key if storable(key) else key.encode("utf-8", "backslashreplace").decode()
         if self._warned < MAX_WARNINGS:
             self._warned += 1
