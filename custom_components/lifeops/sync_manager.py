@@ -653,7 +653,7 @@ class SyncManager:
 
         Without a long-term store here they are not kept.
         """
-        received = received_rows(changes, self.client.node_id)
+        received = received_rows(changes, self.client.node_id, self.refusals.refuse)
         if not received:
             return
         store = self.entry.runtime_data.long_term_store
