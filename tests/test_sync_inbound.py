@@ -199,6 +199,18 @@ def test_settings_fields_are_checked_one_by_one() -> None:
     assert set(refused) == {"wind_down_minutes", "wake_time", "screen_time_limit_minutes"}
 
 
+def test_agent_switches_are_booleans_of_known_agents() -> None:
+    take, refused = inbound.agent_switches(
+        {"sleep": False, "fitness": 1, "nobody": True, "work_life": "off"}
+    )
+    assert take == {"sleep": False}
+    assert refused == {
+        "fitness": "invalid_field",
+        "nobody": "invalid_key",
+        "work_life": "invalid_field",
+    }
+
+
 def test_refusals_are_counted_and_logged_once_per_record(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

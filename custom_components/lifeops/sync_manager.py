@@ -597,12 +597,10 @@ class SyncManager:
     @callback
     def _apply_agents(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Turn agents on or off as another site did, unless a local flip is on its way."""
-        names = {agent.value for agent in Agent}
-        take, again = self._remote_fields(
-            AGENTS_KEY,
-            {k: v for k, v in remote.items() if k in names and isinstance(v, bool)},
-            writes_before,
-        )
+        switches, refused = inbound.agent_switches(remote)
+        for field, reason in refused.items():
+            self.refusals.refuse(SETTINGS_COLLECTION, f"{AGENTS_KEY}.{field}", reason)
+        take, again = self._remote_fields(AGENTS_KEY, switches, writes_before)
         self._reread_agents = self._reread_agents or again
         if not take:
             return

@@ -295,6 +295,20 @@ def settings_fields(
     return take, refused
 
 
+def agent_switches(remote: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str, str]]:
+    """Fields of `settings/agents`: an agent's switch is true or false; other agents' unknown."""
+    take: dict[str, bool] = {}
+    refused: dict[str, str] = {}
+    for field, value in remote.items():
+        if field not in _AGENTS:
+            refused[field] = REASON_KEY
+        elif not isinstance(value, bool):
+            refused[field] = REASON_FIELD
+        else:
+            take[field] = value
+    return take, refused
+
+
 # ---- counting and telling -----------------------------------------------------------------------
 
 
