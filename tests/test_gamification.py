@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.gamification import compute as real_compute
 from custom_components.lifeops.core.settings import Settings
-from custom_components.lifeops.core.xp import XpLog
+from custom_components.lifeops.core.xp import read_events as real_read_events
 
 # Wednesday 25 November 2026, 14:00 in Stockholm: a quiet afternoon.
 pytestmark = pytest.mark.freeze_time("2026-11-25T13:00:00+00:00")
@@ -698,7 +698,8 @@ async def test_midnight_across_a_dst_night(
 
 # ---- figures off the event loop ---------------------------------------------------------------
 
-COMPUTE = "custom_components.lifeops.agents.gamification.compute"
+GAMIFICATION = "custom_components.lifeops.agents.gamification"
+COMPUTE = f"{GAMIFICATION}.compute"
 
 
 async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
@@ -708,17 +709,16 @@ async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
     calls: list[tuple[int, int]] = []
 
     reads: list[int] = []
-    real_from_dict = XpLog.from_dict
 
     def spy(log: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append((threading.get_ident(), len(log)))
         return real_compute(log, *args, **kwargs)
 
-    def read(data: Any) -> XpLog:
+    def read(items: Any, now: Any) -> Any:
         reads.append(threading.get_ident())
-        return real_from_dict(data)
+        return real_read_events(items, now)
 
-    with patch(COMPUTE, spy), patch.object(XpLog, "from_dict", read):
+    with patch(COMPUTE, spy), patch(f"{GAMIFICATION}.read_events", read):
         response = await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=120)
         assert response["total_xp"] == 120
         assert response["level"] == 2
@@ -977,3 +977,47 @@ async def test_the_goal_inputs_are_chosen_in_the_options_flow(
     await hass.async_block_till_done()
     assert init_integration.options[key] == entity_id
     assert getattr(init_integration.runtime_data.settings, attribute) == entity_id
+
+
+async def test_a_stored_event_beyond_the_logs_limits_is_left_out_at_start(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store written before synced events were checked may hold another site's event dated
+    in year 9999 (the figures raised OverflowError and the entry failed to set up) or worth
+    2^64 XP: the entry starts without them."""
+
+    def event(event_id: str, time: str, amount: int) -> dict[str, Any]:
+        fields = {"agent": "fitness", "event_type": "hike", "description": "", "origin": "cabin"}
+        return {"id": event_id, "time": time, "amount": amount, "habit_id": None, **fields}
+
+    hass_storage[f"lifeops.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"lifeops.{mock_config_entry.entry_id}",
+        "data": {
+            "gamification": {
+                "log": {
+                    "events": [
+                        event("fine", "2026-11-20T10:00:00+00:00", 40),
+                        event("far", "9999-12-31T23:59:59+00:00", 10),
+                        event("west", "9999-12-31T23:59:59-12:00", 10),
+                        event("huge", "2026-11-20T10:00:00+00:00", 2**64),
+                    ]
+                }
+            }
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert _state(hass, TOTAL_XP) == "40"
+    assert [e.id for e in mock_config_entry.runtime_data.gamification.log] == ["fine"]
+    assert "Left out 3 stored XP events" in caplog.text
+    # And it awards again (award_xp failed on such a log).
+    await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=5)
+    assert _state(hass, TOTAL_XP) == "45"

@@ -77,6 +77,7 @@ from ..core.xp import (
     XpEvent,
     XpLog,
     goal_met,
+    read_events,
     validate_award,
     validate_completion,
 )
@@ -140,10 +141,16 @@ def day_event_id(habit_id: str, day: date) -> str:
     return f"{habit_id}@{day.isoformat()}"
 
 
-def _read_log(data: Mapping[str, Any]) -> tuple[XpLog, dict[str, dict[str, Any]]]:
-    """Read a stored log and make each event's stored form (in the executor: it takes a while)."""
-    log = XpLog.from_dict(data)
-    return log, {event.id: event.as_dict() for event in log}
+def _read_log(
+    data: Mapping[str, Any], now: datetime
+) -> tuple[XpLog, dict[str, dict[str, Any]], int]:
+    """Read a stored log and make each event's stored form (in the executor: it takes a while).
+
+    Events beyond the log's limits (`core.xp.read_events`) are left out and counted.
+    """
+    events, skipped = read_events(data.get("events") or (), now)
+    log = XpLog(events)
+    return log, {event.id: event.as_dict() for event in log}, skipped
 
 
 class GamificationController(AgentController):
@@ -214,7 +221,15 @@ class GamificationController(AgentController):
         """Catch up (figures, yesterday's goals), follow the sleep agent, set the midnight timer."""
         await super().async_start()
         if (stored_log := self._stored_log) is not None:
-            loaded, stored_events = await self.hass.async_add_executor_job(_read_log, stored_log)
+            loaded, stored_events, skipped = await self.hass.async_add_executor_job(
+                _read_log, stored_log, dt_util.utcnow()
+            )
+            if skipped:
+                LOGGER.warning(
+                    "Left out %d stored XP events of %s that are beyond the log's limits",
+                    skipped,
+                    self.entry.title,
+                )
             for event in self.log:  # anything logged while it was read
                 loaded.add(event)
                 kept = loaded.get(event.id)

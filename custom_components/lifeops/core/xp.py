@@ -128,6 +128,36 @@ class XpEvent:
         )
 
 
+def within_limits(event: XpEvent, now: datetime) -> bool:
+    """Whether an event is one some LifeOps could have logged.
+
+    Its amount 0 to `MAX_AWARD`, its time from `EARLIEST_EVENT` to `SYNCED_AHEAD` past now
+    (`sync.inbound` checks the rest of a synced one).
+    """
+    return 0 <= event.amount <= MAX_AWARD and EARLIEST_EVENT <= event.time <= now + SYNCED_AHEAD
+
+
+def read_events(items: Iterable[Any], now: datetime) -> tuple[list[XpEvent], int]:
+    """Stored events that can be read and are within limits; and how many were not.
+
+    A log stored before synced events were checked may hold one another site sent (dated in year
+    9999, say, which the figures cannot handle): it is left out rather than failing the set-up.
+    """
+    events: list[XpEvent] = []
+    skipped = 0
+    for item in items:
+        try:
+            event = XpEvent.from_dict(item)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            skipped += 1
+            continue
+        if within_limits(event, now):
+            events.append(event)
+        else:
+            skipped += 1
+    return events, skipped
+
+
 class XpLog:
     """The append-only XP log: a set of events keyed by id."""
 
