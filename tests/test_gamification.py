@@ -714,9 +714,9 @@ async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
         calls.append((threading.get_ident(), len(log)))
         return real_compute(log, *args, **kwargs)
 
-    def read(items: Any, now: Any) -> Any:
+    def read(items: Any) -> Any:
         reads.append(threading.get_ident())
-        return real_read_events(items, now)
+        return real_read_events(items)
 
     with patch(COMPUTE, spy), patch(f"{GAMIFICATION}.read_events", read):
         response = await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=120)
@@ -1005,6 +1005,9 @@ async def test_a_stored_event_beyond_the_logs_limits_is_left_out_at_start(
                         event("far", "9999-12-31T23:59:59+00:00", 10),
                         event("west", "9999-12-31T23:59:59-12:00", 10),
                         event("huge", "2026-11-20T10:00:00+00:00", 2**64),
+                        # Far ahead of now but within the fixed bounds: kept (a clock that
+                        # starts wrong must not make the log drop real events).
+                        event("ahead", "2999-01-01T00:00:00+00:00", 7),
                     ]
                 }
             }
@@ -1015,9 +1018,9 @@ async def test_a_stored_event_beyond_the_logs_limits_is_left_out_at_start(
     await hass.async_block_till_done()
 
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert _state(hass, TOTAL_XP) == "40"
-    assert [e.id for e in mock_config_entry.runtime_data.gamification.log] == ["fine"]
+    assert _state(hass, TOTAL_XP) == "47"
+    assert [e.id for e in mock_config_entry.runtime_data.gamification.log] == ["fine", "ahead"]
     assert "Left out 3 stored XP events" in caplog.text
     # And it awards again (award_xp failed on such a log).
     await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=5)
-    assert _state(hass, TOTAL_XP) == "45"
+    assert _state(hass, TOTAL_XP) == "52"

@@ -141,14 +141,12 @@ def day_event_id(habit_id: str, day: date) -> str:
     return f"{habit_id}@{day.isoformat()}"
 
 
-def _read_log(
-    data: Mapping[str, Any], now: datetime
-) -> tuple[XpLog, dict[str, dict[str, Any]], int]:
+def _read_log(data: Mapping[str, Any]) -> tuple[XpLog, dict[str, dict[str, Any]], int]:
     """Read a stored log and make each event's stored form (in the executor: it takes a while).
 
     Events beyond the log's limits (`core.xp.read_events`) are left out and counted.
     """
-    events, skipped = read_events(data.get("events") or (), now)
+    events, skipped = read_events(data.get("events") or ())
     log = XpLog(events)
     return log, {event.id: event.as_dict() for event in log}, skipped
 
@@ -222,7 +220,7 @@ class GamificationController(AgentController):
         await super().async_start()
         if (stored_log := self._stored_log) is not None:
             loaded, stored_events, skipped = await self.hass.async_add_executor_job(
-                _read_log, stored_log, dt_util.utcnow()
+                _read_log, stored_log
             )
             if skipped:
                 LOGGER.warning(

@@ -50,6 +50,7 @@ CLOCK_SKEW: Final = timedelta(minutes=5)  # how far ahead of now a time may be
 # days old when logged, but a site may bring years of log when it joins).
 SYNCED_AHEAD: Final = timedelta(days=1)
 EARLIEST_EVENT: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT: Final = datetime(3000, 1, 1, tzinfo=UTC)  # (the figures fail near year 9999)
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 _EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}")
 _AGENTS: Final = frozenset(agent.value for agent in Agent)
@@ -128,16 +129,17 @@ class XpEvent:
         )
 
 
-def within_limits(event: XpEvent, now: datetime) -> bool:
-    """Whether an event is one some LifeOps could have logged.
+def within_limits(event: XpEvent) -> bool:
+    """Whether a stored event is one some LifeOps could have logged.
 
-    Its amount 0 to `MAX_AWARD`, its time from `EARLIEST_EVENT` to `SYNCED_AHEAD` past now
-    (`sync.inbound` checks the rest of a synced one).
+    Its amount 0 to `MAX_AWARD`, its time from `EARLIEST_EVENT` to before `LATEST_EVENT`. Fixed
+    bounds, not now's: a clock that starts wrong (a machine without a clock battery) must not
+    make the log drop real events. (`sync.inbound` checks a synced one against now as well.)
     """
-    return 0 <= event.amount <= MAX_AWARD and EARLIEST_EVENT <= event.time <= now + SYNCED_AHEAD
+    return 0 <= event.amount <= MAX_AWARD and EARLIEST_EVENT <= event.time < LATEST_EVENT
 
 
-def read_events(items: Iterable[Any], now: datetime) -> tuple[list[XpEvent], int]:
+def read_events(items: Iterable[Any]) -> tuple[list[XpEvent], int]:
     """Stored events that can be read and are within limits; and how many were not.
 
     A log stored before synced events were checked may hold one another site sent (dated in year
@@ -151,7 +153,7 @@ def read_events(items: Iterable[Any], now: datetime) -> tuple[list[XpEvent], int
         except (KeyError, TypeError, ValueError, OverflowError):
             skipped += 1
             continue
-        if within_limits(event, now):
+        if within_limits(event):
             events.append(event)
         else:
             skipped += 1

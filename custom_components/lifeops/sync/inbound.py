@@ -42,6 +42,7 @@ from ..core.text import MAX_SHORT_TEXT, clean_text, storable
 from ..core.work import WorkSession
 from ..core.xp import (
     EARLIEST_EVENT,
+    LATEST_EVENT,
     MAX_AWARD,
     MAX_DESCRIPTION_LENGTH,
     SYNCED_AHEAD,
@@ -68,14 +69,14 @@ REASON_FIELD: Final = "invalid_field"
 
 
 def _time(value: Any, now: datetime) -> datetime | None:
-    """An aware ISO time from EARLIEST_EVENT up to now + SYNCED_AHEAD, or None."""
+    """An aware ISO time from EARLIEST_EVENT up to now + SYNCED_AHEAD (before LATEST_EVENT)."""
     if not isinstance(value, str) or not storable(value) or len(value) > MAX_SHORT_TEXT:
         return None
     try:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None or moment.utcoffset() is None:
             return None
-        if not EARLIEST_EVENT <= moment <= now + SYNCED_AHEAD:
+        if not EARLIEST_EVENT <= moment <= now + SYNCED_AHEAD or moment >= LATEST_EVENT:
             return None
     except (ValueError, OverflowError):
         return None
