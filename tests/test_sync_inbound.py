@@ -227,6 +227,12 @@ def test_refusals_are_counted_and_logged_once_per_record(
     assert len(warnings) == inbound.MAX_WARNINGS
     assert "further ones are counted" in warnings[-1].getMessage()
     assert all(storable(r.getMessage()) for r in caplog.records)
+    # A collection named with a lone surrogate, and a peer inventing collections: the counts stay
+    # storable (diagnostics) and bounded.
+    for n in range(inbound.MAX_COLLECTIONS + 10):
+        refusals.refuse(f"c\ud800{n}", "k", "invalid_key")
+    assert len(refusals.as_dict()) == inbound.MAX_COLLECTIONS + 1
+    assert all(storable(name) for name in refusals.as_dict())
 
 
 def test_clean_text() -> None:

@@ -1031,6 +1031,9 @@ class SyncManager:
         for change in changes:
             if change.origin == own:
                 continue  # written from here: already applied
+            if not inbound.readable_change(change.collection, change.key):
+                self.refusals.refuse(change.collection, change.key, inbound.REASON_KEY)
+                continue
             if (
                 change.kind == "field"
                 and change.collection == SETTINGS_COLLECTION

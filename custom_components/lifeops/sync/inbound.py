@@ -53,6 +53,7 @@ type Checked[T] = tuple[T, None] | tuple[None, str]
 
 MAX_WARNINGS: Final = 20  # warnings a run logs about refused records; later ones at debug
 MAX_COUNT: Final = 10**9  # a notification's repeat count
+MAX_COLLECTIONS: Final = 32  # collections counted apart
 MAX_REMEMBERED: Final = 100_000  # refused keys remembered (beyond: counted again when re-read)
 _ID: Final = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")  # XP event ids, as `core.xp` takes them
 _EVENT_TYPE: Final = re.compile(r"[a-z0-9_]{1,64}")
@@ -313,6 +314,16 @@ def agent_switches(remote: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str
 # ---- counting and telling -----------------------------------------------------------------------
 
 
+def _shown(text: str) -> str:
+    """Text as it can be logged (a lone surrogate escaped)."""
+    return text if storable(text) else text.encode("utf-8", "backslashreplace").decode()
+
+
+def readable_change(collection: str, key: str) -> bool:
+    """Whether a change's collection and key are text this site can keep and ask for."""
+    return storable(collection) and storable(key)
+
+
 class Refusals:
     """What was refused, per collection: counted once per record and said once in the log."""
 
@@ -327,6 +338,9 @@ class Refusals:
 
     def refuse(self, collection: str, key: str, reason: str) -> None:
         """Note a refused record or item: counted once per key, logged once per key and reason."""
+        collection = _shown(collection)[:80]
+        if collection not in self.counts and len(self.counts) >= MAX_COLLECTIONS:
+            collection = "(other)"  # a peer inventing collections does not grow this
         said = (collection, key, reason)
         if said in self._said:
             return
@@ -335,7 +349,7 @@ class Refusals:
         if len(self._said) < MAX_REMEMBERED:
             self._said.add(said)
             self._counted.add((collection, key))
-        shown = key if storable(key) else key.encode("utf-8", "backslashreplace").decode()
+        shown = _shown(key)
         if self._warned < MAX_WARNINGS:
             self._warned += 1
             self._logger.warning(
