@@ -16,11 +16,15 @@ own property test (`test_sync_inbound.py`) covers them.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+import contextlib
 from datetime import UTC, datetime
+import json
 import logging
+import math
 from typing import Any
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
@@ -34,8 +38,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.core.xp import MAX_AWARD, level_for_xp
 from custom_components.lifeops.sync import SyncClient
+from lifeops_sync.auth import response_signature
 
 from .sync.nodes import API_SECRET
+from .sync.test_sync_processes import free_port
 from .test_sync import (  # noqa: F401 (fixtures)
     Sites,
     _connected,
@@ -269,3 +275,132 @@ async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
     assert entry.state is ConfigEntryState.LOADED
     assert xp_id in entry.runtime_data.gamification.log
     await _teardown(hass, entry)
+
+
+# ---- what the service itself refuses, from a peer that signs its answers -------------------------
+
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, 2**64, 10**300, "\ud800", "x" * 10_000]),
+    ANY,
+)
+HOSTILE_KEYS = st.sampled_from(["ok", "k\ud800", "\udfff", "a+b&c#d", "x" * 300, ""])
+
+
+@st.composite
+def injected(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
+    """Changes a dishonest service adds to a change-feed answer: any kind, collection and key."""
+    changes = []
+    for i in range(draw(st.integers(1, 6))):
+        collection = draw(
+            st.sampled_from(["xp", "habits", "work_sessions", "notifications",
+                             "notification_dismissals", "settings", "longterm.health_metric",
+                             "c\ud800"])
+        )  # fmt: skip
+        kind = "item" if collection in ("xp", "longterm.health_metric") else "field"
+        value = draw(HOSTILE_VALUES)
+        if collection == "xp" and draw(st.booleans()):
+            fields = ("amount", "time", "description")
+            hostile = st.fixed_dictionaries({}, optional=dict.fromkeys(fields, HOSTILE_VALUES))
+            value = _xp(f"inj-{n}-{i}") | draw(hostile)
+        key = draw(HOSTILE_KEYS)
+        field = draw(st.sampled_from(["bedtime", "dismissed_at", "sleep", "\ud800"]))
+        if collection == "settings":
+            key = draw(st.sampled_from(["person", "agents"]))
+        changes.append(
+            {"kind": kind, "collection": collection, "key": key, "field": field,
+             "value": value, "origin": "cabin"}
+        )  # fmt: skip
+    return changes
+
+
+@contextlib.asynccontextmanager
+async def _tampering(
+    client_session: ClientSession, target: str, inject: list[dict[str, Any]]
+) -> AsyncIterator[str]:
+    """A stand-in for a service (its address): answers as `target` does, but adds `inject` to
+    every change-feed answer and signs it again with the secret."""
+
+    async def forward(request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-lifeops")}
+        async with client_session.request(
+            request.method, target + request.raw_path, data=await request.read(), headers=headers
+        ) as answer:
+            payload, status = await answer.read(), answer.status
+            keep = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-lifeops")}
+        if status == 200 and request.path == "/v1/changes" and inject:
+            doc = json.loads(payload)
+            doc["changes"] += inject  # the same ones in every answer: read again and again
+            payload = json.dumps(doc).encode()  # NaN and lone surrogates as Python writes them
+            nonce = request.headers["X-LifeOps-Nonce"]
+            keep["X-LifeOps-Signature"] = response_signature(API_SECRET, nonce, 200, payload)
+        return web.Response(status=status, body=payload, headers=keep)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    # (A feed request cut short by the entry's unload is not waited for at the end.)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_peer_that_signs_what_the_service_refuses_cannot_crash_it_either(
+    hass: HomeAssistant,
+    sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
+    session: ClientSession,  # noqa: F811
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """NaN, infinity and lone surrogates in keys and collections, added to the change feed's
+    answers (and re-signed with the secret) by a stand-in between home and its service: the
+    integration's own client and feed code read them."""
+    drawn: list[list[dict[str, Any]]] = []
+
+    @settings(
+        max_examples=10,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def draw(data: st.DataObject) -> None:
+        drawn.append(data.draw(injected(len(drawn))))
+
+    draw()
+    inject: list[dict[str, Any]] = []
+    async with _tampering(session, sites.home.url, inject) as url:
+        entry = await _connected(hass, url, mock_config_entry, options)
+        gamification = entry.runtime_data.gamification
+        level_ups = async_capture_events(hass, "lifeops_level_up")
+        cabin = SyncClient(session, sites.cabin.url, API_SECRET)
+        caplog.set_level(logging.WARNING)
+        for n, changes in enumerate(drawn):
+            inject[:] = changes
+            xp_id, _, markers = _marker(n)
+            before = len(level_ups)
+            await cabin.write(markers[:1])
+            await _until(lambda: xp_id in gamification.log, timeout=20)  # noqa: B023
+            await gamification.async_figures()
+            await hass.async_block_till_done()
+            assert entry.state is ConfigEntryState.LOADED
+            assert len(level_ups) - before <= 1
+            await entry.runtime_data.store.async_save()
+            json_bytes(entry.runtime_data.store.collect())
+            json_bytes(entry.runtime_data.sync.info())  # the diagnostics' part too
+        assert all(0 <= e.amount <= MAX_AWARD for e in gamification.log)
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+        assert not errors, [r.getMessage()[:300] for r in errors]
+        warnings = [r.getMessage() for r in caplog.records if "Skipping another site's" in r.msg]
+        assert warnings
+        assert len(set(warnings)) == len(warnings)  # once, though every answer repeats them
+        assert entry.runtime_data.sync.connected is True
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        await _teardown(hass, entry)
