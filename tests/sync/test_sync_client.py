@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import json
+import math
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -216,6 +217,41 @@ async def test_forged_answers_are_refused(
     try:
         client = SyncClient(session, url, API_SECRET)
         with pytest.raises(SyncAnswerError, match="not signed"):
+            await client.records("settings")
+    finally:
+        await runner.cleanup()
+
+
+async def test_huge_integers_and_deep_nesting_in_a_signed_answer(session: ClientSession) -> None:
+    """A dishonest service's answer: an item worth a 5,000-digit integer is read (as infinity,
+    which the integration's checks refuse) rather than failing the whole answer; nesting too
+    deep for the parser is an unreadable answer, not a crash."""
+    answers = {
+        "/v1/items": b'{"items": {"a": {"amount": ' + b"9" * 5000 + b'}, "b": -' + b"9" * 41
+        + b', "c": ' + b"9" * 40 + b"}}",
+        "/v1/records": b'{"records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    }  # fmt: skip
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": "lifeops_sync", "node_id": "home"})
+
+    async def reply(request: web.Request) -> web.Response:
+        answer = answers[request.path]
+        signature = response_signature(API_SECRET, request.headers["X-LifeOps-Nonce"], 200, answer)
+        return web.Response(body=answer, headers={"X-LifeOps-Signature": signature})
+
+    app = web.Application()
+    app.router.add_get("/v1/health", health)
+    app.router.add_route("*", "/v1/{tail:.*}", reply)
+    runner, url = await _serve(app)
+    client = SyncClient(session, url, API_SECRET)
+    try:
+        assert await client.items("xp") == {
+            "a": {"amount": math.inf},
+            "b": -math.inf,
+            "c": 10**40 - 1,
+        }
+        with pytest.raises(SyncAnswerError):
             await client.records("settings")
     finally:
         await runner.cleanup()

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
+import math
 import re
 import time
 from typing import Any, Final
@@ -28,6 +29,7 @@ SERVICE_NAME: Final = "lifeops_sync"
 DEFAULT_TIMEOUT: Final = 10.0
 #: The longest a change-feed request waits for news (the service's bound too).
 MAX_WAIT: Final = 60.0
+MAX_DIGITS: Final = 40
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
@@ -106,6 +108,17 @@ def encode_cursor(cursor: Mapping[str, int]) -> str:
 def _path(path: str, query: Mapping[str, str]) -> str:
     """A path with its query, every value percent-encoded (`+ & # % /`, spaces, any text)."""
     return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
+
+
+def _whole(digits: str) -> int | float:
+    """A JSON integer, or infinity for one of more than `MAX_DIGITS` digits.
+
+    No count or time LifeOps keeps is that long, and every check refuses infinity; Python's own
+    limit (4,300 digits) would instead fail the whole answer, and with it the change feed.
+    """
+    if len(digits) <= MAX_DIGITS:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf
 
 
 def _code(body: bytes) -> str | None:
@@ -308,8 +321,8 @@ class SyncClient:
         if not answer_is_genuine(self._secret, headers[HEADER_NONCE], status, data, signature):
             raise SyncAnswerError("the answer is not signed by the service")
         try:
-            return json.loads(data)
-        except ValueError as err:
+            return json.loads(data, parse_int=_whole)
+        except (ValueError, RecursionError) as err:  # (RecursionError: nested too deep)
             raise SyncAnswerError("the answer is not JSON") from err
 
 
