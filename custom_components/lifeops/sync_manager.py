@@ -1118,6 +1118,7 @@ class SyncManager:
         take, refused = inbound.settings_fields(take, current)
         for field, reason in refused.items():
             self.refusals.refuse(SETTINGS_COLLECTION, f"{PERSON_KEY}.{field}", reason)
+            self.last_error = "invalid_synced_settings"
         if not take:
             return
         settings, errors = s.validate({**current, **take})
