@@ -197,6 +197,10 @@ def test_settings_fields_are_checked_one_by_one() -> None:
     )
     assert take == {"bedtime": "23:00:00"}
     assert set(refused) == {"wind_down_minutes", "wake_time", "screen_time_limit_minutes"}
+    # Two fields that make sense only together are taken together (the new bedtime is the
+    # current wake time).
+    both = {"bedtime": "06:30:00", "wake_time": "14:00:00"}
+    assert inbound.settings_fields(both, current) == (both, {})
 
 
 def test_agent_switches_are_booleans_of_known_agents() -> None:

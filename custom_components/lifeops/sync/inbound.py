@@ -278,22 +278,22 @@ def dismissal(key: str, value: Any, *, now: datetime) -> Checked[datetime]:
 def settings_fields(
     remote: Mapping[str, Any], current: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Fields of `settings/person`: each as the options form checks it, over `current`.
+    """Fields of `settings/person`, checked as the options form checks them, over `current`.
 
-    Returns the fields that pass on their own, and the reason per field that does not. (That
-    the fields taken together make sense, say wake time and bedtime apart, the caller checks.)
+    Taken together when they pass together (two fields may only make sense with each other: a
+    new bedtime and wake time); otherwise the fields the check names are refused and the rest
+    returned (the caller checks those again with the current settings).
     """
-    take: dict[str, Any] = {}
-    refused: dict[str, str] = {}
-    for field, value in remote.items():
-        if not json_safe(value):
-            refused[field] = REASON_FIELD
-            continue
-        settings, errors = s.validate({**current, field: value})
-        if settings is None and field in errors:
-            refused[field] = f"{REASON_FIELD}:{errors[field]}"
-        else:
-            take[field] = value
+    refused: dict[str, str] = {
+        field: REASON_FIELD for field, value in remote.items() if not json_safe(value)
+    }
+    take = {field: value for field, value in remote.items() if field not in refused}
+    settings, errors = s.validate({**current, **take})
+    if settings is None:
+        for field, error in errors.items():
+            if field in take:
+                del take[field]
+                refused[field] = f"{REASON_FIELD}:{error}"
     return take, refused
 
 
