@@ -532,6 +532,13 @@ def test_validate_habit() -> None:
     ]
     for user_input, expected in cases:
         assert validate_habit(user_input, existing={"meditate"}) == (None, expected), user_input
+    # At most 100 habits of one's own (another site's beyond them are refused too).
+    full = {f"habit_{n}" for n in range(100)}
+    assert validate_habit({"name": "Read", "xp": 5}, existing=full) == (
+        None,
+        {"name": "too_many_habits"},
+    )
+    assert validate_habit({"name": "Read", "xp": 5}, existing=full, habit_id="habit_1")[0]
     # times_per_week is read only for a weekly schedule.
     assert validate_habit({"name": "Read", "xp": 5, "times_per_week": 99})[1] == {}
 

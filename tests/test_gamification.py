@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.gamification import compute as real_compute
+from custom_components.lifeops.core.habits import Habit
 from custom_components.lifeops.core.settings import Settings
 from custom_components.lifeops.core.xp import read_events as real_read_events
 
@@ -1024,3 +1025,17 @@ async def test_a_stored_event_beyond_the_logs_limits_is_left_out_at_start(
     # And it awards again (award_xp failed on such a log).
     await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=5)
     assert _state(hass, TOTAL_XP) == "52"
+
+
+async def test_a_hundred_habits_are_the_most(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    controller = init_integration.runtime_data.gamification
+    for n in range(100):
+        controller.async_add_habit(Habit(id=f"habit_{n}", name=f"Habit {n}"))
+    before = controller.as_dict()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "create_habit", {"name": "Read"}, blocking=True)
+    assert err.value.translation_key == "too_many_habits"
+    assert "too_many_habits" in STRINGS["exceptions"]
+    assert controller.as_dict() == before

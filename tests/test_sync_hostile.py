@@ -36,6 +36,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.lifeops.core.habits import MAX_HABITS
+from custom_components.lifeops.core.notifications import MAX_MIRRORED
 from custom_components.lifeops.core.xp import MAX_AWARD, level_for_xp
 from custom_components.lifeops.sync import SyncClient
 from lifeops_sync.auth import response_signature
@@ -121,6 +123,10 @@ NOTE = {
     "scheduled": NOW, "status": "pending", "delivered_at": None, "dedupe_key": "k", "count": 1,
     "site": "cabin",
 }  # fmt: skip
+
+
+def _set_op(collection: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"op": "set", "collection": collection, "key": key, "fields": fields}
 
 
 def _set(collection: str, base: dict[str, Any], hostile: dict[str, Any]) -> Any:
@@ -257,6 +263,20 @@ async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
         }
     ]
     xp_id = _marker(len(drawn))[0]
+    # More habits and notifications than a site keeps of others': the rest refused.
+    await cabin.write(
+        [_set_op("habits", f"habit_{i}", HABIT | {"name": f"Habit {i}"}) for i in range(120)]
+        + [
+            _set_op("notifications", f"flood-{i}", NOTE | {"dedupe_key": f"f{i}"})
+            for i in range(1010)
+        ]
+    )
+    controller = entry.runtime_data.gamification
+    await _until(
+        lambda: len(controller.habits) == MAX_HABITS
+        and sum(1 for item in queue.all() if item.mirrored) == MAX_MIRRORED,
+        timeout=20,
+    )
 
     assert all(0 <= e.amount <= MAX_AWARD for e in gamification.log)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)

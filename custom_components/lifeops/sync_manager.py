@@ -77,8 +77,8 @@ from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
 from .core.agents import Agent
-from .core.habits import BUILTIN_IDS, Habit
-from .core.notifications import Status
+from .core.habits import BUILTIN_IDS, MAX_HABITS, Habit
+from .core.notifications import MAX_MIRRORED, Status
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
 from .long_term_store import LongTermStore, store_config, store_options
@@ -544,14 +544,18 @@ class SyncManager:
         controller = runtime.notifications
         changed = False
         now = dt_util.utcnow()
+        room = MAX_MIRRORED - sum(1 for item in controller.queue.all() if item.mirrored)
         for notification_id, fields in records.items():
             if fields.get("site") == runtime.site:
                 continue  # this site's own, written from here
             item, reason = inbound.notification(notification_id, fields, now=now)
-            if item is None:
+            was = controller.queue.get(notification_id)
+            if item is not None and was is None:
+                room -= 1
+                reason = inbound.REASON_TOO_MANY if room < 0 else None
+            if item is None or reason is not None:
                 self.refusals.refuse(NOTIFICATIONS_COLLECTION, notification_id, str(reason))
                 continue
-            was = controller.queue.get(notification_id)
             if controller.queue.merge_synced(item):
                 changed = True
                 dismissed_there = item.status is Status.DISMISSED
@@ -1148,11 +1152,15 @@ class SyncManager:
         known: dict[str, dict[str, Any]] = {} if self._known_habits is None else self._known_habits
         controller = self.entry.runtime_data.gamification
         add: list[Habit] = []
+        room = MAX_HABITS - len(controller.habits)
         for habit_id, fields in remote.items():
             if habit_id in pending or habit_id in BUILTIN_IDS:
                 continue
             habit, reason = inbound.habit(habit_id, fields)
-            if habit is None:
+            if habit is not None and habit_id not in controller.habits:
+                room -= 1
+                reason = inbound.REASON_TOO_MANY if room < 0 else None
+            if habit is None or reason is not None:
                 self.refusals.refuse(HABITS_COLLECTION, habit_id, str(reason))
                 continue
             known[habit_id] = habit.as_dict()

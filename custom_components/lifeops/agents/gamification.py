@@ -61,6 +61,7 @@ from ..core.gamification import Figures, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
     ERROR_DUPLICATE_HABIT,
+    ERROR_TOO_MANY_HABITS,
     Goal,
     Habit,
     Schedule,
@@ -113,6 +114,7 @@ _OWN_MESSAGES: Final = frozenset(
         ERROR_TIME_TOO_OLD,
         ERROR_UNKNOWN_HABIT,
         ERROR_DUPLICATE_HABIT,
+        ERROR_TOO_MANY_HABITS,
         ERROR_BUILTIN_HABIT,
     }
 )

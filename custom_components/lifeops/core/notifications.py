@@ -46,6 +46,8 @@ MAX_TITLE_LENGTH: Final = 120
 MAX_MESSAGE_LENGTH: Final = 2000
 MAX_URL_LENGTH: Final = 2048
 URL_PREFIXES: Final = ("/", "http://", "https://", "homeassistant://")
+# Other sites' notifications a queue mirrors at most (a site's own are pruned after a week).
+MAX_MIRRORED: Final = 1000
 
 FINISHED = frozenset({Status.DELIVERED, Status.FAILED, Status.DISMISSED})
 

@@ -67,6 +67,7 @@ REASON_TIME: Final = "invalid_time"
 REASON_TEXT: Final = "invalid_text"
 REASON_AMOUNT: Final = "invalid_amount"
 REASON_FIELD: Final = "invalid_field"
+REASON_TOO_MANY: Final = "too_many"  # beyond what this site keeps of the collection
 
 
 def _time(value: Any, now: datetime) -> datetime | None:
