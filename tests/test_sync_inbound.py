@@ -146,12 +146,14 @@ def test_habits_keep_the_habit_form_limits() -> None:
 def test_work_sessions_and_dismissals() -> None:
     session, reason = inbound.work_session("s1", _session(), now=NOW)
     assert reason is None and session is not None and session.site == "cabin"
+    long_entity = _session(source="binary_sensor." + "x" * 200)  # a work source's entity id
+    assert inbound.work_session("s1", long_entity, now=NOW)[1] is None
     for fields in [
         _session(end="2026-12-03T07:00:00+00:00"),  # ends before it starts
         _session(start="9999-12-31T23:59:59+00:00", end=None),
         _session(start="2026-12-03T08:00:00"),
         _session(source="\udc00"),
-        _session(source="x" * 65),
+        _session(source="x" * 256),
         _session(site=""),
         _session(scheduled="yes"),
     ]:

@@ -39,7 +39,7 @@ from ..core.notifications import (
 )
 from ..core.sites import MAX_SITE_NAME_LENGTH
 from ..core.text import MAX_SHORT_TEXT, clean_text, storable
-from ..core.work import WorkSession
+from ..core.work import MAX_SOURCE_LENGTH, WorkSession
 from ..core.xp import (
     EARLIEST_EVENT,
     LATEST_EVENT,
@@ -192,7 +192,7 @@ def habit(key: str, fields: Any) -> Checked[Habit]:
 def work_session(key: str, fields: Any, *, now: datetime) -> Checked[WorkSession]:  # noqa: PLR0911
     """A record `work_sessions/<id>`: another site's session.
 
-    Its source a short storable text as `start_work` takes it, start and end aware times from
+    Its source storable text as `start_work` or an entity id gives it, start and end times from
     2000 to a day ahead, the end not before the start, its site a site name.
     """
     if not isinstance(fields, Mapping):
@@ -200,7 +200,7 @@ def work_session(key: str, fields: Any, *, now: datetime) -> Checked[WorkSession
     if clean_text(key, MAX_SHORT_TEXT, min_length=1) != key:
         return None, REASON_KEY
     source, site = fields.get("source"), fields.get("site")
-    if clean_text(source, MAX_SHORT_TEXT, min_length=1) is None:
+    if clean_text(source, MAX_SOURCE_LENGTH, min_length=1) is None:
         return None, REASON_TEXT
     if clean_text(site, MAX_SITE_NAME_LENGTH, min_length=1) is None:
         return None, REASON_TEXT
