@@ -51,8 +51,9 @@ CLOCK_SKEW: Final = timedelta(minutes=5)  # how far ahead of now a time may be
 SYNCED_AHEAD: Final = timedelta(days=1)
 EARLIEST_EVENT: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_EVENT: Final = datetime(3000, 1, 1, tzinfo=UTC)  # (the figures fail near year 9999)
-_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
-_EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}")
+# An event's id and type, as the actions take them (and another site's must be).
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+EVENT_TYPE_PATTERN: Final = re.compile(r"[a-z0-9_]{1,64}")
 _AGENTS: Final = frozenset(agent.value for agent in Agent)
 
 ERROR_INVALID_ID: Final = "invalid_id"
@@ -298,7 +299,7 @@ def level_progress(total: int) -> LevelProgress:
 def _event_id(value: Any, new_id: str) -> str | None:
     if value is None or value == "":
         return new_id
-    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value.strip()):
         return value.strip()
     return None
 
@@ -353,7 +354,7 @@ def validate_award(
     if not isinstance(agent, str) or agent not in _AGENTS:
         errors[FIELD_AGENT] = ERROR_INVALID_CHOICE
     event_type = user_input.get(FIELD_EVENT_TYPE)
-    if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+    if not isinstance(event_type, str) or not EVENT_TYPE_PATTERN.fullmatch(event_type):
         errors[FIELD_EVENT_TYPE] = ERROR_INVALID_EVENT_TYPE
     amount, error = whole_in_range(user_input.get(FIELD_AMOUNT), 1, MAX_AWARD)
     if error is not None:

@@ -9,8 +9,8 @@ from the same constants (`core.xp`, `core.habits`, `core.notifications`, `core.t
 keeps the store writable: storable text (no lone surrogates), whole numbers that JSON storage
 holds, finite floats, times in a sane range.
 
-`Refusals` counts what was refused (for diagnostics) and logs one warning per refused key (not
-one per read), at most `MAX_WARNINGS` of them a run.
+`Refusals` counts what was refused (for diagnostics) and logs one warning per refused record and
+reason (not one per read), at most `MAX_WARNINGS` of them a run.
 
 No Home Assistant imports.
 """
@@ -42,6 +42,8 @@ from ..core.text import MAX_SHORT_TEXT, clean_text, storable
 from ..core.work import MAX_SOURCE_LENGTH, WorkSession
 from ..core.xp import (
     EARLIEST_EVENT,
+    EVENT_TYPE_PATTERN,
+    ID_PATTERN,
     LATEST_EVENT,
     MAX_AWARD,
     MAX_DESCRIPTION_LENGTH,
@@ -55,8 +57,6 @@ MAX_WARNINGS: Final = 20  # warnings a run logs about refused records; later one
 MAX_COUNT: Final = 10**9  # a notification's repeat count
 MAX_COLLECTIONS: Final = 32  # collections counted apart
 MAX_REMEMBERED: Final = 100_000  # refused keys remembered (beyond: counted again when re-read)
-_ID: Final = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")  # XP event ids, as `core.xp` takes them
-_EVENT_TYPE: Final = re.compile(r"[a-z0-9_]{1,64}")
 _HABIT_ID: Final = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")  # `core.sites.site_id`'s slugs
 _AGENTS: Final = frozenset(agent.value for agent in Agent)
 _MAX_INT: Final = 2**53  # JSON storage and every reader hold whole numbers up to this
@@ -128,7 +128,7 @@ def xp_event(key: str | None, value: Any, *, now: datetime) -> Checked[XpEvent]:
     if not isinstance(value, Mapping):
         return None, REASON_NOT_AN_OBJECT
     event_id = value.get("id")
-    if not isinstance(event_id, str) or not _ID.fullmatch(event_id):
+    if not isinstance(event_id, str) or not ID_PATTERN.fullmatch(event_id):
         return None, REASON_KEY
     if key is not None and key != event_id:
         return None, REASON_KEY
@@ -141,7 +141,7 @@ def xp_event(key: str | None, value: Any, *, now: datetime) -> Checked[XpEvent]:
     agent, event_type = value.get("agent"), value.get("event_type")
     if not isinstance(agent, str) or agent not in _AGENTS or not isinstance(event_type, str):
         return None, REASON_FIELD
-    if not _EVENT_TYPE.fullmatch(event_type):
+    if not EVENT_TYPE_PATTERN.fullmatch(event_type):
         return None, REASON_FIELD
     description = value.get("description") or ""
     origin = value.get("origin") or ""
@@ -149,7 +149,10 @@ def xp_event(key: str | None, value: Any, *, now: datetime) -> Checked[XpEvent]:
     if (
         clean_text(description, MAX_DESCRIPTION_LENGTH) != description
         or clean_text(origin, MAX_SITE_NAME_LENGTH) != origin
-        or (habit_id is not None and (not isinstance(habit_id, str) or not _ID.fullmatch(habit_id)))
+        or (
+            habit_id is not None
+            and (not isinstance(habit_id, str) or not ID_PATTERN.fullmatch(habit_id))
+        )
     ):
         return None, REASON_TEXT
     try:
