@@ -301,7 +301,9 @@ def test_whatever_a_peer_sends_is_refused_or_storable(
     ]
     for value, reason in results:
         assert (value is None) != (reason is None)
-        if value is not None:
+        if isinstance(value, datetime):  # a dismissal's time
+            assert xp.EARLIEST_EVENT <= value <= NOW + xp.SYNCED_AHEAD
+        elif value is not None:
             json_bytes(value.as_dict())  # raises on lone surrogates and integers beyond 64 bits
     event_ok = results[0][0]
     if event_ok is not None:
