@@ -633,6 +633,11 @@ async def test_options_flow_adds_and_removes_habits(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"name": "duplicate_habit"}
     result = await hass.config_entries.options.async_configure(
+        flow_id, {"name": "Re\ud800ad", "schedule": "daily", "xp": 10, "grace_days": 0}
+    )
+    assert result["errors"] == {"name": "name_invalid"}  # Home Assistant could not store it
+    assert "name_invalid" in STRINGS["options"]["error"]
+    result = await hass.config_entries.options.async_configure(
         flow_id,
         {"name": "Read", "schedule": "weekly", "times_per_week": 3, "xp": 15, "grace_days": 1},
     )
