@@ -94,6 +94,7 @@ async def test_second_entry_for_same_site_aborts(
         ("   ", "site_name_required"),
         ("x" * 65, "site_name_too_long"),
         ("🏔️🌲", "site_name_invalid"),
+        ("Cab\ud800in", "site_name_not_text"),
     ],
 )
 async def test_custom_site_needs_a_usable_name(

@@ -470,7 +470,9 @@ def test_diff_reports_levels_unlocks_and_broken_streaks() -> None:
     assert changes.broken == (
         BrokenStreak(habit_id=Goal.IN_BED_BY_BEDTIME, length=7, last_done=date(2026, 1, 11)),
     )
-    assert changes.levels == (before.level.level + 1, before.level.level + 2, after.level.level)
+    # Three levels crossed: announced once, for the last one.
+    assert after.level.level == before.level.level + 3
+    assert (changes.previous_level, changes.level) == (before.level.level, after.level.level)
     assert [a.id for a in changes.unlocked] == ["level_5"]
     # The stored snapshot says the same after a restart.
     stored = Snapshot.from_dict(json.loads(json.dumps(before.snapshot().as_dict())))
@@ -511,6 +513,7 @@ def test_validate_habit() -> None:
     cases = [
         ({"name": "", "xp": 5}, {"name": "name_required"}),
         ({"name": "x" * 65, "xp": 5}, {"name": "name_too_long"}),
+        ({"name": "Re\ud800ad", "xp": 5}, {"name": "name_invalid"}),
         ({"name": "🏔️", "xp": 5}, {"name": "name_without_letters"}),
         ({"name": "In bed by bedtime", "xp": 5}, {"name": "duplicate_habit"}),
         ({"name": "Meditate", "xp": 5}, {"name": "duplicate_habit"}),
@@ -529,6 +532,13 @@ def test_validate_habit() -> None:
     ]
     for user_input, expected in cases:
         assert validate_habit(user_input, existing={"meditate"}) == (None, expected), user_input
+    # At most 100 habits of one's own (another site's beyond them are refused too).
+    full = {f"habit_{n}" for n in range(100)}
+    assert validate_habit({"name": "Read", "xp": 5}, existing=full) == (
+        None,
+        {"name": "too_many_habits"},
+    )
+    assert validate_habit({"name": "Read", "xp": 5}, existing=full, habit_id="habit_1")[0]
     # times_per_week is read only for a weekly schedule.
     assert validate_habit({"name": "Read", "xp": 5, "times_per_week": 99})[1] == {}
 

@@ -24,8 +24,9 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.gamification import compute as real_compute
+from custom_components.lifeops.core.habits import Habit
 from custom_components.lifeops.core.settings import Settings
-from custom_components.lifeops.core.xp import XpLog
+from custom_components.lifeops.core.xp import read_events as real_read_events
 
 # Wednesday 25 November 2026, 14:00 in Stockholm: a quiet afternoon.
 pytestmark = pytest.mark.freeze_time("2026-11-25T13:00:00+00:00")
@@ -273,6 +274,11 @@ async def test_award_xp_fires_xp_awarded_and_a_level_up_at_100(
     # Awards earn XP but no achievement that counts habits.
     assert _state(hass, ACHIEVEMENTS) == "0"
 
+    # An award that crosses several levels (2 -> 5 at 1,000 XP) announces the last one, once.
+    await _call(hass, "award_xp", agent="fitness", event_type="marathon", amount=1000)
+    assert [(e.data["previous_level"], e.data["level"]) for e in level_ups] == [(1, 2), (2, 5)]
+    assert level_ups[-1].data["total_xp"] == 1110
+
 
 async def test_achievements_unlock_once_with_progress_towards_the_rest(
     hass: HomeAssistant, meditate: None
@@ -494,6 +500,8 @@ AWARD = {"agent": "sleep", "event_type": "walk", "amount": 5}
         ("award_xp", {**AWARD, "amount": 0}, "invalid_field_amount"),
         ("award_xp", {**AWARD, "amount": 2.5}, "invalid_field_amount"),
         ("award_xp", {**AWARD, "description": "d" * 300}, "invalid_field_description"),
+        ("award_xp", {**AWARD, "description": "lone \ud800"}, "invalid_field_description"),
+        ("create_habit", {"name": "Re\udfffad"}, "invalid_field_name"),
         ("award_xp", {**AWARD, "time": "2026-11-25T14:00:00+99:00"}, "invalid_field_time"),
         ("create_habit", {}, "invalid_field_name"),
         ("create_habit", {"name": "!!!"}, "invalid_field_name"),
@@ -625,6 +633,11 @@ async def test_options_flow_adds_and_removes_habits(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"name": "duplicate_habit"}
     result = await hass.config_entries.options.async_configure(
+        flow_id, {"name": "Re\ud800ad", "schedule": "daily", "xp": 10, "grace_days": 0}
+    )
+    assert result["errors"] == {"name": "name_invalid"}  # Home Assistant could not store it
+    assert "name_invalid" in STRINGS["options"]["error"]
+    result = await hass.config_entries.options.async_configure(
         flow_id,
         {"name": "Read", "schedule": "weekly", "times_per_week": 3, "xp": 15, "grace_days": 1},
     )
@@ -691,7 +704,8 @@ async def test_midnight_across_a_dst_night(
 
 # ---- figures off the event loop ---------------------------------------------------------------
 
-COMPUTE = "custom_components.lifeops.agents.gamification.compute"
+GAMIFICATION = "custom_components.lifeops.agents.gamification"
+COMPUTE = f"{GAMIFICATION}.compute"
 
 
 async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
@@ -701,17 +715,16 @@ async def test_figures_are_recomputed_in_the_executor_not_the_event_loop(
     calls: list[tuple[int, int]] = []
 
     reads: list[int] = []
-    real_from_dict = XpLog.from_dict
 
     def spy(log: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append((threading.get_ident(), len(log)))
         return real_compute(log, *args, **kwargs)
 
-    def read(data: Any) -> XpLog:
+    def read(items: Any) -> Any:
         reads.append(threading.get_ident())
-        return real_from_dict(data)
+        return real_read_events(items)
 
-    with patch(COMPUTE, spy), patch.object(XpLog, "from_dict", read):
+    with patch(COMPUTE, spy), patch(f"{GAMIFICATION}.read_events", read):
         response = await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=120)
         assert response["total_xp"] == 120
         assert response["level"] == 2
@@ -970,3 +983,64 @@ async def test_the_goal_inputs_are_chosen_in_the_options_flow(
     await hass.async_block_till_done()
     assert init_integration.options[key] == entity_id
     assert getattr(init_integration.runtime_data.settings, attribute) == entity_id
+
+
+async def test_a_stored_event_beyond_the_logs_limits_is_left_out_at_start(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store written before synced events were checked may hold another site's event dated
+    in year 9999 (the figures raised OverflowError and the entry failed to set up) or worth
+    2^64 XP: the entry starts without them."""
+
+    def event(event_id: str, time: str, amount: int) -> dict[str, Any]:
+        fields = {"agent": "fitness", "event_type": "hike", "description": "", "origin": "cabin"}
+        return {"id": event_id, "time": time, "amount": amount, "habit_id": None, **fields}
+
+    hass_storage[f"lifeops.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"lifeops.{mock_config_entry.entry_id}",
+        "data": {
+            "gamification": {
+                "log": {
+                    "events": [
+                        event("fine", "2026-11-20T10:00:00+00:00", 40),
+                        event("far", "9999-12-31T23:59:59+00:00", 10),
+                        event("west", "9999-12-31T23:59:59-12:00", 10),
+                        event("huge", "2026-11-20T10:00:00+00:00", 2**64),
+                        # Far ahead of now but within the fixed bounds: kept (a clock that
+                        # starts wrong must not make the log drop real events).
+                        event("ahead", "2999-01-01T00:00:00+00:00", 7),
+                    ]
+                }
+            }
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert _state(hass, TOTAL_XP) == "47"
+    assert [e.id for e in mock_config_entry.runtime_data.gamification.log] == ["fine", "ahead"]
+    assert "Left out 3 stored XP events" in caplog.text
+    # And it awards again (award_xp failed on such a log).
+    await _call(hass, "award_xp", agent="sleep", event_type="nap", amount=5)
+    assert _state(hass, TOTAL_XP) == "52"
+
+
+async def test_a_hundred_habits_are_the_most(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    controller = init_integration.runtime_data.gamification
+    for n in range(100):
+        controller.async_add_habit(Habit(id=f"habit_{n}", name=f"Habit {n}"))
+    before = controller.as_dict()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "create_habit", {"name": "Read"}, blocking=True)
+    assert err.value.translation_key == "too_many_habits"
+    assert "too_many_habits" in STRINGS["exceptions"]
+    assert controller.as_dict() == before

@@ -693,8 +693,11 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
                 }
             ]
         )
-        await _until(lambda: "were not applied" in caplog.text)
+        await _until(lambda: "settings record 'person.wake_time'" in caplog.text)
         assert dict(entry.options) == before
+        info = entry.runtime_data.sync.info()
+        assert info["refused_records"] == {"settings": 1}
+        assert info["last_error"] == "invalid_synced_settings"
         await _teardown(hass, entry)
     finally:
         await gate.stop()

@@ -56,6 +56,7 @@ from .const import (
 )
 from .core import habits as h, settings as s
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
+from .core.text import storable
 from .data import LifeOpsConfigEntry, is_oura_entry
 from .entry_update import async_update_entry_and_abort
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
@@ -92,13 +93,18 @@ def _read_site(user_input: Mapping[str, Any]) -> tuple[str, str | None, dict[str
     if site != SITE_CUSTOM:
         return site, None, {}
     name = (user_input.get(CONF_SITE_NAME) or "").strip()
-    if not name:
-        return "", None, {CONF_SITE_NAME: "site_name_required"}
-    if len(name) > MAX_SITE_NAME_LENGTH:
-        return "", None, {CONF_SITE_NAME: "site_name_too_long"}
     identifier = site_id(name)
-    if not identifier:
-        return "", None, {CONF_SITE_NAME: "site_name_invalid"}
+    error: str | None = None
+    if not name:
+        error = "site_name_required"
+    elif len(name) > MAX_SITE_NAME_LENGTH:
+        error = "site_name_too_long"
+    elif not storable(name):  # a lone surrogate: Home Assistant could not store the entry
+        error = "site_name_not_text"
+    elif not identifier:
+        error = "site_name_invalid"
+    if error is not None:
+        return "", None, {CONF_SITE_NAME: error}
     if identifier in {preset.value for preset in Site}:
         # "Home" typed by hand is the preset home site.
         return identifier, None, {}

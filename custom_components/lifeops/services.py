@@ -14,13 +14,32 @@ import voluptuous as vol
 from .actions import ENTRY_FIELD, EntryHandler, async_register_action, for_entry
 from .const import DOMAIN
 from .core import habits, xp
-from .core.notifications import Priority
+from .core.notifications import (
+    MAX_MESSAGE_LENGTH,
+    MAX_TITLE_LENGTH,
+    MAX_URL_LENGTH,
+    URL_PREFIXES,
+    Priority,
+)
+from .core.text import MAX_SHORT_TEXT, storable
 from .data import LifeOpsConfigEntry
 from .long_term_store import async_query_trend
 from .sync_manager import async_sync_now
 from .timescale import queries as trends
 
-_TEXT = vol.All(cv.string, vol.Strip, vol.Length(min=1, max=64))
+
+def _storable(value: str) -> str:
+    """Refuse text that cannot be stored (a lone surrogate): the store would fail to write."""
+    if not storable(value):
+        raise vol.Invalid("not valid Unicode text")
+    return value
+
+
+def _text(max_length: int) -> vol.All:
+    return vol.All(cv.string, vol.Strip, vol.Length(min=1, max=max_length), _storable)
+
+
+_TEXT = _text(MAX_SHORT_TEXT)
 DEFAULT_HABIT_XP = 10
 
 
@@ -40,7 +59,7 @@ def _datetime(value: Any) -> datetime:
 
 def _url(value: Any) -> str:
     text = cv.string(value).strip()
-    if not text.startswith(("/", "http://", "https://", "homeassistant://")) or len(text) > 2048:
+    if not text.startswith(URL_PREFIXES) or len(text) > MAX_URL_LENGTH or not storable(text):
         raise vol.Invalid("not a URL or a Home Assistant path")
     return text
 
@@ -70,8 +89,8 @@ SCHEMAS: dict[str, vol.Schema] = {
     "notify": vol.Schema(
         {
             **ENTRY_FIELD,
-            vol.Required("title"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=120)),
-            vol.Required("message"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=2000)),
+            vol.Required("title"): _text(MAX_TITLE_LENGTH),
+            vol.Required("message"): _text(MAX_MESSAGE_LENGTH),
             vol.Optional("priority", default=int(Priority.NORMAL)): vol.All(
                 vol.Coerce(int), vol.Range(min=1, max=4)
             ),
@@ -120,7 +139,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     "query_trend": vol.Schema(
         {
             **ENTRY_FIELD,
-            vol.Required("metric"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=100)),
+            vol.Required("metric"): _text(100),
             vol.Optional("start"): _datetime,
             vol.Optional("end"): _datetime,
             vol.Optional("days", default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=3660)),

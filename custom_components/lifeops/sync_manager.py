@@ -77,13 +77,20 @@ from .agents.gamification import EVENT_XP_AWARDED
 from .const import DOMAIN
 from .core import settings as s
 from .core.agents import Agent
-from .core.habits import BUILTIN_IDS, Habit
-from .core.notifications import Notification, Status
-from .core.work import WorkSession
+from .core.habits import BUILTIN_IDS, MAX_HABITS, Habit
+from .core.notifications import MAX_MIRRORED, Status
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
 from .long_term_store import LongTermStore, store_config, store_options
-from .sync import Change, ChangeFeed, SyncAuthError, SyncClient, SyncError, SyncRequestError
+from .sync import (
+    Change,
+    ChangeFeed,
+    SyncAuthError,
+    SyncClient,
+    SyncError,
+    SyncRequestError,
+    inbound,
+)
 from .sync.long_term_rows import backfill, backfill_done, received_rows, sync_ops
 from .sync.queue import (
     DEFAULT_MAX_OPS,
@@ -236,6 +243,8 @@ class SyncManager:
         self.options = {SYNC_URL: url, SYNC_SECRET: secret}
         self.client = SyncClient(async_get_clientsession(hass), url, secret)
         self.coordinator = SyncStatusCoordinator(hass, entry, self.client)
+        # Other sites' records and items refused as input (`sync/inbound.py`), per collection.
+        self.refusals = inbound.Refusals(_LOGGER, entry.title)
         stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
         self.cursor: dict[str, int] = dict(stored.get("cursor") or {})
         # The write queue lives in its own file (`sync/queue.py`), opened by `async_start`; a
@@ -352,6 +361,7 @@ class SyncManager:
             "queued_operations": len(self.queue),
             "queue_limit": self.queue.max_ops,
             "dropped_rows": self.queue.dropped,
+            "refused_records": self.refusals.as_dict(),
             "cursor": dict(self.cursor),
             "last_error": self.last_error,
             "long_term_backfill": (
@@ -468,8 +478,9 @@ class SyncManager:
     @callback
     def _apply_dismissal(self, dedupe_key: str, value: Any) -> None:
         """Dismiss here what another site dismissed: the same notification, made before then."""
-        when = dt_util.parse_datetime(value) if isinstance(value, str) else None
-        if when is None or when.tzinfo is None:
+        when, reason = inbound.dismissal(dedupe_key, value, now=dt_util.utcnow())
+        if when is None:
+            self.refusals.refuse(DISMISSALS_COLLECTION, dedupe_key, str(reason))
             return
         controller = self.entry.runtime_data.notifications
         for notification in controller.queue.all():
@@ -532,17 +543,19 @@ class SyncManager:
         runtime = self.entry.runtime_data
         controller = runtime.notifications
         changed = False
+        now = dt_util.utcnow()
+        room = MAX_MIRRORED - sum(1 for item in controller.queue.all() if item.mirrored)
         for notification_id, fields in records.items():
             if fields.get("site") == runtime.site:
                 continue  # this site's own, written from here
-            try:
-                item = Notification.from_synced(notification_id, fields)
-            except ValueError:
-                _LOGGER.warning(
-                    "Skipping a synced notification that cannot be read: %s", notification_id
-                )
-                continue
+            item, reason = inbound.notification(notification_id, fields, now=now)
             was = controller.queue.get(notification_id)
+            if item is not None and was is None:
+                room -= 1
+                reason = inbound.REASON_TOO_MANY if room < 0 else None
+            if item is None or reason is not None:
+                self.refusals.refuse(NOTIFICATIONS_COLLECTION, notification_id, str(reason))
+                continue
             if controller.queue.merge_synced(item):
                 changed = True
                 dismissed_there = item.status is Status.DISMISSED
@@ -588,12 +601,10 @@ class SyncManager:
     @callback
     def _apply_agents(self, remote: Mapping[str, Any], writes_before: int) -> None:
         """Turn agents on or off as another site did, unless a local flip is on its way."""
-        names = {agent.value for agent in Agent}
-        take, again = self._remote_fields(
-            AGENTS_KEY,
-            {k: v for k, v in remote.items() if k in names and isinstance(v, bool)},
-            writes_before,
-        )
+        switches, refused = inbound.agent_switches(remote)
+        for field, reason in refused.items():
+            self.refusals.refuse(SETTINGS_COLLECTION, f"{AGENTS_KEY}.{field}", reason)
+        take, again = self._remote_fields(AGENTS_KEY, switches, writes_before)
         self._reread_agents = self._reread_agents or again
         if not take:
             return
@@ -614,18 +625,14 @@ class SyncManager:
         """Take other sites' work sessions (an end that moved there moves here)."""
         runtime = self.entry.runtime_data
         changed = False
+        now = dt_util.utcnow()
         for session_id, fields in records.items():
             site = fields.get("site")
-            if not isinstance(site, str) or not site or site == runtime.site:
-                continue
-            try:
-                session = WorkSession.from_dict({**fields, "id": session_id})
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning(
-                    "Skipping a synced work session that cannot be read: %s", session_id
-                )
-                continue
-            if session.start.tzinfo is None or (session.end and session.end.tzinfo is None):
+            if site == runtime.site or site is None:
+                continue  # this site's own (or none's: nothing to count)
+            session, reason = inbound.work_session(session_id, fields, now=now)
+            if session is None:
+                self.refusals.refuse(WORK_COLLECTION, session_id, str(reason))
                 continue
             changed = runtime.work.tracker.merge_synced(session) or changed
         if changed:
@@ -648,7 +655,7 @@ class SyncManager:
 
         Without a long-term store here they are not kept.
         """
-        received = received_rows(changes, self.client.node_id)
+        received = received_rows(changes, self.client.node_id, self.refusals.refuse)
         if not received:
             return
         store = self.entry.runtime_data.long_term_store
@@ -1010,7 +1017,7 @@ class SyncManager:
             self._queue_settings(synced_values(self.entry.options))
         remote_xp = await self.client.items(XP_COLLECTION)
         gamification = self.entry.runtime_data.gamification
-        self._merge_xp(remote_xp.values())
+        self._merge_xp(remote_xp.items())
         queued = self.queue.pending_keys(XP_COLLECTION)
         missing = [e for e in gamification.log if e.id not in remote_xp and e.id not in queued]
         for event in missing:
@@ -1024,10 +1031,13 @@ class SyncManager:
         own = self.client.node_id
         fields: dict[str, Any] = {}
         agents: dict[str, Any] = {}
-        events: list[Any] = []
+        events: list[tuple[str, Any]] = []
         for change in changes:
             if change.origin == own:
                 continue  # written from here: already applied
+            if not inbound.readable_change(change.collection, change.key):
+                self.refusals.refuse(change.collection, change.key, inbound.REASON_KEY)
+                continue
             if (
                 change.kind == "field"
                 and change.collection == SETTINGS_COLLECTION
@@ -1043,7 +1053,7 @@ class SyncManager:
             ):
                 agents[change.field] = change.value
             elif change.kind == "item" and change.collection == XP_COLLECTION:
-                events.append(change.value)
+                events.append((change.key, change.value))
             elif change.collection == HABITS_COLLECTION:
                 self._reread_habits = True  # read the records whole: fields may come apart
             elif change.collection == WORK_COLLECTION:
@@ -1109,6 +1119,12 @@ class SyncManager:
         if not take:
             return
         current = s.Settings.from_options(self.entry.options).as_options()
+        take, refused = inbound.settings_fields(take, current)
+        for field, reason in refused.items():
+            self.refusals.refuse(SETTINGS_COLLECTION, f"{PERSON_KEY}.{field}", reason)
+            self.last_error = "invalid_synced_settings"
+        if not take:
+            return
         settings, errors = s.validate({**current, **take})
         if settings is None:
             _LOGGER.warning(
@@ -1136,13 +1152,16 @@ class SyncManager:
         known: dict[str, dict[str, Any]] = {} if self._known_habits is None else self._known_habits
         controller = self.entry.runtime_data.gamification
         add: list[Habit] = []
+        room = MAX_HABITS - len(controller.habits)
         for habit_id, fields in remote.items():
             if habit_id in pending or habit_id in BUILTIN_IDS:
                 continue
-            try:
-                habit = Habit.from_dict({**fields, "id": habit_id})
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning("Skipping a synced habit that cannot be read: %s", habit_id)
+            habit, reason = inbound.habit(habit_id, fields)
+            if habit is not None and habit_id not in controller.habits:
+                room -= 1
+                reason = inbound.REASON_TOO_MANY if room < 0 else None
+            if habit is None or reason is not None:
+                self.refusals.refuse(HABITS_COLLECTION, habit_id, str(reason))
                 continue
             known[habit_id] = habit.as_dict()
             if controller.habits.get(habit_id) != habit:
@@ -1162,13 +1181,16 @@ class SyncManager:
         self.entry.runtime_data.store.async_schedule_save()
 
     @callback
-    def _merge_xp(self, values: Any) -> None:
+    def _merge_xp(self, items: Any) -> None:
+        """Merge other sites' XP events (key, value), each checked as input first."""
         events: list[XpEvent] = []
-        for value in values:
-            try:
-                events.append(XpEvent.from_dict(value))
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.warning("Skipping a synced XP event that cannot be read")
+        now = dt_util.utcnow()
+        for key, value in items:
+            event, reason = inbound.xp_event(key, value, now=now)
+            if event is None:
+                self.refusals.refuse(XP_COLLECTION, str(key), str(reason))
+            else:
+                events.append(event)
         if events:
             self.entry.runtime_data.gamification.async_merge_synced(events)
 

@@ -33,6 +33,7 @@ from .const import DOMAIN
 from .core.achievements import ACHIEVEMENTS
 from .core.agents import Agent
 from .core.notifications import Notification, Status
+from .core.text import MAX_SHORT_TEXT
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .sensor import AGENT_SENSORS, SCHEDULE_SENSORS
 from .trend import PERIODS, async_trend
@@ -81,7 +82,7 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
         {
             **ENTRY_FIELD,
             vol.Required("notification_id"): vol.All(
-                cv.string, vol.Strip, vol.Length(min=1, max=64)
+                cv.string, vol.Strip, vol.Length(min=1, max=MAX_SHORT_TEXT)
             ),
         }
     ),

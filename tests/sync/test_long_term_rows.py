@@ -80,16 +80,20 @@ def test_keys_are_the_primary_key_so_a_row_is_one_item() -> None:
         [1, "cabin", "zz", "m", 1.0, ""],
         [1, None, "ab" * 16, "m", 1.0, ""],
         [1, "cabin", "ab" * 16, {"x": 1}, 1.0, ""],
+        # A hostile peer's: a time beyond year 9999, text PostgreSQL cannot hold, a huge integer.
+        [2**62, "cabin", "ab" * 16, "m", 1.0, ""],
+        [1, "cab\ud800in", "ab" * 16, "m", 1.0, ""],
+        [1, "cabin", "ab" * 16, "m\x00", 1.0, ""],
+        [1, "cabin", "ab" * 16, "m", 2**64, ""],
     ],
 )
 def test_an_unreadable_item_is_refused_and_skipped(value: object) -> None:
     with pytest.raises(RowDecodeError):
         decode_row("health_metric", value)
     change = Change("item", "longterm.health_metric", "k", None, value, "cabin")
-    assert (
-        received_rows([change], "home") == {"health_metric": []}
-        or received_rows([change], "home") == {}
-    )
+    refused: list[tuple[str, str, str]] = []
+    assert received_rows([change], "home", lambda *said: refused.append(said)) == {}
+    assert [said[:2] for said in refused] == [("longterm.health_metric", "k")]
 
 
 def test_a_backfill_page_gives_other_nodes_readable_rows() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import json
+import math
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -117,6 +118,36 @@ async def test_a_set_is_read_page_by_page(service: Service, session: ClientSessi
             await client.items_page("rows", limit=limit)
 
 
+QUERY_KEYS = ["a+b", "a&key=other", "x#y", "100% off", "a/b", "with space", "=?", "é+é", "plain"]
+
+
+async def test_every_query_is_encoded(service: Service, session: ClientSession) -> None:
+    """Record keys (notification ids) and collections with ``+ & # % /`` and spaces: each one
+    read alone comes back as itself, and nothing else (the query is not cut or merged)."""
+    client = SyncClient(session, service.url, API_SECRET)
+    await client.write(
+        [
+            {"op": "set", "collection": "notifications", "key": key, "fields": {"n": i}}
+            for i, key in enumerate(QUERY_KEYS)
+        ]
+        + [{"op": "set", "collection": "odd coll+&#", "key": "k", "fields": {"n": -1}}]
+    )
+    for i, key in enumerate(QUERY_KEYS):
+        assert await client.records("notifications", key) == {key: {"n": i}}, key
+    assert await client.records("notifications") == {k: {"n": i} for i, k in enumerate(QUERY_KEYS)}
+    assert await client.records("odd coll+&#") == {"k": {"n": -1}}
+    await client.write(
+        [{"op": "add", "collection": "a+b&c", "key": k, "value": k} for k in QUERY_KEYS]
+    )
+    assert await client.items("a+b&c") == {k: k for k in QUERY_KEYS}
+    after = sorted(QUERY_KEYS, key=str.encode)[3]
+    page = await client.items_page("a+b&c", after)
+    assert list(page.items) == [k for k in sorted(QUERY_KEYS, key=str.encode) if k > after]
+    # The feed's cursor too (node ids cannot hold these, but it goes through the same path).
+    feed = await client.changes({}, limit=1000)
+    assert {c.key for c in feed.changes if c.collection == "notifications"} == set(QUERY_KEYS)
+
+
 async def test_wrong_secret_is_refused(service: Service, session: ClientSession) -> None:
     client = SyncClient(session, service.url, "not-the-secret-0123456789")
     with pytest.raises(SyncAuthError):
@@ -186,6 +217,41 @@ async def test_forged_answers_are_refused(
     try:
         client = SyncClient(session, url, API_SECRET)
         with pytest.raises(SyncAnswerError, match="not signed"):
+            await client.records("settings")
+    finally:
+        await runner.cleanup()
+
+
+async def test_huge_integers_and_deep_nesting_in_a_signed_answer(session: ClientSession) -> None:
+    """A dishonest service's answer: an item worth a 5,000-digit integer is read (as infinity,
+    which the integration's checks refuse) rather than failing the whole answer; nesting too
+    deep for the parser is an unreadable answer, not a crash."""
+    answers = {
+        "/v1/items": b'{"items": {"a": {"amount": ' + b"9" * 5000 + b'}, "b": -' + b"9" * 41
+        + b', "c": ' + b"9" * 40 + b"}}",
+        "/v1/records": b'{"records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    }  # fmt: skip
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": "lifeops_sync", "node_id": "home"})
+
+    async def reply(request: web.Request) -> web.Response:
+        answer = answers[request.path]
+        signature = response_signature(API_SECRET, request.headers["X-LifeOps-Nonce"], 200, answer)
+        return web.Response(body=answer, headers={"X-LifeOps-Signature": signature})
+
+    app = web.Application()
+    app.router.add_get("/v1/health", health)
+    app.router.add_route("*", "/v1/{tail:.*}", reply)
+    runner, url = await _serve(app)
+    client = SyncClient(session, url, API_SECRET)
+    try:
+        assert await client.items("xp") == {
+            "a": {"amount": math.inf},
+            "b": -math.inf,
+            "c": 10**40 - 1,
+        }
+        with pytest.raises(SyncAnswerError):
             await client.records("settings")
     finally:
         await runner.cleanup()

@@ -61,6 +61,7 @@ from ..core.gamification import Figures, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
     ERROR_DUPLICATE_HABIT,
+    ERROR_TOO_MANY_HABITS,
     Goal,
     Habit,
     Schedule,
@@ -77,6 +78,7 @@ from ..core.xp import (
     XpEvent,
     XpLog,
     goal_met,
+    read_events,
     validate_award,
     validate_completion,
 )
@@ -112,6 +114,7 @@ _OWN_MESSAGES: Final = frozenset(
         ERROR_TIME_TOO_OLD,
         ERROR_UNKNOWN_HABIT,
         ERROR_DUPLICATE_HABIT,
+        ERROR_TOO_MANY_HABITS,
         ERROR_BUILTIN_HABIT,
     }
 )
@@ -140,10 +143,14 @@ def day_event_id(habit_id: str, day: date) -> str:
     return f"{habit_id}@{day.isoformat()}"
 
 
-def _read_log(data: Mapping[str, Any]) -> tuple[XpLog, dict[str, dict[str, Any]]]:
-    """Read a stored log and make each event's stored form (in the executor: it takes a while)."""
-    log = XpLog.from_dict(data)
-    return log, {event.id: event.as_dict() for event in log}
+def _read_log(data: Mapping[str, Any]) -> tuple[XpLog, dict[str, dict[str, Any]], int]:
+    """Read a stored log and make each event's stored form (in the executor: it takes a while).
+
+    Events beyond the log's limits (`core.xp.read_events`) are left out and counted.
+    """
+    events, skipped = read_events(data.get("events") or ())
+    log = XpLog(events)
+    return log, {event.id: event.as_dict() for event in log}, skipped
 
 
 class GamificationController(AgentController):
@@ -214,7 +221,15 @@ class GamificationController(AgentController):
         """Catch up (figures, yesterday's goals), follow the sleep agent, set the midnight timer."""
         await super().async_start()
         if (stored_log := self._stored_log) is not None:
-            loaded, stored_events = await self.hass.async_add_executor_job(_read_log, stored_log)
+            loaded, stored_events, skipped = await self.hass.async_add_executor_job(
+                _read_log, stored_log
+            )
+            if skipped:
+                LOGGER.warning(
+                    "Left out %d stored XP events of %s that are beyond the log's limits",
+                    skipped,
+                    self.entry.title,
+                )
             for event in self.log:  # anything logged while it was read
                 loaded.add(event)
                 kept = loaded.get(event.id)
@@ -303,10 +318,17 @@ class GamificationController(AgentController):
         """Take new figures, announce what changed since the stored snapshot, save."""
         changes = diff(self._snapshot, figures)
         entry_id = self.entry.entry_id
-        for level in changes.levels:
+        if changes.level is not None:
+            # Once, for the level reached, however many a change crossed (a large award, a
+            # site's log merged in): never an event per level.
             self.hass.bus.async_fire(
                 EVENT_LEVEL_UP,
-                {"config_entry_id": entry_id, "level": level, "total_xp": figures.total_xp},
+                {
+                    "config_entry_id": entry_id,
+                    "level": changes.level,
+                    "previous_level": changes.previous_level,
+                    "total_xp": figures.total_xp,
+                },
             )
         for achievement in changes.unlocked:
             self.hass.bus.async_fire(

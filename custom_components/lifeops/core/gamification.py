@@ -11,8 +11,9 @@ that brings a cabin's old events gives the same figures as if they had been logg
   defined here (yet) still earns its XP but has no streak.
 * Achievements (see `achievements`) with progress and stable unlock times.
 
-`diff` compares the figures before and after a recompute and says what to announce: the levels
-reached, the achievements unlocked and the streaks broken.
+`diff` compares the figures before and after a recompute and says what to announce: the level
+reached (once, the final one, however many levels a change crossed), the achievements unlocked
+and the streaks broken.
 
 Speed: time zone conversions are done once per UTC day of the log, not once per event. Within a
 UTC day with one offset the local date changes once, at local midnight, so an event's local date
@@ -258,13 +259,14 @@ class BrokenStreak:
 class Changes:
     """What to announce after a recompute."""
 
-    levels: tuple[int, ...] = ()  # each level newly reached, lowest first
+    level: int | None = None  # the level newly reached (the last of several crossed at once)
+    previous_level: int | None = None  # the level before it
     unlocked: tuple[AchievementProgress, ...] = ()  # in the order they were unlocked
     broken: tuple[BrokenStreak, ...] = ()
 
     def __bool__(self) -> bool:
         """Whether there is anything to announce."""
-        return bool(self.levels or self.unlocked or self.broken)
+        return bool(self.level is not None or self.unlocked or self.broken)
 
 
 def diff(previous: Figures | Snapshot | None, current: Figures) -> Changes:
@@ -285,8 +287,10 @@ def diff(previous: Figures | Snapshot | None, current: Figures) -> Changes:
         restarted = now.started is not None and started is not None and now.started > started
         if now.current == 0 or restarted:
             broken.append(BrokenStreak(habit_id=habit_id, length=length, last_done=now.last_done))
+    raised = current.level.level > before.level
     return Changes(
-        levels=tuple(range(before.level + 1, current.level.level + 1)),
+        level=current.level.level if raised else None,
+        previous_level=before.level if raised else None,
         unlocked=tuple(a for a in current.unlocked if a.id not in before.unlocked),
         broken=tuple(broken),
     )

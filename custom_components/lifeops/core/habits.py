@@ -32,6 +32,7 @@ from typing import Any, Final
 from .agents import Agent
 from .settings import ERROR_INVALID_CHOICE, ERROR_NOT_A_NUMBER, ERROR_NOT_WHOLE, ERROR_OUT_OF_RANGE
 from .sites import site_id
+from .text import storable
 
 
 class Schedule(StrEnum):
@@ -63,11 +64,14 @@ HABIT_GRACE_DAYS: Final = "grace_days"
 MAX_HABIT_NAME_LENGTH: Final = 64
 MAX_HABIT_XP: Final = 1000
 MAX_GRACE_DAYS: Final = 7
+MAX_HABITS: Final = 100  # the person's own habits (each has a streak sensor), at any site
 
 ERROR_NAME_REQUIRED: Final = "name_required"
 ERROR_NAME_TOO_LONG: Final = "name_too_long"
 ERROR_NAME_WITHOUT_LETTERS: Final = "name_without_letters"
+ERROR_NAME_INVALID: Final = "name_invalid"
 ERROR_DUPLICATE_HABIT: Final = "duplicate_habit"
+ERROR_TOO_MANY_HABITS: Final = "too_many_habits"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +186,8 @@ def validate_habit(
 
     Returns the habit and no errors, or None and an error key per bad field. A new habit's id is
     the slug of its name (the rules of `site_id`), and must not be a built-in goal's or one in
-    `existing`; an edited habit passes its `habit_id`, which it keeps whatever its new name.
+    `existing` (of which there may be `MAX_HABITS` at most); an edited habit passes its
+    `habit_id`, which it keeps whatever its new name.
     `times_per_week` (1-7) is read only for a weekly schedule; `xp` is 0-1000 and `grace_days`
     0-7, whole numbers.
     """
@@ -194,12 +199,16 @@ def validate_habit(
         errors[HABIT_NAME] = ERROR_NAME_REQUIRED
     elif len(name) > MAX_HABIT_NAME_LENGTH:
         errors[HABIT_NAME] = ERROR_NAME_TOO_LONG
+    elif not storable(name):
+        errors[HABIT_NAME] = ERROR_NAME_INVALID
     elif habit_id is None:
         new_id = site_id(name)
         if not new_id:
             errors[HABIT_NAME] = ERROR_NAME_WITHOUT_LETTERS
         elif new_id in BUILTIN_IDS or new_id in existing:
             errors[HABIT_NAME] = ERROR_DUPLICATE_HABIT
+        elif len(existing) >= MAX_HABITS:
+            errors[HABIT_NAME] = ERROR_TOO_MANY_HABITS
 
     schedule: Schedule | None = None
     try:

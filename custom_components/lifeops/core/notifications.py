@@ -41,6 +41,14 @@ class Status(StrEnum):
     DISMISSED = "dismissed"
 
 
+# What the notify action takes (and what another site's record may hold).
+MAX_TITLE_LENGTH: Final = 120
+MAX_MESSAGE_LENGTH: Final = 2000
+MAX_URL_LENGTH: Final = 2048
+URL_PREFIXES: Final = ("/", "http://", "https://", "homeassistant://")
+# Other sites' notifications a queue mirrors at most (a site's own are pruned after a week).
+MAX_MIRRORED: Final = 1000
+
 FINISHED = frozenset({Status.DELIVERED, Status.FAILED, Status.DISMISSED})
 
 # How long another site's pending notification stands for the same one here: long enough for

@@ -6,11 +6,15 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 import re
-from typing import Any
+from typing import Any, Final
 import uuid
 
 from .intervals import JOIN_GAP, SpanIndex, local_day_bounds, local_week_bounds, union_duration
 from .schedule import local_datetime
+
+# A session's source: an entity id (Home Assistant allows 255 characters) or what `start_work`
+# was given (up to 64).
+MAX_SOURCE_LENGTH: Final = 255
 
 
 def _aware(moment: datetime) -> datetime:

@@ -26,6 +26,7 @@ from typing import Any, Final
 from .agents import Agent
 from .habits import Habit, whole_in_range
 from .settings import ERROR_INVALID_CHOICE
+from .text import storable
 
 EVENT_HABIT_COMPLETED: Final = "habit_completed"
 EVENT_GOAL_MET: Final = "goal_met"
@@ -44,8 +45,15 @@ MAX_DESCRIPTION_LENGTH: Final = 255
 MAX_ID_LENGTH: Final = 64
 MAX_LATE_DAYS: Final = 366  # how far back a completion or award may be logged
 CLOCK_SKEW: Final = timedelta(minutes=5)  # how far ahead of now a time may be
-_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
-_EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}")
+# An event another site logged (through sync): its clock may be off by an hour or more, so it
+# may be ahead of ours by up to a day; and its time is after 2000 (an action's is at most 366
+# days old when logged, but a site may bring years of log when it joins).
+SYNCED_AHEAD: Final = timedelta(days=1)
+EARLIEST_EVENT: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT: Final = datetime(3000, 1, 1, tzinfo=UTC)  # (the figures fail near year 9999)
+# An event's id and type, as the actions take them (and another site's must be).
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+EVENT_TYPE_PATTERN: Final = re.compile(r"[a-z0-9_]{1,64}")
 _AGENTS: Final = frozenset(agent.value for agent in Agent)
 
 ERROR_INVALID_ID: Final = "invalid_id"
@@ -120,6 +128,37 @@ class XpEvent:
             origin=str(data.get("origin") or ""),
             habit_id=str(data["habit_id"]) if data.get("habit_id") else None,
         )
+
+
+def within_limits(event: XpEvent) -> bool:
+    """Whether a stored event is one some LifeOps could have logged.
+
+    Its amount 0 to `MAX_AWARD`, its time from `EARLIEST_EVENT` to before `LATEST_EVENT`. Fixed
+    bounds, not now's: a clock that starts wrong (a machine without a clock battery) must not
+    make the log drop real events. (`sync.inbound` checks a synced one against now as well.)
+    """
+    return 0 <= event.amount <= MAX_AWARD and EARLIEST_EVENT <= event.time < LATEST_EVENT
+
+
+def read_events(items: Iterable[Any]) -> tuple[list[XpEvent], int]:
+    """Stored events that can be read and are within limits; and how many were not.
+
+    A log stored before synced events were checked may hold one another site sent (dated in year
+    9999, say, which the figures cannot handle): it is left out rather than failing the set-up.
+    """
+    events: list[XpEvent] = []
+    skipped = 0
+    for item in items:
+        try:
+            event = XpEvent.from_dict(item)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            skipped += 1
+            continue
+        if within_limits(event):
+            events.append(event)
+        else:
+            skipped += 1
+    return events, skipped
 
 
 class XpLog:
@@ -260,7 +299,7 @@ def level_progress(total: int) -> LevelProgress:
 def _event_id(value: Any, new_id: str) -> str | None:
     if value is None or value == "":
         return new_id
-    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value.strip()):
         return value.strip()
     return None
 
@@ -301,9 +340,10 @@ def validate_award(
     """Check lifeops.award_xp's fields and make the event; or None and an error key per field.
 
     `agent` is one of the agents, `event_type` a lowercase slug (a-z, 0-9, _; up to 64),
-    `amount` a whole 1-10,000, `description` up to 255 characters. `time` (default now; a wall
-    time without offset is in `tz`) may not be ahead of now by more than 5 minutes nor older than
-    366 days. `id` (default `new_id`) makes the award idempotent: the log counts an id once.
+    `amount` a whole 1-10,000, `description` up to 255 characters (storable: no lone surrogate).
+    `time` (default now; a wall time without offset is in `tz`) may not be ahead of now by more
+    than 5 minutes nor older than 366 days. `id` (default `new_id`) makes the award idempotent:
+    the log counts an id once.
     """
     errors: dict[str, str] = {}
     event_id = _event_id(user_input.get(FIELD_ID), new_id)
@@ -314,13 +354,17 @@ def validate_award(
     if not isinstance(agent, str) or agent not in _AGENTS:
         errors[FIELD_AGENT] = ERROR_INVALID_CHOICE
     event_type = user_input.get(FIELD_EVENT_TYPE)
-    if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+    if not isinstance(event_type, str) or not EVENT_TYPE_PATTERN.fullmatch(event_type):
         errors[FIELD_EVENT_TYPE] = ERROR_INVALID_EVENT_TYPE
     amount, error = whole_in_range(user_input.get(FIELD_AMOUNT), 1, MAX_AWARD)
     if error is not None:
         errors[FIELD_AMOUNT] = error
     description = user_input.get(FIELD_DESCRIPTION) or ""
-    if not isinstance(description, str) or len(description.strip()) > MAX_DESCRIPTION_LENGTH:
+    if (
+        not isinstance(description, str)
+        or len(description.strip()) > MAX_DESCRIPTION_LENGTH
+        or not storable(description)
+    ):
         errors[FIELD_DESCRIPTION] = ERROR_INVALID_DESCRIPTION
     if errors or event_id is None or moment is None or amount is None:
         return None, errors

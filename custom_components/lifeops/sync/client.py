@@ -14,10 +14,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
+import math
 import re
 import time
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import ClientError, ClientSession
 from yarl import URL
@@ -28,6 +29,7 @@ SERVICE_NAME: Final = "lifeops_sync"
 DEFAULT_TIMEOUT: Final = 10.0
 #: The longest a change-feed request waits for news (the service's bound too).
 MAX_WAIT: Final = 60.0
+MAX_DIGITS: Final = 40
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
@@ -101,6 +103,22 @@ def _wall_ms() -> int:
 def encode_cursor(cursor: Mapping[str, int]) -> str:
     """A cursor (seq per origin) as the feed's ``after`` parameter: ``home:12,cabin:5``."""
     return ",".join(f"{origin}:{seq}" for origin, seq in sorted(cursor.items()))
+
+
+def _path(path: str, query: Mapping[str, str]) -> str:
+    """A path with its query, every value percent-encoded (`+ & # % /`, spaces, any text)."""
+    return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
+
+
+def _whole(digits: str) -> int | float:
+    """A JSON integer, or infinity for one of more than `MAX_DIGITS` digits.
+
+    No count or time LifeOps keeps is that long, and every check refuses infinity; Python's own
+    limit (4,300 digits) would instead fail the whole answer, and with it the change feed.
+    """
+    if len(digits) <= MAX_DIGITS:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf
 
 
 def _code(body: bytes) -> str | None:
@@ -191,8 +209,8 @@ class SyncClient:
 
     async def records(self, collection: str, key: str | None = None) -> dict[str, dict[str, Any]]:
         """The visible records of a collection (or one of them): ``{key: {field: value}}``."""
-        query = f"collection={collection}" + (f"&key={key}" if key is not None else "")
-        doc = self._object(await self._request("GET", f"/v1/records?{query}"))
+        query = {"collection": collection} | ({"key": key} if key is not None else {})
+        doc = self._object(await self._request("GET", _path("/v1/records", query)))
         records = doc.get("records")
         if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
             raise SyncAnswerError("records: not an object of records")
@@ -200,7 +218,8 @@ class SyncClient:
 
     async def items(self, collection: str) -> dict[str, Any]:
         """The items of an append-only set: ``{key: value}``."""
-        doc = self._object(await self._request("GET", f"/v1/items?collection={collection}"))
+        path = _path("/v1/items", {"collection": collection})
+        doc = self._object(await self._request("GET", path))
         items = doc.get("items")
         if not isinstance(items, dict):
             raise SyncAnswerError("items: not an object")
@@ -213,7 +232,7 @@ class SyncClient:
         query = {"collection": collection, "limit": str(limit)}
         if after is not None:
             query["after"] = after
-        doc = self._object(await self._request("GET", f"/v1/items?{urlencode(query)}"))
+        doc = self._object(await self._request("GET", _path("/v1/items", query)))
         items, origins, more, next_key = (
             doc.get("items"),
             doc.get("origins"),
@@ -246,7 +265,8 @@ class SyncClient:
     ) -> ChangeFeed:
         """What changed past ``cursor``; waits up to ``wait`` seconds when nothing did yet."""
         wait = max(0.0, min(wait, MAX_WAIT))
-        path = f"/v1/changes?after={encode_cursor(cursor)}&wait={wait:g}&limit={limit}"
+        query = {"after": encode_cursor(cursor), "wait": f"{wait:g}", "limit": str(limit)}
+        path = _path("/v1/changes", query)
         doc = self._object(await self._request("GET", path, timeout=wait + self._timeout))
         return _feed(doc)
 
@@ -301,8 +321,8 @@ class SyncClient:
         if not answer_is_genuine(self._secret, headers[HEADER_NONCE], status, data, signature):
             raise SyncAnswerError("the answer is not signed by the service")
         try:
-            return json.loads(data)
-        except ValueError as err:
+            return json.loads(data, parse_int=_whole)
+        except (ValueError, RecursionError) as err:  # (RecursionError: nested too deep)
             raise SyncAnswerError("the answer is not JSON") from err
 
 

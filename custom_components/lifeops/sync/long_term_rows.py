@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 import uuid
 
+from ..core.text import storable
 from ..timescale.buffer import Row
 from ..timescale.schema import TABLES
 from .client import Change, ItemsPage, SyncClient
@@ -50,6 +51,7 @@ SYNCED_TABLES: Final = frozenset(
 )
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
+_INT64: Final = (-(2**63), 2**63 - 1)  # PostgreSQL's bigint
 
 
 class RowDecodeError(ValueError):
@@ -76,7 +78,10 @@ def _decode(kind: str, value: Any) -> Any:
     if kind == "timestamptz":
         if not isinstance(value, int) or isinstance(value, bool):
             raise RowDecodeError("a time is not integer microseconds")
-        return _EPOCH + value * _US
+        try:
+            return _EPOCH + value * _US
+        except OverflowError as err:  # beyond year 1 or 9999
+            raise RowDecodeError("a time out of range") from err
     if kind == "uuid":
         if not isinstance(value, str):
             raise RowDecodeError("an id is not hex")
@@ -86,6 +91,10 @@ def _decode(kind: str, value: Any) -> Any:
             raise RowDecodeError("an id is not hex") from err
     if isinstance(value, dict | list):
         raise RowDecodeError("a column holds a structure")
+    if isinstance(value, str) and ("\x00" in value or not storable(value)):
+        raise RowDecodeError("a text PostgreSQL cannot hold (NUL or a lone surrogate)")
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise RowDecodeError("an integer beyond 64 bits")
     return value
 
 
@@ -122,11 +131,17 @@ def decode_row(table: str, value: Any) -> Row:
     return row
 
 
-def received_rows(changes: Sequence[Change], own_node: str | None) -> dict[str, list[Row]]:
+def received_rows(
+    changes: Sequence[Change],
+    own_node: str | None,
+    refuse: Callable[[str, str, str], None] | None = None,
+) -> dict[str, list[Row]]:
     """Other nodes' long-term rows in a change-feed answer, by table.
 
     Rows this node wrote are left out (they are in this site's store already: no echo); an
-    item that cannot be read (written by a newer or broken client) is skipped.
+    item that cannot be read (written by a newer or broken client, or a hostile one: a time
+    beyond year 9999, text PostgreSQL cannot hold) is skipped, and told to `refuse`
+    (collection, key, reason).
     """
     found: dict[str, list[Row]] = {}
     for change in changes:
@@ -135,7 +150,9 @@ def received_rows(changes: Sequence[Change], own_node: str | None) -> dict[str, 
             continue
         try:
             row = decode_row(table, change.value)
-        except RowDecodeError:
+        except RowDecodeError as err:
+            if refuse is not None:
+                refuse(change.collection, change.key, str(err))
             continue
         found.setdefault(table, []).append(row)
     return found
