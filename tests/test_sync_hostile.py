@@ -335,10 +335,14 @@ def injected(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def _tampering(
-    client_session: ClientSession, target: str, inject: list[dict[str, Any]]
+    client_session: ClientSession,
+    target: str,
+    inject: list[dict[str, Any]],
+    origin: str | None = None,
 ) -> AsyncIterator[str]:
     """A stand-in for a service (its address): answers as `target` does, but adds `inject` to
-    every change-feed answer and signs it again with the secret."""
+    every change-feed answer (and says it writes under `origin`, if given) and signs it again
+    with the secret."""
 
     async def forward(request: web.Request) -> web.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-lifeops")}
@@ -347,9 +351,11 @@ async def _tampering(
         ) as answer:
             payload, status = await answer.read(), answer.status
             keep = {k: v for k, v in answer.headers.items() if k.lower().startswith("x-lifeops")}
-        if status == 200 and request.path == "/v1/changes" and inject:
+        if status == 200 and request.path == "/v1/changes" and (inject or origin):
             doc = json.loads(payload)
             doc["changes"] += inject  # the same ones in every answer: read again and again
+            if origin is not None:
+                doc["origin"] = origin
             payload = json.dumps(doc).encode()  # NaN and lone surrogates as Python writes them
             nonce = request.headers["X-LifeOps-Nonce"]
             keep["X-LifeOps-Signature"] = response_signature(API_SECRET, nonce, 200, payload)
@@ -423,4 +429,33 @@ async def test_a_peer_that_signs_what_the_service_refuses_cannot_crash_it_either
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED
+        await _teardown(hass, entry)
+
+
+async def test_after_a_restore_the_sites_earlier_changes_are_taken_not_echoes(
+    hass: HomeAssistant,
+    sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
+    session: ClientSession,  # noqa: F811
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+) -> None:
+    """A replica restored from a backup writes under `home~1`; what the other sites send back
+    of `home`'s changes may be changes this Home Assistant lost with the same restore: taken.
+    Changes under `home~1` are this site's own writes coming back: skipped."""
+    earlier = _xp("lost-with-the-restore", 25) | {"origin": "home"}
+    echo = _xp("written-here-just-now", 7) | {"origin": "home"}
+    inject = [
+        {"kind": "item", "collection": "xp", "key": earlier["id"], "value": earlier,
+         "origin": "home"},
+        {"kind": "item", "collection": "xp", "key": echo["id"], "value": echo,
+         "origin": "home~1"},
+    ]  # fmt: skip
+    async with _tampering(session, sites.home.url, inject, origin="home~1") as url:
+        entry = await _connected(hass, url, mock_config_entry, options)
+        gamification = entry.runtime_data.gamification
+        xp_id, _, markers = _marker(0)
+        await SyncClient(session, sites.cabin.url, API_SECRET).write(markers[:1])
+        await _until(lambda: xp_id in gamification.log, timeout=20)
+        assert earlier["id"] in gamification.log
+        assert echo["id"] not in gamification.log
         await _teardown(hass, entry)

@@ -767,7 +767,9 @@ class Node:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
-        return self._signed_json(key_id, nonce, feed_answer(after, parts, more))
+        answer = feed_answer(after, parts, more)
+        answer["origin"] = self.store.origin  # the origin this replica writes under now
+        return self._signed_json(key_id, nonce, answer)
 
 
 #: The largest body each route takes: a peer's batch may be large, the local API's is small

@@ -650,12 +650,12 @@ class SyncManager:
                 self.queue.add(op)  # refused (and counted) when the queue is full
             self._queued()
 
-    async def _accept_long_term_rows(self, changes: list[Change]) -> None:
+    async def _accept_long_term_rows(self, changes: list[Change], own: str | None) -> None:
         """Give other sites' long-term rows to this site's writer before the cursor moves.
 
         Without a long-term store here they are not kept.
         """
-        received = received_rows(changes, self.client.node_id, self.refusals.refuse)
+        received = received_rows(changes, own, self.refusals.refuse)
         if not received:
             return
         store = self.entry.runtime_data.long_term_store
@@ -997,9 +997,10 @@ class SyncManager:
     async def _take(self, feed: ChangeFeed, writes_before: int) -> None:
         """Apply a change-feed answer, then move the cursor past it."""
         # The cursor moves only once the writer holds the rows (StoreError: asked again).
-        await self._accept_long_term_rows(feed.changes)
-        self._apply(feed.changes, writes_before)
-        if self._unaccounted(feed.cursor, feed.changes):
+        own = feed.origin or self.client.node_id
+        await self._accept_long_term_rows(feed.changes, own)
+        self._apply(feed.changes, writes_before, own)
+        if self._unaccounted(feed.cursor, feed.changes, own):
             # Superseded entries, or a delete whose tombstone the service collected before
             # this reader got to it (it waits for the reader, but not after 30 days away):
             # the feed cannot say which.
@@ -1027,8 +1028,8 @@ class SyncManager:
         self.entry.runtime_data.store.async_schedule_save()
 
     @callback
-    def _apply(self, changes: list[Change], writes_before: int) -> None:
-        own = self.client.node_id
+    def _apply(self, changes: list[Change], writes_before: int, own: str | None) -> None:
+        """Take other sites' changes; `own` is the origin this site writes under now."""
         fields: dict[str, Any] = {}
         agents: dict[str, Any] = {}
         events: list[tuple[str, Any]] = []
@@ -1078,7 +1079,9 @@ class SyncManager:
         if events:
             self._merge_xp(events)
 
-    def _unaccounted(self, cursor: Mapping[str, int], changes: list[Change]) -> bool:
+    def _unaccounted(
+        self, cursor: Mapping[str, int], changes: list[Change], own: str | None
+    ) -> bool:
         """Whether the cursor moved past entries of other nodes that the answer does not show."""
         shown: dict[str, int] = {}
         for change in changes:
@@ -1086,7 +1089,7 @@ class SyncManager:
         return any(
             seq - self.cursor.get(origin, 0) > shown.get(origin, 0)
             for origin, seq in cursor.items()
-            if origin != self.client.node_id
+            if origin != own
         )
 
     def _remote_fields(

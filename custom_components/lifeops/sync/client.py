@@ -80,6 +80,10 @@ class ChangeFeed:
     cursor: dict[str, int]
     changes: list[Change]
     more: bool
+    # The origin the service writes this site's changes under now: its node id, or
+    # `<node id>~<n>` once its replica was restored. Changes of the site's earlier origins are
+    # not echoes: they may be changes this Home Assistant lost with the same restore.
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,4 +361,10 @@ def _feed(doc: dict[str, Any]) -> ChangeFeed:
                 origin=item["origin"],
             )
         )
-    return ChangeFeed(cursor=dict(cursor), changes=changes, more=bool(doc.get("more")))
+    origin = doc.get("origin")
+    return ChangeFeed(
+        cursor=dict(cursor),
+        changes=changes,
+        more=bool(doc.get("more")),
+        origin=origin if isinstance(origin, str) else None,
+    )
