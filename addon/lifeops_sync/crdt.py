@@ -76,6 +76,29 @@ class Part:
     after: int
     upto: int
     entries: tuple[Entry, ...]
+    proof: Proof | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """What lets a receiver check a part came from its origin (see :mod:`lifeops_sync.origin`).
+
+    ``groups``: the origin's signed groups tiling ``(after, upto]``, each ``(last seq, Ed25519
+    signature)`` (each group starts after the previous one ends, the first after ``after``);
+    ``digests``: ``(seq, 16-byte digest)`` for each seq of the range not sent in full (an entry
+    superseded, collected or pruned at the sender).
+    """
+
+    groups: tuple[tuple[int, bytes], ...]
+    digests: tuple[tuple[int, bytes], ...] = ()
+
+
+def site_of(origin: str) -> str:
+    """The site an origin belongs to: its node id, before any ``~epoch`` a restore added.
+
+    A site's key signs for every epoch of it.
+    """
+    return origin.partition("~")[0]
 
 
 def valid_node_id(node: str) -> bool:

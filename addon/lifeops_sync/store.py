@@ -34,11 +34,12 @@ import sqlite3
 import time
 from typing import Any
 
-from .crdt import Entry, Json, Kind, Part, visible_state
+from . import origin as signed
+from .crdt import Entry, Json, Kind, Part, site_of, visible_state
 from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, wall_ms
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: signed groups and site keys (origin.py)
 READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
 
 _SCHEMA = """
@@ -153,6 +154,8 @@ class Applied:
     entries: int
     skipped: int
     gaps: int
+    refused: tuple[str, ...] = ()  # why each part refused by the origin check was refused
+    refused_entries: int = 0
 
 
 class Store:
@@ -167,12 +170,17 @@ class Store:
         max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
         durable: bool = True,
         apply_delay: float = 0.0,
+        site_key: signed.SiteKey | None = None,
     ) -> None:
         """Open (or create) the replica of ``node_id`` at ``path``.
 
         ``durable`` commits with fsync (``synchronous=FULL``); off, a power cut can lose the
         last commits (a killed process cannot). ``apply_delay`` sleeps inside each batch's
         transaction before it commits, to test a crash in the middle of applying.
+
+        With ``site_key`` (a service's replica) it signs its writes, serves only ranges it can
+        prove and merges only parts that check out (:mod:`lifeops_sync.origin`); without, it is
+        the bare CRDT (tests of the merge).
         """
         self.node_id = node_id
         self.path = str(path)
@@ -185,6 +193,8 @@ class Store:
         self._names: dict[int, str] = {}
         self._index: dict[str, int] = {}
         self._db.executescript(_SCHEMA)
+        self._db.executescript(signed.SCHEMA)
+        self.site_key = site_key
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
             self._db.execute("ALTER TABLE peers ADD COLUMN last_inbound INTEGER")
@@ -192,11 +202,15 @@ class Store:
             stored = self._meta("node_id")
             if stored is None:
                 self._set_meta("node_id", node_id)
-                self._set_meta("schema", str(SCHEMA_VERSION))
+                self._set_meta("schema", str(SCHEMA_VERSION if site_key else 1))
             elif stored != node_id:
                 raise ValueError(f"{self.path} holds node {stored!r}, not {node_id!r}")
             self._load_nodes()
             self._self_idx = self._idx(node_id)
+            if site_key is not None:
+                signed.set_key(self._db, site_of(node_id), site_key.public, "self")
+                if self._meta("schema") == "1":
+                    self._sign_upgrade(site_key)
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
@@ -318,6 +332,8 @@ class Store:
                                 Entry(Kind.ROW, self.node_id, seq, 0, series, "", "", value, ts)
                             )
             self._merge(entries)
+            if self.site_key is not None and entries:
+                signed.save_groups(self._db, self._self_idx, self.site_key.sign(entries))
             self._set_watermark(self._self_idx, seq)
             self._set_meta("hlc", str(self.clock.last))
         return WriteAck(stamp, first, seq, tuple(skipped))
@@ -389,7 +405,25 @@ class Store:
 
         ``sender_vector`` is the sender's watermarks (what it has); ``gossip`` what the sender
         knows other nodes to have. Raises before changing anything if a stamp is implausible.
+        With a site key, a part that fails the origin check is left out whole (entries and
+        watermark) and said in ``Applied.refused``; the others go on.
         """
+        proven: list[tuple[int, list[signed.Group]]] = []
+        refused: list[str] = []
+        refused_entries = 0
+        if self.site_key is not None:
+            keys = signed.stored_keys(self._db)
+            good = []
+            for part in parts:
+                try:
+                    groups = signed.check_part(part, keys.get(site_of(part.origin)))
+                except signed.Refused as err:
+                    refused.append(str(err))
+                    refused_entries += len(part.entries)
+                    continue
+                good.append(part)
+                proven.append((len(good) - 1, groups))
+            parts = good
         self.check_batch(parts)
         top = max((e.hlc for p in parts for e in p.entries), default=0)
         applied = skipped = gaps = 0
@@ -412,6 +446,8 @@ class Store:
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
+            for at, groups in proven:
+                signed.save_groups(self._db, self._index[parts[at].origin], groups)
             applied = len(todo)
             if top:
                 self.clock.observe(top)
@@ -428,7 +464,7 @@ class Store:
                 )
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps)
+        return Applied(applied, skipped, gaps, tuple(refused), refused_entries)
 
     def _note_known(self, node: str, vector: dict[str, int]) -> None:
         self._db.executemany(
@@ -512,6 +548,17 @@ class Store:
             after = max(vector.get(name, 0), 0)
             if mark <= after:
                 continue
+            if self.site_key is not None:
+                if budget <= 0:
+                    more = True
+                    break
+                part, more = self._proven(origin, name, after, mark, budget)
+                if part is not None:
+                    parts.append(part)
+                    budget -= len(part.entries)
+                if more:
+                    break
+                continue
             entries = self._log(origin, name, after, mark, budget + 1)
             upto = mark
             if len(entries) > budget:
@@ -524,6 +571,85 @@ class Store:
             if more:
                 break
         return parts, more
+
+    def _proven(
+        self, origin: int, name: str, after: int, mark: int, budget: int
+    ) -> tuple[Part | None, bool]:
+        """What we can prove of ``(after, mark]``, and whether the budget cut it short.
+
+        Whole signed groups from the one holding ``after + 1``, up to the first that is not
+        kept (entries from before the upgrade) and as many as fit in ``budget`` entries (at
+        least one group). No part if we can prove nothing.
+        """
+        groups = signed.chain(self._db, origin, name, after, mark)
+        if not groups:
+            return None, False
+        start = groups[0].first - 1
+        entries = self._log(origin, name, start, groups[-1].last, budget + 1)
+        cut = len(entries) > budget
+        if cut:
+            beyond = entries[budget].seq
+            fitting = [g for g in groups if g.last < beyond]
+            groups = fitting or groups[:1]
+            if not fitting:
+                entries = self._log(origin, name, start, groups[0].last, 1 << 62)
+            entries = [e for e in entries if e.seq <= groups[-1].last]
+        proof = signed.proof_of(groups, entries)
+        return Part(name, start, groups[-1].last, tuple(entries), proof), cut
+
+    def _sign_upgrade(self, key: signed.SiteKey) -> None:
+        """Schema 1 to 2: sign our own entries, and take everything else again, signed.
+
+        Our seqs whose entries are gone (superseded before the upgrade) are signed as
+        :data:`~lifeops_sync.origin.ABSENT`. Other sites' entries are kept but were never
+        signed: we can neither prove them to others nor tell them from forgeries, so their
+        watermarks go back to 0 and what we know of others is forgotten. Each site sends its
+        own entries again, signed (a merge of what we hold changes nothing), once.
+        """
+        me, name = self._self_idx, self.node_id
+        mark = self._watermarks().get(me, 0)
+        for first in range(1, mark + 1, signed.GROUP_MAX):
+            last = min(mark, first + signed.GROUP_MAX - 1)
+            held = {e.seq: e for e in self._log(me, name, first - 1, last, 1 << 62)}
+            digests = b"".join(
+                signed.entry_digest(held[s]) if s in held else signed.ABSENT
+                for s in range(first, last + 1)
+            )
+            signed.save_groups(self._db, me, [key.sign_digests(name, first, digests)])
+        self._db.execute("DELETE FROM watermarks WHERE origin <> ?", (me,))
+        self._db.execute("DELETE FROM known")
+        self._set_meta("schema", str(SCHEMA_VERSION))
+
+    # -- site keys ---------------------------------------------------------------------------
+
+    def site_keys(self) -> dict[str, bytes]:
+        """The public key of each site known, ours included."""
+        return signed.stored_keys(self._db)
+
+    def pin_keys(self, pins: dict[str, bytes]) -> None:
+        """Keys set in the configuration: used as given (they replace a key learned)."""
+        with self._tx():
+            for site, key in pins.items():
+                signed.set_key(self._db, site, key, "config")
+
+    def offer_keys(self, sender: str, offered: dict[str, bytes], direct: set[str]) -> list[str]:
+        """Take the keys an authenticated direct peer offers; return the conflicting sites.
+
+        The rules are :func:`~lifeops_sync.origin.offer_keys`'s.
+        """
+        if not offered:
+            return []
+        with self._tx():
+            take, conflicts = signed.offer_keys(
+                signed.stored_keys(self._db),
+                offered,
+                own_site=site_of(self.node_id),
+                sender=sender,
+                direct=direct,
+            )
+            for site, key in take.items():
+                signed.set_key(self._db, site, key, "peer" if site == sender else f"via {sender}")
+        return conflicts
 
     def _log(self, origin: int, name: str, after: int, upto: int, limit: int) -> list[Entry]:
         db = self._db
