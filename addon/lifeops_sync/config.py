@@ -49,6 +49,7 @@ class NodeConfig:
     max_drift_hours: float = 24.0
     durable: bool = True
     apply_delay: float = 0.0
+    key_dir: Path | None = None
 
     @property
     def database(self) -> Path:
@@ -57,8 +58,12 @@ class NodeConfig:
 
     @property
     def secrets_dir(self) -> Path:
-        """Where the site's private key is kept (owner only)."""
-        return self.data_dir / "secrets"
+        """Where the site's private key is kept (owner only): ``key_dir``, else the data folder.
+
+        The add-on keeps it with its other secrets, in its backups (the replica's folder is
+        not): a site restored from a backup must sign with the key the others know.
+        """
+        return self.key_dir or self.data_dir / "secrets"
 
     def secrets(self) -> dict[str, str]:
         """Key id to secret, for verifying requests."""

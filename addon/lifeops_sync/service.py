@@ -433,9 +433,14 @@ class Node:
                 _LOGGER.debug("collected %d tombstones", dropped)
 
     def keys_for(self, parts: list[Part]) -> dict[str, bytes]:
-        """The keys to offer with a batch: ours, and those of its parts' sites (db thread)."""
+        """The keys to offer with a batch: those of its parts' sites (db thread).
+
+        Nothing when it carries no part (an idle round stays small).
+        """
+        if not parts:
+            return {}
         known = self.store.site_keys()
-        sites = {site_of(p.origin) for p in parts} | {site_of(self.config.node_id)}
+        sites = {site_of(p.origin) for p in parts}
         return {site: known[site] for site in sorted(sites) if site in known}
 
     def take(self, peer: str, batch: Batch) -> Applied:

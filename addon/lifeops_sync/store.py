@@ -639,14 +639,16 @@ class Store:
         """
         if not offered:
             return []
+        take, conflicts = signed.offer_keys(
+            signed.stored_keys(self._db),
+            offered,
+            own_site=site_of(self.node_id),
+            sender=sender,
+            direct=direct,
+        )
+        if not take:
+            return conflicts
         with self._tx():
-            take, conflicts = signed.offer_keys(
-                signed.stored_keys(self._db),
-                offered,
-                own_site=site_of(self.node_id),
-                sender=sender,
-                direct=direct,
-            )
             for site, key in take.items():
                 signed.set_key(self._db, site, key, "peer" if site == sender else f"via {sender}")
         return conflicts
