@@ -284,3 +284,34 @@ def test_upgrading_an_unsigned_replica(tmp_path: Path) -> None:
     home.close()
     again = keyed(tmp_path, "home", home.site_key)
     assert again.changes_since({}, 100)[0][0].proof == parts[0].proof
+
+
+def test_two_upgraded_sites_take_each_others_entries_again_signed(tmp_path: Path) -> None:
+    old_home = Store(tmp_path / "home.db", "home", clock, durable=False)
+    old_cabin = Store(tmp_path / "cabin.db", "cabin", clock, durable=False)
+    old_home.write([SetFields("c", "a", {"x": 1}), AddItem("xp", "e1", 1)])
+    old_home.write([SetFields("c", "a", {"x": 2})])
+    old_cabin.write([SetFields("c", "b", {"y": 1}), Delete("c", "gone")])
+    for src, dst in ((old_home, old_cabin), (old_cabin, old_home), (old_home, old_cabin)):
+        parts, _ = src.changes_since(dst.vector(), 100)
+        dst.apply(parts, sender=src.node_id, sender_vector=src.vector())
+    assert old_home.digest() == old_cabin.digest()
+    # A site still unsigned: its parts are refused by an upgraded one, counted, nothing moves.
+    upgraded = keyed(tmp_path, "other")
+    parts, _ = old_home.changes_since({}, 100)
+    applied = upgraded.apply(parts)
+    assert (applied.entries, len(applied.refused), upgraded.vector()) == (0, 2, {})
+    old_home.close()
+    old_cabin.close()
+    home, cabin = keyed(tmp_path, "home"), keyed(tmp_path, "cabin")
+    introduce(home, cabin)
+    assert home.vector() == {"home": 3} and cabin.vector() == {"cabin": 2}
+    assert sync(home, cabin) == 0 and sync(cabin, home) == 0
+    assert home.vector() == cabin.vector() == {"home": 3, "cabin": 2}
+    assert home.digest() == cabin.digest()
+    assert cabin.read("c") == {"a": {"x": 2}, "b": {"y": 1}}
+    # And a third site gets both sites' entries from home, checked.
+    third = keyed(tmp_path, "third")
+    introduce(home, cabin, third)
+    assert sync(home, third) == 0
+    assert third.digest() == home.digest() and third.vector() == home.vector()
