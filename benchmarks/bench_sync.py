@@ -150,7 +150,7 @@ async def write_all(node: Node, ops: list[Operation], chunk: int = 5000) -> None
         await node.db(node.store.write, ops[i : i + chunk])
 
 
-async def reconnect(folder: Path, rng: random.Random) -> dict[str, Any]:
+async def reconnect(folder: Path, rng: random.Random, per_write: int = 5000) -> dict[str, Any]:
     """Figures 1 and 2: the 30-day reconnect, then an idle round."""
     async with ClientSession() as session:
         counter = Counter(session)
@@ -166,8 +166,8 @@ async def reconnect(folder: Path, rng: random.Random) -> dict[str, Any]:
                 rng, 200_000, now - 30 * DAY_MS
             )
             cabin_ops = record_changes(rng, 5000, "cabin")
-            await write_all(home, home_ops)
-            await write_all(cabin, cabin_ops)
+            await write_all(home, home_ops, per_write)
+            await write_all(cabin, cabin_ops, per_write)
             counter.sent = counter.received = counter.requests = 0
             started = time.perf_counter()
             await cabin.links["home"].sync()
@@ -351,6 +351,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="records in the big store")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--ops-per-write",
+        type=int,
+        default=5000,
+        help="operations a write holds while the cabin is away (1: each change its own write)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     ok = True
@@ -359,7 +365,7 @@ def main() -> int:
             "1. cabin reconnecting after 30 days "
             "(50,000 + 200,000 rows at home, 5,000 at the cabin)"
         )
-        r = asyncio.run(reconnect(Path(folder) / "reconnect", rng))
+        r = asyncio.run(reconnect(Path(folder) / "reconnect", rng, args.ops_per_write))
         ratio = r["bytes"] / r["data_compressed"]
         print(f"  converged in {r['seconds']:.2f} s over {r['requests']} requests (target < 10 s)")
         print(

@@ -83,13 +83,16 @@ class Part:
 class Proof:
     """What lets a receiver check a part came from its origin (see :mod:`lifeops_sync.origin`).
 
-    ``groups``: the origin's signed groups tiling ``(after, upto]``, each ``(last seq, Ed25519
-    signature)`` (each group starts after the previous one ends, the first after ``after``);
+    ``start``: the link before the part's first group; ``lasts``: where each of the origin's
+    groups tiling ``(after, upto]`` ends (each starts after the previous one, the first after
+    ``after``); ``signature``: the origin's Ed25519 signature of the last group's link;
     ``digests``: ``(seq, 16-byte digest)`` for each seq of the range not sent in full (an entry
     superseded, collected or pruned at the sender).
     """
 
-    groups: tuple[tuple[int, bytes], ...]
+    start: bytes
+    lasts: tuple[int, ...]
+    signature: bytes
     digests: tuple[tuple[int, bytes], ...] = ()
 
 

@@ -2,15 +2,20 @@
 
 Each site has an Ed25519 key pair of its own (:class:`SiteKey`, made on first start). Signing
 every entry would cost 64 bytes an entry; instead a site signs each *group*: the consecutive seqs
-one local write took (split every ``GROUP_MAX`` seqs). The signature covers the origin, the seq
-range and the SHA-256 of the group's per-entry digests (16 bytes each, a SHA-256 of the entry's
-canonical encoding: origin, seq, kind, collection, key, field, value, stamp, row time).
+one local write took (split every ``GROUP_MAX`` seqs). Groups are chained: a group's *link* is
+the SHA-256 of the previous group's link, the origin, the seq range and the SHA-256 of the
+group's per-entry digests (16 bytes each, a SHA-256 of the entry's canonical encoding: origin,
+seq, kind, collection, key, field, value, stamp, row time); the origin signs each link. One
+signature, of a range's last group, with the link before its first, so proves the whole range:
+a part costs one signature on the wire and one check, however many small writes it holds.
 
-Every replica keeps the groups it received with their digests. When an entry leaves the log
-(superseded, a tombstone collected, a row pruned) its digest stays in its group, so a relay can
-still pass on a range the receiver can check: the entries it holds in full, the digests of the
-seqs it no longer holds, and the groups' signatures. A relay can leave nothing out, add nothing
-and change nothing without the check failing; a site cannot sign for another site, since the
+Every replica keeps the groups it received with their digests and links (and the signatures
+it got: those of the parts' last groups). When an entry leaves the log (superseded, a tombstone
+collected, a row pruned) its digest stays in its group, so a relay can still pass on a range the
+receiver can check: the entries it holds in full, the digests of the seqs it no longer holds,
+the group ends, the link before the range and the signature of its last group (a relay cuts
+parts only after groups it holds a signature of). A relay can leave nothing out, add nothing and
+change nothing without the check failing; a site cannot sign for another site, since the
 receiver checks a part with the key of the part's origin's site.
 
 Keys are learned over the pair-authenticated channel (:func:`offer_keys`): a direct peer's key
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from base64 import b64decode, b64encode
 from collections.abc import Iterable, Mapping
+import dataclasses
 from dataclasses import dataclass
 import hashlib
 import json
@@ -40,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from .crdt import Entry, Kind, Part, Proof
 
 DIGEST_SIZE = 16
+LINK_SIZE = 32
 SIGNATURE_SIZE = 64
 KEY_SIZE = 32
 GROUP_MAX = 4096
@@ -47,6 +54,7 @@ GROUP_MAX = 4096
 ABSENT = bytes(DIGEST_SIZE)
 KEY_FILE = "site_key"
 _DOMAIN = b"lifeops-sync group v1\x00"
+_SIGNED = b"lifeops-sync link v1\x00"
 _canonical = json.JSONEncoder(
     separators=(",", ":"), sort_keys=True, ensure_ascii=True, allow_nan=False
 ).encode
@@ -60,19 +68,32 @@ def entry_digest(e: Entry) -> bytes:
     return _sha256(text.encode()).digest()[:DIGEST_SIZE]
 
 
-def _message(origin: str, first: int, last: int, digests: bytes) -> bytes:
+def start_link(origin: str) -> bytes:
+    """The link before an origin's first group."""
+    return _sha256(_DOMAIN + origin.encode()).digest()
+
+
+def link(previous: bytes, origin: str, first: int, last: int, digests: bytes) -> bytes:
+    """A group's link: it binds the group, and through ``previous`` every group before it."""
     head = struct.pack(">QQ", first, last)
-    return b"".join((_DOMAIN, origin.encode(), b"\x00", head, _sha256(digests).digest()))
+    return _sha256(
+        b"".join((_DOMAIN, previous, origin.encode(), b"\x00", head, _sha256(digests).digest()))
+    ).digest()
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A signed run of an origin's seqs ``first..last`` with the digest of each (in seq order)."""
+    """A run of an origin's seqs ``first..last``: the digest of each (in seq order), the link.
+
+    ``signature``: the origin's signature of the link, if we have it.
+    """
 
     origin: str
     first: int
     last: int
-    signature: bytes
+    previous: bytes  # the link before
+    link: bytes
+    signature: bytes | None
     digests: bytes
 
     def digest_of(self, seq: int) -> bytes:
@@ -114,19 +135,27 @@ class SiteKey:
             os.fsync(file.fileno())
         return cls(private)
 
-    def sign(self, entries: list[Entry]) -> list[Group]:
-        """Sign a local write's entries (consecutive seqs of one origin), ``GROUP_MAX`` a group."""
-        groups = []
+    def sign(self, entries: list[Entry], previous: bytes | None = None) -> list[Group]:
+        """Sign a local write's entries (consecutive seqs of one origin), ``GROUP_MAX`` a group.
+
+        ``previous``: the link of the origin's group before (None: the first of the origin).
+        """
+        groups: list[Group] = []
         for start in range(0, len(entries), GROUP_MAX):
             chunk = entries[start : start + GROUP_MAX]
-            groups.append(self.sign_digests(chunk[0].origin, chunk[0].seq, _digests(chunk)))
+            before = groups[-1].link if groups else previous
+            groups.append(self.sign_digests(chunk[0].origin, chunk[0].seq, _digests(chunk), before))
         return groups
 
-    def sign_digests(self, origin: str, first: int, digests: bytes) -> Group:
-        """Sign the seqs ``first..`` of ``origin`` with their digests."""
+    def sign_digests(
+        self, origin: str, first: int, digests: bytes, previous: bytes | None = None
+    ) -> Group:
+        """Sign the seqs ``first..`` of ``origin`` with their digests, after ``previous``."""
         last = first + len(digests) // DIGEST_SIZE - 1
-        signature = self._private.sign(_message(origin, first, last, digests))
-        return Group(origin, first, last, signature, digests)
+        before = previous or start_link(origin)
+        value = link(before, origin, first, last, digests)
+        signature = self._private.sign(_SIGNED + value)
+        return Group(origin, first, last, before, value, signature, digests)
 
 
 def _digests(entries: Iterable[Entry]) -> bytes:
@@ -148,12 +177,10 @@ def decode_key(text: str) -> bytes:
     return raw
 
 
-def verified(group: Group, public: bytes) -> bool:
-    """Whether the group's signature is the site's with ``public`` over these digests."""
+def verified(value: bytes, signature: bytes, public: bytes) -> bool:
+    """Whether ``signature`` is the site's with ``public`` over the link ``value``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(
-            group.signature, _message(group.origin, group.first, group.last, group.digests)
-        )
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, _SIGNED + value)
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -166,13 +193,13 @@ class Refused(Exception):
 def check_part(part: Part, public: bytes | None) -> list[Group]:
     """The part's groups, each checked against its origin's key; :class:`Refused` otherwise.
 
-    The groups must tile ``(after, upto]``, and every seq of it must come either in full or as a
-    digest, once.
+    The groups must tile ``(after, upto]``, every seq of it must come either in full or as a
+    digest, once, and the signature must be the origin site's over the last group's link.
     """
     proof = part.proof
     if public is None:
         raise Refused(f"no key known for the site of {part.origin}")
-    if proof is None or not proof.groups:
+    if proof is None or not proof.lasts:
         raise Refused(f"part of {part.origin} is not signed")
     span = part.upto - part.after
     if len(part.entries) + len(proof.digests) != span:
@@ -181,32 +208,41 @@ def check_part(part: Part, public: bytes | None) -> list[Group]:
     by_seq.update(proof.digests)
     if len(by_seq) != span:
         raise Refused(f"part of {part.origin} sends a seq twice")
-    groups = []
+    groups: list[Group] = []
     first = part.after + 1
-    for last, signature in proof.groups:
+    value = proof.start
+    for last in proof.lasts:
         if last < first:
             raise Refused(f"part of {part.origin}: groups out of order")
         try:
             digests = b"".join([by_seq[s] for s in range(first, last + 1)])
         except KeyError:
             raise Refused(f"part of {part.origin}: a seq outside its range") from None
-        group = Group(part.origin, first, last, signature, digests)
-        if not verified(group, public):
-            raise Refused(f"part of {part.origin}: seqs {first}-{last} not signed by its site")
-        groups.append(group)
+        before, value = value, link(value, part.origin, first, last, digests)
+        groups.append(Group(part.origin, first, last, before, value, None, digests))
         first = last + 1
     if first != part.upto + 1:
         raise Refused(f"part of {part.origin}: groups do not end at upto")
+    if not verified(value, proof.signature, public):
+        raise Refused(f"part of {part.origin}: seqs {part.after + 1}-{part.upto} not its site's")
+    groups[-1] = dataclasses.replace(groups[-1], signature=proof.signature)
     return groups
 
 
 def proof_of(groups: list[Group], entries: Iterable[Entry]) -> Proof:
-    """The proof a sender attaches: the groups' signatures, the digests of seqs not sent."""
+    """The proof a sender attaches to contiguous ``groups``, the last signed.
+
+    The link before the first group, the group ends, the last group's signature and the
+    digests of the seqs not sent in full.
+    """
+    signature = groups[-1].signature
+    if signature is None:
+        raise ValueError("a part must end with a group whose signature we hold")
     sent = {e.seq for e in entries}
     digests = tuple(
         (s, g.digest_of(s)) for g in groups for s in range(g.first, g.last + 1) if s not in sent
     )
-    return Proof(tuple((g.last, g.signature) for g in groups), digests)
+    return Proof(groups[0].previous, tuple(g.last for g in groups), signature, digests)
 
 
 # -- the groups a replica keeps (SQLite) -----------------------------------------------------
@@ -214,37 +250,51 @@ def proof_of(groups: list[Group], entries: Iterable[Entry]) -> Proof:
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sig_groups(
     origin INTEGER NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL,
-    signature BLOB NOT NULL, digests BLOB NOT NULL, PRIMARY KEY(origin, last)) WITHOUT ROWID;
+    previous BLOB NOT NULL, link BLOB NOT NULL, signature BLOB, digests BLOB NOT NULL,
+    PRIMARY KEY(origin, last)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS site_keys(
     site TEXT PRIMARY KEY, key BLOB NOT NULL, via TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
 def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> None:
-    """Keep groups (a group already kept stays as it is)."""
+    """Keep groups (a group kept already keeps its link; it takes a signature it lacked)."""
     db.executemany(
-        "INSERT OR IGNORE INTO sig_groups(origin, last, first, signature, digests) "
-        "VALUES(?, ?, ?, ?, ?)",
-        [(origin, g.last, g.first, g.signature, g.digests) for g in groups],
+        "INSERT INTO sig_groups(origin, last, first, previous, link, signature, digests) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(origin, last) DO UPDATE SET "
+        "signature = coalesce(signature, excluded.signature) WHERE link = excluded.link",
+        [(origin, g.last, g.first, g.previous, g.link, g.signature, g.digests) for g in groups],
     )
 
 
+def last_link(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:
+    """The link of the origin's group that ends at ``seq``, if kept."""
+    row = db.execute(
+        "SELECT link FROM sig_groups WHERE origin = ? AND last = ?", (origin, seq)
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
 def chain(db: sqlite3.Connection, origin: int, name: str, after: int, upto: int) -> list[Group]:
-    """The kept groups that cover ``after + 1`` onwards without a hole, ending by ``upto``."""
+    """The kept groups from the one holding ``after + 1`` on, without a hole, up to ``upto``.
+
+    The run ends at a group whose signature we hold (empty if there is none).
+    """
     groups: list[Group] = []
-    for last, first, signature, digests in db.execute(
-        "SELECT last, first, signature, digests FROM sig_groups "
+    for last, first, previous, value, signature, digests in db.execute(
+        "SELECT last, first, previous, link, signature, digests FROM sig_groups "
         "WHERE origin = ? AND last > ? AND last <= ? ORDER BY last",
         (origin, after, upto),
     ):
         if groups:
             if first != groups[-1].last + 1:
-                if first <= groups[-1].last:
-                    continue  # an overlapping group (the origin signed twice): the first counts
                 break
         elif first > after + 1:
             break
-        groups.append(Group(name, first, last, bytes(signature), bytes(digests)))
+        sig = None if signature is None else bytes(signature)
+        groups.append(Group(name, first, last, bytes(previous), bytes(value), sig, bytes(digests)))
+    while groups and groups[-1].signature is None:
+        groups.pop()
     return groups
 
 

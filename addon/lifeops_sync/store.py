@@ -333,7 +333,9 @@ class Store:
                             )
             self._merge(entries)
             if self.site_key is not None and entries:
-                signed.save_groups(self._db, self._self_idx, self.site_key.sign(entries))
+                previous = signed.last_link(self._db, self._self_idx, first - 1)
+                groups = self.site_key.sign(entries, previous)
+                signed.save_groups(self._db, self._self_idx, groups)
             self._set_watermark(self._self_idx, seq)
             self._set_meta("hlc", str(self.clock.last))
         return WriteAck(stamp, first, seq, tuple(skipped))
@@ -588,11 +590,17 @@ class Store:
         entries = self._log(origin, name, start, groups[-1].last, budget + 1)
         cut = len(entries) > budget
         if cut:
+            # Cut after the last signed group that fits, else after the first signed one.
             beyond = entries[budget].seq
             fitting = [g for g in groups if g.last < beyond]
-            groups = fitting or groups[:1]
+            while fitting and fitting[-1].signature is None:
+                fitting.pop()
             if not fitting:
-                entries = self._log(origin, name, start, groups[0].last, 1 << 62)
+                end = next(i for i, g in enumerate(groups) if g.signature is not None)
+                fitting = groups[: end + 1]
+                entries = self._log(origin, name, start, fitting[-1].last, 1 << 62)
+            cut = fitting[-1].last < groups[-1].last
+            groups = fitting
             entries = [e for e in entries if e.seq <= groups[-1].last]
         proof = signed.proof_of(groups, entries)
         return Part(name, start, groups[-1].last, tuple(entries), proof), cut
@@ -608,6 +616,7 @@ class Store:
         """
         me, name = self._self_idx, self.node_id
         mark = self._watermarks().get(me, 0)
+        previous = None
         for first in range(1, mark + 1, signed.GROUP_MAX):
             last = min(mark, first + signed.GROUP_MAX - 1)
             held = {e.seq: e for e in self._log(me, name, first - 1, last, 1 << 62)}
@@ -615,7 +624,9 @@ class Store:
                 signed.entry_digest(held[s]) if s in held else signed.ABSENT
                 for s in range(first, last + 1)
             )
-            signed.save_groups(self._db, me, [key.sign_digests(name, first, digests)])
+            group = key.sign_digests(name, first, digests, previous)
+            signed.save_groups(self._db, me, [group])
+            previous = group.link
         self._db.execute("DELETE FROM watermarks WHERE origin <> ?", (me,))
         self._db.execute("DELETE FROM known")
         self._set_meta("schema", str(SCHEMA_VERSION))

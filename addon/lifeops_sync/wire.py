@@ -12,8 +12,9 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
                 "c": [collection/series: index into strings], "k": [key (f, d, i)],
                 "n": [field name: index into strings (f)], "v": [value (f, i)],
                 "x": [row time deltas (r)], "y": [row value (r)],
-                "gl": [deltas of each signed group's last seq, from after],
-                "gs": "the groups' Ed25519 signatures, 64 bytes each, base64",
+                "gl": [deltas of each of the origin's groups' last seq, from after],
+                "gp": "the link before the first group (32 bytes, base64)",
+                "gs": "the origin's Ed25519 signature of the last group's link, base64",
                 "ds": [seq deltas of the seqs sent as digests only],
                 "dd": "their 16-byte digests, base64"}],
      "keys": {site: public key (base64)}}  # the sender's and those of the parts' sites
@@ -50,6 +51,7 @@ MAX_SEQ = (1 << 62) - 1
 MAX_HLC = (1 << 63) - 1
 SIGNATURE_SIZE = 64  # Ed25519
 DIGEST_SIZE = 16  # origin.py's per-entry digests
+LINK_SIZE = 32  # origin.py's group links
 KEY_SIZE = 32
 COMPRESSION_LEVEL = 6
 
@@ -125,10 +127,10 @@ def to_json(batch: Batch) -> dict[str, Any]:
                 y=[e.value for e in rows],
             )
         if part.proof is not None:
-            lasts = [last for last, _ in part.proof.groups]
             doc.update(
-                gl=_deltas([part.after, *lasts])[1:],
-                gs=_b64(b"".join(sig for _, sig in part.proof.groups)),
+                gl=_deltas([part.after, *part.proof.lasts])[1:],
+                gp=_b64(part.proof.start),
+                gs=_b64(part.proof.signature),
                 ds=_deltas([s for s, _ in part.proof.digests]),
                 dd=_b64(b"".join(d for _, d in part.proof.digests)),
             )
@@ -179,9 +181,10 @@ def _proof(doc: dict[str, Any], after: int, upto: int) -> Proof | None:
     seqs = _undelta(seq_deltas)
     if seqs and (seqs[0] <= after or seqs[-1] > upto or min(seq_deltas[1:], default=1) <= 0):
         raise ProtocolError("digest seqs must increase strictly within (after, upto]")
-    signatures = _unb64(doc.get("gs"), "gs", SIGNATURE_SIZE, len(lasts))
+    (start,) = _unb64(doc.get("gp"), "gp", LINK_SIZE, 1)
+    (signature,) = _unb64(doc.get("gs"), "gs", SIGNATURE_SIZE, 1)
     digests = _unb64(doc.get("dd", ""), "dd", DIGEST_SIZE, len(seqs))
-    return Proof(tuple(zip(lasts, signatures, strict=True)), tuple(zip(seqs, digests, strict=True)))
+    return Proof(start, tuple(lasts), signature, tuple(zip(seqs, digests, strict=True)))
 
 
 def _keys(value: Any) -> dict[str, bytes]:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import pytest
 
 from lifeops_sync import wire
-from lifeops_sync.crdt import Entry, Kind, Part, Proof, site_of
+from lifeops_sync.crdt import Entry, Kind, Part, site_of
 from lifeops_sync.ops import AddItem, AppendRows, Delete, SetFields
 from lifeops_sync.origin import (
     ABSENT,
@@ -111,7 +111,9 @@ def test_an_honest_part_checks_out_and_every_tampering_is_refused() -> None:
     key = new_key()
     entries = some_entries()
     part = signed_part(key, entries, drop={2, 4})  # two seqs travel as digests only
-    assert [g.last for g in check_part(part, key.public)] == [5]
+    assert [(g.last, g.signature) for g in check_part(part, key.public)] == [
+        (5, part.proof.signature if part.proof else None)
+    ]
     assert part.proof is not None
     proof = part.proof
     first = part.entries[0]
@@ -130,13 +132,18 @@ def test_an_honest_part_checks_out_and_every_tampering_is_refused() -> None:
         "entry left out, its digest forged": dataclasses.replace(
             part,
             entries=part.entries[1:],
-            proof=Proof(proof.groups, ((1, ABSENT), *proof.digests)),
+            proof=dataclasses.replace(proof, digests=((1, ABSENT), *proof.digests)),
         ),
         "digest changed": dataclasses.replace(
-            part, proof=Proof(proof.groups, ((2, ABSENT), *proof.digests[1:]))
+            part, proof=dataclasses.replace(proof, digests=((2, ABSENT), *proof.digests[1:]))
+        ),
+        "start link changed": dataclasses.replace(
+            part, proof=dataclasses.replace(proof, start=bytes(32))
         ),
         "range stretched": dataclasses.replace(part, upto=1000),
-        "counter moved with no entries": Part("home", 5, 1_000_000, (), Proof(proof.groups)),
+        "counter moved with no entries": Part(
+            "home", 5, 1_000_000, (), dataclasses.replace(proof, lasts=(1_000_000,), digests=())
+        ),
         "unsigned": dataclasses.replace(part, proof=None),
         "signature of another site": signed_part(new_key(), entries, drop={2, 4}),
         "claims another origin": Part(
@@ -147,7 +154,7 @@ def test_an_honest_part_checks_out_and_every_tampering_is_refused() -> None:
             proof,
         ),
         "groups cut differently": dataclasses.replace(
-            part, proof=Proof(((2, proof.groups[0][1]), (5, proof.groups[0][1])), proof.digests)
+            part, proof=dataclasses.replace(proof, lasts=(2, 5))
         ),
     }
     for name, bad in tampered.items():
@@ -205,6 +212,31 @@ def test_parts_are_cut_at_group_boundaries(tmp_path: Path) -> None:
     assert [(p.after, p.upto, len(p.entries)) for p in parts] == [(30, 80, 50)]
     assert sync(home, cabin, limit=7) == 0
     assert cabin.dump() == home.dump()
+    # A relay holds the signature of a part's last group only: it cuts only there.
+    relay = keyed(tmp_path, "relay")
+    introduce(home, relay)
+    relay.apply(home.changes_since({}, 100)[0])
+    parts, more = relay.changes_since({}, 7)
+    assert not more and [(p.after, p.upto) for p in parts] == [(0, 80)]
+    parts, more = relay.changes_since({"home": 12}, 7)
+    assert [(p.after, p.upto) for p in parts] == [(12, 80)]
+    far = keyed(tmp_path, "far")
+    introduce(home, relay, far)
+    assert sync(relay, far, limit=7) == 0
+    assert far.dump() == home.dump()
+
+
+def test_many_small_writes_cost_one_signature_a_part(tmp_path: Path) -> None:
+    home, cabin = keyed(tmp_path, "home"), keyed(tmp_path, "cabin")
+    introduce(home, cabin)
+    for i in range(300):
+        home.write([SetFields("c", f"r{i % 50}", {"v": i})])  # most superseded later
+    (part,), _ = home.changes_since({}, 1000)
+    assert part.proof is not None and len(part.proof.lasts) == 300
+    assert len(part.entries) == 50 and len(part.proof.digests) == 250
+    body = encode(Batch("home", "cabin", home.vector(), parts=[part]))
+    assert len(body) < 300 * 20  # a signature each would be 300 x 64 bytes alone
+    assert sync(home, cabin) == 0 and cabin.dump() == home.dump()
 
 
 def test_each_site_signs_only_its_own_writes(tmp_path: Path) -> None:
@@ -276,6 +308,7 @@ def test_upgrading_an_unsigned_replica(tmp_path: Path) -> None:
     parts, _ = home.changes_since({}, 100)
     assert [(p.origin, p.after, p.upto) for p in parts] == [("home", 0, 4)]
     assert parts[0].proof is not None and parts[0].proof.digests == ((1, ABSENT),)
+    assert parts[0].proof.lasts == (4,)
     cabin = keyed(tmp_path, "cabin")
     introduce(home, cabin)
     assert sync(home, cabin) == 0

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import pytest
 
 from lifeops_sync.auth import sign_request
-from lifeops_sync.crdt import Entry, Kind, Part, Proof
+from lifeops_sync.crdt import Entry, Kind, Part
 from lifeops_sync.hlc import WallClock, pack
 from lifeops_sync.origin import ABSENT, SiteKey, proof_of
 from lifeops_sync.service import ApiClient
@@ -200,7 +200,7 @@ async def test_a_peer_with_a_valid_secret_cannot_write_delete_or_count_as_anothe
     crafted["relayed entry dropped"] = dataclasses.replace(
         genuine,
         entries=tuple(e for e in genuine.entries if e != entry),
-        proof=Proof(genuine.proof.groups, ((entry.seq, ABSENT),)),
+        proof=dataclasses.replace(genuine.proof, digests=((entry.seq, ABSENT),)),
     )
     # 6. Counters: cabin_b's moved 1000 ahead, home's own to the maximum, no entries.
     crafted["cabin_b counter +1000"] = Part(
@@ -212,7 +212,7 @@ async def test_a_peer_with_a_valid_secret_cannot_write_delete_or_count_as_anothe
         genuine.after,
         genuine.upto + 1000,
         genuine.entries,
-        Proof(((genuine.upto + 1000, genuine.proof.groups[-1][1]),)),
+        dataclasses.replace(genuine.proof, lasts=(genuine.upto + 1000,)),
     )
     # Each alone, and with keys of its own for the sites it claims (refused: they are known).
     for name, part in crafted.items():
