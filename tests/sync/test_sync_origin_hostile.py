@@ -23,8 +23,10 @@ import pytest
 from lifeops_sync.auth import sign_request
 from lifeops_sync.crdt import Entry, Kind, Part
 from lifeops_sync.hlc import WallClock, pack
+from lifeops_sync.ops import AddItem, Delete, SetFields
 from lifeops_sync.origin import ABSENT, SiteKey, proof_of
 from lifeops_sync.service import ApiClient
+from lifeops_sync.store import Store
 from lifeops_sync.wire import CONTENT_TYPE, MAX_SEQ, Batch, decode, encode
 
 from .nodes import API_SECRET, link_secret
@@ -297,3 +299,49 @@ async def test_the_site_key_is_private_and_printed_by_the_key_command(
     assert out.decode().strip() == status["origin_check"]["public_key"]
     log = (tmp_path / f"{HOME}.log").read_text()
     assert private not in log and private not in json.dumps(status)
+
+
+async def test_two_sites_upgraded_from_unsigned_replicas_converge(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    # Replicas as 0.3.0 left them (schema 1, nothing signed), in sync with each other.
+    for node in (HOME, HONEST):
+        (tmp_path / node).mkdir(mode=0o700)
+    stores = {
+        node: Store(tmp_path / node / "sync.db", node, WallClock(), durable=False)
+        for node in (HOME, HONEST)
+    }
+    stores[HOME].write([SetFields("notes", "h", {"text": "home"}), AddItem("xp", "e1", 5)])
+    stores[HOME].write([SetFields("notes", "h", {"text": "home 2"})])
+    stores[HONEST].write([SetFields("notes", "b", {"text": "cabin"}), Delete("notes", "x")])
+    for src, dst in ((HOME, HONEST), (HONEST, HOME)):
+        parts, _ = stores[src].changes_since({}, 100)
+        stores[dst].apply(parts, sender=src, sender_vector=stores[src].vector())
+    expected = stores[HOME].dump()
+    assert stores[HONEST].dump() == expected
+    for store in stores.values():
+        store.close()
+    async with ClientSession() as session:
+        secret = link_secret(HONEST, HOME)
+        home = Service(HOME, tmp_path, ["--no-fsync", "--peer", f"{HONEST},{secret}"])
+        honest = Service(
+            HONEST,
+            tmp_path,
+            ["--no-fsync", "--sync-interval", "0.3", "--peer", f"{HOME},{secret},{home.url}"],
+        )
+        net = Net(session, home, honest, SiteKey(Ed25519PrivateKey.generate()))
+        try:
+            for service in (home, honest):
+                await asyncio.to_thread(service.start)
+                await wait_up(session, service)
+            await settle(net)
+            for service in (home, honest):
+                doc = await net.call(service, "GET", "/v1/state?full=1")
+                # Each took the other's entries again, signed: the counters are back.
+                assert doc["state"] == expected
+                assert doc["vector"] == {HOME: 3, HONEST: 2}
+                status = await net.call(service, "GET", "/v1/status")
+                assert status["origin_check"]["refused_parts"] == 0
+        finally:
+            for service in (home, honest):
+                await asyncio.to_thread(service.stop)
