@@ -378,8 +378,9 @@ def from_json(doc: Any) -> Batch:
         more=more,
         keys=_keys(doc.get("keys", {})),
     )
-    if batch.size > MAX_ENTRIES:
-        raise ProtocolError(f"at most {MAX_ENTRIES} entries per batch")
+    digests = sum(len(p.proof.digests) for p in batch.parts if p.proof is not None)
+    if batch.size + digests > MAX_ENTRIES:
+        raise ProtocolError(f"at most {MAX_ENTRIES} entries and digests per batch")
     return batch
 
 

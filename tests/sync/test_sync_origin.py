@@ -4,6 +4,7 @@ the upgrade of an unsigned replica, and the key file."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 import sqlite3
 import stat
@@ -348,3 +349,42 @@ def test_two_upgraded_sites_take_each_others_entries_again_signed(tmp_path: Path
     introduce(home, cabin, third)
     assert sync(home, third) == 0
     assert third.digest() == home.digest() and third.vector() == home.vector()
+
+
+def test_proofs_round_trip_on_the_wire_and_malformed_ones_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = new_key()
+    entries = some_entries(n=6)
+    groups = key.sign(entries[:2]) + key.sign(entries[2:], key.sign(entries[:2])[-1].link)
+    sent = [e for e in entries if e.seq != 3]
+    part = Part("home", 0, 6, tuple(sent), proof_of(groups, sent))
+    batch = Batch("home", "cabin", {"home": 6}, parts=[part], keys={"home": key.public})
+    again = decode(encode(batch))
+    assert again.parts[0].proof == part.proof and again.keys == {"home": key.public}
+    assert part.proof is not None and part.proof.lasts == (2, 6)
+    assert [g.last for g in check_part(again.parts[0], key.public)] == [2, 6]
+    doc = wire.to_json(batch)
+
+    def variant(**changes: object) -> dict[str, object]:
+        copy = json.loads(json.dumps(doc))
+        copy["parts"][0].update(changes)
+        return copy
+
+    bad = {
+        "groups end before upto": variant(gl=[2, 3]),
+        "a group going back": variant(gl=[2, -1, 5]),
+        "signature too short": variant(gs=doc["parts"][0]["gs"][:-8]),
+        "link missing": variant(gp=None),
+        "digest of a seq outside the range": variant(ds=[7]),
+        "digests and seqs disagree": variant(ds=[3, 1]),
+        "not base64": variant(dd="!!!!"),
+        "a key too short": {**doc, "keys": {"home": "AAAA"}},
+    }
+    for name, candidate in bad.items():
+        with pytest.raises(wire.ProtocolError):
+            wire.from_json(candidate)
+        assert name
+    monkeypatch.setattr(wire, "MAX_ENTRIES", 5)
+    with pytest.raises(wire.ProtocolError, match="entries and digests"):
+        wire.from_json(doc)
