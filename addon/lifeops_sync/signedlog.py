@@ -38,6 +38,32 @@ class SignedLog:
     def _set_meta(self, key: str, value: str) -> None:
         raise NotImplementedError
 
+    def _verify_parts(
+        self, parts: list[Part]
+    ) -> tuple[list[tuple[str, list[signed.Group]]], tuple[str, ...], int, list[Part]]:
+        """Check each part against its origin's key (before anything of a batch is applied).
+
+        Returns the checked groups by origin (to keep), why each refused part was refused, how
+        many entries those held, and the parts that passed. Without a site key: all pass.
+        """
+        if self.site_key is None:
+            return [], (), 0, parts
+        keys = signed.stored_keys(self._db)
+        proven: list[tuple[str, list[signed.Group]]] = []
+        refused: list[str] = []
+        refused_entries = 0
+        good: list[Part] = []
+        for part in parts:
+            try:
+                groups = signed.check_part(part, keys.get(site_of(part.origin)))
+            except signed.Refused as err:
+                refused.append(str(err))
+                refused_entries += len(part.entries)
+                continue
+            good.append(part)
+            proven.append((part.origin, groups))
+        return proven, tuple(refused), refused_entries, good
+
     def _proven(
         self, origin: int, name: str, after: int, mark: int, budget: int
     ) -> tuple[Part | None, bool]:
@@ -78,7 +104,8 @@ class SignedLog:
         watermarks go back to 0 and what we know of others is forgotten. Each site sends its
         own entries again, signed (a merge of what we hold changes nothing), once.
         """
-        me, name = self._self_idx, self.node_id
+        me = self._self_idx
+        name = self._names[me]
         mark = self._watermarks().get(me, 0)
         previous = None
         for first in range(1, mark + 1, signed.GROUP_MAX):

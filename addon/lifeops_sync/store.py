@@ -410,22 +410,7 @@ class Store(SignedLog):
         With a site key, a part that fails the origin check is left out whole (entries and
         watermark) and said in ``Applied.refused``; the others go on.
         """
-        proven: list[tuple[int, list[signed.Group]]] = []
-        refused: list[str] = []
-        refused_entries = 0
-        if self.site_key is not None:
-            keys = signed.stored_keys(self._db)
-            good = []
-            for part in parts:
-                try:
-                    groups = signed.check_part(part, keys.get(site_of(part.origin)))
-                except signed.Refused as err:
-                    refused.append(str(err))
-                    refused_entries += len(part.entries)
-                    continue
-                good.append(part)
-                proven.append((len(good) - 1, groups))
-            parts = good
+        proven, refused, refused_entries, parts = self._verify_parts(parts)
         self.check_batch(parts)
         top = max((e.hlc for p in parts for e in p.entries), default=0)
         applied = skipped = gaps = 0
@@ -448,8 +433,8 @@ class Store(SignedLog):
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
-            for at, groups in proven:
-                signed.save_groups(self._db, self._index[parts[at].origin], groups)
+            for part_origin, groups in proven:
+                signed.save_groups(self._db, self._idx(part_origin), groups)
             applied = len(todo)
             if top:
                 self.clock.observe(top)
@@ -466,7 +451,7 @@ class Store(SignedLog):
                 )
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps, tuple(refused), refused_entries)
+        return Applied(applied, skipped, gaps, refused, refused_entries)
 
     def _note_known(self, node: str, vector: dict[str, int]) -> None:
         self._db.executemany(
