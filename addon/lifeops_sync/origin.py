@@ -258,13 +258,35 @@ CREATE TABLE IF NOT EXISTS site_keys(
 
 
 def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> None:
-    """Keep groups (a group kept already keeps its link; it takes a signature it lacked)."""
-    db.executemany(
-        "INSERT INTO sig_groups(origin, last, first, previous, link, signature, digests) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(origin, last) DO UPDATE SET "
-        "signature = coalesce(signature, excluded.signature) WHERE link = excluded.link",
-        [(origin, g.last, g.first, g.previous, g.link, g.signature, g.digests) for g in groups],
-    )
+    """Keep groups; a group kept already takes a signature it lacked.
+
+    A group that overlaps another kept group differently (an origin that signed two versions
+    of its seqs: a site restored from a backup that wrote before it knew) is not kept: the
+    first version stays the one this replica vouches for.
+    """
+    for g in groups:
+        # Kept groups never overlap, so the one ending first at or after our start is the only
+        # one that can.
+        near = db.execute(
+            "SELECT first, last, link FROM sig_groups WHERE origin = ? AND last >= ? "
+            "ORDER BY last LIMIT 1",
+            (origin, g.first),
+        ).fetchone()
+        if near is not None and near[0] <= g.last:
+            if (near[0], near[1], bytes(near[2])) != (g.first, g.last, g.link):
+                continue
+            if g.signature is not None:
+                db.execute(
+                    "UPDATE sig_groups SET signature = coalesce(signature, ?) "
+                    "WHERE origin = ? AND last = ?",
+                    (g.signature, origin, g.last),
+                )
+            continue
+        db.execute(
+            "INSERT INTO sig_groups(origin, last, first, previous, link, signature, digests) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            (origin, g.last, g.first, g.previous, g.link, g.signature, g.digests),
+        )
 
 
 def last_link(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:

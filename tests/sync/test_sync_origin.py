@@ -388,3 +388,22 @@ def test_proofs_round_trip_on_the_wire_and_malformed_ones_are_refused(
     monkeypatch.setattr(wire, "MAX_ENTRIES", 5)
     with pytest.raises(wire.ProtocolError, match="entries and digests"):
         wire.from_json(doc)
+
+
+def test_a_second_version_of_signed_seqs_is_not_kept(tmp_path: Path) -> None:
+    key = new_key()
+    store = keyed(tmp_path, "cabin")
+    introduce(store)
+    store.pin_keys({"home": key.public})
+    first = [Entry(Kind.FIELD, "home", s, 10 + s, "c", "k", "f", s) for s in (1, 2, 3)]
+    other = [first[0], first[1]._replace(value="two"), first[2]._replace(value="three")]
+    groups = key.sign(first[:1]) + key.sign(first[1:], key.sign(first[:1])[0].link)
+    store.apply([Part("home", 0, 3, tuple(first), proof_of(groups, first))])
+    # The same key signed other seqs 2-3 (a site restored from a backup that wrote on): checked
+    # fine, merged by the usual rules, but the first version stays the one relayed.
+    again = key.sign(other[1:], groups[0].link)
+    second = Part("home", 1, 3, tuple(other[1:]), proof_of(again, other[1:]))
+    assert not store.apply([second]).refused
+    (part,), _ = store.changes_since({}, 100)
+    assert part.proof is not None and part.proof.signature == groups[-1].signature
+    assert check_part(part, key.public)

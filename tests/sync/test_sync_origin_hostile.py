@@ -227,7 +227,7 @@ async def test_a_peer_with_a_valid_secret_cannot_write_delete_or_count_as_anothe
 
     # What it may do: write as itself, signed with its own key (taken first-hand).
     own = Entry(Kind.FIELD, HOSTILE, 1, now(), "notes", "mine", "text", "a")
-    await net.send([signed(net.key, [own])], keys={HOSTILE: net.key.public})
+    await net.send([signed(net.key, [own])], keys={HOSTILE: net.key.public}, vector={HOSTILE: 1})
     state, vector = await net.state()
     assert vector[HOSTILE] == 1 and state["records"]["notes"]["mine"] == {"text": "a"}
     assert vector[HOME] == home_vector[HOME] and vector[HONEST] == home_vector[HONEST]
