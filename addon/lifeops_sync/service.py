@@ -449,7 +449,11 @@ class Node:
         The keys it offers first (origin.py's rules), then its parts, each checked against its
         origin's key; refusals are counted. Raises ClockDriftError as :meth:`Store.apply`.
         """
-        conflicts = self.store.offer_keys(peer, batch.keys, set(self.peer_ids))
+        # Keys come with the parts they sign: a key for a site the batch carries nothing of
+        # is not taken (a peer cannot plant keys for sites that may join later).
+        carried = {site_of(p.origin) for p in batch.parts}
+        offered = {site: key for site, key in batch.keys.items() if site in carried}
+        conflicts = self.store.offer_keys(peer, offered, set(self.peer_ids))
         applied = self.store.apply(
             batch.parts,
             sender=peer,

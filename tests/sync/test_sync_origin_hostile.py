@@ -345,3 +345,16 @@ async def test_two_sites_upgraded_from_unsigned_replicas_converge(
         finally:
             for service in (home, honest):
                 await asyncio.to_thread(service.stop)
+
+
+async def test_keys_are_taken_only_with_the_parts_they_sign(net: Net) -> None:
+    # A key offered for a site the batch carries nothing of is not taken: a peer cannot plant
+    # one for a site that joins later.
+    planted = SiteKey(Ed25519PrivateKey.generate())
+    await net.send([], keys={"cabin9": planted.public})
+    real = SiteKey(Ed25519PrivateKey.generate())
+    entry = Entry(Kind.FIELD, "cabin9", 1, now(), "notes", "c9", "text", "from cabin9")
+    await net.send([signed(real, [entry])], keys={"cabin9": real.public}, vector={"cabin9": 1})
+    state, _ = await net.state()
+    assert state["records"]["notes"]["c9"] == {"text": "from cabin9"}
+    assert (await net.check())["key_conflicts"] == []
