@@ -46,7 +46,7 @@ class NodeConfig:
     batch_limit: int = 25_000
     retention_days: int = 0
     clock_skew: float = 0.0
-    max_drift_hours: float = 24.0
+    max_clock_offset_hours: float = 3.0
     durable: bool = True
     apply_delay: float = 0.0
     key_dir: Path | None = None

@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 type Json = None | bool | int | float | str | list[Json] | dict[str, Json]
 
 NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+#: An origin: a site's node id for its first epoch, ``<node_id>~<n>`` after its n-th restore.
+ORIGIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})(?:~([1-9][0-9]{0,8}))?")
 
 
 class Kind(StrEnum):
@@ -96,17 +98,33 @@ class Proof:
     digests: tuple[tuple[int, bytes], ...] = ()
 
 
+def valid_node_id(node: str) -> bool:
+    """Node ids are short names: letters, digits, ``_ . -``."""
+    return NODE_ID.fullmatch(node) is not None
+
+
+def valid_origin(origin: str) -> bool:
+    """Origins are node ids, or ``<node_id>~<n>`` (``n`` from 1) for a site's later epochs."""
+    return ORIGIN.fullmatch(origin) is not None
+
+
 def site_of(origin: str) -> str:
-    """The site an origin belongs to: its node id, before any ``~epoch`` a restore added.
+    """The site (node id) that writes under ``origin``, whichever epoch it names.
 
     A site's key signs for every epoch of it.
     """
     return origin.partition("~")[0]
 
 
-def valid_node_id(node: str) -> bool:
-    """Node ids are short names: letters, digits, ``_ . -``."""
-    return NODE_ID.fullmatch(node) is not None
+def epoch_of(origin: str) -> int:
+    """The epoch an origin names: 0 for a bare node id, ``n`` for ``<node_id>~<n>``."""
+    _, sep, n = origin.partition("~")
+    return int(n) if sep else 0
+
+
+def epoch_origin(node: str, epoch: int) -> str:
+    """The origin of ``node`` in ``epoch`` (the inverse of :func:`site_of`/:func:`epoch_of`)."""
+    return node if epoch == 0 else f"{node}~{epoch}"
 
 
 type Cell = tuple[str, str, str]

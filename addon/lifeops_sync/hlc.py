@@ -14,13 +14,13 @@ import time
 
 COUNTER_BITS = 16
 COUNTER_MASK = (1 << COUNTER_BITS) - 1
-#: Remote timestamps further ahead of our wall clock than this are refused (a node whose clock
-#: says 2099 would otherwise drag every clock, and win every conflict, for decades).
-DEFAULT_MAX_DRIFT_MS = 24 * 3600 * 1000
-
-
-class ClockDriftError(ValueError):
-    """A remote timestamp is implausibly far ahead of our wall clock."""
+#: The largest offset of a peer's clock from ours that is believed: sites an hour or so apart
+#: are supported (a cabin an hour slow sees home's clock, pushed by a cabin an hour fast, two
+#: hours ahead). A peer claiming more is taken at this much.
+DEFAULT_MAX_OFFSET_MS = 3 * 3600 * 1000
+#: How far beyond the peer's clock (as it said when it sent, within the offset above) a stamp may
+#: be: its stamps are never later than its own clock, so this covers rounding and nothing more.
+DRIFT_TOLERANCE_MS = 5 * 60 * 1000
 
 
 def pack(wall_ms: int, counter: int = 0) -> int:
@@ -52,12 +52,12 @@ class HybridClock:
         self,
         wall: Callable[[], int],
         last: int = 0,
-        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
+        max_offset_ms: int = DEFAULT_MAX_OFFSET_MS,
     ) -> None:
         """Start after ``last`` (the highest timestamp this node has issued or seen)."""
         self._wall = wall
         self.last = last
-        self.max_drift_ms = max_drift_ms
+        self.max_offset_ms = max_offset_ms
 
     def now(self) -> int:
         """A timestamp for a local event: above every timestamp issued or observed so far."""
@@ -67,14 +67,29 @@ class HybridClock:
         self.last = physical if physical > self.last else self.last + 1
         return self.last
 
-    def check(self, stamp: int) -> None:
-        """Raise :class:`ClockDriftError` if ``stamp`` is too far ahead of our wall clock."""
-        if wall_ms(stamp) > self._wall() + self.max_drift_ms:
-            raise ClockDriftError(
-                f"timestamp {wall_ms(stamp)} ms is more than {self.max_drift_ms} ms ahead"
-            )
+    def reading(self) -> int:
+        """The clock now, in ms: the wall clock, or the last stamp if that is later.
+
+        Sent with every batch: no stamp this node sends is later than it.
+        """
+        return max(self._wall(), wall_ms(self.last))
+
+    def limit(self, peer_clock: int | None) -> int:
+        """The latest stamp (ms part) believable from a peer whose clock said ``peer_clock``.
+
+        The peer's offset from our wall clock, limited to ``max_offset_ms`` either way, plus
+        :data:`DRIFT_TOLERANCE_MS`; a peer that did not say is taken at the largest offset.
+        """
+        now = self._wall()
+        offset = self.max_offset_ms if peer_clock is None else peer_clock - now
+        offset = max(-self.max_offset_ms, min(self.max_offset_ms, offset))
+        return now + offset + DRIFT_TOLERANCE_MS
 
     def observe(self, stamp: int) -> None:
-        """Take a received timestamp into account, so later local events order after it."""
-        self.check(stamp)
-        self.last = max(self.last, stamp)
+        """Take a received timestamp into account, so later local events order after it.
+
+        Never further than the largest believable offset ahead of our wall clock (the caller
+        refuses stamps beyond :meth:`limit`; this holds even if it did not).
+        """
+        ceiling = pack(self._wall() + self.max_offset_ms + DRIFT_TOLERANCE_MS, COUNTER_MASK)
+        self.last = max(self.last, min(stamp, ceiling))

@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from .crdt import Json, valid_node_id
+from .jsontext import MAX_DEPTH, within_depth
 
 MAX_NAME = 200
 MAX_KEY = 500
@@ -100,6 +101,8 @@ def _json_value(value: Any, what: str) -> Json:
         raise InvalidOperation(f"{what} is not a JSON value") from err
     if len(encoded) > MAX_VALUE_BYTES:
         raise InvalidOperation(f"{what} is larger than {MAX_VALUE_BYTES} bytes")
+    if not within_depth(value):
+        raise InvalidOperation(f"{what} nests deeper than {MAX_DEPTH}")
     return value  # type: ignore[no-any-return]
 
 

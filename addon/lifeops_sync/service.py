@@ -38,12 +38,14 @@ from .auth import (
     verify_response,
 )
 from .config import NodeConfig, PeerConfig
-from .crdt import Kind, Part, site_of, valid_node_id
-from .hlc import ClockDriftError, WallClock
+from .crdt import Kind, Part, site_of, valid_origin
+from .hlc import WallClock
+from .jsontext import loads as strict_loads
 from .ops import InvalidOperation, parse_operations
 from .origin import SiteKey, encode_key
+from .status import Figures, figures_status, inbound_status, peer_view
 from .store import Applied, Store
-from .wire import CONTENT_TYPE, MAX_BODY, Batch, ProtocolError, decode, encode
+from .wire import CONTENT_TYPE, MAX_BODY, MAX_SEQ, Batch, ProtocolError, decode, encode
 
 _LOGGER = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -124,10 +126,12 @@ class PeerLink:
         if self.peer.url is None:
             raise PeerError("no url: this peer calls us")
 
-        def build() -> tuple[bytes, bool]:
+        def build() -> tuple[bytes, bool, dict[str, int]]:
             store = node.store
             known = store.known()
-            parts, more = store.changes_since(known.get(peer, {}), config.batch_limit)
+            # What to push: by what the peer itself last said it holds (never by gossip).
+            theirs = known.get(peer, {})
+            parts, more = store.changes_since(theirs, config.batch_limit)
             batch = Batch(
                 node=config.node_id,
                 to=peer,
@@ -136,10 +140,12 @@ class PeerLink:
                 parts=parts,
                 more=more,
                 keys=node.keys_for(parts),
+                clock=store.clock.reading(),
+                tips=store.tips_for(peer),
             )
-            return encode(batch), more
+            return encode(batch), more, theirs
 
-        body, pushing_more = await node.db(build)
+        body, pushing_more, assumed = await node.db(build)
         url = self.peer.url + SYNC_PATH
         for attempt in range(2):
             sent_at = node.wall()
@@ -180,12 +186,9 @@ class PeerLink:
                 raise PeerError(f"malformed answer: {err}") from err
             if batch.node != peer or batch.to != config.node_id:
                 raise PeerError("the answer is addressed wrongly")
-            try:
-                node.take(peer, batch)
-            except ClockDriftError as err:
-                raise PeerError(f"clock drift: {err}") from err
+            node.take(peer, batch)
             store.note_success(peer, node.wall())
-            return batch.more
+            return batch.more or _went_down(assumed, batch.vector, store.vector())
 
         receiving_more = await node.db(apply)
         node.notify_changed()
@@ -237,10 +240,10 @@ class PeerLink:
             except TimeoutError:
                 pass
 
-    def status(self, figures: _Figures) -> dict[str, Any]:
+    def status(self, figures: Figures) -> dict[str, Any]:
         """The peer's status as the API shows it (the figures are read in the database thread)."""
         return {
-            **_figures_status(self.peer.node_id, figures, self.node),
+            **figures_status(self.peer.node_id, figures, self.node),
             "url": self.peer.url,
             "last_attempt": self.last_attempt,
             "failures": self.failures,
@@ -255,47 +258,25 @@ class PeerLink:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Figures:
-    """A peer's figures from the replica: times (ms) and counts."""
-
-    last_success: int | None
-    last_contact: int | None
-    last_inbound: int | None
-    pending: int
-    behind: int
+def _went_down(assumed: dict[str, int], said: dict[str, int], ours: dict[str, int]) -> bool:
+    """Whether a peer holds less than we pushed by (it was restored): push again at once."""
+    return any(said.get(o, 0) < min(s, ours.get(o, 0)) for o, s in assumed.items())
 
 
-def _figures_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
-    now = node.wall()
-    success = figures.last_success
-    return {
-        "node_id": peer,
-        "configured": peer in node.links,
-        "calls_us": figures.last_inbound is not None,
-        "last_success": success,
-        "last_contact": figures.last_contact,
-        "last_inbound": figures.last_inbound,
-        "lag_seconds": None if success is None else max(0, now - success) / 1000,
-        "pending": figures.pending,
-        "behind": figures.behind,
-    }
-
-
-def _inbound_status(peer: str, figures: _Figures, node: Node) -> dict[str, Any]:
-    """A node that is not (or no longer) configured but exchanged with us: what the replica says."""
-    return {
-        **_figures_status(peer, figures, node),
-        "url": None,
-        "last_attempt": None,
-        "failures": 0,
-        "last_error": None,
-        "next_attempt_in": None,
-        "clock_offset_ms": None,
-        "exchanges": 0,
-        "bytes_sent": 0,
-        "bytes_received": 0,
-    }
+def _log_applied(peer: str, applied: Applied) -> None:
+    if applied.ahead:
+        _LOGGER.warning(
+            "%d entries from %s are stamped later than its clock explains; taken once ours "
+            "catches up",
+            applied.ahead,
+            peer,
+        )
+    if applied.restored:
+        _LOGGER.warning(
+            "%s holds changes of this site this replica lacks: it was restored from a backup; "
+            "writing under a new epoch, the peers send the lost changes back",
+            peer,
+        )
 
 
 def _code(reply: Reply) -> str | None:
@@ -357,7 +338,7 @@ class Node:
                 config.database,
                 config.node_id,
                 self.wall,
-                max_drift_ms=int(config.max_drift_hours * 3600_000),
+                max_offset_ms=int(config.max_clock_offset_hours * 3600_000),
                 durable=config.durable,
                 apply_delay=config.apply_delay,
                 site_key=self.site_key,
@@ -447,7 +428,7 @@ class Node:
         """Apply a batch from the authenticated direct peer ``peer`` (db thread).
 
         The keys it offers first (origin.py's rules), then its parts, each checked against its
-        origin's key; refusals are counted. Raises ClockDriftError as :meth:`Store.apply`.
+        origin's key; refusals are counted and logged.
         """
         # Keys come with the parts they sign: a key for a site the batch carries nothing of
         # is not taken (a peer cannot plant keys for sites that may join later).
@@ -460,7 +441,10 @@ class Node:
             sender_vector=batch.vector,
             gossip=batch.known,
             now_ms=self.wall(),
+            peer_clock=batch.clock,
+            tips=batch.tips,
         )
+        _log_applied(peer, applied)
         self.note_origin_check(peer, applied, conflicts)
         return applied
 
@@ -515,7 +499,7 @@ class Node:
         calling home), each once, whichever side called.
         """
 
-        def read() -> tuple[dict[str, Any], dict[str, _Figures]]:
+        def read() -> tuple[dict[str, Any], dict[str, Figures]]:
             store = self.store
             ours = store.vector()
             known = store.known()
@@ -527,7 +511,7 @@ class Node:
                 # peer said it has that we do not (in change numbers, an upper bound).
                 behind = sum(max(0, s - ours.get(o, 0)) for o, s in known.get(peer, {}).items())
                 success, contact, inbound = times.get(peer, (None, None, None))
-                figures[peer] = _Figures(success, contact, inbound, store.pending_for(peer), behind)
+                figures[peer] = Figures(success, contact, inbound, store.pending_for(peer), behind)
             return counts, figures
 
         counts, figures = await self.db(read)
@@ -535,7 +519,7 @@ class Node:
         for peer, figure in figures.items():
             link = self.links.get(peer)
             peers.append(
-                link.status(figure) if link is not None else _inbound_status(peer, figure, self)
+                link.status(figure) if link is not None else inbound_status(peer, figure, self)
             )
         return {
             "node_id": self.config.node_id,
@@ -679,10 +663,7 @@ class Node:
                 return _error(403, "wrong_sender", "the batch is not from the signer", self.wall())
             if batch.to != config.node_id:
                 return _error(400, "wrong_receiver", "the batch is for another node", self.wall())
-            try:
-                self.take(key_id, batch)
-            except ClockDriftError as err:
-                return _error(400, "clock_drift", str(err), self.wall())
+            self.take(key_id, batch)
             parts, more = store.changes_since(batch.vector, config.batch_limit)
             store.note_inbound(key_id, self.wall())
             known = store.known()
@@ -694,6 +675,8 @@ class Node:
                 parts=parts,
                 more=more,
                 keys=self.keys_for(parts),
+                clock=store.clock.reading(),
+                tips=store.tips_for(key_id),
             )
             return encode(answer)
 
@@ -716,7 +699,10 @@ class Node:
         if isinstance(guarded, web.Response):
             return guarded
         key_id, nonce, _ = guarded
-        return self._signed_json(key_id, nonce, await self.status())
+        status = await self.status()
+        if key_id != API_KEY_ID:
+            status = peer_view(status, key_id)
+        return self._signed_json(key_id, nonce, status)
 
     async def _handle_write(self, request: web.Request) -> web.Response:
         guarded = await self._guard(request, api_only=True)
@@ -724,7 +710,7 @@ class Node:
             return guarded
         key_id, nonce, body = guarded
         try:
-            doc = json.loads(body)
+            doc = strict_loads(body)
             operations = parse_operations(doc.get("ops") if isinstance(doc, dict) else None)
         except (ValueError, InvalidOperation) as err:
             return _error(400, "malformed", str(err), self.wall())
@@ -828,6 +814,9 @@ class Node:
                 f"wait must be 0-{FEED_MAX_WAIT:g} s and limit 1-{FEED_LIMIT_MAX}",
                 self.wall(),
             )
+        # A cursor past what we hold (this replica was restored from a backup) reads again from
+        # what we hold, so the changes the peers send back reach the reader.
+        after = await self.db(self.store.clamp_cursor, after)
         # The reader has applied everything up to `after`: tombstones past it wait for it.
         await self.db(self.store.note_reader, after, self.wall())
         loop = asyncio.get_running_loop()
@@ -913,7 +902,14 @@ def parse_cursor(raw: str) -> dict[str, int]:
     cursor: dict[str, int] = {}
     for pair in raw.split(",") if raw else ():
         origin, sep, seq = pair.partition(":")
-        if not sep or not valid_node_id(origin) or not seq.isdigit() or len(seq) > 18:
+        if (
+            not sep
+            or not valid_origin(origin)
+            or not seq.isascii()
+            or not seq.isdigit()
+            or len(seq) > len(str(MAX_SEQ))
+            or int(seq) > MAX_SEQ
+        ):
             raise ValueError(f"cursor entry {pair[:80]!r} is not origin:seq")
         if origin in cursor:
             raise ValueError(f"origin {origin!r} appears twice in the cursor")

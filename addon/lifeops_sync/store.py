@@ -35,10 +35,12 @@ import time
 from typing import Any
 
 from . import origin as signed
-from .crdt import Entry, Json, Kind, Part, site_of, visible_state
-from .hlc import DEFAULT_MAX_DRIFT_MS, HybridClock, wall_ms
+from .crdt import Entry, Json, Kind, Part, epoch_of, site_of, visible_state
+from .epochs import RESTORED_COPY, Epochs, mark_copy
+from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .signedlog import SCHEMA_VERSION, SignedLog
+from .wire import MAX_SEQ
 
 READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
 
@@ -62,6 +64,9 @@ CREATE TABLE IF NOT EXISTS rows(
 CREATE TABLE IF NOT EXISTS watermarks(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reader(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS known(
+    node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY(node, origin)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS gossip(
     node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY(node, origin)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS peers(
@@ -149,16 +154,27 @@ class WriteAck:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What applying a batch did."""
+    """What applying a batch did.
+
+    ``ahead``: entries refused for a stamp later than the sender's clock explains (they come
+    again, and are taken once our clock has caught up with them); ``restored``: this site found
+    it was restored from a backup and started a new epoch.
+    """
 
     entries: int
     skipped: int
     gaps: int
+    ahead: int = 0
+    restored: bool = False
     refused: tuple[str, ...] = ()  # why each part refused by the origin check was refused
     refused_entries: int = 0
 
 
-class Store(SignedLog):
+class SeqExhaustedError(RuntimeError):
+    """An origin has used every seq (never in practice: 2^62 writes)."""
+
+
+class Store(SignedLog, Epochs):
     """A node's replica in one SQLite file."""
 
     def __init__(
@@ -167,7 +183,7 @@ class Store(SignedLog):
         node_id: str,
         wall: Callable[[], int],
         *,
-        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
+        max_offset_ms: int = DEFAULT_MAX_OFFSET_MS,
         durable: bool = True,
         apply_delay: float = 0.0,
         site_key: signed.SiteKey | None = None,
@@ -206,16 +222,24 @@ class Store(SignedLog):
             elif stored != node_id:
                 raise ValueError(f"{self.path} holds node {stored!r}, not {node_id!r}")
             self._load_nodes()
-            self._self_idx = self._idx(node_id)
+            self.origin = self._meta("origin") or node_id
+            self._self_idx = self._idx(self.origin)
+            self.restored = False
             if site_key is not None:
                 signed.set_key(self._db, site_of(node_id), site_key.public, "self")
                 if self._meta("schema") == "1":
                     self._sign_upgrade(site_key)
+            if self._meta(RESTORED_COPY) is not None:
+                # The start path put a backup copy in place: what this site wrote after the
+                # backup is only at the peers now. New seqs go to a new epoch; the old
+                # origin's are the peers' to send back.
+                self._db.execute("DELETE FROM meta WHERE k = ?", (RESTORED_COPY,))
+                self._new_epoch(self._watermarks().get(self._self_idx, 0))
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
                 last = max(last, top)
-        self.clock = HybridClock(wall, last, max_drift_ms)
+        self.clock = HybridClock(wall, last, max_offset_ms)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -268,6 +292,23 @@ class Store(SignedLog):
             (origin, seq),
         )
 
+    def _advance(
+        self, origin: int, after: int, upto: int, entries: tuple[Entry, ...], mark: int
+    ) -> int | None:
+        """The one place a watermark for another origin moves: to ``upto``, or not at all.
+
+        A part ``(after, upto]`` moves it only when it continues what we have (``after`` at or
+        below the mark). ``upto`` has already been held back to what the sender vouches for (its
+        own vector) and below any entry refused. The part passed the origin check before (its
+        entries and its superseded seqs' digests against the origin's signature, in
+        :meth:`apply`), so what it vouches for is the origin's word.
+        """
+        del entries  # checked, with the whole part, before the transaction
+        if after > mark or upto <= mark:
+            return None
+        self._set_watermark(origin, upto)
+        return upto
+
     # -- local writes -----------------------------------------------------------------------
 
     def write(self, operations: list[Operation]) -> WriteAck:
@@ -285,6 +326,7 @@ class Store(SignedLog):
         with self._tx():
             seq = self._watermarks().get(self._self_idx, 0)
             first = seq + 1
+            me = self.origin
             entries: list[Entry] = []
             skipped: list[Skipped] = []
             stamp = 0
@@ -303,7 +345,7 @@ class Store(SignedLog):
                             entries.append(
                                 Entry(
                                     Kind.FIELD,
-                                    self.node_id,
+                                    me,
                                     seq,
                                     stamp,
                                     collection,
@@ -317,20 +359,16 @@ class Store(SignedLog):
                             skipped.append(Skipped("delete", collection, key))
                             continue
                         seq += 1
-                        entries.append(
-                            Entry(Kind.DELETE, self.node_id, seq, stamp, collection, key)
-                        )
+                        entries.append(Entry(Kind.DELETE, me, seq, stamp, collection, key))
                     case AddItem(collection, key, value):
                         seq += 1
-                        entries.append(
-                            Entry(Kind.ITEM, self.node_id, seq, stamp, collection, key, "", value)
-                        )
+                        entries.append(Entry(Kind.ITEM, me, seq, stamp, collection, key, "", value))
                     case AppendRows(series, rows):
                         for ts, value in rows:
                             seq += 1
-                            entries.append(
-                                Entry(Kind.ROW, self.node_id, seq, 0, series, "", "", value, ts)
-                            )
+                            entries.append(Entry(Kind.ROW, me, seq, 0, series, "", "", value, ts))
+            if seq > MAX_SEQ:  # never in practice; the transaction is rolled back
+                raise SeqExhaustedError(f"origin {self.origin} has used every seq")
             self._merge(entries)
             if self.site_key is not None and entries:
                 previous = signed.last_link(self._db, self._self_idx, first - 1)
@@ -351,7 +389,8 @@ class Store(SignedLog):
             "SELECT field, hlc, origin, seq FROM cells WHERE coll = ? AND key = ?",
             (collection, key),
         ):
-            if origin == self._self_idx or known.covers(self._names[origin], seq):
+            name = self._names[origin]
+            if site_of(name) == self.node_id or known.covers(name, seq):
                 continue
             if wall_ms(hlc) > known.at:
                 later.add(field)
@@ -388,12 +427,6 @@ class Store(SignedLog):
         if rows:
             db.executemany(_INSERT_ROW, rows)
 
-    def check_batch(self, parts: list[Part]) -> None:
-        """Raise :class:`~lifeops_sync.hlc.ClockDriftError` if a stamp is too far ahead."""
-        top = max((e.hlc for p in parts for e in p.entries), default=0)
-        if top:
-            self.clock.check(top)
-
     def apply(
         self,
         parts: list[Part],
@@ -402,34 +435,60 @@ class Store(SignedLog):
         sender_vector: dict[str, int] | None = None,
         gossip: dict[str, dict[str, int]] | None = None,
         now_ms: int | None = None,
+        peer_clock: int | None = None,
+        tips: dict[str, tuple[int, int]] | None = None,
     ) -> Applied:
         """Merge a batch in one transaction, with the watermarks it moves and what the sender has.
 
         ``sender_vector`` is the sender's watermarks (what it has); ``gossip`` what the sender
-        knows other nodes to have. Raises before changing anything if a stamp is implausible.
-        With a site key, a part that fails the origin check is left out whole (entries and
-        watermark) and said in ``Applied.refused``; the others go on.
+        knows other nodes to have; ``peer_clock`` the sender's clock (ms) when it sent; ``tips``
+        the newest entry it holds of our origins (see :meth:`tips_for`). Parts for
+        this site's current origin (or a later epoch of it) are ignored: only its own writes move
+        its counter, except that entries beyond it, backed by the sender's own report, mean this
+        site was restored from a backup (a new epoch starts, see :meth:`_new_epoch`). An entry
+        stamped later than the sender's clock explains is refused and counted; its part's
+        watermark stops below it, so it comes again. With a site key, a part that fails the
+        origin check (:mod:`lifeops_sync.origin`) is left out whole first, entries and
+        watermark, and said in ``Applied.refused``; the others go on.
         """
         proven, refused, refused_entries, parts = self._verify_parts(parts)
-        self.check_batch(parts)
-        top = max((e.hlc for p in parts for e in p.entries), default=0)
-        applied = skipped = gaps = 0
+        ceiling = (self.clock.limit(peer_clock) << 16) | 0xFFFF
+        top = applied = skipped = gaps = ahead = 0
+        restored = False
         with self._tx():
+            if sender is not None and sender_vector is not None:
+                tip = (tips or {}).get(self.origin)
+                restored = self._check_restored(parts, sender_vector, tip)
+                self._doubt(sender, sender_vector)
             marks = self._watermarks()
+            direct = self.known()
+            current = epoch_of(self.origin)
             todo: list[Entry] = []
             for part in parts:
-                # Our own entries come back only beyond our counter, after this replica was
-                # restored from a backup: taking them (and the counter) back is the way home.
+                if site_of(part.origin) == self.node_id and epoch_of(part.origin) >= current:
+                    skipped += len(part.entries)  # our counter moves by our own writes only
+                    continue
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
+                upto = part.upto
+                if sender_vector is not None:
+                    upto = min(upto, sender_vector.get(part.origin, 0))  # what it vouches for
+                    site = site_of(part.origin)
+                    if site != sender and part.origin in direct.get(site, {}):
+                        # A relay cannot take us past what the origin itself said it wrote.
+                        upto = min(upto, direct[site][part.origin])
                 for entry in part.entries:
-                    if entry.seq > mark:
-                        todo.append(entry)
-                    else:
+                    if entry.seq <= mark:
                         skipped += 1
-                if part.after <= mark < part.upto:
-                    marks[origin] = part.upto
-                    self._set_watermark(origin, part.upto)
+                    elif entry.hlc > ceiling:
+                        ahead += 1
+                        upto = min(upto, entry.seq - 1)
+                    else:
+                        todo.append(entry)
+                        top = max(top, entry.hlc)
+                moved = self._advance(origin, part.after, upto, part.entries, mark)
+                if moved is not None:
+                    marks[origin] = moved
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
@@ -441,9 +500,7 @@ class Store(SignedLog):
                 self._set_meta("hlc", str(self.clock.last))
             if sender is not None and sender_vector is not None:
                 self._note_known(sender, sender_vector)
-                for node, vector in (gossip or {}).items():
-                    if node != self.node_id:
-                        self._note_known(node, vector)
+                self._note_gossip(sender, gossip or {})
                 self._db.execute(
                     "INSERT INTO peers(node, last_contact) VALUES(?, ?) "
                     "ON CONFLICT(node) DO UPDATE SET last_contact = excluded.last_contact",
@@ -451,14 +508,29 @@ class Store(SignedLog):
                 )
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps, refused, refused_entries)
+        return Applied(applied, skipped, gaps, ahead, restored, refused, refused_entries)
 
     def _note_known(self, node: str, vector: dict[str, int]) -> None:
+        """A node's own report of what it holds: it replaces the last (it may go down)."""
+        self._db.execute("DELETE FROM known WHERE node = ?", (node,))
         self._db.executemany(
-            "INSERT INTO known(node, origin, seq) VALUES(?, ?, ?) "
-            "ON CONFLICT(node, origin) DO UPDATE SET seq = max(seq, excluded.seq)",
+            "INSERT INTO known(node, origin, seq) VALUES(?, ?, ?)",
             [(node, origin, seq) for origin, seq in vector.items()],
         )
+
+    def _note_gossip(self, sender: str, gossip: dict[str, dict[str, int]]) -> None:
+        """What ``sender`` says others hold: a hint for collecting tombstones, never for pushing.
+
+        Kept per node as the latest word of any sender; it never overrides a node's own report.
+        """
+        for node, vector in gossip.items():
+            if node in (self.node_id, sender):
+                continue
+            self._db.execute("DELETE FROM gossip WHERE node = ?", (node,))
+            self._db.executemany(
+                "INSERT INTO gossip(node, origin, seq) VALUES(?, ?, ?)",
+                [(node, origin, seq) for origin, seq in vector.items()],
+            )
 
     # -- what we have, what others have -----------------------------------------------------
 
@@ -466,11 +538,25 @@ class Store(SignedLog):
         """The watermarks of this node, by origin node id."""
         return {self._names[o]: s for o, s in self._watermarks().items()}
 
-    def known(self) -> dict[str, dict[str, int]]:
-        """What each other node is known to have (the last it said, directly or relayed)."""
+    def clamp_cursor(self, cursor: dict[str, int]) -> dict[str, int]:
+        """A change-feed cursor held to what this replica has (lower after a restore)."""
+        marks = self.vector()
+        return {origin: min(seq, marks.get(origin, 0)) for origin, seq in cursor.items()}
+
+    def known(self, *, gossip: bool = False) -> dict[str, dict[str, int]]:
+        """What each other node said it has, the last time it said so itself.
+
+        With ``gossip``, also what others said of the nodes that never told us themselves.
+        """
         result: dict[str, dict[str, int]] = {}
         for node, origin, seq in self._db.execute("SELECT node, origin, seq FROM known"):
             result.setdefault(node, {})[origin] = seq
+        if gossip:
+            relayed: dict[str, dict[str, int]] = {}
+            for node, origin, seq in self._db.execute("SELECT node, origin, seq FROM gossip"):
+                if node not in result:
+                    relayed.setdefault(node, {})[origin] = seq
+            result.update(relayed)
         return result
 
     def note_success(self, peer: str, now_ms: int) -> None:
@@ -628,11 +714,13 @@ class Store(SignedLog):
         with self._tx():
             marks = {self._names[o]: s for o, s in self._watermarks().items()}
             reader = self._reader(now_ms)
-            known = self.known()
-            nodes = (set(peers) | set(known) | set(marks)) - {self.node_id}
+            known = self.known(gossip=True)
+            nodes = (set(peers) | set(known) | {site_of(o) for o in marks}) - {self.node_id}
             for node in nodes:
                 row = known.get(node)
-                if row is None or marks.get(node, 0) < row.get(node, 0):
+                if row is None or any(
+                    site_of(o) == node and marks.get(o, 0) < s for o, s in row.items()
+                ):
                     return 0
             dropped = 0
             for origin, mark in marks.items():
@@ -657,6 +745,7 @@ class Store(SignedLog):
         copy = sqlite3.connect(str(target))
         try:
             self._db.backup(copy)
+            mark_copy(copy)  # put back in place, it starts a new epoch (see _new_epoch)
         finally:
             copy.close()
 

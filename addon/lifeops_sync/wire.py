@@ -5,6 +5,9 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
     {"v": 1, "node": sender, "to": receiver, "more": false,
      "vector": {origin: seq},              # what the sender has
      "known": {node: {origin: seq}},       # what the sender knows other nodes to have
+     "w": ms,                              # the sender's hybrid clock when it sent (optional)
+     "tips": {origin: [seq, hlc]},         # the newest entry the sender holds of each of the
+                                           # receiver's origins (optional; finds a restore)
      "strings": [name, ...],               # collections, series and field names, once each
      "parts": [{"o": origin, "a": after, "u": upto,
                 "t": "ffdir...",           # kind of each entry, in seq order
@@ -24,8 +27,9 @@ decoded but then refused by a replica that checks origins.
 
 Columns keep like with like (seqs, stamps, times), and deltas turn the per-entry bookkeeping into
 runs of small numbers that compress to almost nothing: the bytes sent stay close to the compressed
-size of the data itself. :func:`decode` rejects anything malformed with :class:`ProtocolError`
-before anything is applied.
+size of the data itself. Origins are node ids, or ``<node_id>~<n>`` for a site's later
+epochs (:func:`~lifeops_sync.crdt.site_of`); vectors are keyed by origin, ``known`` by node.
+:func:`decode` rejects anything malformed with :class:`ProtocolError` before anything is applied.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ import math
 from typing import Any
 import zlib
 
-from .crdt import Entry, Kind, Part, Proof, valid_node_id
+from .crdt import Entry, Kind, Part, Proof, valid_node_id, valid_origin
+from .jsontext import MAX_DEPTH, JsonTextError, loads, within_depth
 from .ops import MAX_KEY, MAX_NAME
 
 VERSION = 1
@@ -71,6 +76,8 @@ class Batch:
     parts: list[Part] = field(default_factory=list)
     more: bool = False
     keys: dict[str, bytes] = field(default_factory=dict)
+    clock: int | None = None  # the sender's hybrid clock (ms) when it sent, for the drift bound
+    tips: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -135,7 +142,7 @@ def to_json(batch: Batch) -> dict[str, Any]:
                 dd=_b64(b"".join(d for _, d in part.proof.digests)),
             )
         parts.append(doc)
-    return {
+    batch_doc: dict[str, Any] = {
         "v": VERSION,
         "node": batch.node,
         "to": batch.to,
@@ -146,6 +153,11 @@ def to_json(batch: Batch) -> dict[str, Any]:
         "parts": parts,
         "keys": {site: _b64(key) for site, key in batch.keys.items()},
     }
+    if batch.clock is not None:
+        batch_doc["w"] = batch.clock
+    if batch.tips:
+        batch_doc["tips"] = {o: list(t) for o, t in batch.tips.items()}
+    return batch_doc
 
 
 def _b64(data: bytes) -> str:
@@ -217,10 +229,6 @@ def inflate(body: bytes, limit: int | None = None) -> bytes:
     return data
 
 
-def _reject_constant(name: str) -> None:
-    raise ProtocolError(f"{name} is not JSON")
-
-
 def _int(value: Any, what: str, low: int = 0, high: int = MAX_SEQ) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ProtocolError(f"{what} must be an integer in [{low}, {high}]")
@@ -233,10 +241,16 @@ def _node(value: Any, what: str) -> str:
     return value
 
 
+def _origin(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not valid_origin(value):
+        raise ProtocolError(f"{what} is not an origin")
+    return value
+
+
 def _vector(value: Any, what: str) -> dict[str, int]:
     if not isinstance(value, dict) or len(value) > MAX_NODES:
-        raise ProtocolError(f"{what} must be an object of at most {MAX_NODES} nodes")
-    return {_node(k, f"{what} key"): _int(v, f"{what}[{k}]") for k, v in value.items()}
+        raise ProtocolError(f"{what} must be an object of at most {MAX_NODES} origins")
+    return {_origin(k, f"{what} key"): _int(v, f"{what}[{k[:80]}]") for k, v in value.items()}
 
 
 def _list(doc: dict[str, Any], name: str, length: int) -> list[Any]:
@@ -254,7 +268,7 @@ def _ints(column: list[Any], what: str) -> None:
 def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in column order)
     if not isinstance(doc, dict):
         raise ProtocolError("a part must be an object")
-    origin = _node(doc.get("o"), "part origin")
+    origin = _origin(doc.get("o"), "part origin")
     after = _int(doc.get("a"), "part after")
     upto = _int(doc.get("u"), "part upto")
     if upto <= after:
@@ -298,6 +312,8 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
         raise ProtocolError("field is not a string index")
     if not all(type(k) is str and 0 < len(k) <= MAX_KEY for k in keys):
         raise ProtocolError("key must be a non-empty string")
+    if not all(within_depth(v) for v in values if type(v) is dict or type(v) is list):
+        raise ProtocolError(f"a value nests deeper than {MAX_DEPTH}")
     if not all(type(v) is float or type(v) is int for v in reals) or not all(
         map(math.isfinite, reals)
     ):
@@ -369,6 +385,15 @@ def from_json(doc: Any) -> Batch:
     parts = doc.get("parts", [])
     if not isinstance(parts, list) or len(parts) > MAX_NODES * 4:
         raise ProtocolError("parts must be a list")
+    clock = doc.get("w")
+    if clock is not None:
+        clock = _int(clock, "w", 0, MAX_HLC >> 16)
+    tips = doc.get("tips", {})
+    if not isinstance(tips, dict) or len(tips) > MAX_NODES:
+        raise ProtocolError("tips must be an object")
+    for tip in tips.values():
+        if not isinstance(tip, list) or len(tip) != 2:
+            raise ProtocolError("a tip must be [seq, hlc]")
     batch = Batch(
         node=_node(doc.get("node"), "node"),
         to=_node(doc.get("to"), "to"),
@@ -377,6 +402,11 @@ def from_json(doc: Any) -> Batch:
         parts=[_part(p, strings) for p in parts],
         more=more,
         keys=_keys(doc.get("keys", {})),
+        clock=clock,
+        tips={
+            _origin(o, "tips key"): (_int(s, "tip seq", 1), _int(h, "tip hlc", 0, MAX_HLC))
+            for o, (s, h) in tips.items()
+        },
     )
     digests = sum(len(p.proof.digests) for p in batch.parts if p.proof is not None)
     if batch.size + digests > MAX_ENTRIES:
@@ -390,7 +420,7 @@ def decode(body: bytes) -> Batch:
         raise ProtocolError(f"body larger than {MAX_BODY} bytes")
     data = inflate(body)
     try:
-        doc = json.loads(data, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ProtocolError(f"not JSON: {err}") from err
+        doc = loads(data)
+    except JsonTextError as err:
+        raise ProtocolError(str(err)) from err
     return from_json(doc)

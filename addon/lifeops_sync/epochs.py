@@ -1,0 +1,208 @@
+"""Epochs: how a site restored from a backup goes on without reusing a seq or losing an entry.
+
+A site writes under its node id in epoch 0 and under ``<node_id>~<n>`` after its n-th detected
+restore (see :func:`~lifeops_sync.crdt.site_of`). The replica copy a backup takes is marked
+(:func:`mark_copy`); opened in place of the replica, it starts a new epoch at once, so the seqs
+of the old origin that the site wrote after the backup are never issued again: the peers, who
+hold them, send them back (they push by what this site reports it holds, which went down).
+A restore the start path did not see is found when a peer sends entries of our current origin
+beyond our counter (:meth:`~lifeops_sync.store.Store.apply`); entries written since then move
+to the new epoch (:func:`restamp`), their stamps unchanged, so they are not lost either.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .crdt import Part, epoch_of, site_of
+
+#: The meta key a backup copy carries (and the live replica never does).
+RESTORED_COPY = "restored_copy"
+_TABLES = ("cells", "items", "rows")
+
+
+def mark_copy(copy: sqlite3.Connection) -> None:
+    """Mark a backup copy of the replica: opened as the replica, it starts a new epoch."""
+    copy.execute("INSERT OR REPLACE INTO meta(k, v) VALUES(?, '1')", (RESTORED_COPY,))
+    copy.commit()
+
+
+def top_seq(db: sqlite3.Connection, origin: int) -> int:
+    """The highest seq of ``origin`` among the entries held (0: none)."""
+    return max(
+        int(
+            db.execute(
+                f"SELECT coalesce(max(seq), 0) FROM {table} WHERE origin = ?", (origin,)
+            ).fetchone()[0]
+        )
+        for table in _TABLES
+    )
+
+
+def stamp_at(db: sqlite3.Connection, origin: int, seq: int) -> int | None:
+    """The stamp of the record or item entry ``(origin, seq)`` held, or None."""
+    for table in ("cells", "items"):
+        row = db.execute(
+            f"SELECT hlc FROM {table} WHERE origin = ? AND seq = ?", (origin, seq)
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+def newest(db: sqlite3.Connection, origin: int, upto: int) -> tuple[int, int] | None:
+    """The record or item entry of ``origin`` with the highest seq up to ``upto``: (seq, hlc)."""
+    found = [
+        (int(row[0]), int(row[1]))
+        for table in ("cells", "items")
+        for row in db.execute(
+            f"SELECT seq, hlc FROM {table} WHERE origin = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+            (origin, upto),
+        )
+    ]
+    return max(found, default=None)
+
+
+def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
+    """Move ``old``'s entries with seq above ``after`` to origin ``new``, seqs 1, 2, ... in order.
+
+    Anything already under ``new`` was not written by us (the epoch was not ours yet): it goes.
+    Returns how many entries moved.
+    """
+    for table in _TABLES:
+        db.execute(f"DELETE FROM {table} WHERE origin = ?", (new,))
+    found = sorted(
+        (seq, table)
+        for table in _TABLES
+        for (seq,) in db.execute(
+            f"SELECT seq FROM {table} WHERE origin = ? AND seq > ?", (old, after)
+        ).fetchall()
+    )
+    for number, (seq, table) in enumerate(found, 1):
+        db.execute(
+            f"UPDATE {table} SET origin = ?, seq = ? WHERE origin = ? AND seq = ?",
+            (new, number, old, seq),
+        )
+    return len(found)
+
+
+class Epochs:
+    """The store's part in restores (a mixin of :class:`~lifeops_sync.store.Store`)."""
+
+    node_id: str
+    origin: str
+    restored: bool
+    _db: sqlite3.Connection
+    _self_idx: int
+    _names: dict[int, str]
+    _index: dict[str, int]
+
+    def _idx(self, node: str) -> int:
+        raise NotImplementedError
+
+    def _watermarks(self) -> dict[int, int]:
+        raise NotImplementedError
+
+    def _set_watermark(self, origin: int, seq: int) -> None:
+        raise NotImplementedError
+
+    def _set_meta(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def _sign_epoch(self, old: int, new: int, keep_upto: int, moved: int) -> None:
+        """Sign the moved entries as the new origin's (the signed log's, signedlog.py)."""
+        raise NotImplementedError
+
+    def _reset_watermark(self, origin: int, seq: int) -> None:
+        """Move a watermark back (a restore, or a mark nothing vouches for)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO watermarks(origin, seq) VALUES(?, ?)", (origin, seq)
+        )
+
+    def _new_epoch(self, keep_upto: int) -> None:
+        """Write under ``<node_id>~<n+1>`` from now on (inside a transaction).
+
+        Our entries of the current origin after ``keep_upto`` (written since the restore, or
+        possibly so) move to the new origin, same stamps, seqs from 1, so none is lost and no
+        (origin, seq) ever names two entries; our watermark for the old origin goes back to
+        ``keep_upto`` so the peers can send back what we wrote there after the backup.
+        """
+        old = self._self_idx
+        origin = f"{self.node_id}~{epoch_of(self.origin) + 1}"
+        new = self._idx(origin)
+        moved = restamp(self._db, old, new, keep_upto)
+        self._sign_epoch(old, new, keep_upto, moved)
+        self._db.execute("DELETE FROM watermarks WHERE origin = ?", (new,))
+        if moved:
+            self._set_watermark(new, moved)
+        self._reset_watermark(old, keep_upto)
+        self._set_meta("origin", origin)
+        self.origin, self._self_idx, self.restored = origin, new, True
+
+    def _check_restored(
+        self,
+        parts: list[Part],
+        sender_vector: dict[str, int],
+        tip: tuple[int, int] | None,
+    ) -> bool:
+        """Start a new epoch if a peer holds entries of our current origin we did not write.
+
+        That is a restore the start path did not see (the replica copied back by hand, a
+        snapshot): the peer says it holds our entries beyond our counter (its report and its
+        part, or its ``tip``, the newest entry of ours it holds), or its tip is not the entry
+        we hold under that seq. Our entries after what the peers had said they hold (the
+        replica's record of that is as old as the copy) move to the new epoch. A tip at or below
+        what some peer said it holds proves nothing (that peer would have shown a mismatch):
+        so a lying peer can at most make us send again what no peer has acknowledged yet.
+        """
+        counter = self._watermarks().get(self._self_idx, 0)
+        (said,) = self._db.execute(
+            "SELECT coalesce(max(seq), 0) FROM known WHERE origin = ? AND seq <= ?",
+            (self.origin, counter),
+        ).fetchone()
+        keep = min(counter, int(said))
+        beyond = sender_vector.get(self.origin, 0) > counter and any(
+            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
+        )
+        if not beyond:
+            if tip is None:
+                return False
+            seq, hlc = tip
+            if seq <= counter:
+                mine = stamp_at(self._db, self._self_idx, seq)
+                if seq <= said or mine is None or mine == hlc:
+                    return False
+                keep = min(keep, seq - 1)
+        self._new_epoch(keep)
+        return True
+
+    def tips_for(self, node: str) -> dict[str, tuple[int, int]]:
+        """The newest entry held of ``node``'s latest origin, ``{origin: (seq, hlc)}``.
+
+        Sent to ``node``: if it holds a different entry under that seq, or none up to it, it
+        was restored from a backup.
+        """
+        marks = {self._names[o]: s for o, s in self._watermarks().items()}
+        origins = [o for o in marks if site_of(o) == node]
+        if not origins:
+            return {}
+        origin = max(origins, key=epoch_of)
+        tip = newest(self._db, self._index[origin], marks[origin])
+        return {} if tip is None else {origin: tip}
+
+    def _doubt(self, sender: str, sender_vector: dict[str, int]) -> None:
+        """Roll back a watermark for the sender's own origin above what the sender says it wrote.
+
+        A site's word on its own counter is the best there is: a mark above it, with no entry of
+        that origin held above it, was moved by someone else over seqs no entry vouches for. It
+        goes back to the last entry held (the seqs after it come again; merging twice is safe).
+        """
+        marks = self._watermarks()
+        for name, said in sender_vector.items():
+            if site_of(name) != sender or name not in self._index:
+                continue
+            origin = self._index[name]
+            if marks.get(origin, 0) > said:
+                top = top_seq(self._db, origin)
+                if top <= said:
+                    self._reset_watermark(origin, top)
