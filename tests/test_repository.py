@@ -307,6 +307,7 @@ def test_addon_config_schema_and_docs() -> None:
             "node_id": "match(^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$)",
             "url": "url?",
             "secret": "password",
+            "public_key": "match(^[A-Za-z0-9+/]{43}=$)?",
         }
     ]
     for script in (config["backup_pre"], config["backup_post"]):

@@ -1,4 +1,4 @@
-"""The command line: ``python -m lifeops_sync {serve,status,write,inspect,secret}``."""
+"""The command line: ``python -m lifeops_sync {serve,status,write,inspect,backup,secret,key}``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .config import ConfigError, NodeConfig, from_options, load_options, parse_p
 from .discovery import SUPERVISOR_URL, TOKEN_ENV, AnnounceError, Announcement, announce
 from .hlc import WallClock
 from .listener import HEADER_TIMEOUT, MAX_CONNECTIONS, ConnectionGuard, listen
+from .origin import SiteKey, encode_key
 from .service import ApiClient, Node
 from .store import Store
 
@@ -46,11 +47,12 @@ def _api_secret(args: argparse.Namespace) -> str | None:
 
 
 def _peer_arg(text: str) -> dict[str, str]:
-    """``NODE_ID,SECRET[,URL]``."""
-    fields = text.split(",", 2)
+    """``NODE_ID,SECRET[,URL[,PUBLIC_KEY]]`` (an empty URL: the peer calls us)."""
+    fields = text.split(",", 3)
     if len(fields) < 2:
-        raise argparse.ArgumentTypeError("a peer is NODE_ID,SECRET[,URL]")
-    return {"node_id": fields[0], "secret": fields[1], "url": fields[2] if len(fields) > 2 else ""}
+        raise argparse.ArgumentTypeError("a peer is NODE_ID,SECRET[,URL[,PUBLIC_KEY]]")
+    fields += [""] * (4 - len(fields))
+    return {"node_id": fields[0], "secret": fields[1], "url": fields[2], "public_key": fields[3]}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--node-id", required=True)
     backup.add_argument("--to", type=Path, required=True, help="the copy's file")
     sub.add_parser("secret", help="print a new random secret")
+    key = sub.add_parser(
+        "key", help="print this site's public key (made now if the site has none yet)"
+    )
+    key.add_argument("--data-dir", type=Path, required=True, help="the node's data folder")
+    for command in (serve, key):
+        command.add_argument(
+            "--secrets-dir",
+            type=Path,
+            help="folder of the site's private key (default: DATA_DIR/secrets)",
+        )
     announce_cmd = sub.add_parser(
         "announce", help="announce the add-on to the Supervisor (discovery) for LifeOps"
     )
@@ -184,6 +196,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         clock_skew=skew,
         durable=False if args.no_fsync else None,
         apply_delay=args.debug_apply_delay or None,
+        key_dir=args.secrets_dir,
     )
 
 
@@ -270,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
         return 0
     if args.command == "announce":
         return _announce(args)
+    if args.command == "key":
+        folder = NodeConfig("key", args.data_dir, key_dir=args.secrets_dir).secrets_dir
+        print(encode_key(SiteKey.load_or_create(folder).public))
+        return 0
     if args.command == "inspect":
         store = Store(args.data_dir / "sync.db", args.node_id, WallClock())
         try:

@@ -19,11 +19,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PeerConfig:
-    """Another node: its id, the secret this pair shares, and its URL if we call it."""
+    """Another node: its id, the secret this pair shares, its URL if we call it.
+
+    ``public_key``: its site's Ed25519 public key, if the configuration pins it (else it is
+    learned from the peer itself on first contact).
+    """
 
     node_id: str
     secret: str
     url: str | None = None
+    public_key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +49,21 @@ class NodeConfig:
     max_clock_offset_hours: float = 3.0
     durable: bool = True
     apply_delay: float = 0.0
+    key_dir: Path | None = None
 
     @property
     def database(self) -> Path:
         """The replica's SQLite file."""
         return self.data_dir / "sync.db"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where the site's private key is kept (owner only): ``key_dir``, else the data folder.
+
+        The add-on keeps it with its other secrets, in its backups (the replica's folder is
+        not): a site restored from a backup must sign with the key the others know.
+        """
+        return self.key_dir or self.data_dir / "secrets"
 
     def secrets(self) -> dict[str, str]:
         """Key id to secret, for verifying requests."""
@@ -81,7 +96,16 @@ def parse_peer(raw: Any, own_id: str) -> PeerConfig:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"peer {node_id}: url must be http(s)://host:port")
         url = str(url).rstrip("/")
-    return PeerConfig(node_id, _secret(raw.get("secret"), f"peer {node_id}: secret"), url)
+    public_key = None
+    if raw.get("public_key"):
+        from .origin import decode_key
+
+        try:
+            public_key = decode_key(str(raw["public_key"]))
+        except ValueError as err:
+            raise ConfigError(f"peer {node_id}: public_key: {err}") from err
+    secret = _secret(raw.get("secret"), f"peer {node_id}: secret")
+    return PeerConfig(node_id, secret, url, public_key)
 
 
 def from_options(options: dict[str, Any], data_dir: Path, **overrides: Any) -> NodeConfig:

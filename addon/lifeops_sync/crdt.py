@@ -78,6 +78,24 @@ class Part:
     after: int
     upto: int
     entries: tuple[Entry, ...]
+    proof: Proof | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """What lets a receiver check a part came from its origin (see :mod:`lifeops_sync.origin`).
+
+    ``start``: the link before the part's first group; ``lasts``: where each of the origin's
+    groups tiling ``(after, upto]`` ends (each starts after the previous one, the first after
+    ``after``); ``signature``: the origin's Ed25519 signature of the last group's link;
+    ``digests``: ``(seq, 16-byte digest)`` for each seq of the range not sent in full (an entry
+    superseded, collected or pruned at the sender).
+    """
+
+    start: bytes
+    lasts: tuple[int, ...]
+    signature: bytes
+    digests: tuple[tuple[int, bytes], ...] = ()
 
 
 def valid_node_id(node: str) -> bool:
@@ -91,7 +109,10 @@ def valid_origin(origin: str) -> bool:
 
 
 def site_of(origin: str) -> str:
-    """The site (node id) that writes under ``origin``, whichever epoch it names."""
+    """The site (node id) that writes under ``origin``, whichever epoch it names.
+
+    A site's key signs for every epoch of it.
+    """
     return origin.partition("~")[0]
 
 

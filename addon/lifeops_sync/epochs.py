@@ -109,6 +109,10 @@ class Epochs:
     def _set_meta(self, key: str, value: str) -> None:
         raise NotImplementedError
 
+    def _sign_epoch(self, old: int, new: int, keep_upto: int, moved: int) -> None:
+        """Sign the moved entries as the new origin's (the signed log's, signedlog.py)."""
+        raise NotImplementedError
+
     def _reset_watermark(self, origin: int, seq: int) -> None:
         """Move a watermark back (a restore, or a mark nothing vouches for)."""
         self._db.execute(
@@ -127,6 +131,7 @@ class Epochs:
         origin = f"{self.node_id}~{epoch_of(self.origin) + 1}"
         new = self._idx(origin)
         moved = restamp(self._db, old, new, keep_upto)
+        self._sign_epoch(old, new, keep_upto, moved)
         self._db.execute("DELETE FROM watermarks WHERE origin = ?", (new,))
         if moved:
             self._set_watermark(new, moved)

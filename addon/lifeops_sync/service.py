@@ -38,10 +38,11 @@ from .auth import (
     verify_response,
 )
 from .config import NodeConfig, PeerConfig
-from .crdt import Kind, Part, valid_origin
+from .crdt import Kind, Part, site_of, valid_origin
 from .hlc import WallClock
 from .jsontext import loads as strict_loads
 from .ops import InvalidOperation, parse_operations
+from .origin import SiteKey, encode_key
 from .status import Figures, figures_status, inbound_status, peer_view
 from .store import Applied, Store
 from .wire import CONTENT_TYPE, MAX_BODY, MAX_SEQ, Batch, ProtocolError, decode, encode
@@ -138,6 +139,7 @@ class PeerLink:
                 known={n: v for n, v in known.items() if n != peer},
                 parts=parts,
                 more=more,
+                keys=node.keys_for(parts),
                 clock=store.clock.reading(),
                 tips=store.tips_for(peer),
             )
@@ -184,16 +186,7 @@ class PeerLink:
                 raise PeerError(f"malformed answer: {err}") from err
             if batch.node != peer or batch.to != config.node_id:
                 raise PeerError("the answer is addressed wrongly")
-            applied = store.apply(
-                batch.parts,
-                sender=peer,
-                sender_vector=batch.vector,
-                gossip=batch.known,
-                now_ms=node.wall(),
-                peer_clock=batch.clock,
-                tips=batch.tips,
-            )
-            _log_applied(peer, applied)
+            node.take(peer, batch)
             store.note_success(peer, node.wall())
             return batch.more or _went_down(assumed, batch.vector, store.vector())
 
@@ -321,6 +314,12 @@ class Node:
         self._closing = False
         self._dirty = True  # tombstones may be collectable: look at the next round
         self._large_bodies = asyncio.Semaphore(1)
+        self.site_key: SiteKey
+        # The origin check's refusals since the start (see origin.py), for the status page.
+        self.refused_parts = 0
+        self.refused_entries = 0
+        self.key_conflicts: set[str] = set()
+        self.last_refusal: str | None = None
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` in the database thread."""
@@ -334,14 +333,19 @@ class Node:
         _private_file(config.database)
 
         def open_store() -> Store:
-            return Store(
+            self.site_key = SiteKey.load_or_create(config.secrets_dir)
+            store = Store(
                 config.database,
                 config.node_id,
                 self.wall,
                 max_offset_ms=int(config.max_clock_offset_hours * 3600_000),
                 durable=config.durable,
                 apply_delay=config.apply_delay,
+                site_key=self.site_key,
             )
+            pins = {p.node_id: p.public_key for p in config.peers if p.public_key is not None}
+            store.pin_keys(pins)
+            return store
 
         self.store = await self.db(open_store)
         nonces = await self.db(self.store.auth_nonces)
@@ -409,6 +413,60 @@ class Node:
             if dropped:
                 _LOGGER.debug("collected %d tombstones", dropped)
 
+    def keys_for(self, parts: list[Part]) -> dict[str, bytes]:
+        """The keys to offer with a batch: those of its parts' sites (db thread).
+
+        Nothing when it carries no part (an idle round stays small).
+        """
+        if not parts:
+            return {}
+        known = self.store.site_keys()
+        sites = {site_of(p.origin) for p in parts}
+        return {site: known[site] for site in sorted(sites) if site in known}
+
+    def take(self, peer: str, batch: Batch) -> Applied:
+        """Apply a batch from the authenticated direct peer ``peer`` (db thread).
+
+        The keys it offers first (origin.py's rules), then its parts, each checked against its
+        origin's key; refusals are counted and logged.
+        """
+        # Keys come with the parts they sign: a key for a site the batch carries nothing of
+        # is not taken (a peer cannot plant keys for sites that may join later).
+        carried = {site_of(p.origin) for p in batch.parts}
+        offered = {site: key for site, key in batch.keys.items() if site in carried}
+        conflicts = self.store.offer_keys(peer, offered, set(self.peer_ids))
+        applied = self.store.apply(
+            batch.parts,
+            sender=peer,
+            sender_vector=batch.vector,
+            gossip=batch.known,
+            now_ms=self.wall(),
+            peer_clock=batch.clock,
+            tips=batch.tips,
+        )
+        _log_applied(peer, applied)
+        self.note_origin_check(peer, applied, conflicts)
+        return applied
+
+    def note_origin_check(self, peer: str, applied: Applied, conflicts: list[str]) -> None:
+        """Count what the origin check refused in a batch from ``peer``; one warning a batch."""
+        if not applied.refused and not conflicts:
+            return
+        self.refused_parts += len(applied.refused)
+        self.refused_entries += applied.refused_entries
+        self.key_conflicts.update(conflicts)
+        reasons = list(applied.refused[:3])
+        if conflicts:
+            reasons.append("a different key offered for " + ", ".join(conflicts))
+        self.last_refusal = f"from {peer}: " + "; ".join(reasons)
+        _LOGGER.warning(
+            "origin check: %d parts (%d entries) from %s refused: %s",
+            len(applied.refused),
+            applied.refused_entries,
+            peer,
+            "; ".join(reasons),
+        )
+
     def notify_changed(self) -> None:
         """Wake every change-feed request waiting for news."""
         self._dirty = True
@@ -463,7 +521,19 @@ class Node:
             peers.append(
                 link.status(figure) if link is not None else inbound_status(peer, figure, self)
             )
-        return {"node_id": self.config.node_id, "version": __version__, **counts, "peers": peers}
+        return {
+            "node_id": self.config.node_id,
+            "version": __version__,
+            **counts,
+            "origin_check": {
+                "public_key": encode_key(self.site_key.public),
+                "refused_parts": self.refused_parts,
+                "refused_entries": self.refused_entries,
+                "key_conflicts": sorted(self.key_conflicts),
+                "last_refusal": self.last_refusal,
+            },
+            "peers": peers,
+        }
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -593,16 +663,7 @@ class Node:
                 return _error(403, "wrong_sender", "the batch is not from the signer", self.wall())
             if batch.to != config.node_id:
                 return _error(400, "wrong_receiver", "the batch is for another node", self.wall())
-            applied = store.apply(
-                batch.parts,
-                sender=key_id,
-                sender_vector=batch.vector,
-                gossip=batch.known,
-                now_ms=self.wall(),
-                peer_clock=batch.clock,
-                tips=batch.tips,
-            )
-            _log_applied(key_id, applied)
+            self.take(key_id, batch)
             parts, more = store.changes_since(batch.vector, config.batch_limit)
             store.note_inbound(key_id, self.wall())
             known = store.known()
@@ -613,6 +674,7 @@ class Node:
                 known={n: v for n, v in known.items() if n != key_id},
                 parts=parts,
                 more=more,
+                keys=self.keys_for(parts),
                 clock=store.clock.reading(),
                 tips=store.tips_for(key_id),
             )

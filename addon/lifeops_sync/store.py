@@ -34,13 +34,14 @@ import sqlite3
 import time
 from typing import Any
 
+from . import origin as signed
 from .crdt import Entry, Json, Kind, Part, epoch_of, site_of, visible_state
 from .epochs import RESTORED_COPY, Epochs, mark_copy
 from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
+from .signedlog import SCHEMA_VERSION, SignedLog
 from .wire import MAX_SEQ
 
-SCHEMA_VERSION = 1
 READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
 
 _SCHEMA = """
@@ -165,13 +166,15 @@ class Applied:
     gaps: int
     ahead: int = 0
     restored: bool = False
+    refused: tuple[str, ...] = ()  # why each part refused by the origin check was refused
+    refused_entries: int = 0
 
 
 class SeqExhaustedError(RuntimeError):
     """An origin has used every seq (never in practice: 2^62 writes)."""
 
 
-class Store(Epochs):
+class Store(SignedLog, Epochs):
     """A node's replica in one SQLite file."""
 
     def __init__(
@@ -183,12 +186,17 @@ class Store(Epochs):
         max_offset_ms: int = DEFAULT_MAX_OFFSET_MS,
         durable: bool = True,
         apply_delay: float = 0.0,
+        site_key: signed.SiteKey | None = None,
     ) -> None:
         """Open (or create) the replica of ``node_id`` at ``path``.
 
         ``durable`` commits with fsync (``synchronous=FULL``); off, a power cut can lose the
         last commits (a killed process cannot). ``apply_delay`` sleeps inside each batch's
         transaction before it commits, to test a crash in the middle of applying.
+
+        With ``site_key`` (a service's replica) it signs its writes, serves only ranges it can
+        prove and merges only parts that check out (:mod:`lifeops_sync.origin`); without, it is
+        the bare CRDT (tests of the merge).
         """
         self.node_id = node_id
         self.path = str(path)
@@ -201,6 +209,8 @@ class Store(Epochs):
         self._names: dict[int, str] = {}
         self._index: dict[str, int] = {}
         self._db.executescript(_SCHEMA)
+        self._db.executescript(signed.SCHEMA)
+        self.site_key = site_key
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
             self._db.execute("ALTER TABLE peers ADD COLUMN last_inbound INTEGER")
@@ -208,13 +218,17 @@ class Store(Epochs):
             stored = self._meta("node_id")
             if stored is None:
                 self._set_meta("node_id", node_id)
-                self._set_meta("schema", str(SCHEMA_VERSION))
+                self._set_meta("schema", str(SCHEMA_VERSION if site_key else 1))
             elif stored != node_id:
                 raise ValueError(f"{self.path} holds node {stored!r}, not {node_id!r}")
             self._load_nodes()
             self.origin = self._meta("origin") or node_id
             self._self_idx = self._idx(self.origin)
             self.restored = False
+            if site_key is not None:
+                signed.set_key(self._db, site_of(node_id), site_key.public, "self")
+                if self._meta("schema") == "1":
+                    self._sign_upgrade(site_key)
             if self._meta(RESTORED_COPY) is not None:
                 # The start path put a backup copy in place: what this site wrote after the
                 # backup is only at the peers now. New seqs go to a new epoch; the old
@@ -285,10 +299,11 @@ class Store(Epochs):
 
         A part ``(after, upto]`` moves it only when it continues what we have (``after`` at or
         below the mark). ``upto`` has already been held back to what the sender vouches for (its
-        own vector) and below any entry refused. This is where the origin-signature check of the
-        entries and of the superseded seqs' digests belongs.
+        own vector) and below any entry refused. The part passed the origin check before (its
+        entries and its superseded seqs' digests against the origin's signature, in
+        :meth:`apply`), so what it vouches for is the origin's word.
         """
-        del entries  # checked here once origin signatures exist
+        del entries  # checked, with the whole part, before the transaction
         if after > mark or upto <= mark:
             return None
         self._set_watermark(origin, upto)
@@ -355,6 +370,10 @@ class Store(Epochs):
             if seq > MAX_SEQ:  # never in practice; the transaction is rolled back
                 raise SeqExhaustedError(f"origin {self.origin} has used every seq")
             self._merge(entries)
+            if self.site_key is not None and entries:
+                previous = signed.last_link(self._db, self._self_idx, first - 1)
+                groups = self.site_key.sign(entries, previous)
+                signed.save_groups(self._db, self._self_idx, groups)
             self._set_watermark(self._self_idx, seq)
             self._set_meta("hlc", str(self.clock.last))
         return WriteAck(stamp, first, seq, tuple(skipped))
@@ -428,8 +447,11 @@ class Store(Epochs):
         its counter, except that entries beyond it, backed by the sender's own report, mean this
         site was restored from a backup (a new epoch starts, see :meth:`_new_epoch`). An entry
         stamped later than the sender's clock explains is refused and counted; its part's
-        watermark stops below it, so it comes again.
+        watermark stops below it, so it comes again. With a site key, a part that fails the
+        origin check (:mod:`lifeops_sync.origin`) is left out whole first, entries and
+        watermark, and said in ``Applied.refused``; the others go on.
         """
+        proven, refused, refused_entries, parts = self._verify_parts(parts)
         ceiling = (self.clock.limit(peer_clock) << 16) | 0xFFFF
         top = applied = skipped = gaps = ahead = 0
         restored = False
@@ -470,6 +492,8 @@ class Store(Epochs):
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
+            for part_origin, groups in proven:
+                signed.save_groups(self._db, self._idx(part_origin), groups)
             applied = len(todo)
             if top:
                 self.clock.observe(top)
@@ -484,7 +508,7 @@ class Store(Epochs):
                 )
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps, ahead, restored)
+        return Applied(applied, skipped, gaps, ahead, restored, refused, refused_entries)
 
     def _note_known(self, node: str, vector: dict[str, int]) -> None:
         """A node's own report of what it holds: it replaces the last (it may go down)."""
@@ -596,6 +620,17 @@ class Store(Epochs):
             name = self._names[origin]
             after = max(vector.get(name, 0), 0)
             if mark <= after:
+                continue
+            if self.site_key is not None:
+                if budget <= 0:
+                    more = True
+                    break
+                part, more = self._proven(origin, name, after, mark, budget)
+                if part is not None:
+                    parts.append(part)
+                    budget -= len(part.entries)
+                if more:
+                    break
                 continue
             entries = self._log(origin, name, after, mark, budget + 1)
             upto = mark

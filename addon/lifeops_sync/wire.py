@@ -14,7 +14,16 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
                 "s": [seq deltas], "h": [hlc deltas (all but rows)],
                 "c": [collection/series: index into strings], "k": [key (f, d, i)],
                 "n": [field name: index into strings (f)], "v": [value (f, i)],
-                "x": [row time deltas (r)], "y": [row value (r)]}]}
+                "x": [row time deltas (r)], "y": [row value (r)],
+                "gl": [deltas of each of the origin's groups' last seq, from after],
+                "gp": "the link before the first group (32 bytes, base64)",
+                "gs": "the origin's Ed25519 signature of the last group's link, base64",
+                "ds": [seq deltas of the seqs sent as digests only],
+                "dd": "their 16-byte digests, base64"}],
+     "keys": {site: public key (base64)}}  # the sender's and those of the parts' sites
+
+The signatures and digests are the parts' proof of origin (origin.py); a part without them is
+decoded but then refused by a replica that checks origins.
 
 Columns keep like with like (seqs, stamps, times), and deltas turn the per-entry bookkeeping into
 runs of small numbers that compress to almost nothing: the bytes sent stay close to the compressed
@@ -25,13 +34,15 @@ epochs (:func:`~lifeops_sync.crdt.site_of`); vectors are keyed by origin, ``know
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 import json
 import math
 from typing import Any
 import zlib
 
-from .crdt import Entry, Kind, Part, valid_node_id, valid_origin
+from .crdt import Entry, Kind, Part, Proof, valid_node_id, valid_origin
 from .jsontext import MAX_DEPTH, JsonTextError, loads, within_depth
 from .ops import MAX_KEY, MAX_NAME
 
@@ -43,6 +54,10 @@ MAX_ENTRIES = 1_000_000
 MAX_NODES = 256
 MAX_SEQ = (1 << 62) - 1
 MAX_HLC = (1 << 63) - 1
+SIGNATURE_SIZE = 64  # Ed25519
+DIGEST_SIZE = 16  # origin.py's per-entry digests
+LINK_SIZE = 32  # origin.py's group links
+KEY_SIZE = 32
 COMPRESSION_LEVEL = 6
 
 
@@ -60,6 +75,7 @@ class Batch:
     known: dict[str, dict[str, int]] = field(default_factory=dict)
     parts: list[Part] = field(default_factory=list)
     more: bool = False
+    keys: dict[str, bytes] = field(default_factory=dict)
     clock: int | None = None  # the sender's hybrid clock (ms) when it sent, for the drift bound
     tips: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -117,6 +133,14 @@ def to_json(batch: Batch) -> dict[str, Any]:
                 x=_deltas([e.ts for e in rows]),
                 y=[e.value for e in rows],
             )
+        if part.proof is not None:
+            doc.update(
+                gl=_deltas([part.after, *part.proof.lasts])[1:],
+                gp=_b64(part.proof.start),
+                gs=_b64(part.proof.signature),
+                ds=_deltas([s for s, _ in part.proof.digests]),
+                dd=_b64(b"".join(d for _, d in part.proof.digests)),
+            )
         parts.append(doc)
     batch_doc: dict[str, Any] = {
         "v": VERSION,
@@ -127,12 +151,61 @@ def to_json(batch: Batch) -> dict[str, Any]:
         "known": batch.known,
         "strings": list(strings),
         "parts": parts,
+        "keys": {site: _b64(key) for site, key in batch.keys.items()},
     }
     if batch.clock is not None:
         batch_doc["w"] = batch.clock
     if batch.tips:
         batch_doc["tips"] = {o: list(t) for o, t in batch.tips.items()}
     return batch_doc
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(value: Any, what: str, size: int, count: int) -> list[bytes]:
+    """``count`` pieces of ``size`` bytes from a base64 string."""
+    if not isinstance(value, str) or len(value) > 2 * size * count + 8:
+        raise ProtocolError(f"{what} must be a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as err:
+        raise ProtocolError(f"{what} is not base64") from err
+    if len(raw) != size * count:
+        raise ProtocolError(f"{what} must hold {count} x {size} bytes")
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
+
+
+def _proof(doc: dict[str, Any], after: int, upto: int) -> Proof | None:
+    """A part's proof of origin, if it has one (checked against the keys later, not here)."""
+    if "gl" not in doc:
+        return None
+    last_deltas = _list(doc, "gl", len(doc["gl"]) if isinstance(doc["gl"], list) else -1)
+    seq_deltas = _list(doc, "ds", len(doc["ds"]) if isinstance(doc.get("ds"), list) else 0)
+    _ints(last_deltas, "gl")
+    _ints(seq_deltas, "ds")
+    if len(last_deltas) > MAX_ENTRIES or len(seq_deltas) > MAX_ENTRIES:
+        raise ProtocolError("too many groups or digests")
+    lasts = [after + s for s in _undelta(last_deltas)]
+    if not lasts or min(last_deltas) <= 0 or lasts[-1] != upto:
+        raise ProtocolError("group ends must increase strictly within (after, upto]")
+    seqs = _undelta(seq_deltas)
+    if seqs and (seqs[0] <= after or seqs[-1] > upto or min(seq_deltas[1:], default=1) <= 0):
+        raise ProtocolError("digest seqs must increase strictly within (after, upto]")
+    (start,) = _unb64(doc.get("gp"), "gp", LINK_SIZE, 1)
+    (signature,) = _unb64(doc.get("gs"), "gs", SIGNATURE_SIZE, 1)
+    digests = _unb64(doc.get("dd", ""), "dd", DIGEST_SIZE, len(seqs))
+    return Proof(start, tuple(lasts), signature, tuple(zip(seqs, digests, strict=True)))
+
+
+def _keys(value: Any) -> dict[str, bytes]:
+    if not isinstance(value, dict) or len(value) > MAX_NODES:
+        raise ProtocolError("keys must be an object")
+    return {
+        _node(site, "keys site"): _unb64(key, f"keys[{site}]", KEY_SIZE, 1)[0]
+        for site, key in value.items()
+    }
 
 
 def encode(batch: Batch, level: int = COMPRESSION_LEVEL) -> bytes:
@@ -220,8 +293,9 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
     _ints(time_deltas, "x")
     _ints(colls, "c")
     _ints(names, "n")
+    proof = _proof(doc, after, upto)
     if n == 0:
-        return Part(origin, after, upto, ())
+        return Part(origin, after, upto, (), proof)
     # Seqs increase strictly within (after, upto]; stamps and times stay in range.
     seqs = _undelta(seq_deltas)
     if seqs[0] <= after or seqs[-1] > upto or (n > 1 and min(seq_deltas[1:]) <= 0):
@@ -286,7 +360,7 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
                 entries.append(
                     Entry(Kind.DELETE, origin, record_seqs[ki], hlcs[ki], coll, keys[ki])
                 )
-    return Part(origin, after, upto, tuple(entries))
+    return Part(origin, after, upto, tuple(entries), proof)
 
 
 def from_json(doc: Any) -> Batch:
@@ -327,14 +401,16 @@ def from_json(doc: Any) -> Batch:
         known={_node(k, "known key"): _vector(v, f"known[{k}]") for k, v in known.items()},
         parts=[_part(p, strings) for p in parts],
         more=more,
+        keys=_keys(doc.get("keys", {})),
         clock=clock,
         tips={
             _origin(o, "tips key"): (_int(s, "tip seq", 1), _int(h, "tip hlc", 0, MAX_HLC))
             for o, (s, h) in tips.items()
         },
     )
-    if batch.size > MAX_ENTRIES:
-        raise ProtocolError(f"at most {MAX_ENTRIES} entries per batch")
+    digests = sum(len(p.proof.digests) for p in batch.parts if p.proof is not None)
+    if batch.size + digests > MAX_ENTRIES:
+        raise ProtocolError(f"at most {MAX_ENTRIES} entries and digests per batch")
     return batch
 
 

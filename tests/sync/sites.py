@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import dataclasses
 from dataclasses import dataclass, field
 import json
 import os
@@ -18,9 +19,12 @@ import sys
 from typing import Any
 
 from aiohttp import ClientConnectionError, ClientSession
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lifeops_sync.auth import API_KEY_ID, sign_request
+from lifeops_sync.crdt import Part, site_of
 from lifeops_sync.hlc import WallClock
+from lifeops_sync.origin import SiteKey, proof_of
 from lifeops_sync.service import ApiClient
 from lifeops_sync.wire import CONTENT_TYPE, Batch, decode, encode
 
@@ -76,6 +80,8 @@ class Site:
                 str(secret),
                 "--data-dir",
                 str(self.data_dir),
+                "--secrets-dir",
+                str(self.folder / f"{self.node_id}-secrets"),
                 "--port",
                 str(self.port),
                 "--clock-skew",
@@ -134,6 +140,9 @@ class Sites:
     session: ClientSession
     folder: Path
     sites: dict[str, Site]
+    #: The hostile peer's own site key: it signs what it sends as itself (origin.py), so what
+    #: the tests check is the rule at hand, not a missing signature.
+    hostile_key: SiteKey = field(default_factory=lambda: SiteKey(Ed25519PrivateKey.generate()))
 
     def __getitem__(self, node: str) -> Site:
         return self.sites[node]
@@ -189,7 +198,22 @@ class Sites:
             return r.status, json.loads(data) if data else None
 
     async def hostile(self, batch: Batch, to: str = HOME) -> tuple[int, Any]:
-        """A batch from a peer with a valid secret that says what it likes."""
+        """A batch from a peer with a valid secret that says what it likes.
+
+        Its own entries (parts of its own site with entries) go signed with its own key, which
+        it offers; what it claims for other sites goes as given (unsigned).
+        """
+        key = self.hostile_key
+
+        def own(part: Part) -> Part:
+            if site_of(part.origin) != batch.node or not part.entries or part.proof is not None:
+                return part
+            entries = sorted(part.entries, key=lambda e: e.seq)
+            return dataclasses.replace(part, proof=proof_of(key.sign(entries), entries))
+
+        batch = dataclasses.replace(
+            batch, parts=[own(p) for p in batch.parts], keys={**batch.keys, batch.node: key.public}
+        )
         return await self.raw(to, "POST", "/v1/sync", encode(batch), key_id=batch.node)
 
 

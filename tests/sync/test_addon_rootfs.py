@@ -220,7 +220,7 @@ def boot_stop_boot(image: Image) -> None:
     )
     for folder in ("secrets", "sync", "backup"):
         assert mode(data / folder) == 0o700, folder
-    for secret in ("api_secret", "timescaledb_password", "lifeops_password"):
+    for secret in ("api_secret", "timescaledb_password", "lifeops_password", "site_key"):
         assert mode(data / "secrets" / secret) == 0o600, secret
     assert mode(data / "sync" / "sync.db") == 0o600
     secrets = {p.name: p.read_text() for p in (data / "secrets").iterdir()}

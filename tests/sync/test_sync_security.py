@@ -9,12 +9,14 @@ import random
 import zlib
 
 from aiohttp import ClientSession
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import pytest
 
 from lifeops_sync import wire
 from lifeops_sync.auth import HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, sign_request
 from lifeops_sync.crdt import Entry, Kind, Part
 from lifeops_sync.hlc import WallClock, pack
+from lifeops_sync.origin import SiteKey, proof_of
 from lifeops_sync.wire import CONTENT_TYPE, Batch, encode, to_json
 
 from .nodes import API_SECRET, Network, Running, api, link_secret, start_node, stop_node
@@ -214,12 +216,17 @@ async def test_malformed_bodies_are_400_and_change_nothing(
         assert status == 400, (name, status, doc)
         assert await snapshot(running) == before, name
     # A stamp its sender's clock does not explain is refused on its own: the batch is answered,
-    # the entry is neither applied nor counted as received.
-    body = variant(parts__0__h=[pack(WallClock()() + 10 * 86_400_000)])
+    # the entry is neither applied nor counted as received. (The part is the cabin's own,
+    # signed by it: the origin check lets it through to the clock bound.)
+    key = SiteKey(Ed25519PrivateKey.generate())
+    future = Entry(Kind.FIELD, CABIN, 1, pack(WallClock()() + 10 * 86_400_000), "c", "k", "v", 2)
+    part = Part(CABIN, 0, 1, (future,), proof_of(key.sign([future]), [future]))
+    body = encode(Batch(CABIN, HOME, {CABIN: 1}, {}, [part], keys={CABIN: key.public}))
     status, doc = await post(net, "/v1/sync", body, signed(body))
     assert status == 200
     after = await snapshot(running)
     assert after[:2] == before[:2]
+    assert running.node.refused_parts == 0
     before = after  # what the cabin said it has is noted
     body = variant(node="cabin_b")
     status, doc = await post(net, "/v1/sync", body, signed(body))
