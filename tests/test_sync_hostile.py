@@ -40,6 +40,7 @@ from custom_components.lifeops.core.habits import MAX_HABITS
 from custom_components.lifeops.core.notifications import MAX_MIRRORED
 from custom_components.lifeops.core.xp import MAX_AWARD, level_for_xp
 from custom_components.lifeops.sync import SyncClient
+from custom_components.lifeops.sync.client import SyncRequestError
 from lifeops_sync.auth import response_signature
 
 from .sync.nodes import API_SECRET
@@ -191,6 +192,21 @@ def _marker(n: int) -> tuple[str, str, list[dict[str, Any]]]:
     )
 
 
+async def _write_what_it_takes(
+    cabin: SyncClient, ops: list[dict[str, Any]], markers: list[dict[str, Any]]
+) -> None:
+    """Write a delivery at the cabin. The service refuses some itself (a lone surrogate,
+    values nested too deep): then what it takes, one by one, goes on to home; the markers
+    always do."""
+    try:
+        await cabin.write(ops + markers)
+    except SyncRequestError:
+        for op in ops:
+            with contextlib.suppress(SyncRequestError):
+                await cabin.write([op])
+        await cabin.write(markers)
+
+
 async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
     hass: HomeAssistant,
     sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
@@ -225,7 +241,7 @@ async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
     async def deliver(n: int, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Write a batch at the cabin; wait until home read it; the level-ups it brought."""
         xp_id, note_id, markers = _marker(n)
-        await cabin.write(ops + markers)  # the service takes all of it (or the test is wrong)
+        await _write_what_it_takes(cabin, ops, markers)
         before = len(level_ups)
         await _until(
             lambda: xp_id in gamification.log and queue.get(note_id) is not None, timeout=20

@@ -72,7 +72,7 @@ async def test_waits_then_times_out_with_nothing(pair: tuple[Running, Running]) 
     start = time.monotonic()
     doc = await api(home, "GET", "/v1/changes?after=home:0&wait=0.3")
     assert 0.25 <= time.monotonic() - start < 5
-    assert doc == {"cursor": {"home": 0}, "changes": [], "more": False}
+    assert doc == {"cursor": {"home": 0}, "changes": [], "more": False, "origin": "home"}
 
 
 async def test_wakes_on_a_peers_batch(pair: tuple[Running, Running]) -> None:
