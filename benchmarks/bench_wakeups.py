@@ -71,6 +71,12 @@ import tests.harness_compat  # noqa: E402, F401
 
 # isort: split
 
+# Then the harness's time patches, as its plugin loads them before the rest of Home Assistant:
+# Home Assistant's `utcnow` is a partial of the real `datetime.now`, which freezegun cannot see.
+from pytest_homeassistant_custom_component import patch_time  # noqa: E402
+
+# isort: split
+
 import aiohttp  # noqa: E402
 import freezegun  # noqa: E402
 from homeassistant import loader  # noqa: E402
@@ -696,6 +702,18 @@ def report(result: Result) -> int:
     return 1 if result.errors else 0
 
 
+def _freezegun_as_the_harness_sets_it() -> None:
+    """The harness's freezegun changes (its plugin makes them before each test)."""
+    api: Any = freezegun.api
+    api.FakeDate = patch_time.HAFakeDate
+    api.datetime_to_fakedatetime = patch_time.ha_datetime_to_fakedatetime
+    api.FakeDatetime = patch_time.HAFakeDatetime
+    api._get_module_attributes = patch_time.ha_get_module_attributes
+    api._get_module_attributes_hash = patch_time.ha_get_module_attributes_hash
+    api._should_use_real_time = patch_time.ha_should_use_real_time
+    api.get_current_time = patch_time.ha_get_current_time
+
+
 def main() -> int:
     """Parse the arguments, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -711,6 +729,7 @@ def main() -> int:
     parser.add_argument("--tracemalloc", action="store_true", help="also trace allocations")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lifeops-wakeups-"))
+    _freezegun_as_the_harness_sets_it()
     try:
         with freezegun.freeze_time(datetime.fromisoformat(args.start), tick=True) as frozen:
             result = asyncio.run(run(args, folder, frozen))
