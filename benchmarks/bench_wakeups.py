@@ -703,15 +703,22 @@ def report(result: Result) -> int:
 
 
 def _freezegun_as_the_harness_sets_it() -> None:
-    """The harness's freezegun changes (its plugin makes them before each test)."""
+    """The harness's freezegun changes (its plugin makes them before each test).
+
+    Those newer harnesses keep in `patch_time`; older ones (2025.4's) need none of them here.
+    """
     api: Any = freezegun.api
-    api.FakeDate = patch_time.HAFakeDate
-    api.datetime_to_fakedatetime = patch_time.ha_datetime_to_fakedatetime
-    api.FakeDatetime = patch_time.HAFakeDatetime
-    api._get_module_attributes = patch_time.ha_get_module_attributes
-    api._get_module_attributes_hash = patch_time.ha_get_module_attributes_hash
-    api._should_use_real_time = patch_time.ha_should_use_real_time
-    api.get_current_time = patch_time.ha_get_current_time
+    for name, value in (
+        ("FakeDate", "HAFakeDate"),
+        ("datetime_to_fakedatetime", "ha_datetime_to_fakedatetime"),
+        ("FakeDatetime", "HAFakeDatetime"),
+        ("_get_module_attributes", "ha_get_module_attributes"),
+        ("_get_module_attributes_hash", "ha_get_module_attributes_hash"),
+        ("_should_use_real_time", "ha_should_use_real_time"),
+        ("get_current_time", "ha_get_current_time"),
+    ):
+        if hasattr(patch_time, value):
+            setattr(api, name, getattr(patch_time, value))
 
 
 def main() -> int:
