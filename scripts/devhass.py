@@ -755,6 +755,14 @@ class DevSync:
         path.chmod(0o600)
         return made
 
+    def _private(self, name: str, text: str) -> Path:
+        """``text`` in a file of the sync folder that only this user can read."""
+        path = self.folder / name
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(text)
+        return path
+
     def _command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "lifeops_sync", *args]
 
@@ -767,26 +775,29 @@ class DevSync:
         keys = self.keys()
         self.home_port = self.home_port or free_port()
         self.cabin_port = self.cabin_port or free_port()
-        nodes = (
-            ("home", self.home_port, f"cabin,{keys['link']}"),
-            ("cabin", self.cabin_port, f"home,{keys['link']},{self.home_url}"),
-        )
-        for node_id, port, peer in nodes:
+        peers = {
+            "home": [{"node_id": "cabin", "secret": keys["link"]}],
+            "cabin": [{"node_id": "home", "secret": keys["link"], "url": self.home_url}],
+        }
+        api_file = self._private("api.secret", keys["api"])
+        for node_id, port in (("home", self.home_port), ("cabin", self.cabin_port)):
+            # Secrets go in files only this user reads, never on a command line (`ps` shows it).
+            options = self._private(
+                f"{node_id}.json", json.dumps({"node_id": node_id, "peers": peers[node_id]})
+            )
             with (self.folder / f"{node_id}.log").open("ab") as log:
                 self.processes.append(
                     subprocess.Popen(
                         self._command(
                             "serve",
-                            "--node-id",
-                            node_id,
+                            "--config",
+                            str(options),
                             "--data-dir",
                             str(self.folder / node_id),
                             "--port",
                             str(port),
-                            "--api-secret",
-                            keys["api"],
-                            "--peer",
-                            peer,
+                            "--api-secret-file",
+                            str(api_file),
                             "--sync-interval",
                             "5",
                             "--retry-max",

@@ -624,9 +624,9 @@ async def test_xp_celebration_flashes_lights_on_level_up(
     assert ("Achievement unlocked", "First step: unlocked. Well done!") in lifeops_messages(hass)
 
 
-def test_readme_offers_every_blueprint_with_an_import_button() -> None:
-    """The README's Blueprints section has a My Home Assistant import link for each file."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+def test_docs_offer_every_blueprint_with_an_import_button() -> None:
+    """docs/blueprints.md has a My Home Assistant import link for each file."""
+    readme = (Path(__file__).parent.parent / "docs" / "blueprints.md").read_text(encoding="utf-8")
     for path in sorted(BLUEPRINTS.glob("*.yaml")):
         raw = RAW_URL + path.name
         link = "https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url=" + quote(

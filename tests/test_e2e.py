@@ -184,6 +184,14 @@ async def test_develop_with_sync_runs_two_services_and_the_cabin_reaches_home(
     sync = DevSync(tmp_path / "sync")
     credentials = await bring_up(hass, sync=sync)
     try:
+        # No secret on a command line, where any process can read it.
+        secrets = list(sync.keys().values())
+        for process in sync.processes:
+            cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode()
+            assert "serve" in cmdline
+            assert not any(secret in cmdline for secret in secrets), cmdline
+        for name in ("api.secret", "home.json", "cabin.json"):
+            assert (tmp_path / "sync" / name).stat().st_mode & 0o077 == 0, name
         async with aiohttp.ClientSession() as session:
             api = RestClient(session, hass.url, credentials.token)
             # The cabin calls home every 5 s; then the change feed brings its XP to LifeOps.

@@ -667,6 +667,41 @@ async def test_the_other_data_types_as_sensors(
 
 @pytest.mark.freeze_time(NOW)
 @pytest.mark.usefixtures("setup_credentials")
+async def test_rarely_changing_collections_are_asked_for_every_six_hours(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    oura_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """VO2 max, cardiovascular age and the ring's configuration: not at every poll; their
+    sensors keep the last answer in between."""
+    _mock_api(aioclient_mock)
+    await _setup(hass, oura_entry)
+    slow = ("vO2_max", "daily_cardiovascular_age", "ring_configuration")
+
+    def asked(name: str) -> int:
+        return sum(1 for call in aioclient_mock.mock_calls if call[1].path.endswith(f"/{name}"))
+
+    assert [asked(name) for name in slow] == [1, 1, 1]
+    for _ in range(3):  # three polls within the next hour
+        freezer.tick(SETTLED)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert asked("daily_sleep") == 4
+    assert [asked(name) for name in slow] == [1, 1, 1]
+    assert float(hass.states.get("sensor.oura_ring_vo2_max").state) == 43
+    assert hass.states.get("sensor.oura_ring_firmware").state == "2.9.21"
+
+    _mock_token(aioclient_mock, "refreshed")  # the entry's token has expired by then
+    freezer.tick(timedelta(hours=6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [asked(name) for name in slow] == [2, 2, 2]
+    assert hass.states.get("sensor.oura_ring_cardiovascular_age").state == "36"
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.usefixtures("setup_credentials")
 async def test_a_collection_the_sign_in_does_not_cover_is_only_unavailable(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, oura_entry: MockConfigEntry
 ) -> None:

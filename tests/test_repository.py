@@ -279,6 +279,39 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert re.search(r"^exec scripts/test$", ci, re.MULTILINE)
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lowercase, punctuation but - and _ dropped, spaces to -."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    }
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_in_the_docs_resolve(page: Path) -> None:
+    """Every relative link in README.md and docs/*.md names a file there is (and its heading)."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        found = (page.parent / path).resolve() if path else page
+        assert found.exists(), f"{target}: no {found}"
+        if anchor and found.suffix == ".md":
+            assert anchor in _anchors(found), f"{target}: no heading #{anchor} in {found.name}"
+
+
+def test_readme_links_every_docs_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in readme, page.name
+
+
 ADDON = ROOT / "addon"
 OPTION = re.compile(r"^## Option: `([a-z_]+)`$", re.MULTILINE)
 

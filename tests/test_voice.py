@@ -342,12 +342,12 @@ async def test_assist_llm_api_offers_lifeops_intents(
     )
 
 
-async def test_every_phrase_in_the_readme_is_understood(
+async def test_every_phrase_in_the_docs_is_understood(
     hass: HomeAssistant, assist: None, init_integration: MockConfigEntry
 ) -> None:
-    """What the README tells people to say reaches LifeOps (no "Sorry, I couldn't ...")."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Voice", 1)[1].split("\n## ", 1)[0]
+    """What docs/voice.md tells people to say reaches LifeOps (no "Sorry, I couldn't ...")."""
+    page = (Path(__file__).parent.parent / "docs" / "voice.md").read_text(encoding="utf-8")
+    section = page.split("## What to say", 1)[1].split("\n## ", 1)[0]
     phrases = [
         phrase
         for line in section.splitlines()

@@ -82,6 +82,9 @@ BATTERY_HOURS = 24  # ring battery readings fetched back this far
 UTC_MIN = datetime.min.replace(tzinfo=UTC)
 HEART_RATE_HOURS = 3  # heart rate fetched back from the start of this many hours ago
 RECONCILE_DAYS = 7  # once a day, this many past days are compared with the statistics
+# VO2 max, cardiovascular age and the ring's configuration change every few days at most: asked
+# for this often, not at every poll (a poll is then 14 requests instead of 17).
+SLOW_REFRESH = timedelta(hours=6)
 EVENT_SLEEP_UPDATED = f"{DOMAIN}_sleep_updated"
 
 
@@ -224,10 +227,29 @@ class _Fetch:
     A refused token (401) still ends the poll: every other request would be refused too.
     """
 
-    def __init__(self, client: OuraClient) -> None:
+    def __init__(self, client: OuraClient, kept: dict[str, tuple[datetime, list[Any]]]) -> None:
         self.client = client
         self.failed: dict[str, OuraError] = {}
         self.forbidden: list[str] = []
+        self.kept = kept  # the slow collections' last answers, with when they came
+
+    async def slow[T](
+        self,
+        collection: Collection[T],
+        now: datetime,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[T]:
+        """An optional collection that changes rarely: its last answer while it is fresh."""
+        kept = self.kept.get(collection.name)
+        if kept is not None and now - kept[0] < SLOW_REFRESH:
+            return kept[1]
+        documents = await self.optional(collection, start, end)
+        if collection.name in self.failed:
+            self.kept.pop(collection.name, None)
+        else:
+            self.kept[collection.name] = (now, documents)
+        return documents
 
     async def __call__[T](
         self, collection: Collection[Any], request: Coroutine[Any, Any, list[T]]
@@ -285,6 +307,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
         self._reconciling = False
+        self._kept: dict[str, tuple[datetime, list[Any]]] = {}  # see _Fetch.slow
         self.options = dict(entry.options)  # as set up: a change of options reloads the entry
 
     async def _async_offload(self, job: Callable[[], Any]) -> Any:
@@ -313,7 +336,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
         client = self.client
         try:
             await self._access_token()  # a refused or failed refresh ends the poll at once
-            fetch = _Fetch(client)
+            fetch = _Fetch(client, self._kept)
             documents = OuraDocuments(
                 daily_sleep=await fetch(DAILY_SLEEP, client.get_daily_sleep(start, end)),
                 sleep=await fetch(SLEEP, client.get_sleep(start, end)),
@@ -330,15 +353,15 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             weeks = today - timedelta(weeks=WEEKS_FETCHED)
             more = _MoreDocuments(
                 resilience=await fetch.optional(DAILY_RESILIENCE, start, end),
-                vo2_max=await fetch.optional(VO2_MAX, weeks, end),
-                cardiovascular_age=await fetch.optional(DAILY_CARDIOVASCULAR_AGE, weeks, end),
+                vo2_max=await fetch.slow(VO2_MAX, now, weeks, end),
+                cardiovascular_age=await fetch.slow(DAILY_CARDIOVASCULAR_AGE, now, weeks, end),
                 sessions=await fetch.optional(SESSION, start, end),
                 tags=await fetch.optional(TAG, start, end),
                 rest_mode=await fetch.optional(REST_MODE_PERIOD, weeks, end),
                 battery=await fetch.optional(
                     RING_BATTERY_LEVEL, now - timedelta(hours=BATTERY_HOURS), now
                 ),
-                rings=await fetch.optional(RING_CONFIGURATION),
+                rings=await fetch.slow(RING_CONFIGURATION, now),
             )
             documents.vo2_max = more.vo2_max
             documents.daily_cardiovascular_age = more.cardiovascular_age
