@@ -24,12 +24,15 @@ database calls (asyncpg) are counted beside them, by the LifeOps function that m
 Time: the clock is freezegun's ticking clock (real time, which the script can jump forward).
 
 1. Real time: `--window` seconds (default 60) as they come, the real long poll included.
-2. Simulated hour: the clock jumps to each next due timer, waiting (in real time) after each
-   jump until LifeOps' HTTP and database calls are answered. The sync service and the
-   database run on real time, so the change feed's long poll (which the real service holds for
-   25 s when nothing changes) is made with `wait=0` for real, and its 25 s hold is spent on the
-   simulated clock (a stand-in, counted apart). The wall clock jumps too: the sync client
-   learns the service's clock from every answer, as it does for any skewed clock.
+2. Simulated hour, after `--warmup` simulated minutes (default 10, not counted: what start-up
+   prepared expires in them): the clock jumps to each next due timer, waiting (in real time)
+   after each jump until LifeOps' HTTP and database calls are answered. The sync service and
+   the database run on real time, so the change feed's long poll (which the real service holds
+   for 25 s when nothing changes) is made with `wait=0` for real, and its 25 s hold is spent on
+   the simulated clock (a stand-in, counted apart). The wall clock jumps too: the sync client
+   learns the service's clock from every answer, as it does for any skewed clock. Work takes
+   real time, which the clock counts too: a loop that waits 5 s after each round's work comes
+   round a little less often than every 5 s.
 
 Memory: the resident set size (VmRSS) of this process before LifeOps is imported and set up
 (Home Assistant with its components loaded) and after the simulated hour, after a full garbage
