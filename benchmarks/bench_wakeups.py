@@ -225,8 +225,11 @@ def instrument(loop: asyncio.AbstractEventLoop, counts: Counts, sync_url: str) -
             return callback(*call_args)
 
         handle = call_at(when, counted, *args, context=context)
-        if len(counts.scheduled) > 1000:
-            counts.scheduled[:] = [(h, n) for h, n in counts.scheduled if not h.cancelled()]
+        if len(counts.scheduled) > 200:  # keep only those still waiting (memory is measured)
+            now = loop.time()
+            counts.scheduled[:] = [
+                (h, n) for h, n in counts.scheduled if not h.cancelled() and h.when() > now
+            ]
         counts.scheduled.append((handle, label))
         return handle
 
