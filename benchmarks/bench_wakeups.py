@@ -101,7 +101,7 @@ THIS = str(Path(__file__).resolve())
 FEED_HOLD = "change feed: the service's 25 s hold (stand-in on the simulated clock)"
 API_SECRET = "bench-api-secret-0123456789abcdef"
 DB_PASSWORD = "bench"
-DB_NAME = "bench-wakeups"
+DB_NAME = f"bench-wakeups-{os.getpid()}"  # one server per run: runs may overlap
 # An idle afternoon on a weekday: no bedtime, wind-down, cut-off or midnight in the hour.
 DEFAULT_START = "2026-11-25T12:00:00+00:00"  # Wednesday, 13:00 in Stockholm
 
