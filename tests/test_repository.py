@@ -126,6 +126,42 @@ STRINGS_SECTIONS = {
 }
 
 
+def _flat(data: dict[str, object], prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@pytest.mark.parametrize(
+    "path", sorted((INTEGRATION / "translations").glob("*.json")), ids=lambda p: p.name
+)
+def test_each_translation_translates_only_what_strings_has(path: Path) -> None:
+    """Another language may translate part of strings.json (English fills in), nothing else."""
+    strings = _flat(json.loads((INTEGRATION / "strings.json").read_text()))
+    translated = _flat(json.loads(path.read_text()))
+    assert set(translated) <= set(strings)
+    for key, text in translated.items():
+        assert isinstance(text, str) and text.strip(), key
+        # The same placeholders as the English text.
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", str(strings[key])))
+
+
+def test_achievement_and_goal_names_are_translatable() -> None:
+    """Each achievement and built-in goal has its name in `common`, English as in `core`."""
+    from custom_components.lifeops.core.achievements import ACHIEVEMENTS
+    from custom_components.lifeops.core.habits import BUILTIN_GOALS
+
+    common = json.loads((INTEGRATION / "strings.json").read_text())["common"]
+    for achievement in ACHIEVEMENTS:
+        assert common[f"achievement_{achievement.id}"] == achievement.name
+    for goal in BUILTIN_GOALS:
+        assert common[f"goal_{goal.id}"] == goal.name
+
+
 def test_strings_have_only_sections_hassfest_accepts() -> None:
     strings = json.loads((INTEGRATION / "strings.json").read_text())
     assert set(strings) <= STRINGS_SECTIONS

@@ -48,6 +48,7 @@ from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore
 from .sync_manager import async_setup_sync, queue_path, remove_queue
+from .texts import async_load as async_load_texts
 from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -153,6 +154,8 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         .async_get_or_create(config_entry_id=entry.entry_id, **device_info(entry, None))
         .id
     )
+    # Achievement and goal names are read from the translation cache by callbacks: load it first.
+    await async_load_texts(hass)
     for controller in runtime.controllers:
         await controller.async_start()
     # Sync starts in the background: a service that is away holds nothing up.

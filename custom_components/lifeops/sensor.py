@@ -28,7 +28,6 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .core.achievements import ACHIEVEMENTS
 from .core.agents import Agent
 from .core.fitness import Recommendation
 from .core.habits import BUILTIN_IDS, Habit
@@ -36,12 +35,12 @@ from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
 from .oura_sensor import async_setup_oura_entry
 from .sync_sensor import async_setup_sync_sensors
+from .texts import achievement_name
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.
 PARALLEL_UPDATES = 0
 
 XP = "XP"
-ACHIEVEMENT_NAMES = {achievement.id: achievement.name for achievement in ACHIEVEMENTS}
 STREAK_KEY_PREFIX = "streak_"
 
 
@@ -117,11 +116,12 @@ def _level(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
 
 def _achievements(runtime: LifeOpsRuntimeData) -> dict[str, Any]:
     figures = runtime.gamification.figures
+    hass = runtime.gamification.hass
     return {
         "unlocked": [
             {
                 "id": item.id,
-                "name": ACHIEVEMENT_NAMES[item.id],
+                "name": achievement_name(hass, item.id),
                 "unlocked_at": item.unlocked_at.isoformat() if item.unlocked_at else None,
             }
             for item in figures.unlocked

@@ -30,12 +30,12 @@ import voluptuous as vol
 from .actions import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, entry_for, validate
 from .binary_sensor import AGENT_BINARY_SENSORS
 from .const import DOMAIN
-from .core.achievements import ACHIEVEMENTS
 from .core.agents import Agent
 from .core.notifications import Notification, Status
 from .core.text import MAX_SHORT_TEXT
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .sensor import AGENT_SENSORS, SCHEDULE_SENSORS
+from .texts import achievement_name, habit_name
 from .trend import PERIODS, async_trend
 
 MAX_TREND_DAYS: Final = 400
@@ -45,7 +45,6 @@ TREND_METRICS: Final = {
     for description in AGENT_SENSORS
     if description.state_class is not None
 }
-_ACHIEVEMENT_NAMES: Final = {achievement.id: achievement.name for achievement in ACHIEVEMENTS}
 # Which websocket error code a translated error is sent with (default: invalid_format).
 _ERROR_CODES: Final = {
     "entry_not_found": ws_const.ERR_NOT_FOUND,
@@ -207,9 +206,13 @@ def gamification_payload(entry: LifeOpsConfigEntry) -> dict[str, Any]:
     }
     data.pop("level_progress", None)
     data.pop("xp_to_next_level", None)
+    hass = controller.hass
     for achievement_id, achievement in data["achievements"].items():
-        achievement["name"] = _ACHIEVEMENT_NAMES.get(achievement_id, achievement_id)
-    data["habits"] = [habit.as_dict() for habit in controller.all_habits().values()]
+        achievement["name"] = achievement_name(hass, achievement_id)
+    data["habits"] = [
+        {**habit.as_dict(), "name": habit_name(hass, habit)}
+        for habit in controller.all_habits().values()
+    ]
     return {ATTR_CONFIG_ENTRY_ID: entry.entry_id, **data}
 
 

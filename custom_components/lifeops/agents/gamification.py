@@ -54,7 +54,6 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
 from ..core import schedule
-from ..core.achievements import ACHIEVEMENTS
 from ..core.agents import Agent
 from ..core.fitness import Recommendation
 from ..core.gamification import Figures, Snapshot, compute, diff
@@ -83,6 +82,7 @@ from ..core.xp import (
     validate_completion,
 )
 from ..data import LifeOpsConfigEntry
+from ..texts import achievement_name, habit_name
 from .base import AgentController
 from .sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
 
@@ -118,7 +118,6 @@ _OWN_MESSAGES: Final = frozenset(
         ERROR_BUILTIN_HABIT,
     }
 )
-_NAMES: Final = {achievement.id: achievement.name for achievement in ACHIEVEMENTS}
 
 
 def validation_error(
@@ -336,7 +335,7 @@ class GamificationController(AgentController):
                 {
                     "config_entry_id": entry_id,
                     "achievement": achievement.id,
-                    "name": _NAMES.get(achievement.id, achievement.id),
+                    "name": achievement_name(self.hass, achievement.id),
                     "unlocked_at": (
                         achievement.unlocked_at.isoformat() if achievement.unlocked_at else None
                     ),
@@ -348,6 +347,7 @@ class GamificationController(AgentController):
                 {
                     "config_entry_id": entry_id,
                     "habit": broken.habit_id,
+                    "name": self._habit_name(broken.habit_id),
                     "length": broken.length,
                     "last_done": broken.last_done.isoformat() if broken.last_done else None,
                 },
@@ -355,6 +355,11 @@ class GamificationController(AgentController):
         self.figures = figures
         self._snapshot = figures.snapshot()
         self.async_changed()
+
+    def _habit_name(self, habit_id: str) -> str:
+        """A habit's or built-in goal's name for events (a goal's translated); else its id."""
+        habit = self.all_habits().get(habit_id)
+        return habit_name(self.hass, habit) if habit is not None else habit_id
 
     @callback
     def _add(self, events: list[XpEvent]) -> list[bool]:
@@ -369,11 +374,13 @@ class GamificationController(AgentController):
                 self._total_xp += kept.amount - (known.amount if known else 0)
                 self._stored_events[kept.id] = kept.as_dict()
             if added[-1]:
+                habit = event.habit_id
                 self.hass.bus.async_fire(
                     EVENT_XP_AWARDED,
                     {
                         "config_entry_id": self.entry.entry_id,
                         **event.as_dict(),
+                        **({"habit_name": self._habit_name(habit)} if habit else {}),
                         "total_xp": self._total_xp,
                     },
                 )

@@ -14,6 +14,10 @@
 | `level_10` | Level 10 | reaching level 10 (4,500 XP) |
 | `xp_10000` | 10,000 XP | 10,000 XP in total |
 
+The names here are English and stand in for a missing translation: Home Assistant shows them in
+its language from the `common` section of strings.json (`achievement_<id>`, see `texts.py`);
+the ids are what data, events and automations keep.
+
 Everything is derived from the log, so it is the same at every site and after every restart. An
 achievement's `unlocked_at` is the time of the event that reached it: the completion that made
 the streak long enough or the day count high enough (a day counts from its earliest completion),

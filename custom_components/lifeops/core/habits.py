@@ -111,6 +111,8 @@ class Habit:
         )
 
 
+# Their names are English; Home Assistant shows them translated (`goal_<id>` in strings.json's
+# `common` section, see `texts.py`). A person's own habit keeps the name they gave it.
 BUILTIN_GOALS: Final[tuple[Habit, ...]] = (
     Habit(
         id=Goal.IN_BED_BY_BEDTIME,
