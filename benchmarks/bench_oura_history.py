@@ -21,7 +21,10 @@ Printed:
   rows makes enough objects survive in the recorder's thread to set off one full collection of
   the whole process; whichever phase runs first meets it (`--floor-first` swaps the order, and
   then the floor, with no LifeOps code in it, shows the stall).
-Targets (the issue's): under 3 s, under 50 MB added, the loop never blocked over 100 ms.
+Targets: the backfill within 1.1x of the floor measured in the same run, and LifeOps' own work
+never blocking the loop over 20 ms (the Oura issue's); under 3 s, under 50 MB added (the first
+Oura issue's). A full collection's pause is not LifeOps' work: the heartbeat's worst lateness is
+printed twice, with every tick and with only the ticks no full collection overlapped.
 
 Run: .venv/bin/python benchmarks/bench_oura_history.py [--days 365] [--floor-first]
 """
@@ -59,6 +62,7 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from homeassistant import loader  # noqa: E402
 from homeassistant.components.recorder import get_instance  # noqa: E402
+from homeassistant.const import __version__ as HA_VERSION  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.helpers.recorder import async_initialize_recorder  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
@@ -76,7 +80,8 @@ from custom_components.lifeops.oura_statistics import (  # noqa: E402
 
 TARGET_SECONDS = 3.0
 TARGET_MB = 50.0
-TARGET_BLOCK_MS = 100.0
+TARGET_RATIO = 1.1
+TARGET_WORK_BLOCK_MS = 20.0
 END = date(2026, 11, 25)
 
 
@@ -196,6 +201,7 @@ class CollectorPauses:
 
     def __init__(self) -> None:
         self.pauses: list[tuple[float, str]] = []
+        self.windows: list[tuple[float, float]] = []  # (start, end) of each full collection
         self._started: dict[int, float] = {}
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
@@ -205,8 +211,9 @@ class CollectorPauses:
         if phase == "start":
             self._started[ident] = time.perf_counter()
         elif ident in self._started:
-            pause = time.perf_counter() - self._started.pop(ident)
-            self.pauses.append((pause, threading.current_thread().name))
+            began, ended = self._started.pop(ident), time.perf_counter()
+            self.pauses.append((ended - began, threading.current_thread().name))
+            self.windows.append((began, ended))
 
     def __enter__(self) -> CollectorPauses:
         gc.callbacks.append(self._callback)
@@ -228,13 +235,32 @@ class Heartbeat:
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.beats: list[tuple[float, float, float]] = []  # (sent, woke, lateness)
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
             before = time.perf_counter()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+            after = time.perf_counter()
+            late = after - before - 0.01
+            self.beats.append((before, after, late))
+            self.worst = max(self.worst, late)
+
+    def worst_outside(self, windows: list[tuple[float, float]]) -> float:
+        """The worst lateness of the ticks during which no full garbage collection ran.
+
+        A full collection stops every thread, whichever set it off; what remains is the loop
+        kept busy by the work itself.
+        """
+        return max(
+            (
+                late
+                for sent, woke, late in self.beats
+                if not any(start < woke and end > sent for start, end in windows)
+            ),
+            default=0.0,
+        )
 
     def __enter__(self) -> Heartbeat:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -279,6 +305,18 @@ class OuraServer:
         self._process.join()
 
 
+async def _peak_mb(hass: HomeAssistant, client: OuraClient, start: date, end: date) -> float:
+    """Memory in its own pass (tracing slows the timed one): the backfill's peak allocations."""
+    tracemalloc.start()
+    baseline, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    await OuraHistory(hass, "memory").async_backfill(client, start, end)
+    await _flush(hass)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (peak - baseline) / 1024 / 1024
+
+
 async def _measure(days: int, floor_first: bool) -> dict[str, Any]:
     with OuraServer(days) as server:
         return await _measure_with(server.url, days, floor_first)
@@ -321,6 +359,7 @@ async def _measure_with(url: str, days: int, floor_first: bool) -> dict[str, Any
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
                 ) / 1024
                 results["blocked_ms"] = beat.worst * 1000
+                results["work_blocked_ms"] = beat.worst_outside(collections.windows) * 1000
                 results["collections"] = collections.describe()
                 results["points"] = float(written or 0)
 
@@ -335,20 +374,13 @@ async def _measure_with(url: str, days: int, floor_first: bool) -> dict[str, Any
                     await _flush(hass)
                     results["floor_s"] = time.perf_counter() - began
                 results["floor_blocked_ms"] = beat.worst * 1000
+                results["floor_work_blocked_ms"] = beat.worst_outside(collections.windows) * 1000
                 results["floor_collections"] = collections.describe()
 
             for phase in (floor, backfill) if floor_first else (backfill, floor):
                 await phase()
 
-            # Memory in its own pass: what the backfill allocates at its peak.
-            tracemalloc.start()
-            baseline, _ = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            await OuraHistory(hass, "memory").async_backfill(client, start, end)
-            await _flush(hass)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            results["peak_mb"] = (peak - baseline) / 1024 / 1024
+            results["peak_mb"] = await _peak_mb(hass, client, start, end)
             await hass.async_stop()
     return results
 
@@ -365,9 +397,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results = asyncio.run(_measure(args.days, args.floor_first))
+    ratio = results["backfill_s"] / results["floor_s"]
     ok_time = results["backfill_s"] < TARGET_SECONDS
+    ok_ratio = ratio <= TARGET_RATIO
     ok_mem = results["peak_mb"] < TARGET_MB
-    ok_loop = results["blocked_ms"] < TARGET_BLOCK_MS
+    ok_loop = results["work_blocked_ms"] <= TARGET_WORK_BLOCK_MS
+    print(f"Home Assistant {HA_VERSION}, Python {sys.version.split()[0]}")
     print(f"days: {args.days}, statistics points written: {results['points']:.0f}")
     print(
         f"backfill (fetch, parse, series, recorder writes): {results['backfill_s']:.2f} s "
@@ -375,7 +410,8 @@ def main() -> None:
     )
     print(
         f"floor (recorder writing the same rows handed ready-made): {results['floor_s']:.2f} s; "
-        f"backfill / floor = {results['backfill_s'] / results['floor_s']:.2f}x"
+        f"backfill / floor = {ratio:.2f}x (target <= {TARGET_RATIO}x) "
+        f"{'PASS' if ok_ratio else 'FAIL'}"
     )
     print(
         f"peak memory added (tracemalloc): {results['peak_mb']:.1f} MB "
@@ -383,9 +419,13 @@ def main() -> None:
         f"process peak RSS grew {results['rss_growth_mb']:.1f} MB"
     )
     print(
-        f"longest event-loop block: {results['blocked_ms']:.0f} ms "
-        f"(target < {TARGET_BLOCK_MS:.0f} ms) {'PASS' if ok_loop else 'FAIL'}; "
-        f"while the recorder writes the ready-made rows alone: "
+        f"longest event-loop block by the work (ticks without a full collection): "
+        f"{results['work_blocked_ms']:.0f} ms (target <= {TARGET_WORK_BLOCK_MS:.0f} ms) "
+        f"{'PASS' if ok_loop else 'FAIL'}; the floor's: {results['floor_work_blocked_ms']:.0f} ms"
+    )
+    print(
+        f"longest event-loop block of all (full collections included): "
+        f"{results['blocked_ms']:.0f} ms; while the recorder writes the ready-made rows alone: "
         f"{results['floor_blocked_ms']:.0f} ms"
     )
     print(

@@ -13,6 +13,7 @@ the series are built in the executor, so a year of heart rate never blocks the e
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from .compat import statistic_metadata
 from .const import DOMAIN, LOGGER
 from .oura import DAILY_CARDIOVASCULAR_AGE, VO2_MAX, Collection, OuraClient, OuraError
 from .oura.history import (
+    HEART_RATE,
     METRICS,
     OuraDocuments,
     Point,
@@ -111,7 +113,15 @@ async def async_fetch_documents(
     as it arrives: a year of samples (over 100,000 objects) is never held at once, which would
     also make Python's garbage collector pause every thread for a quarter of a second.
     """
-    documents = OuraDocuments(
+    documents = await async_fetch_daily(client, start, end)
+    async for hours in async_heart_rate_weeks(hass, client, start, end):
+        documents.heartrate_hours.extend(hours)
+    return documents
+
+
+async def async_fetch_daily(client: OuraClient, start: date, end: date) -> OuraDocuments:
+    """The daily documents and sleep periods of `start`..`end` (end excluded), no heart rate."""
+    return OuraDocuments(
         daily_sleep=await client.get_daily_sleep(start, end),
         sleep=await client.get_sleep(start, end),
         daily_readiness=await client.get_daily_readiness(start, end),
@@ -123,16 +133,19 @@ async def async_fetch_documents(
             client, DAILY_CARDIOVASCULAR_AGE, start, end
         ),
     )
+
+
+async def async_heart_rate_weeks(
+    hass: HomeAssistant, client: OuraClient, start: date, end: date
+) -> AsyncIterator[list[Point]]:
+    """Hourly heart rate of `start`..`end`, a week at a time, each week reduced in the executor."""
     zone = dt_util.get_default_time_zone()
     # Whole UTC hours at both ends, so no hour is split between two requests.
     first, last = day_start(start, zone), day_start(end, zone)
     for piece_start, piece_end in split_range(first, last, HEART_RATE_STEP):
         samples = await client.get_heartrate(piece_start, piece_end)
-        documents.heartrate_hours.extend(
-            await hass.async_add_executor_job(hourly_heart_rate, samples)
-        )
+        yield await hass.async_add_executor_job(hourly_heart_rate, samples)
         del samples
-    return documents
 
 
 async def _async_optional[T](
@@ -227,17 +240,30 @@ class OuraHistory:
         return written
 
     async def async_backfill(self, client: OuraClient, start: date, end: date) -> int | None:
-        """Fetch and write the days `start`..`end`; None (logged) when Oura could not be read."""
+        """Fetch and write the days `start`..`end`; None (logged) when Oura could not be read.
+
+        The recorder writes the daily figures while the heart rate is still being fetched, and
+        each week of heart rate as soon as it has arrived: the writing, in the recorder's thread,
+        overlaps the waiting for Oura instead of following it. A failure part-way leaves what was
+        written (the next try writes the same hours again, replacing them).
+        """
         if not recorder_running(self.hass) or start >= end:
             return 0
+        names = await self._async_names()
         try:
-            documents = await async_fetch_documents(self.hass, client, start, end)
+            documents = await async_fetch_daily(client, start, end)
+            zone = dt_util.get_default_time_zone()
+            series = await self.hass.async_add_executor_job(build_series, documents, zone)
+            written = await async_write_series(self.hass, self.account, series, names)
+            await _async_release(documents)
+            async for hours in async_heart_rate_weeks(self.hass, client, start, end):
+                written += await async_write_series(
+                    self.hass, self.account, {HEART_RATE.key: hours}, names
+                )
         except OuraError as err:
             LOGGER.warning("Oura history from %s to %s not imported yet: %s", start, end, err)
             return None
-        written = await self.async_import(documents)
         LOGGER.debug("Oura history from %s to %s: %s points", start, end, written)
-        await _async_release(documents)
         return written
 
 
