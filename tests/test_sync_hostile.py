@@ -42,9 +42,9 @@ from custom_components.lifeops.core.xp import MAX_AWARD, level_for_xp
 from custom_components.lifeops.sync import SyncClient
 from custom_components.lifeops.sync.client import SyncRequestError
 from lifeops_sync.auth import response_signature
+from tests.ports import free_port
 
 from .sync.nodes import API_SECRET
-from .sync.test_sync_processes import free_port
 from .test_sync import (  # noqa: F401 (fixtures)
     Sites,
     _connected,

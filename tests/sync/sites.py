@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from typing import Any
@@ -27,17 +26,12 @@ from lifeops_sync.hlc import WallClock
 from lifeops_sync.origin import SiteKey, proof_of
 from lifeops_sync.service import ApiClient
 from lifeops_sync.wire import CONTENT_TYPE, Batch, decode, encode
+from tests.ports import free_port
 
 from .nodes import API_SECRET, link_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = "home"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

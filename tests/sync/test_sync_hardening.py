@@ -28,8 +28,7 @@ import pytest
 from lifeops_sync.auth import HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, new_secret
 from lifeops_sync.hlc import WallClock
 from lifeops_sync.service import ApiClient
-
-from .test_sync_processes import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024

@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from lifeops_sync.crdt import Model
 from lifeops_sync.ops import parse_operation
 from lifeops_sync.service import ApiClient
 from lifeops_sync.store import WriteAck
+from tests.ports import free_port
 
 from .nodes import API_SECRET, link_secret
 from .replicas import expected_entries
@@ -38,12 +38,6 @@ from .test_sync_http import random_op
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULES = int(os.environ.get("LIFEOPS_SYNC_PROCESS_SCHEDULES", "2"))
 SKEWS = {"home": 0, "cabin_a": 3600, "cabin_b": -3600}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
