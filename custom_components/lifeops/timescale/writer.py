@@ -485,13 +485,14 @@ class Writer:
         if conn is not None:
             conn.terminate()
 
-    def _next_round(self) -> float | None:
-        """When the loop's next round is due (monotonic); None while nothing waits.
+    def _next_round(self) -> float:
+        """When the loop's next round is due (monotonic).
 
         Connected: the pending rows' flush (`flush_interval` after the first of them, at once
         for a full batch or accepted rows), the refresh of rollups a write outside the loop left
-        due, a backlog in the buffer, the hourly retention. Away: the pending rows' spill to the
-        buffer, and a reconnect (every `flush_interval`, not before the back-off allows).
+        due, a backlog in the buffer; else the hourly retention, the one timer while nothing
+        waits. Away: the pending rows' spill to the buffer, and a reconnect (every
+        `flush_interval`, not before the back-off allows).
         """
         if self._flush_now:
             return 0.0
@@ -513,10 +514,9 @@ class Writer:
             self._wake.clear()
             due = self._next_round()
             # The event loop may run a timer a little early (its clock resolution).
-            if due is None or due > time.monotonic() + 0.01:
-                delay = None if due is None else due - time.monotonic()
+            if due > time.monotonic() + 0.01:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    await asyncio.wait_for(self._wake.wait(), due - time.monotonic())
                 continue
             self._round_at = time.monotonic()
             self._flush_now = False
