@@ -622,7 +622,7 @@ async def run(args: argparse.Namespace, folder: Path, frozen: Any) -> Result:
 
 # What each owner is, for the breakdown: (a part of the label, what it is).
 SOURCES: tuple[tuple[str, str], ...] = (
-    ("writer.py:_run -> Timeout", "long-term writer loop: flush + rollup refresh every 5 s"),
+    ("writer.py:_run -> Timeout", "long-term writer loop: the hourly retention round"),
     ("SyncStatusCoordinator", "sync status poll every 30 s (GET /v1/status)"),
     ("_interval_listener", "long-term export every minute (async_track_time_interval)"),
     ("_weakref_handle", "aiohttp keep-alive close after the sync client's requests"),

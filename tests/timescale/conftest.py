@@ -7,6 +7,7 @@ Each test gets a database of its own.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 import contextlib
 from dataclasses import dataclass
@@ -127,3 +128,15 @@ async def site_databases(
             for site in ("home", "summer", "winter")
         }
         yield databases
+
+
+@pytest.fixture
+async def outage_server(socket_enabled: None) -> AsyncGenerator[Server]:
+    """A server of this test's own, to stop and start."""
+    name = f"pytest-outage-{os.getpid()}"
+    server = Server(name=name, port=free_port(), plain=False)
+    await asyncio.to_thread(timescaledb.start, name, server.port, PASSWORD, False, True)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(timescaledb.remove, name)

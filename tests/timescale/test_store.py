@@ -34,7 +34,7 @@ from custom_components.lifeops.timescale.rollups import Retention, enforce_reten
 from custom_components.lifeops.timescale.schema import TABLES, Edition
 from custom_components.lifeops.timescale.writer import Writer
 
-from .conftest import PASSWORD, Server, timescaledb
+from .conftest import PASSWORD, Server
 
 SITE = "home"
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -206,20 +206,6 @@ async def test_writer_lands_every_row_once(database: StoreConfig, tmp_path: Path
     assert status.connected
     assert status.buffered_rows == 0
     assert status.rejected_rows == 0
-
-
-@pytest.fixture
-async def outage_server(socket_enabled: None) -> Any:
-    """A server of this test's own, to stop and start."""
-    from tests.ports import free_port
-
-    name = f"pytest-outage-{os.getpid()}"
-    server = Server(name=name, port=free_port(), plain=False)
-    await asyncio.to_thread(timescaledb.start, name, server.port, PASSWORD, False, True)
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(timescaledb.remove, name)
 
 
 async def test_outage_buffers_and_replays_every_row_once(

@@ -1,13 +1,17 @@
 """The writer: rows in, batched binary COPY out, and not one row lost while the database is away.
 
 `add()` only appends to memory (cheap, callable from the event loop). A background task flushes
-every `flush_interval` seconds, or as soon as `batch_size` rows wait: each batch goes in one
+`flush_interval` seconds after the first of them, or as soon as `batch_size` rows wait, and
+sleeps while nothing waits (no timer: it is woken by the rows; an hourly retention round aside,
+and a reconnect on its back-off schedule while the database is away): each batch goes in one
 transaction as a binary COPY straight into its table; when the batch was (partly) written before
 (a replay after a crash), the COPY's unique violation rolls it back and the batch goes through a
 temporary staging table with `INSERT ... ON CONFLICT DO NOTHING` instead, so replays never
 duplicate. While the database is unreachable, batches go to the on-disk buffer; once it answers
-again they are replayed from there, oldest first, before anything newer. `close()` flushes, or
-keeps what is left in the buffer for the next start.
+again they are replayed from there, oldest first, before anything newer. The rollups LifeOps keeps
+itself (editions without continuous aggregates) are refreshed right after a round that wrote
+health metrics, once after each connect (ranges a crash left pending), and with the retention.
+`close()` flushes, or keeps what is left in the buffer for the next start.
 """
 
 from __future__ import annotations
@@ -107,7 +111,13 @@ class Writer:
         self._query_lock = asyncio.Lock()
         self._pending: dict[str, list[Row]] = {}
         self._pending_rows = 0
+        # Set whenever the loop has to look again at what is due: rows queued to an empty queue,
+        # a full batch, accepted rows, a (re)connect, the database going away, rollups to refresh.
         self._wake = asyncio.Event()
+        self._queued_at = 0.0  # when the first of the pending rows was queued (monotonic)
+        self._flush_now = False  # a full batch or accepted rows: flush without waiting
+        self._rollups_due = False  # rows went in whose rollup ranges are not refreshed yet
+        self._round_at = 0.0  # when the loop's last round began (monotonic)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._connect_lock = asyncio.Lock()  # one connection attempt at a time
@@ -139,6 +149,9 @@ class Writer:
             self._connecting = connecting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(connecting), wait)
+            # The first retention round a flush interval after start, as a round before did.
+            self._round_at = time.monotonic()
+            self._retention_at = self._round_at + self.flush_interval
             self._task = asyncio.create_task(self._run(), name="lifeops-timescale-writer")
         else:
             await self._connect()
@@ -177,9 +190,15 @@ class Writer:
         """Queue rows of a table (tuples in the table's column order). Never blocks."""
         if table not in TABLES:
             raise KeyError(table)
+        if not rows:
+            return
+        if not self._pending_rows:
+            self._queued_at = time.monotonic()
+            self._wake.set()  # the loop, asleep while nothing waits, times the flush from now
         self._pending.setdefault(table, []).extend(rows)
         self._pending_rows += len(rows)
         if self._pending_rows >= self.batch_size:
+            self._flush_now = True
             self._wake.set()
 
     async def accept(self, batches: Mapping[str, Sequence[Row]]) -> None:
@@ -201,6 +220,7 @@ class Writer:
                 raise StoreError("the buffer has no room for the rows")
             for table, rows in batches.items():
                 await self._keep(table, list(rows))
+        self._flush_now = True
         self._wake.set()
         self._report()
 
@@ -255,12 +275,26 @@ class Writer:
         for index, (table, rows) in enumerate(items):
             for start in range(0, len(rows), self.batch_size):
                 end = start + self.batch_size
-                if not await self._write_or_keep(table, rows[start:end]):
+                try:
+                    written = await self._write_or_keep(table, rows[start:end])
+                except asyncio.CancelledError:
+                    # close() stopped the loop mid-write: this batch (rolled back, or committed
+                    # and then a replay the database tells apart) and the rest wait again.
+                    self._requeue([(table, rows[start:]), *items[index + 1 :]])
+                    raise
+                if not written:
                     # Away: that batch is in the buffer now; queue everything else behind it.
-                    await self._keep(table, rows[end:])
-                    for other, other_rows in items[index + 1 :]:
-                        await self._keep(other, other_rows)
+                    self._requeue([(table, rows[end:]), *items[index + 1 :]])
+                    await self._spill()
                     return
+
+    def _requeue(self, items: list[tuple[str, list[Row]]]) -> None:
+        """Queue rows again, ahead of whatever was queued since they were taken."""
+        queued, self._pending = self._pending, {}
+        for table, rows in [*items, *queued.items()]:
+            if rows:
+                self._pending.setdefault(table, []).extend(rows)
+        self._pending_rows = sum(len(rows) for rows in self._pending.values())
 
     async def _write_or_keep(self, table: str, rows: list[Row]) -> bool:
         try:
@@ -319,7 +353,10 @@ class Writer:
                 await conn.execute(
                     f"INSERT INTO {SCHEMA}.rollup_pending VALUES ($1, $2)", min(times), max(times)
                 )
+                self._rollups_due = True
         self.written_rows += len(rows)
+        if self._rollups_due:
+            self._wake.set()  # written outside the loop (flush(), close()): it refreshes soon
 
     async def _keep(self, table: str, rows: list[Row]) -> None:
         if self._buffer is not None and rows:
@@ -329,8 +366,13 @@ class Writer:
 
     async def _spill(self) -> None:
         pending, self._pending, self._pending_rows = self._pending, {}, 0
-        for table, rows in pending.items():
-            await self._keep(table, rows)
+        items = list(pending.items())
+        for index, (table, rows) in enumerate(items):
+            try:
+                await self._keep(table, rows)
+            except asyncio.CancelledError:
+                self._requeue(items[index:])  # close() spills them (a twice-kept row is one)
+                raise
 
     def _reject(self, table: str, rows: list[Row], err: Exception) -> None:
         self.rejected_rows += len(rows)
@@ -345,6 +387,7 @@ class Writer:
         self._drop_query_conn()
         self._retry_at = time.monotonic() + self._retry_delay
         self._retry_delay = min(RETRY_MAX, self._retry_delay * 2)
+        self._wake.set()  # the loop, maybe asleep, reconnects on the back-off schedule
 
     async def _connect(self) -> bool:
         """Open the pool and apply migrations; False (and a retry later) if that fails."""
@@ -383,6 +426,10 @@ class Writer:
         self._pool = pool
         self.last_error = None
         self._retry_delay = RETRY_MIN
+        # Ranges left pending (a crash between a write and its refresh; another writer's), and
+        # a backlog in the buffer to replay: the loop sees to both now.
+        self._rollups_due = True
+        self._wake.set()
         _LOGGER.info("Long-term store connected (%s)", self.edition)
         return True
 
@@ -405,11 +452,15 @@ class Writer:
         """Bring LifeOps' rollups up to date with what was written."""
         if self._pool is None or self.edition is None:
             return
+        self._rollups_due = False  # a write while this runs sets it again
         try:
             async with self._pool.acquire() as conn:
                 await refresh(conn, self.edition, timezone=self.schema_timezone)
         except _AWAY as err:
-            self._went_away(err)
+            self._went_away(err)  # the reconnect brings the refresh round again
+        except BaseException:
+            self._rollups_due = True
+            raise
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
@@ -434,14 +485,45 @@ class Writer:
         if conn is not None:
             conn.terminate()
 
+    def _next_round(self) -> float:
+        """When the loop's next round is due (monotonic).
+
+        Connected: the pending rows' flush (`flush_interval` after the first of them, at once
+        for a full batch or accepted rows), the refresh of rollups a write outside the loop left
+        due, a backlog in the buffer; else the hourly retention, the one timer while nothing
+        waits. Away: the pending rows' spill to the buffer, and a reconnect (every
+        `flush_interval`, not before the back-off allows).
+        """
+        if self._flush_now:
+            return 0.0
+        due: list[float] = []
+        if self._pending_rows:
+            due.append(self._queued_at + self.flush_interval)
+        if self._pool is None:
+            due.append(max(self._retry_at, self._round_at + self.flush_interval))
+            return min(due)
+        if self._rollups_due:
+            due.append(0.0)
+        if self._buffer is not None and self._buffer.rows:
+            due.append(self._round_at + self.flush_interval)
+        due.append(self._retention_at)
+        return min(due)
+
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
             self._wake.clear()
+            due = self._next_round()
+            # The event loop may run a timer a little early (its clock resolution).
+            if due > time.monotonic() + 0.01:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), due - time.monotonic())
+                continue
+            self._round_at = time.monotonic()
+            self._flush_now = False
             try:
                 await self.flush()
-                await self.refresh_rollups()
+                if self._rollups_due:
+                    await self.refresh_rollups()
                 if time.monotonic() >= self._retention_at and self._pool is not None:
                     self._retention_at = time.monotonic() + RETENTION_INTERVAL
                     await self.maintain()
@@ -449,4 +531,5 @@ class Writer:
                 raise
             except Exception:
                 _LOGGER.exception("Long-term store writer failed; retrying")
+                await asyncio.sleep(self.flush_interval)  # not again at once
             self._report()
