@@ -120,20 +120,39 @@ class SiteKey:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder.chmod(0o700)
         path = folder / KEY_FILE
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            path.chmod(0o600)
-            raw = bytes.fromhex(path.read_text().strip())
-            if len(raw) != KEY_SIZE:
-                raise ValueError(f"{path} does not hold an Ed25519 key") from None
-            return cls(Ed25519PrivateKey.from_private_bytes(raw))
-        private = Ed25519PrivateKey.generate()
+        if not path.exists():
+            cls._create(folder, path)
+        path.chmod(0o600)
+        raw = bytes.fromhex(path.read_text().strip())
+        if len(raw) != KEY_SIZE:
+            raise ValueError(f"{path} does not hold an Ed25519 key")
+        return cls(Ed25519PrivateKey.from_private_bytes(raw))
+
+    @staticmethod
+    def _create(folder: Path, path: Path) -> None:
+        """Write a new key whole beside ``path``, then link it there.
+
+        A crash part-way leaves no key file (a new one is made at the next start, nothing
+        having been signed with this one), never a truncated one that would stop every later
+        start; of two processes making one at once, the first link wins and both read it.
+        """
+        partial = folder / f"{KEY_FILE}.{os.getpid()}.new"
+        fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         with os.fdopen(fd, "w") as file:
-            file.write(private.private_bytes_raw().hex() + "\n")
+            file.write(Ed25519PrivateKey.generate().private_bytes_raw().hex() + "\n")
             file.flush()
             os.fsync(file.fileno())
-        return cls(private)
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process made it first: its key is the site's
+        finally:
+            partial.unlink()
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def sign(self, entries: list[Entry], previous: bytes | None = None) -> list[Group]:
         """Sign a local write's entries (consecutive seqs of one origin), ``GROUP_MAX`` a group.

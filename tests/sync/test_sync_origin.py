@@ -4,7 +4,9 @@ the upgrade of an unsigned replica, and the key file."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import os
 from pathlib import Path
 import sqlite3
 import stat
@@ -286,6 +288,32 @@ def test_the_key_file_is_private_and_kept(tmp_path: Path) -> None:
     assert SiteKey.load_or_create(tmp_path / "secrets").public == key.public
     private = path.read_text().strip()
     assert private not in repr(key) and key.public.hex() != private
+
+
+def test_a_crash_while_the_key_is_made_leaves_no_broken_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while writing its first key (part of it written): the next start makes a key and
+    starts; a half-written file is never taken for the key."""
+    folder = tmp_path / "secrets"
+    real_fdopen = os.fdopen
+
+    class Crash(io.TextIOWrapper):
+        def write(self, text: str) -> int:
+            super().write(text[:10])
+            self.flush()
+            raise OSError("killed")
+
+    def crashing_fdopen(fd: int, mode: str = "r") -> io.TextIOWrapper:
+        return Crash(real_fdopen(fd, mode + "b"))
+
+    monkeypatch.setattr(os, "fdopen", crashing_fdopen)
+    with pytest.raises(OSError, match="killed"):
+        SiteKey.load_or_create(folder)
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    key = SiteKey.load_or_create(folder)
+    assert len(bytes.fromhex((folder / "site_key").read_text().strip())) == 32
+    assert SiteKey.load_or_create(folder).public == key.public
 
 
 def test_upgrading_an_unsigned_replica(tmp_path: Path) -> None:
