@@ -16,7 +16,7 @@ own property test (`test_sync_inbound.py`) covers them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import contextlib
 from datetime import UTC, datetime
 import json
@@ -192,6 +192,26 @@ def _marker(n: int) -> tuple[str, str, list[dict[str, Any]]]:
     )
 
 
+def _drawn(
+    strategy: Callable[[int], st.SearchStrategy[list[dict[str, Any]]]], examples: int
+) -> list[list[dict[str, Any]]]:
+    """`examples` deliveries drawn first (the n-th from `strategy(n)`), to run one by one."""
+    drawn: list[list[dict[str, Any]]] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def draw(data: st.DataObject) -> None:
+        drawn.append(data.draw(strategy(len(drawn))))
+
+    draw()
+    return drawn
+
+
 async def _write_what_it_takes(
     cabin: SyncClient, ops: list[dict[str, Any]], markers: list[dict[str, Any]]
 ) -> None:
@@ -217,19 +237,7 @@ async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
     caplog: pytest.LogCaptureFixture,
     hass_client: ClientSessionGenerator,
 ) -> None:
-    drawn: list[list[dict[str, Any]]] = []
-
-    @settings(
-        max_examples=DELIVERIES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(data=st.data())
-    def draw(data: st.DataObject) -> None:
-        drawn.append(data.draw(deliveries(len(drawn))))
-
-    draw()
+    drawn = _drawn(deliveries, DELIVERIES)
     entry = await _connected(hass, sites.home.url, mock_config_entry, options)
     gamification = entry.runtime_data.gamification
     queue = entry.runtime_data.notifications.queue
@@ -402,19 +410,7 @@ async def test_a_peer_that_signs_what_the_service_refuses_cannot_crash_it_either
     """NaN, infinity and lone surrogates in keys and collections, added to the change feed's
     answers (and re-signed with the secret) by a stand-in between home and its service: the
     integration's own client and feed code read them."""
-    drawn: list[list[dict[str, Any]]] = []
-
-    @settings(
-        max_examples=10,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(data=st.data())
-    def draw(data: st.DataObject) -> None:
-        drawn.append(data.draw(injected(len(drawn))))
-
-    draw()
+    drawn = _drawn(injected, 10)
     inject: list[dict[str, Any]] = []
     async with _tampering(session, sites.home.url, inject) as url:
         entry = await _connected(hass, url, mock_config_entry, options)
