@@ -22,6 +22,7 @@ from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import DurationConverter
 from homeassistant.util.yaml import load_yaml_dict
 
+from .actions import ATTR_CONFIG_ENTRY_ID, loaded_sites
 from .const import DOMAIN, LOGGER
 from .core import voice
 from .core.agents import Agent
@@ -82,14 +83,7 @@ async def async_language_file(hass: HomeAssistant, language: str | None) -> dict
 
 def site_entry(hass: HomeAssistant) -> LifeOpsConfigEntry | None:
     """The site that answers: the loaded one (the first, with several)."""
-    return next(
-        (
-            entry
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if not is_oura_entry(entry)
-        ),
-        None,
-    )
+    return next(iter(loaded_sites(hass)), None)
 
 
 def _usable(state: State | None) -> State | None:
@@ -206,7 +200,7 @@ async def _async_start_wind_down(
         response = await figures.hass.services.async_call(
             DOMAIN,
             "start_wind_down",
-            {"config_entry_id": figures.entry.entry_id},
+            {ATTR_CONFIG_ENTRY_ID: figures.entry.entry_id},
             blocking=True,
             context=context,
             return_response=True,

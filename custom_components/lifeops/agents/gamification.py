@@ -52,7 +52,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN, LOGGER
+from ..actions import action_error
+from ..const import LOGGER
 from ..core import schedule
 from ..core.agents import Agent
 from ..core.fitness import Recommendation
@@ -127,13 +128,10 @@ def validation_error(
     field, error = next(iter(errors.items()))
     value = user_input.get(field)
     own = error in _OWN_MESSAGES and (error != ERROR_UNKNOWN_HABIT or isinstance(value, str))
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=error if own else f"invalid_field_{field}",
-        translation_placeholders={
-            "field": field,
-            "value": (value if isinstance(value, str) else repr(value))[:64],
-        },
+    return action_error(
+        error if own else f"invalid_field_{field}",
+        field=field,
+        value=(value if isinstance(value, str) else repr(value))[:64],
     )
 
 
