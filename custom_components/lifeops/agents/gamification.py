@@ -83,6 +83,7 @@ from ..core.xp import (
     validate_completion,
 )
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from ..texts import achievement_name, habit_name
 from .base import AgentController
 from .sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
@@ -155,10 +156,10 @@ class GamificationController(AgentController):
 
     agent = Agent.GAMIFICATION
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the log, the habits, the last announced snapshot and the goal bookkeeping."""
-        super().__init__(hass, entry)
-        stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        super().__init__(hass, entry, store)
+        stored: dict[str, Any] = store.data.get(STORE_KEY) or {}
         # The stored log is read in the executor at the first start (years of events take a
         # few hundred milliseconds to read); until then it is saved back as it was stored.
         self._stored_log: dict[str, Any] | None = stored.get("log") or None
@@ -250,7 +251,7 @@ class GamificationController(AgentController):
                 self.async_set_timer("in_bed", max(check, now), self._on_in_bed_check)
             else:
                 self._in_bed_check = None
-                self.runtime.store.async_schedule_save()
+                self.store.async_schedule_save()
         self._judge_days(now)
         self._schedule_midnight(now)
         await self._recompute(now)
@@ -407,7 +408,7 @@ class GamificationController(AgentController):
                 self._stored_events[kept.id] = kept.as_dict()
         if changed:
             self._recompute()
-            self.runtime.store.async_schedule_save()
+            self.store.async_schedule_save()
         return added
 
     # ---- actions and the to-do list ----------------------------------------------------------
@@ -544,13 +545,13 @@ class GamificationController(AgentController):
     def _on_wind_down_started(self, event: Event) -> None:
         if self._ours(event):
             self._wind_down = {"started": dt_util.utcnow().isoformat(), "early": False}
-            self.runtime.store.async_schedule_save()
+            self.store.async_schedule_save()
 
     @callback
     def _on_wind_down_ended(self, event: Event) -> None:
         if self._ours(event) and event.data.get("early") and self._wind_down:
             self._wind_down["early"] = True
-            self.runtime.store.async_schedule_save()
+            self.store.async_schedule_save()
 
     @callback
     def _on_bedtime(self, event: Event) -> None:
@@ -558,7 +559,7 @@ class GamificationController(AgentController):
             return
         bedtime = dt_util.parse_datetime(str(event.data.get("bedtime"))) or dt_util.utcnow()
         wind_down, self._wind_down = self._wind_down, {}
-        self.runtime.store.async_schedule_save()
+        self.store.async_schedule_save()
         started = dt_util.parse_datetime(str(wind_down.get("started")))
         if (
             started is not None
@@ -575,7 +576,7 @@ class GamificationController(AgentController):
     def _on_in_bed_check(self, now: datetime) -> None:
         """Judge in bed by bedtime, once a night, 15 minutes after bedtime."""
         check, self._in_bed_check = self._in_bed_check, None
-        self.runtime.store.async_schedule_save()
+        self.store.async_schedule_save()
         entity_id = self.runtime.settings.in_bed_entity
         if check is None or not entity_id:
             return
@@ -626,11 +627,11 @@ class GamificationController(AgentController):
         if judged is None or judged >= yesterday:
             if judged is None:
                 self._judged_through = yesterday
-                self.runtime.store.async_schedule_save()
+                self.store.async_schedule_save()
             return
         first = max(judged + timedelta(days=1), yesterday - timedelta(days=catch_up - 1))
         self._judged_through = yesterday
-        self.runtime.store.async_schedule_save()
+        self.store.async_schedule_save()
         day = first
         while day <= yesterday:
             self._judge_screen_time(day, now)

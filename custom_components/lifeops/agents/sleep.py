@@ -16,6 +16,7 @@ from ..core.notifications import Priority
 from ..core.settings import BEDTIME_FROM_RECOMMENDATION, parse_time
 from ..core.sleep import SleepAgent, SleepState, previous_occurrence
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 
 STORE_KEY = "sleep"
@@ -50,10 +51,10 @@ class SleepController(AgentController):
     agent = Agent.SLEEP
     _activity_seen: bool | None = None
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the agent's state from the store."""
-        super().__init__(hass, entry)
-        stored = entry.runtime_data.store.data.get(STORE_KEY)
+        super().__init__(hass, entry, store)
+        stored = store.data.get(STORE_KEY)
         self.agent_state = SleepAgent(SleepState.from_dict(stored) if stored else None)
 
     def as_dict(self) -> Any:
