@@ -32,7 +32,7 @@ from ..actions import action_error
 from ..const import LOGGER
 from ..core import schedule
 from ..core.agents import Agent
-from ..core.gamification import Figures, Snapshot, compute, diff
+from ..core.gamification import Scoreboard, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
     ERROR_DUPLICATE_HABIT,
@@ -149,7 +149,7 @@ class GamificationController(AgentController):
         self._stopped_at = 0
         self._pending: asyncio.Task[None] | None = None
         # Until the first recompute (in async_start, in the executor): the habits, no XP yet.
-        self.figures: Figures = compute((), self.habits.values(), self.tz, dt_util.utcnow())
+        self.figures: Scoreboard = compute((), self.habits.values(), self.tz, dt_util.utcnow())
 
     def as_dict(self) -> Any:
         """The log, the habits and what was last announced, as stored."""
@@ -242,14 +242,14 @@ class GamificationController(AgentController):
         self._applied = generation
         self._apply(figures)
 
-    async def async_figures(self) -> Figures:
+    async def async_figures(self) -> Scoreboard:
         """The figures once every recompute started so far is done (for action responses)."""
         while (pending := self._pending) is not None and not pending.done():
             await asyncio.shield(pending)
         return self.figures
 
     @callback
-    def _apply(self, figures: Figures) -> None:
+    def _apply(self, figures: Scoreboard) -> None:
         """Take new figures, announce what changed since the stored snapshot, save."""
         changes = diff(self._snapshot, figures)
         entry_id = self.entry.entry_id
