@@ -1,4 +1,4 @@
-"""LifeOps for LLM agents: the same questions as Assist answers, as tools.
+"""LifeOps for LLM conversation agents: the same questions as Assist answers, as tools.
 
 Two ways in. The "LifeOps" API, registered once, shows where a conversation agent that runs an
 LLM (OpenAI, Ollama, Google, Anthropic...) chooses what it may control; each of its tools answers
@@ -80,7 +80,7 @@ class LifeOpsAPI(llm.API):
 
 @callback
 def async_setup_llm_api(hass: HomeAssistant) -> None:
-    """Offer the LifeOps API to LLM agents (once per Home Assistant)."""
+    """Offer the LifeOps API to LLM conversation agents (once per Home Assistant)."""
     if any(api.id == API_ID for api in llm.async_get_apis(hass)):
         return
     llm.async_register_api(hass, LifeOpsAPI(hass=hass, id=API_ID, name=API_NAME))
