@@ -29,7 +29,7 @@ from custom_components.lifeops.core.notifications import (
 from custom_components.lifeops.core.scenes import LightInfo, SceneOptions, plan_wind_down
 from custom_components.lifeops.core.settings import Settings, validate, validate_section
 from custom_components.lifeops.core.sites import new_node_id, site_id
-from custom_components.lifeops.core.sleep import SleepAgent, SleepState
+from custom_components.lifeops.core.sleep import SleepRules, SleepState
 from custom_components.lifeops.core.work import WorkSession, WorkTracker, calendar_event_is_work
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -108,46 +108,48 @@ def test_site_ids_and_node_ids() -> None:
 
 
 def test_wind_down_ended_early_is_not_restarted_that_night() -> None:
-    agent = SleepAgent()
+    sleep_rules = SleepRules()
     bedtime = local(2026, 11, 25, 22, 30)
     now = local(2026, 11, 25, 21, 50)
-    assert agent.scheduled_start_due(now, bedtime, 45)
-    assert agent.start_wind_down(now, bedtime, "schedule")
-    assert not agent.scheduled_start_due(now, bedtime, 45)
-    assert agent.end_wind_down(now + timedelta(minutes=5))
-    assert not agent.scheduled_start_due(now + timedelta(minutes=6), bedtime, 45)
+    assert sleep_rules.scheduled_start_due(now, bedtime, 45)
+    assert sleep_rules.start_wind_down(now, bedtime, "schedule")
+    assert not sleep_rules.scheduled_start_due(now, bedtime, 45)
+    assert sleep_rules.end_wind_down(now + timedelta(minutes=5))
+    assert not sleep_rules.scheduled_start_due(now + timedelta(minutes=6), bedtime, 45)
     tomorrow = bedtime + timedelta(days=1)
-    assert agent.scheduled_start_due(tomorrow - timedelta(minutes=30), tomorrow, 45)
-    restored = SleepAgent(SleepState.from_dict(json.loads(json.dumps(agent.state.as_dict()))))
-    assert restored.state == agent.state
+    assert sleep_rules.scheduled_start_due(tomorrow - timedelta(minutes=30), tomorrow, 45)
+    restored = SleepRules(SleepState.from_dict(json.loads(json.dumps(sleep_rules.state.as_dict()))))
+    assert restored.state == sleep_rules.state
 
 
 def test_late_night_once_per_night_and_poor_sleep_once_per_day() -> None:
-    agent = SleepAgent()
-    rules = {"bedtime": time(23), "wake_time": time(7), "tz": STOCKHOLM}
-    assert not agent.late_night_activity(local(2026, 11, 25, 23, 20), active=True, **rules)
-    assert agent.late_night_activity(local(2026, 11, 25, 23, 31), active=True, **rules)
-    assert not agent.late_night_activity(local(2026, 11, 26, 0, 40), active=True, **rules)
-    assert agent.late_night_activity(local(2026, 11, 26, 23, 45), active=True, **rules)
+    sleep_rules = SleepRules()
+    night = {"bedtime": time(23), "wake_time": time(7), "tz": STOCKHOLM}
+    assert not sleep_rules.late_night_activity(local(2026, 11, 25, 23, 20), active=True, **night)
+    assert sleep_rules.late_night_activity(local(2026, 11, 25, 23, 31), active=True, **night)
+    assert not sleep_rules.late_night_activity(local(2026, 11, 26, 0, 40), active=True, **night)
+    assert sleep_rules.late_night_activity(local(2026, 11, 26, 23, 45), active=True, **night)
     assert (
-        agent.minutes_past_bedtime(local(2026, 11, 26, 1, 0), time(23), time(7), STOCKHOLM) == 120
+        sleep_rules.minutes_past_bedtime(local(2026, 11, 26, 1, 0), time(23), time(7), STOCKHOLM)
+        == 120
     )
     assert (
-        agent.minutes_past_bedtime(local(2026, 11, 26, 8, 0), time(23), time(7), STOCKHOLM) is None
+        sleep_rules.minutes_past_bedtime(local(2026, 11, 26, 8, 0), time(23), time(7), STOCKHOLM)
+        is None
     )
 
-    assert not agent.poor_sleep(date(2026, 11, 26), None, 70)
-    assert not agent.poor_sleep(date(2026, 11, 26), 70, 70)
-    assert agent.poor_sleep(date(2026, 11, 26), 64, 70)
-    assert not agent.poor_sleep(date(2026, 11, 26), 50, 70)
-    assert agent.poor_sleep(date(2026, 11, 27), 50, 70)
+    assert not sleep_rules.poor_sleep(date(2026, 11, 26), None, 70)
+    assert not sleep_rules.poor_sleep(date(2026, 11, 26), 70, 70)
+    assert sleep_rules.poor_sleep(date(2026, 11, 26), 64, 70)
+    assert not sleep_rules.poor_sleep(date(2026, 11, 26), 50, 70)
+    assert sleep_rules.poor_sleep(date(2026, 11, 27), 50, 70)
 
 
 def test_minutes_past_bedtime_on_the_spring_forward_night() -> None:
     # Bedtime 01:30, and at 03:30 CEST only one real hour has passed.
-    agent = SleepAgent()
+    sleep_rules = SleepRules()
     now = local(2026, 3, 29, 3, 30)
-    assert agent.minutes_past_bedtime(now, time(1, 30), time(7), STOCKHOLM) == 60
+    assert sleep_rules.minutes_past_bedtime(now, time(1, 30), time(7), STOCKHOLM) == 60
 
 
 # ---- fitness --------------------------------------------------------------------------------

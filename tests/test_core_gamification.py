@@ -15,7 +15,7 @@ import pytest
 from custom_components.lifeops.core.achievements import ACHIEVEMENTS, Measure
 from custom_components.lifeops.core.gamification import (
     BrokenStreak,
-    Figures,
+    Scoreboard,
     Snapshot,
     compute,
     diff,
@@ -81,7 +81,7 @@ def on_days(habit: str, first: date, days: int, hour: int = 12, **kwargs: object
     return [done(habit, moment, **kwargs) for moment in moments]  # type: ignore[arg-type]
 
 
-def figures(events: XpLog | list[XpEvent], now: datetime, tz: tzinfo = STOCKHOLM) -> Figures:
+def figures(events: XpLog | list[XpEvent], now: datetime, tz: tzinfo = STOCKHOLM) -> Scoreboard:
     return compute(events, HABITS, tz, now)
 
 
@@ -381,7 +381,7 @@ def _nights(first: date, count: int) -> list[XpEvent]:
     ]
 
 
-def _progress(result: Figures, achievement: str) -> tuple[int, int, datetime | None]:
+def _progress(result: Scoreboard, achievement: str) -> tuple[int, int, datetime | None]:
     found = next(a for a in result.achievements if a.id == achievement)
     return found.current, found.target, found.unlocked_at
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ from custom_components.lifeops.oura import (
 from tests.oura_recorded import recorded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "oura"
-OURA_PACKAGE = Path(__file__).parent.parent / "custom_components" / "lifeops" / "oura"
 TOKEN = "oura-access-token-7Qx9Lm2Vb"
 CET = timezone(timedelta(hours=1))
 
@@ -613,18 +611,6 @@ async def test_the_token_never_appears_in_errors_or_logs(
             assert all(TOKEN not in str(arg) for arg in error.args)
     assert caplog.records  # the client does log, at debug level
     assert TOKEN not in caplog.text
-
-
-def test_the_oura_package_has_no_home_assistant_imports() -> None:
-    for path in sorted(OURA_PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            assert not [n for n in names if n.split(".")[0] == "homeassistant"], path.name
 
 
 def test_fixtures_are_real_shaped_envelopes() -> None:

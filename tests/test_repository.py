@@ -76,21 +76,104 @@ QUALITY_RULES = {
 }
 
 
-def _imports(path: Path) -> set[str]:
+# The packages that run without Home Assistant, by module name, with their folders: the domain
+# logic, the Oura client, the long-term store's writer, the sync client and the add-on's sync
+# service. A new HA-free package is one more line here.
+HA_FREE_PACKAGES: dict[str, Path] = {
+    "custom_components.lifeops.core": INTEGRATION / "core",
+    "custom_components.lifeops.oura": INTEGRATION / "oura",
+    "custom_components.lifeops.timescale": INTEGRATION / "timescale",
+    "custom_components.lifeops.sync": INTEGRATION / "sync",
+    "lifeops_sync": ROOT / "addon" / "lifeops_sync",
+}
+# Top-level names of this repository's own modules: an import of one must stay HA-free.
+OWN_MODULES = ("custom_components", "lifeops_sync")
+
+
+def _module_name(package: str, folder: Path, path: Path) -> str:
+    parts = path.relative_to(folder).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join((package, *parts))
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """The modules a file imports, relative imports resolved from `module` (the file's name).
+
+    `from x import y` counts `x` and `x.y`: `y` may be a module.
+    """
     tree = ast.parse(path.read_text(), filename=str(path))
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                assert node.level <= len(package), f"{path}: a relative import above the top"
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
     return names
 
 
-@pytest.mark.parametrize("path", sorted((INTEGRATION / "core").rglob("*.py")), ids=lambda p: p.name)
-def test_domain_logic_has_no_home_assistant_imports(path: Path) -> None:
-    offending = {name for name in _imports(path) if name.split(".")[0] == "homeassistant"}
-    assert not offending, f"{path.name} imports {offending}"
+def _ha_free(name: str) -> bool:
+    return any(name == pkg or name.startswith(f"{pkg}.") for pkg in HA_FREE_PACKAGES)
+
+
+def _forbidden_imports(path: Path, module: str) -> set[str]:
+    """Imports of Home Assistant, or of this repository's modules outside the HA-free packages."""
+    return {
+        name
+        for name in _imports(path, module)
+        if name.split(".")[0] == "homeassistant"
+        or (name.split(".")[0] in OWN_MODULES and not _ha_free(name))
+    }
+
+
+HA_FREE_FILES = [
+    (path, _module_name(package, folder, path))
+    for package, folder in HA_FREE_PACKAGES.items()
+    for path in sorted(folder.rglob("*.py"))
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "module"), HA_FREE_FILES, ids=[module for _, module in HA_FREE_FILES]
+)
+def test_ha_free_packages_import_no_home_assistant(path: Path, module: str) -> None:
+    """Neither Home Assistant nor, relatively or not, a module of the HA layer."""
+    offending = _forbidden_imports(path, module)
+    assert not offending, f"{path.relative_to(ROOT)} imports {sorted(offending)}"
+
+
+def test_every_ha_free_package_is_checked() -> None:
+    assert all((folder / "__init__.py").is_file() for folder in HA_FREE_PACKAGES.values())
+    assert len(HA_FREE_FILES) > len(HA_FREE_PACKAGES)
+
+
+@pytest.mark.parametrize(
+    ("source", "offending"),
+    [
+        ("from homeassistant.core import HomeAssistant", "homeassistant.core"),
+        ("import homeassistant", "homeassistant"),
+        ("from ..const import DOMAIN", "custom_components.lifeops.const"),
+        ("from .. import const", "custom_components.lifeops"),
+        ("from ..agents.sleep import X", "custom_components.lifeops.agents.sleep"),
+        ("from custom_components.lifeops.data import X", "custom_components.lifeops.data"),
+    ],
+)
+def test_the_import_guard_catches_a_way_into_home_assistant(
+    tmp_path: Path, source: str, offending: str
+) -> None:
+    path = tmp_path / "planted.py"
+    path.write_text(f"{source}\nfrom . import text\nfrom ..oura.client import X\n")
+    found = _forbidden_imports(path, "custom_components.lifeops.core.planted")
+    assert offending in found
+    assert not {name for name in found if _ha_free(name)}
 
 
 def test_english_translation_matches_strings() -> None:
@@ -488,9 +571,3 @@ def test_sync_service_starts_outside_a_container_with_one_command() -> None:
     assert result.returncode == 0, result.stderr
     assert "--data-dir" in result.stdout
     assert "--peer" in result.stdout
-
-
-def test_sync_engine_has_no_home_assistant_imports() -> None:
-    for path in sorted((ADDON / "lifeops_sync").glob("*.py")):
-        offending = {name for name in _imports(path) if name.split(".")[0] == "homeassistant"}
-        assert not offending, f"{path.name} imports {offending}"

@@ -120,6 +120,8 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     settings = _read_settings(entry)
     store = LifeOpsStore(hass, entry.entry_id)
     stored = await store.async_load()
+    # The controllers read their stored state from the store; they reach the other agents and
+    # the settings through `entry.runtime_data` only once they start.
     runtime = LifeOpsRuntimeData(
         site=entry.data[CONF_SITE],
         node_id=entry.data[CONF_NODE_ID],
@@ -127,16 +129,16 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         store=store,
         enabled=dict(stored.get(ENABLED_KEY) or {}),
         loaded_as=(entry.title, dict(entry.data)),
+        notifications=NotificationsController(hass, entry, store, settings),
+        scenes=ScenesController(hass, entry, store),
+        sleep=SleepController(hass, entry, store),
+        work=WorkController(hass, entry, store),
+        screen_time=ScreenTimeController(hass, entry, store),
+        fitness=FitnessController(hass, entry, store),
+        gamification=GamificationController(hass, entry, store),
     )
     entry.runtime_data = runtime
     store.register(ENABLED_KEY, lambda: runtime.enabled)
-    runtime.notifications = NotificationsController(hass, entry)
-    runtime.scenes = ScenesController(hass, entry)
-    runtime.sleep = SleepController(hass, entry)
-    runtime.work = WorkController(hass, entry)
-    runtime.screen_time = ScreenTimeController(hass, entry)
-    runtime.fitness = FitnessController(hass, entry)
-    runtime.gamification = GamificationController(hass, entry)
     persisted: tuple[tuple[str, AgentController], ...] = (
         ("notifications", runtime.notifications),
         ("scene_snapshot", runtime.scenes),

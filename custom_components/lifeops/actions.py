@@ -1,4 +1,4 @@
-"""What every LifeOps action shares: validating its data, finding its entry, who may run it.
+"""What every LifeOps action shares: validating its data, finding its site, who may run it.
 
 The actions (and the websocket commands) validate their data here rather than through the
 service registry's schema, so each error is a `ServiceValidationError` with a translation key
@@ -10,6 +10,7 @@ voluptuous with probatio, which words (and types) that error differently.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -23,6 +24,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
@@ -36,10 +38,26 @@ type ActionHandler = Callable[[dict[str, Any]], Awaitable[ServiceResponse]]
 type EntryHandler = Callable[[LifeOpsConfigEntry, dict[str, Any]], Awaitable[ServiceResponse]]
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
+def action_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """The translated error an action or a websocket command refuses its data with."""
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
+
+
+def utc_datetime(value: Any) -> datetime:
+    """A schema's date and time field: in UTC; one with no time zone is in Home Assistant's."""
+    if isinstance(value, datetime):
+        parsed: datetime | None = value
+    elif isinstance(value, str):
+        parsed = dt_util.parse_datetime(value)
+    else:
+        parsed = None
+    if parsed is None:
+        raise vol.Invalid("not a date and time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
+    return dt_util.as_utc(parsed)
 
 
 def _fields(schema: vol.Schema) -> tuple[frozenset[str], bool]:
@@ -68,34 +86,39 @@ def validate(
     if closed:
         for key in data:
             if key not in names:
-                raise _error("unknown_field", field=str(key))
+                raise action_error("unknown_field", field=str(key))
     try:
         validated: dict[str, Any] = schema(dict(data))
     except vol.Invalid as err:
         field = str(err.path[0]) if err.path else ""
         if named_fields and field in names:
-            raise _error(f"invalid_field_{field}", field=field) from err
-        raise _error("invalid_data", field=field or "-") from err
+            raise action_error(f"invalid_field_{field}", field=field) from err
+        raise action_error("invalid_data", field=field or "-") from err
     return validated
 
 
-def entry_for(hass: HomeAssistant, data: Mapping[str, Any]) -> LifeOpsConfigEntry:
+def loaded_sites(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
+    """Every loaded site entry (never an Oura account's)."""
+    return [
+        entry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if not is_oura_entry(entry)
+    ]
+
+
+def site_entry_for(hass: HomeAssistant, data: Mapping[str, Any]) -> LifeOpsConfigEntry:
     """The loaded site entry an action is for: the one `config_entry_id` names, or the only one."""
     entry_id = data.get(ATTR_CONFIG_ENTRY_ID)
     if entry_id is None:
-        loaded = [
-            entry
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if not is_oura_entry(entry)
-        ]
+        loaded = loaded_sites(hass)
         if len(loaded) != 1:
-            raise _error("entry_required")
+            raise action_error("entry_required")
         return loaded[0]
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN or is_oura_entry(entry):
-        raise _error("entry_not_found", entry_id=entry_id)
+        raise action_error("entry_not_found", entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
-        raise _error("entry_not_loaded", title=entry.title)
+        raise action_error("entry_not_loaded", title=entry.title)
     return entry
 
 
@@ -118,7 +141,7 @@ def for_entry(hass: HomeAssistant, handler: EntryHandler) -> ActionHandler:
     """A site action's handler: runs `handler` with the entry the data is for."""
 
     async def run(data: dict[str, Any]) -> ServiceResponse:
-        return await handler(entry_for(hass, data), data)
+        return await handler(site_entry_for(hass, data), data)
 
     return run
 

@@ -21,6 +21,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.json import json_bytes, json_fragment
 from homeassistant.helpers.translation import async_get_translations
 
+from .actions import loaded_sites
 from .const import DOMAIN, LOGGER
 from .core import dashboard
 from .core.agents import Agent
@@ -63,14 +64,6 @@ _OURA_KEYS: Final = {
     "total_sleep": "total_sleep",
     "recommended_bedtime": "recommended_bedtime_start",
 }
-
-
-def _site_entries(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
-    return [
-        entry
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if not is_oura_entry(entry)
-    ]
 
 
 def _registered(hass: HomeAssistant) -> list[er.RegistryEntry]:
@@ -165,7 +158,7 @@ def _sync_sensors(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str]:
 async def async_dashboard_config(hass: HomeAssistant) -> dict[str, Any]:
     """The dashboard of the first loaded site, in Home Assistant's language."""
     titles = await async_texts(hass, "dashboard", dashboard.TITLES)
-    entries = _site_entries(hass)
+    entries = loaded_sites(hass)
     if not entries:
         return {"title": titles["title"], "views": []}
     entry = entries[0]
@@ -244,7 +237,7 @@ def async_offer_dashboard(hass: HomeAssistant) -> None:
 @callback
 def async_withdraw_dashboard(hass: HomeAssistant, unloading: LifeOpsConfigEntry) -> None:
     """Remove the dashboard when the last site goes."""
-    if any(entry is not unloading for entry in _site_entries(hass)):
+    if any(entry is not unloading for entry in loaded_sites(hass)):
         return
     if LOVELACE_DATA not in hass.data:
         return

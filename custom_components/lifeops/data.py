@@ -41,13 +41,13 @@ class LifeOpsRuntimeData:
     hub_device_id: str = ""
     # The title and data the entry was set up with: the options listener reloads when they change.
     loaded_as: tuple[str, dict[str, Any]] = ("", {})
-    notifications: NotificationsController = field(init=False)
-    scenes: ScenesController = field(init=False)
-    sleep: SleepController = field(init=False)
-    work: WorkController = field(init=False)
-    screen_time: ScreenTimeController = field(init=False)
-    fitness: FitnessController = field(init=False)
-    gamification: GamificationController = field(init=False)
+    notifications: NotificationsController
+    scenes: ScenesController
+    sleep: SleepController
+    work: WorkController
+    screen_time: ScreenTimeController
+    fitness: FitnessController
+    gamification: GamificationController
     long_term_store: LongTermStore | None = None
     sync: SyncManager | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""LifeOps for LLM agents: the same questions as Assist answers, as tools.
+"""LifeOps for LLM conversation agents: the same questions as Assist answers, as tools.
 
 Two ways in. The "LifeOps" API, registered once, shows where a conversation agent that runs an
 LLM (OpenAI, Ollama, Google, Anthropic...) chooses what it may control; each of its tools answers
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import intent, llm
 
+from .actions import loaded_sites
 from .compat import tool_annotations, tool_result
 from .const import DOMAIN
 from .core.voice import INTENTS, Question
-from .data import is_oura_entry
 from .intent import DESCRIPTIONS
 from .voice import async_answer
 
@@ -80,7 +80,7 @@ class LifeOpsAPI(llm.API):
 
 @callback
 def async_setup_llm_api(hass: HomeAssistant) -> None:
-    """Offer the LifeOps API to LLM agents (once per Home Assistant)."""
+    """Offer the LifeOps API to LLM conversation agents (once per Home Assistant)."""
     if any(api.id == API_ID for api in llm.async_get_apis(hass)):
         return
     llm.async_register_api(hass, LifeOpsAPI(hass=hass, id=API_ID, name=API_NAME))
@@ -101,9 +101,7 @@ def async_get_tools(
     """
     from homeassistant.components.llm import LLMTools  # 2026.x only
 
-    if api_id != llm.LLM_API_ASSIST or not any(
-        not is_oura_entry(entry) for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-    ):
+    if api_id != llm.LLM_API_ASSIST or not loaded_sites(hass):
         return None
     questions = {name: question for question, name in INTENTS.items()}
     tools: list[llm.Tool] = [

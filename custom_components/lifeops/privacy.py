@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant, ServiceResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.loader import async_get_integration
@@ -27,7 +27,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.file import write_utf8_file
 import voluptuous as vol
 
-from .actions import ENTRY_FIELD, async_register_action, for_entry
+from .actions import ENTRY_FIELD, action_error, async_register_action, for_entry
 from .agents.notifications import fallback_id
 from .const import DOMAIN
 from .core import export
@@ -60,12 +60,6 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
 }
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _path(config_dir: str, name: str) -> Path:
     """The file `name` directly in the config folder; refused when it leads anywhere else.
 
@@ -74,7 +68,7 @@ def _path(config_dir: str, name: str) -> Path:
     folder = Path(config_dir).resolve()
     path = (folder / name).resolve()
     if path.parent != folder:
-        raise _error("invalid_field_filename", field="filename")
+        raise action_error("invalid_field_filename", field="filename")
     return path
 
 
@@ -131,7 +125,7 @@ async def _export(
     try:
         await hass.async_add_executor_job(_write_new, path, text)
     except FileExistsError as err:
-        raise _error("export_file_exists", filename=name) from err
+        raise action_error("export_file_exists", filename=name) from err
     return {
         "path": str(path),
         "filename": name,
@@ -224,13 +218,13 @@ async def _import(
     try:
         document = await hass.async_add_executor_job(_read, path)
     except FileNotFoundError as err:
-        raise _error("import_file_not_found", filename=name) from err
+        raise action_error("import_file_not_found", filename=name) from err
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise _error(export.ERROR_NOT_AN_EXPORT, filename=name, section="-") from err
+        raise action_error(export.ERROR_NOT_AN_EXPORT, filename=name, section="-") from err
     try:
         options, state = export.read(document)
     except export.ExportError as err:
-        raise _error(err.key, filename=name, section=err.section) from err
+        raise action_error(err.key, filename=name, section=err.section) from err
     await _async_replace(hass, entry, options, state)
     imported: dict[str, Any] = dict(export.counts(state))
     return {"filename": name, "imported": imported}

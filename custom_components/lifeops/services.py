@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .actions import ENTRY_FIELD, EntryHandler, async_register_action, for_entry
-from .const import DOMAIN
+from .actions import (
+    ENTRY_FIELD,
+    EntryHandler,
+    action_error,
+    async_register_action,
+    for_entry,
+    utc_datetime,
+)
 from .core import habits, xp
 from .core.notifications import (
     MAX_MESSAGE_LENGTH,
@@ -43,20 +48,6 @@ _TEXT = _text(MAX_SHORT_TEXT)
 DEFAULT_HABIT_XP = 10
 
 
-def _datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        parsed: datetime | None = value
-    elif isinstance(value, str):
-        parsed = dt_util.parse_datetime(value)
-    else:
-        parsed = None
-    if parsed is None:
-        raise vol.Invalid("not a date and time")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
-    return dt_util.as_utc(parsed)
-
-
 def _url(value: Any) -> str:
     text = cv.string(value).strip()
     if not text.startswith(URL_PREFIXES) or len(text) > MAX_URL_LENGTH or not storable(text):
@@ -82,7 +73,7 @@ SCHEMAS: dict[str, vol.Schema] = {
                 vol.Coerce(float), vol.Range(min=0, max=1440, min_included=False)
             ),
             vol.Optional("category", default="manual"): _TEXT,
-            vol.Optional("when"): _datetime,
+            vol.Optional("when"): utc_datetime,
             vol.Optional("log_id"): _TEXT,
         }
     ),
@@ -98,7 +89,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("targets", default=list): vol.All(
                 cv.ensure_list, [vol.All(cv.string, vol.Match(r"^notify\.[a-z0-9_]+$"))]
             ),
-            vol.Optional("scheduled"): _datetime,
+            vol.Optional("scheduled"): utc_datetime,
             vol.Optional("dedupe_key"): _TEXT,
             vol.Optional("notification_id"): _TEXT,
         }
@@ -140,8 +131,8 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **ENTRY_FIELD,
             vol.Required("metric"): _text(100),
-            vol.Optional("start"): _datetime,
-            vol.Optional("end"): _datetime,
+            vol.Optional("start"): utc_datetime,
+            vol.Optional("end"): utc_datetime,
             vol.Optional("days", default=30): vol.All(vol.Coerce(int), vol.Range(min=1, max=3660)),
             vol.Optional("bucket", default="day"): vol.In(trends.BUCKETS),
             vol.Optional("aggregation", default="avg"): vol.In(trends.AGGREGATIONS),
@@ -180,11 +171,7 @@ async def _stop_work(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> Service
 async def _log_screen_time(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceResponse:
     when = data.get("when")
     if when is not None and when > dt_util.utcnow() + timedelta(minutes=1):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_field_when",
-            translation_placeholders={"field": "when"},
-        )
+        raise action_error("invalid_field_when", field="when")
     added = await entry.runtime_data.screen_time.async_log(
         minutes=data["minutes"],
         category=data["category"],
@@ -216,10 +203,8 @@ async def _dismiss(entry: LifeOpsConfigEntry, data: dict[str, Any]) -> ServiceRe
     try:
         notification = entry.runtime_data.notifications.async_dismiss(data["notification_id"])
     except KeyError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="notification_not_found",
-            translation_placeholders={"notification_id": data["notification_id"]},
+        raise action_error(
+            "notification_not_found", notification_id=data["notification_id"]
         ) from err
     return {"notification_id": notification.id, "status": str(notification.status)}
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 
-from .const import DOMAIN
+from .actions import action_error
 from .core import settings as s
 from .data import LifeOpsConfigEntry
 
@@ -20,9 +19,5 @@ async def async_update_setting(
     settings, errors = s.validate(candidate)
     if settings is None:
         field, error = next(iter(errors.items()))
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=f"setting_{error}",
-            translation_placeholders={"field": field, "value": str(value)},
-        )
+        raise action_error(f"setting_{error}", field=field, value=str(value))
     hass.config_entries.async_update_entry(entry, options=s.merge_targets(entry.options, settings))

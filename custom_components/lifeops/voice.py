@@ -22,6 +22,7 @@ from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import DurationConverter
 from homeassistant.util.yaml import load_yaml_dict
 
+from .actions import ATTR_CONFIG_ENTRY_ID, loaded_sites
 from .const import DOMAIN, LOGGER
 from .core import voice
 from .core.agents import Agent
@@ -82,14 +83,7 @@ async def async_language_file(hass: HomeAssistant, language: str | None) -> dict
 
 def site_entry(hass: HomeAssistant) -> LifeOpsConfigEntry | None:
     """The site that answers: the loaded one (the first, with several)."""
-    return next(
-        (
-            entry
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if not is_oura_entry(entry)
-        ),
-        None,
-    )
+    return next(iter(loaded_sites(hass)), None)
 
 
 def _usable(state: State | None) -> State | None:
@@ -107,8 +101,8 @@ def _number(state: State | None) -> float | None:
         return None
 
 
-class Figures:
-    """Reads one site's figures from the state machine."""
+class SiteReader:
+    """Reads one site's figures from the state machine: its own entities and Oura's."""
 
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
         """Read for this site."""
@@ -159,14 +153,14 @@ def _local_time(moment: datetime | None) -> str:
     return dt_util.as_local(moment).strftime("%H:%M") if moment else ""
 
 
-def _sleep(figures: Figures) -> tuple[Answer, dict[str, Any]]:
-    settings = figures.entry.runtime_data.settings
-    score_entity = settings.sleep_score_entity or figures.oura_entity("sleep_score")
-    score = _number(figures.state(score_entity))
+def _sleep(reader: SiteReader) -> tuple[Answer, dict[str, Any]]:
+    settings = reader.entry.runtime_data.settings
+    score_entity = settings.sleep_score_entity or reader.oura_entity("sleep_score")
+    score = _number(reader.state(score_entity))
     oura_of = score_entity if score_entity else None
-    asleep = _minutes(figures.state(figures.oura_entity("total_sleep", oura_of)))
+    asleep = _minutes(reader.state(reader.oura_entity("total_sleep", oura_of)))
     last_night: bool | None = None
-    ended_state = _usable(figures.state(figures.oura_entity("bedtime_end", oura_of)))
+    ended_state = _usable(reader.state(reader.oura_entity("bedtime_end", oura_of)))
     if ended_state is not None and (ended := dt_util.parse_datetime(ended_state.state)):
         last_night = dt_util.as_local(ended).date() >= dt_util.now().date()
     answer = voice.sleep(
@@ -185,11 +179,11 @@ def _sleep(figures: Figures) -> tuple[Answer, dict[str, Any]]:
     return answer, data
 
 
-def _readiness(figures: Figures) -> tuple[Answer, dict[str, Any]]:
-    settings = figures.entry.runtime_data.settings
-    entity_id = settings.readiness_entity or figures.oura_entity("readiness_score")
-    score = _number(figures.state(entity_id))
-    recommended = _usable(figures.own("sensor", Agent.FITNESS, "workout_recommendation"))
+def _readiness(reader: SiteReader) -> tuple[Answer, dict[str, Any]]:
+    settings = reader.entry.runtime_data.settings
+    entity_id = settings.readiness_entity or reader.oura_entity("readiness_score")
+    score = _number(reader.state(entity_id))
+    recommended = _usable(reader.own("sensor", Agent.FITNESS, "workout_recommendation"))
     recommendation = recommended.state if recommended else None
     answer = voice.readiness(
         has_source=entity_id is not None, score=score, recommendation=recommendation
@@ -198,28 +192,28 @@ def _readiness(figures: Figures) -> tuple[Answer, dict[str, Any]]:
 
 
 async def _async_start_wind_down(
-    figures: Figures, context: Context | None
+    reader: SiteReader, context: Context | None
 ) -> tuple[Answer, dict[str, Any]]:
-    sleep = figures.entry.runtime_data.sleep
+    sleep = reader.entry.runtime_data.sleep
     started = False
     if not sleep.is_wind_down_active():
-        response = await figures.hass.services.async_call(
+        response = await reader.hass.services.async_call(
             DOMAIN,
             "start_wind_down",
-            {"config_entry_id": figures.entry.entry_id},
+            {ATTR_CONFIG_ENTRY_ID: reader.entry.entry_id},
             blocking=True,
             context=context,
             return_response=True,
         )
         started = bool(response and response.get("started"))
-    until = sleep.agent_state.state.wind_down_until
+    until = sleep.rules.state.wind_down_until
     answer = voice.wind_down(started=started, until=_local_time(until))
     return answer, {"started": started, "until": until.isoformat() if until else None}
 
 
-def _xp(figures: Figures) -> tuple[Answer, dict[str, Any]] | None:
-    total = _number(figures.own("sensor", Agent.GAMIFICATION, "total_xp"))
-    level_state = _usable(figures.own("sensor", Agent.GAMIFICATION, "level"))
+def _xp(reader: SiteReader) -> tuple[Answer, dict[str, Any]] | None:
+    total = _number(reader.own("sensor", Agent.GAMIFICATION, "total_xp"))
+    level_state = _usable(reader.own("sensor", Agent.GAMIFICATION, "level"))
     level = _number(level_state)
     if total is None or level is None or level_state is None:
         return None
@@ -229,17 +223,17 @@ def _xp(figures: Figures) -> tuple[Answer, dict[str, Any]] | None:
     return answer, {"total_xp": int(total), "level": int(level), "xp_to_next_level": to_next}
 
 
-def _work_week(figures: Figures) -> tuple[Answer, dict[str, Any]] | None:
-    hours = _number(figures.own("sensor", Agent.WORK_LIFE, "work_this_week"))
+def _work_week(reader: SiteReader) -> tuple[Answer, dict[str, Any]] | None:
+    hours = _number(reader.own("sensor", Agent.WORK_LIFE, "work_this_week"))
     if hours is None:
         return None
-    target = figures.entry.runtime_data.settings.weekly_work_target_hours
+    target = reader.entry.runtime_data.settings.weekly_work_target_hours
     answer = voice.work_week(hours=hours, target_hours=target)
     return answer, {"hours_this_week": round(hours, 2), "weekly_target_hours": target}
 
 
-def _screen_time(figures: Figures) -> tuple[Answer, dict[str, Any]] | None:
-    state = _usable(figures.own("sensor", Agent.SCREEN_TIME, "screen_time_today"))
+def _screen_time(reader: SiteReader) -> tuple[Answer, dict[str, Any]] | None:
+    state = _usable(reader.own("sensor", Agent.SCREEN_TIME, "screen_time_today"))
     if (minutes := _number(state)) is None or state is None:
         return None
     limit = state.attributes.get("limit")
@@ -261,19 +255,19 @@ async def async_answer(
     if entry is None:
         result = (Answer(voice.NOT_SET_UP), {})
     else:
-        figures = Figures(hass, entry)
+        reader = SiteReader(hass, entry)
         if question is Question.SLEEP:
-            result = _sleep(figures)
+            result = _sleep(reader)
         elif question is Question.READINESS:
-            result = _readiness(figures)
+            result = _readiness(reader)
         elif question is Question.START_WIND_DOWN:
-            result = await _async_start_wind_down(figures, context)
+            result = await _async_start_wind_down(reader, context)
         elif question is Question.XP:
-            result = _xp(figures)
+            result = _xp(reader)
         elif question is Question.WORK_WEEK:
-            result = _work_week(figures)
+            result = _work_week(reader)
         else:
-            result = _screen_time(figures)
+            result = _screen_time(reader)
     answer, data = result or (Answer(voice.UNAVAILABLE), {})
     phrasebook = Phrasebook(await async_language_file(hass, language))
     speech = phrasebook.say(answer)

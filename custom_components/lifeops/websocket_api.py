@@ -21,13 +21,20 @@ from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, Unauthorized
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .actions import ATTR_CONFIG_ENTRY_ID, ENTRY_FIELD, entry_for, validate
+from .actions import (
+    ATTR_CONFIG_ENTRY_ID,
+    ENTRY_FIELD,
+    action_error,
+    site_entry_for,
+    utc_datetime,
+    validate,
+)
 from .binary_sensor import AGENT_BINARY_SENSORS
 from .const import DOMAIN
 from .core.agents import Agent
@@ -52,15 +59,6 @@ _ERROR_CODES: Final = {
     "entry_not_loaded": ws_const.ERR_HOME_ASSISTANT_ERROR,
     "recorder_not_loaded": ws_const.ERR_HOME_ASSISTANT_ERROR,
 }
-
-
-def _datetime(value: Any) -> datetime:
-    parsed = dt_util.parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise vol.Invalid("not a date and time")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
-    return dt_util.as_utc(parsed)
 
 
 _STATUSES = [status.value for status in Status]
@@ -95,8 +93,8 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
             vol.Optional("days", default=30): vol.All(
                 vol.Coerce(int), vol.Range(min=1, max=MAX_TREND_DAYS)
             ),
-            vol.Optional("start"): _datetime,
-            vol.Optional("end"): _datetime,
+            vol.Optional("start"): utc_datetime,
+            vol.Optional("end"): utc_datetime,
         }
     ),
 }
@@ -125,7 +123,7 @@ def _command(
             fields = {key: value for key, value in msg.items() if key not in ("id", "type")}
             try:
                 data = validate(schema, fields)
-                entry = entry_for(hass, data)
+                entry = site_entry_for(hass, data)
                 await handler(hass, connection, msg["id"], entry, data)
             except HomeAssistantError as err:
                 if err.translation_key is None:
@@ -256,11 +254,7 @@ async def ws_dismiss(
     try:
         notification = entry.runtime_data.notifications.async_dismiss(notification_id)
     except KeyError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="notification_not_found",
-            translation_placeholders={"notification_id": notification_id},
-        ) from err
+        raise action_error("notification_not_found", notification_id=notification_id) from err
     connection.send_result(msg_id, _notification(notification))
 
 
@@ -290,11 +284,7 @@ async def ws_trend(
     end: datetime = data.get("end") or dt_util.utcnow()
     start: datetime = data.get("start") or end - timedelta(days=data["days"])
     if start >= end:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_field_start",
-            translation_placeholders={"field": "start"},
-        )
+        raise action_error("invalid_field_start", field="start")
     unique_id = f"{entry.runtime_data.node_id}_{description.agent.value}_{description.key}"
     entity_id = er.async_get(hass).async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id)
     points = await async_trend(hass, entity_id, start, end, data["period"]) if entity_id else []

@@ -453,22 +453,6 @@ async def test_query_trend_without_a_store(hass: HomeAssistant, init_integration
     assert err.value.translation_key == "store_not_configured"
 
 
-def test_the_store_library_has_no_home_assistant_imports() -> None:
-    import ast
-
-    folder = Path(__file__).resolve().parents[2] / "custom_components" / "lifeops" / "timescale"
-    for path in folder.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            assert not any(name.split(".")[0] == "homeassistant" for name in names), path
-
-
 @pytest.mark.freeze_time(OURA_NOW)
 async def test_oura_nights_and_scores_land_once(
     hass: HomeAssistant,

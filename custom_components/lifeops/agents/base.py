@@ -14,6 +14,7 @@ from ..core.agents import Agent
 
 if TYPE_CHECKING:
     from ..data import LifeOpsConfigEntry, LifeOpsRuntimeData
+    from ..store import LifeOpsStore
 
 
 class AgentController:
@@ -21,17 +22,18 @@ class AgentController:
 
     agent: Agent
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
-        """Bind the controller to its entry."""
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
+        """Bind the controller to its entry and its store (read the stored state from it)."""
         self.hass = hass
         self.entry = entry
+        self.store = store
         self._listeners: list[Callable[[], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._timers: dict[str, CALLBACK_TYPE] = {}
 
     @property
     def runtime(self) -> LifeOpsRuntimeData:
-        """The entry's runtime data (settings, store, the other agents)."""
+        """The entry's runtime data (settings, the other agents)."""
         return self.entry.runtime_data
 
     @property
@@ -80,7 +82,7 @@ class AgentController:
     def async_changed(self, *, save: bool = True) -> None:
         """Tell entities the state changed, and persist it."""
         if save:
-            self.runtime.store.async_schedule_save()
+            self.store.async_schedule_save()
         for update in list(self._listeners):
             update()
 

@@ -10,6 +10,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from ..core.agents import Agent
 from ..core.fitness import FitnessInputs, Recommendation, goal_progress, recommend
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 from .sleep import parse_number
 
@@ -21,9 +22,9 @@ class FitnessController(AgentController):
     recommendation: Recommendation | None = None
     progress: float | None = None
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Nothing computed yet."""
-        super().__init__(hass, entry)
+        super().__init__(hass, entry, store)
         self.reasons: list[str] = []
 
     async def async_start(self) -> None:

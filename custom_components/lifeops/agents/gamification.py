@@ -4,24 +4,8 @@ The log and the habits live in the entry's store (the one source of truth: the o
 habits step and the actions both change it at run time). Every change recomputes the figures from
 the whole log with `core.gamification.compute` and announces what `diff` finds, against a snapshot
 that is stored too, so a restart does not announce anything twice. Local midnight recomputes as
-well (XP today and streaks roll over) and judges the built-in goals of the day that ended.
-
-Built-in goals judged here:
-
-* wind-down honoured: wind-down started within the 12 hours before bedtime and was not ended
-  early (`lifeops_wind_down_started` / `lifeops_wind_down_ended` / `lifeops_bedtime`), met on the
-  local day of the bedtime;
-* screen time under the limit: at midnight, for the day that ended, when screens are chosen or
-  screen time was counted that day, and the limit is above 0;
-* work stopped by the cut-off: at midnight, for the weekday that ended, when work sources or
-  calendars are chosen or work was recorded that day: met when no work was recorded between the
-  cut-off and midnight;
-* in bed by bedtime: 15 minutes after `lifeops_bedtime`, when an in-bed entity is chosen: met when
-  that binary sensor is on (bed occupancy), or that timestamp sensor (e.g. Oura's bedtime start)
-  falls in the 12 hours up to bedtime; on the local day of the bedtime;
-* workout matching readiness: when a workout entity is chosen, each change of its state (not
-  from or to unavailable/unknown) is a workout; met on the local day of one done while the fitness
-  recommendation is moderate or intense.
+well (XP today and streaks roll over) and judges the built-in goals of the day that ended: the
+goals are judged in `agents.goals`, and each one met is logged here.
 
 Automations can complete any goal with `lifeops.complete_habit` too; each counts once a day.
 
@@ -36,27 +20,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any, Final
 import uuid
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import (
-    CALLBACK_TYPE,
-    Event,
-    EventStateChangedData,
-    HomeAssistant,
-    callback,
-)
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN, LOGGER
+from ..actions import action_error
+from ..const import LOGGER
 from ..core import schedule
 from ..core.agents import Agent
-from ..core.fitness import Recommendation
-from ..core.gamification import Figures, Snapshot, compute, diff
+from ..core.gamification import Scoreboard, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
     ERROR_DUPLICATE_HABIT,
@@ -67,7 +43,6 @@ from ..core.habits import (
     all_habits,
     validate_habit,
 )
-from ..core.intervals import local_day_bounds
 from ..core.xp import (
     ERROR_TIME_IN_FUTURE,
     ERROR_TIME_TOO_OLD,
@@ -82,28 +57,16 @@ from ..core.xp import (
     validate_completion,
 )
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from ..texts import achievement_name, habit_name
 from .base import AgentController
-from .sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
+from .goals import GoalJudge
 
 STORE_KEY: Final = "gamification"
 EVENT_XP_AWARDED: Final = "lifeops_xp_awarded"
 EVENT_LEVEL_UP: Final = "lifeops_level_up"
 EVENT_ACHIEVEMENT_UNLOCKED: Final = "lifeops_achievement_unlocked"
 EVENT_STREAK_BROKEN: Final = "lifeops_streak_broken"
-
-# A wind-down counts for a bedtime when it started at most this long before it.
-WIND_DOWN_WINDOW: Final = timedelta(hours=12)
-# In bed by bedtime is judged this long after bedtime; a going-to-bed timestamp counts when it
-# falls at most IN_BED_WINDOW before bedtime.
-IN_BED_GRACE: Final = timedelta(minutes=15)
-IN_BED_WINDOW: Final = timedelta(hours=12)
-# A check missed (LifeOps was stopped) is still made at start when at most this late.
-IN_BED_LATE: Final = timedelta(hours=1)
-WORKOUT_RECOMMENDATIONS: Final = frozenset({Recommendation.MODERATE, Recommendation.INTENSE})
-_NOT_A_STATE: Final = frozenset({STATE_UNAVAILABLE, STATE_UNKNOWN})
-# Days a late midnight timer (a suspended machine) judges at most.
-MAX_CATCH_UP: Final = 7
 
 # Core error keys with a translated message of their own; any other error on a field is
 # reported as "invalid_field_<field>".
@@ -127,13 +90,10 @@ def validation_error(
     field, error = next(iter(errors.items()))
     value = user_input.get(field)
     own = error in _OWN_MESSAGES and (error != ERROR_UNKNOWN_HABIT or isinstance(value, str))
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=error if own else f"invalid_field_{field}",
-        translation_placeholders={
-            "field": field,
-            "value": (value if isinstance(value, str) else repr(value))[:64],
-        },
+    return action_error(
+        error if own else f"invalid_field_{field}",
+        field=field,
+        value=(value if isinstance(value, str) else repr(value))[:64],
     )
 
 
@@ -157,10 +117,10 @@ class GamificationController(AgentController):
 
     agent = Agent.GAMIFICATION
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the log, the habits, the last announced snapshot and the goal bookkeeping."""
-        super().__init__(hass, entry)
-        stored: dict[str, Any] = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        super().__init__(hass, entry, store)
+        stored: dict[str, Any] = store.data.get(STORE_KEY) or {}
         # The stored log is read in the executor at the first start (years of events take a
         # few hundred milliseconds to read); until then it is saved back as it was stored.
         self._stored_log: dict[str, Any] | None = stored.get("log") or None
@@ -178,13 +138,7 @@ class GamificationController(AgentController):
             self.habits[habit.id] = habit
         snapshot = stored.get("snapshot")
         self._snapshot: Snapshot | None = Snapshot.from_dict(snapshot) if snapshot else None
-        judged = stored.get("judged_through")
-        self._judged_through: date | None = date.fromisoformat(judged) if judged else None
-        self._wind_down: dict[str, Any] = dict(stored.get("wind_down") or {})
-        in_bed_check = stored.get("in_bed_check")
-        self._in_bed_check: datetime | None = (
-            dt_util.parse_datetime(in_bed_check) if in_bed_check else None
-        )
+        self.goals = GoalJudge(self, stored)
         self._habit_listeners: list[Callable[[], None]] = []
         # Running total of the log, kept on the loop: the XP awarded events need it before the
         # figures of a recompute are back.
@@ -195,7 +149,7 @@ class GamificationController(AgentController):
         self._stopped_at = 0
         self._pending: asyncio.Task[None] | None = None
         # Until the first recompute (in async_start, in the executor): the habits, no XP yet.
-        self.figures: Figures = compute((), self.habits.values(), self.tz, dt_util.utcnow())
+        self.figures: Scoreboard = compute((), self.habits.values(), self.tz, dt_util.utcnow())
 
     def as_dict(self) -> Any:
         """The log, the habits and what was last announced, as stored."""
@@ -203,9 +157,7 @@ class GamificationController(AgentController):
             "log": self._stored_log if self._stored_log is not None else self._log_as_dict(),
             "habits": [habit.as_dict() for habit in self.habits.values()],
             "snapshot": self._snapshot.as_dict() if self._snapshot else None,
-            "judged_through": self._judged_through.isoformat() if self._judged_through else None,
-            "wind_down": dict(self._wind_down),
-            "in_bed_check": self._in_bed_check.isoformat() if self._in_bed_check else None,
+            **self.goals.as_dict(),
         }
 
     def _log_as_dict(self) -> dict[str, Any]:
@@ -237,23 +189,7 @@ class GamificationController(AgentController):
             self.log, self._stored_events, self._stored_log = loaded, stored_events, None
             self._total_xp = sum(event.amount for event in self.log)
         now = dt_util.utcnow()
-        for event_type, handler in (
-            (EVENT_WIND_DOWN_STARTED, self._on_wind_down_started),
-            (EVENT_WIND_DOWN_ENDED, self._on_wind_down_ended),
-            (EVENT_BEDTIME, self._on_bedtime),
-        ):
-            self._unsubs.append(self.hass.bus.async_listen(event_type, handler))
-        if workout := self.runtime.settings.workout_entity:
-            self._unsubs.append(
-                async_track_state_change_event(self.hass, [workout], self._on_workout)
-            )
-        if (check := self._in_bed_check) is not None:
-            if now <= check + IN_BED_LATE:
-                self.async_set_timer("in_bed", max(check, now), self._on_in_bed_check)
-            else:
-                self._in_bed_check = None
-                self.runtime.store.async_schedule_save()
-        self._judge_days(now)
+        self._unsubs.extend(self.goals.async_start(now))
         self._schedule_midnight(now)
         await self._recompute(now)
 
@@ -271,7 +207,7 @@ class GamificationController(AgentController):
 
     @callback
     def _on_midnight(self, now: datetime) -> None:
-        self._judge_days(now, catch_up=MAX_CATCH_UP)
+        self.goals.async_midnight(now)
         self._recompute(now)
         self._schedule_midnight(now)
 
@@ -306,14 +242,14 @@ class GamificationController(AgentController):
         self._applied = generation
         self._apply(figures)
 
-    async def async_figures(self) -> Figures:
+    async def async_figures(self) -> Scoreboard:
         """The figures once every recompute started so far is done (for action responses)."""
         while (pending := self._pending) is not None and not pending.done():
             await asyncio.shield(pending)
         return self.figures
 
     @callback
-    def _apply(self, figures: Figures) -> None:
+    def _apply(self, figures: Scoreboard) -> None:
         """Take new figures, announce what changed since the stored snapshot, save."""
         changes = diff(self._snapshot, figures)
         entry_id = self.entry.entry_id
@@ -409,7 +345,7 @@ class GamificationController(AgentController):
                 self._stored_events[kept.id] = kept.as_dict()
         if changed:
             self._recompute()
-            self.runtime.store.async_schedule_save()
+            self.store.async_schedule_save()
         return added
 
     # ---- actions and the to-do list ----------------------------------------------------------
@@ -526,140 +462,8 @@ class GamificationController(AgentController):
 
     # ---- built-in goals ----------------------------------------------------------------------
 
-    def _may_judge(self, goal: Habit) -> bool:
-        return self.enabled and self.runtime.is_enabled(goal.agent)
-
     @callback
-    def _goal_met(self, goal_id: Goal, day: date, when: datetime) -> None:
+    def async_log_goal_met(self, goal_id: Goal, day: date, when: datetime) -> None:
+        """Log a built-in goal met on a local day (`when` falls on it), judged by `goals`."""
         goal = self.all_habits()[goal_id]
-        if not self._may_judge(goal):
-            return
-        # The event's time must fall on the day it is for: streaks read the local date of it.
-        start, end = local_day_bounds(day, self.tz)
-        when = min(max(when, start), end - timedelta(seconds=1))
         self._add([goal_met(goal, day=day, when=when, origin=self._origin())])
-
-    def _ours(self, event: Event) -> bool:
-        return bool(event.data.get("config_entry_id") == self.entry.entry_id)
-
-    @callback
-    def _on_wind_down_started(self, event: Event) -> None:
-        if self._ours(event):
-            self._wind_down = {"started": dt_util.utcnow().isoformat(), "early": False}
-            self.runtime.store.async_schedule_save()
-
-    @callback
-    def _on_wind_down_ended(self, event: Event) -> None:
-        if self._ours(event) and event.data.get("early") and self._wind_down:
-            self._wind_down["early"] = True
-            self.runtime.store.async_schedule_save()
-
-    @callback
-    def _on_bedtime(self, event: Event) -> None:
-        if not self._ours(event):
-            return
-        bedtime = dt_util.parse_datetime(str(event.data.get("bedtime"))) or dt_util.utcnow()
-        wind_down, self._wind_down = self._wind_down, {}
-        self.runtime.store.async_schedule_save()
-        started = dt_util.parse_datetime(str(wind_down.get("started")))
-        if (
-            started is not None
-            and not wind_down.get("early")
-            and bedtime - WIND_DOWN_WINDOW <= started <= bedtime
-        ):
-            self._goal_met(Goal.WIND_DOWN_HONOURED, bedtime.astimezone(self.tz).date(), bedtime)
-        if self.runtime.settings.in_bed_entity:
-            check = bedtime + IN_BED_GRACE
-            self._in_bed_check = check
-            self.async_set_timer("in_bed", check, self._on_in_bed_check)
-
-    @callback
-    def _on_in_bed_check(self, now: datetime) -> None:
-        """Judge in bed by bedtime, once a night, 15 minutes after bedtime."""
-        check, self._in_bed_check = self._in_bed_check, None
-        self.runtime.store.async_schedule_save()
-        entity_id = self.runtime.settings.in_bed_entity
-        if check is None or not entity_id:
-            return
-        bedtime = check - IN_BED_GRACE
-        if self._in_bed(entity_id, bedtime):
-            self._goal_met(Goal.IN_BED_BY_BEDTIME, bedtime.astimezone(self.tz).date(), bedtime)
-
-    def _in_bed(self, entity_id: str, bedtime: datetime) -> bool:
-        """Whether the in-bed entity says the person was in bed by `bedtime`.
-
-        A binary sensor (bed occupancy) is on; any other entity's state is the timestamp of
-        going to bed, which must fall in the 12 hours up to bedtime.
-        """
-        state = self.hass.states.get(entity_id)
-        if state is None or state.state in _NOT_A_STATE:
-            return False
-        if state.domain == "binary_sensor":
-            return state.state == "on"
-        went_to_bed = dt_util.parse_datetime(state.state)
-        if went_to_bed is None:
-            return False
-        if went_to_bed.tzinfo is None:
-            went_to_bed = went_to_bed.replace(tzinfo=self.tz)
-        return bedtime - IN_BED_WINDOW <= went_to_bed <= bedtime
-
-    @callback
-    def _on_workout(self, event: Event[EventStateChangedData]) -> None:
-        """A workout was logged: the goal is met today when the recommendation asked for one."""
-        old, new = event.data["old_state"], event.data["new_state"]
-        if old is None or new is None or old.state == new.state:
-            return
-        if old.state in _NOT_A_STATE or new.state in _NOT_A_STATE:
-            return
-        if self.runtime.fitness.recommendation in WORKOUT_RECOMMENDATIONS:
-            now = dt_util.utcnow()
-            self._goal_met(Goal.WORKOUT_MATCHES_READINESS, now.astimezone(self.tz).date(), now)
-
-    @callback
-    def _judge_days(self, now: datetime, *, catch_up: int = 1) -> None:
-        """Judge the goals of the local days that ended since the last judging, each once.
-
-        The first start only notes the day (nothing before LifeOps ran is judged). Midnight
-        judges every day since the last one judged, up to `MAX_CATCH_UP` (a timer that fired
-        late); a start after a stop judges at most yesterday: earlier days had no one watching.
-        """
-        yesterday = now.astimezone(self.tz).date() - timedelta(days=1)
-        judged = self._judged_through
-        if judged is None or judged >= yesterday:
-            if judged is None:
-                self._judged_through = yesterday
-                self.runtime.store.async_schedule_save()
-            return
-        first = max(judged + timedelta(days=1), yesterday - timedelta(days=catch_up - 1))
-        self._judged_through = yesterday
-        self.runtime.store.async_schedule_save()
-        day = first
-        while day <= yesterday:
-            self._judge_screen_time(day, now)
-            self._judge_work(day, now)
-            day += timedelta(days=1)
-
-    def _judge_screen_time(self, day: date, now: datetime) -> None:
-        settings = self.runtime.settings
-        limit = settings.screen_time_limit_minutes
-        if limit <= 0:
-            return
-        total = self.runtime.screen_time.tracker.total(day, self.tz, now)
-        if not settings.screen_time_sources and total <= timedelta(0):
-            return  # nothing is watched and nothing was logged: there is nothing to judge
-        if total < timedelta(minutes=limit):
-            self._goal_met(Goal.SCREEN_TIME_UNDER_LIMIT, day, local_day_bounds(day, self.tz)[1])
-
-    def _judge_work(self, day: date, now: datetime) -> None:
-        if day.weekday() >= 5:
-            return  # a weekdays goal
-        settings = self.runtime.settings
-        tracker = self.runtime.work.tracker
-        start, end = local_day_bounds(day, self.tz)
-        watched = bool(settings.work_sources or settings.work_calendars)
-        if not watched and tracker.on_day(day, self.tz, now) <= timedelta(0):
-            return
-        noon = datetime.combine(day, time(12)).replace(tzinfo=self.tz)
-        cutoff = max(schedule.local_datetime(noon, settings.work_cutoff, self.tz), start)
-        if tracker.worked(cutoff, end, now) <= timedelta(0):
-            self._goal_met(Goal.WORK_STOPPED_BY_CUTOFF, day, end)

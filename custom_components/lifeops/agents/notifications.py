@@ -12,7 +12,9 @@ from homeassistant.util import dt as dt_util
 from ..const import LOGGER
 from ..core.agents import Agent
 from ..core.notifications import Notification, NotificationQueue, Priority
+from ..core.settings import Settings
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from ..texts import async_notification_text
 from .base import AgentController
 
@@ -29,16 +31,21 @@ class NotificationsController(AgentController):
 
     agent = Agent.NOTIFICATIONS
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LifeOpsConfigEntry,
+        store: LifeOpsStore,
+        settings: Settings,
+    ) -> None:
         """Load the queue from the store."""
-        super().__init__(hass, entry)
-        stored = entry.runtime_data.store.data.get(STORE_KEY)
+        super().__init__(hass, entry, store)
+        stored = store.data.get(STORE_KEY)
         self.queue = (
             NotificationQueue.from_dict(stored, tz=self.tz)
             if stored
             else NotificationQueue(tz=self.tz)
         )
-        settings = entry.runtime_data.settings
         self.queue.set_quiet_hours((settings.quiet_hours_start, settings.quiet_hours_end))
         self._processing = False
 

@@ -26,6 +26,7 @@ from ..const import LOGGER
 from ..core.agents import Agent
 from ..core.scenes import LightCall, LightInfo, SceneOptions, plan_wind_down
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 
 STORE_KEY = "scene_snapshot"
@@ -73,12 +74,10 @@ class ScenesController(AgentController):
 
     agent = Agent.HOME_SCENES
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the last snapshot (so a restore works after a restart too)."""
-        super().__init__(hass, entry)
-        self.snapshot: dict[str, dict[str, Any]] = dict(
-            entry.runtime_data.store.data.get(STORE_KEY) or {}
-        )
+        super().__init__(hass, entry, store)
+        self.snapshot: dict[str, dict[str, Any]] = dict(store.data.get(STORE_KEY) or {})
 
     def as_dict(self) -> Any:
         """The snapshot taken when the scene last ran."""

@@ -13,6 +13,7 @@ from ..core import schedule
 from ..core.agents import Agent
 from ..core.screen_time import ScreenTimeLimit, ScreenTimeTracker
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 from .sleep import is_active
 
@@ -27,10 +28,10 @@ class ScreenTimeController(AgentController):
     _today_key: tuple[Any, ...] | None = None
     _today_cache: dict[str, timedelta] = {}  # noqa: RUF012 - replaced, never mutated
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load today's counts and whether the limit was already announced."""
-        super().__init__(hass, entry)
-        stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        super().__init__(hass, entry, store)
+        stored = store.data.get(STORE_KEY) or {}
         self.tracker = (
             ScreenTimeTracker.from_dict(stored["tracker"])
             if "tracker" in stored
@@ -69,7 +70,7 @@ class ScreenTimeController(AgentController):
         # A screen going on or off changes no total at that instant: totals move with time. The
         # minute tick (started when a screen comes on, run once more after the last goes off)
         # updates the entities and checks the limit.
-        self.runtime.store.async_schedule_save()
+        self.store.async_schedule_save()
         if self.tracker.is_active():
             self.async_keep_ticking("refresh", REFRESH, self._refresh)
 

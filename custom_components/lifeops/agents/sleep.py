@@ -14,8 +14,9 @@ from ..core import schedule
 from ..core.agents import Agent
 from ..core.notifications import Priority
 from ..core.settings import BEDTIME_FROM_RECOMMENDATION, parse_time
-from ..core.sleep import SleepAgent, SleepState, previous_occurrence
+from ..core.sleep import SleepRules, SleepState, previous_occurrence
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 
 STORE_KEY = "sleep"
@@ -50,15 +51,15 @@ class SleepController(AgentController):
     agent = Agent.SLEEP
     _activity_seen: bool | None = None
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the agent's state from the store."""
-        super().__init__(hass, entry)
-        stored = entry.runtime_data.store.data.get(STORE_KEY)
-        self.agent_state = SleepAgent(SleepState.from_dict(stored) if stored else None)
+        super().__init__(hass, entry, store)
+        stored = store.data.get(STORE_KEY)
+        self.rules = SleepRules(SleepState.from_dict(stored) if stored else None)
 
     def as_dict(self) -> Any:
         """The sleep agent's state, as stored."""
-        return self.agent_state.state.as_dict()
+        return self.rules.state.as_dict()
 
     # ---- schedule ----------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class SleepController(AgentController):
 
     def is_wind_down_active(self, now: datetime | None = None) -> bool:
         """Whether wind-down is on now."""
-        return self.agent_state.is_wind_down_active(now or dt_util.utcnow())
+        return self.rules.is_wind_down_active(now or dt_util.utcnow())
 
     def minutes_past_bedtime(self, now: datetime | None = None) -> int:
         """Minutes since bedtime while an activity source is still in use; 0 otherwise."""
@@ -99,7 +100,7 @@ class SleepController(AgentController):
         if not self._any_source_active():
             return 0
         settings = self.runtime.settings
-        minutes = self.agent_state.minutes_past_bedtime(
+        minutes = self.rules.minutes_past_bedtime(
             now, settings.bedtime, settings.wake_time, self.tz
         )
         return minutes or 0
@@ -129,7 +130,7 @@ class SleepController(AgentController):
                 )
             )
         now = dt_util.utcnow()
-        if self.agent_state.expire(now):
+        if self.rules.expire(now):
             self.async_changed()
         await self._async_tick(now)
         # A source already in use past bedtime (after a restart or an options change) counts
@@ -143,7 +144,7 @@ class SleepController(AgentController):
         """Start a due wind-down (also one missed while HA was down) and set the next timers."""
         bedtime = self.next_bedtime(now)
         minutes = self.runtime.settings.wind_down_minutes
-        if self.enabled and self.agent_state.scheduled_start_due(now, bedtime, minutes):
+        if self.enabled and self.rules.scheduled_start_due(now, bedtime, minutes):
             await self.async_start_wind_down(until=bedtime, origin="schedule")
         start = self.wind_down_start(bedtime)
         if start <= now:
@@ -189,7 +190,7 @@ class SleepController(AgentController):
             minutes = self.runtime.settings.wind_down_minutes
             until = bedtime if bedtime - now <= timedelta(minutes=max(minutes, 1)) * 2 else None
             until = until or now + timedelta(minutes=max(minutes, 1))
-        if not self.agent_state.start_wind_down(now, until, origin):
+        if not self.rules.start_wind_down(now, until, origin):
             return False
         self.async_set_timer("wind_down_end", until, self._async_expire)
         minutes_left = max(round((until - now).total_seconds() / 60), 0)
@@ -217,7 +218,7 @@ class SleepController(AgentController):
 
     async def async_end_wind_down(self, *, restore: bool | None = None) -> bool:
         """End wind-down now, restoring the lights if asked; False if it was not on."""
-        if not self.agent_state.end_wind_down(dt_util.utcnow()):
+        if not self.rules.end_wind_down(dt_util.utcnow()):
             return False
         self.async_cancel_timer("wind_down_end")
         if restore is None:
@@ -233,7 +234,7 @@ class SleepController(AgentController):
         return True
 
     async def _async_expire(self, now: datetime) -> None:
-        if self.agent_state.expire(now):
+        if self.rules.expire(now):
             self.hass.bus.async_fire(
                 EVENT_WIND_DOWN_ENDED,
                 {"config_entry_id": self.entry.entry_id, "restored": False, "early": False},
@@ -285,7 +286,7 @@ class SleepController(AgentController):
 
     async def _async_late_night_check(self, now: datetime) -> None:
         settings = self.runtime.settings
-        if self.enabled and self.agent_state.late_night_activity(
+        if self.enabled and self.rules.late_night_activity(
             now,
             bedtime=settings.bedtime,
             wake_time=settings.wake_time,
@@ -293,7 +294,7 @@ class SleepController(AgentController):
             active=self._any_source_active(),
             threshold_minutes=LATE_NIGHT_MINUTES,
         ):
-            minutes = self.agent_state.minutes_past_bedtime(
+            minutes = self.rules.minutes_past_bedtime(
                 now, settings.bedtime, settings.wake_time, self.tz
             )
             await self.runtime.notifications.async_notify_text(
@@ -306,9 +307,7 @@ class SleepController(AgentController):
         # minute: look again then (this also ends the count at the wake time).
         counting = (
             self._any_source_active()
-            and self.agent_state.minutes_past_bedtime(
-                now, settings.bedtime, settings.wake_time, self.tz
-            )
+            and self.rules.minutes_past_bedtime(now, settings.bedtime, settings.wake_time, self.tz)
             is not None
         )
         self.async_set_timer(
@@ -331,7 +330,7 @@ class SleepController(AgentController):
         state = self.hass.states.get(settings.sleep_score_entity)
         score = parse_number(state.state if state else None)
         today = dt_util.now().date()
-        if self.agent_state.poor_sleep(today, score, settings.poor_sleep_threshold):
+        if self.rules.poor_sleep(today, score, settings.poor_sleep_threshold):
             earlier = (
                 datetime.combine(today, settings.bedtime)
                 - timedelta(minutes=SUGGESTED_EARLIER_MINUTES)

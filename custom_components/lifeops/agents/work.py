@@ -13,6 +13,7 @@ from ..core.agents import Agent
 from ..core.intervals import JOIN_GAP
 from ..core.work import WorkAlerts, WorkSession, WorkTracker, calendar_event_is_work
 from ..data import LifeOpsConfigEntry
+from ..store import LifeOpsStore
 from .base import AgentController
 from .sleep import is_active
 
@@ -29,12 +30,12 @@ class WorkController(AgentController):
     _worked_key: tuple[Any, ...] | None = None
     _worked_cache: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0))
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
         """Load the work log and the alerts already sent."""
-        super().__init__(hass, entry)
+        super().__init__(hass, entry, store)
         # Sources going quiet, and since when; each has a "close <source>" timer.
         self._closing: dict[str, datetime] = {}
-        stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        stored = store.data.get(STORE_KEY) or {}
         self.tracker = (
             WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
         )

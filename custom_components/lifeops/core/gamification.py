@@ -77,8 +77,8 @@ class Snapshot:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Figures:
-    """Everything the gamification entities show, as of one moment."""
+class Scoreboard:
+    """Everything the gamification entities show, as of one moment: the figures of one recompute."""
 
     total_xp: int
     xp_today: int
@@ -179,7 +179,7 @@ def compute(
     now: datetime,
     *,
     achievements: Collection[Achievement] = ACHIEVEMENTS,
-) -> Figures:
+) -> Scoreboard:
     """Recompute every figure from the log, for the person in `tz` at `now`.
 
     `habits` are the person's own; the built-in goals are always included. Events given other
@@ -233,7 +233,7 @@ def compute(
         records[habit_id] = HabitRecord(best=streak.best, reached=reached, days=days)
 
     crossings = _xp_crossings(utc_days, xp_thresholds(achievements))
-    return Figures(
+    return Scoreboard(
         total_xp=total,
         xp_today=xp_today,
         level=level_progress(total),
@@ -269,7 +269,7 @@ class Changes:
         return bool(self.level is not None or self.unlocked or self.broken)
 
 
-def diff(previous: Figures | Snapshot | None, current: Figures) -> Changes:
+def diff(previous: Scoreboard | Snapshot | None, current: Scoreboard) -> Changes:
     """What happened between two recomputes: level-ups, unlocks, broken streaks.
 
     With no previous figures (the first recompute) nothing is announced. A streak is broken when
@@ -278,7 +278,7 @@ def diff(previous: Figures | Snapshot | None, current: Figures) -> Changes:
     """
     if previous is None:
         return Changes()
-    before = previous.snapshot() if isinstance(previous, Figures) else previous
+    before = previous.snapshot() if isinstance(previous, Scoreboard) else previous
     broken: list[BrokenStreak] = []
     for habit_id, (length, started) in sorted(before.streaks.items()):
         now = current.streaks.get(habit_id)

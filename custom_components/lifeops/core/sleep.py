@@ -73,8 +73,8 @@ class SleepState:
         )
 
 
-class SleepAgent:
-    """The sleep agent's state machine; every method takes the current time."""
+class SleepRules:
+    """The sleep agent's rules as a state machine; every method takes the current time."""
 
     def __init__(self, state: SleepState | None = None) -> None:
         """Start from a stored state, or a fresh one."""
