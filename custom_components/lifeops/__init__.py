@@ -40,10 +40,10 @@ from .long_term_store import (
     buffer_path,
     remove_buffer,
 )
-from .oura_coordinator import OuraCoordinator, auth_issue_id
-from .oura_services import async_setup_oura_services
-from .oura_statistics import DEFAULT_HISTORY_DAYS
-from .oura_webhook import OuraWebhooks, async_remove_subscriptions
+from .oura_account.coordinator import OuraCoordinator, auth_issue_id
+from .oura_account.services import async_setup_oura_services
+from .oura_account.statistics import DEFAULT_HISTORY_DAYS
+from .oura_account.webhook import OuraWebhooks, async_remove_subscriptions
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore, OuraStore

@@ -61,8 +61,8 @@ from .data import LifeOpsConfigEntry, is_oura_entry
 from .entry_update import async_update_entry_and_abort
 from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
-from .oura_endpoints import OURA
-from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
+from .oura_account.endpoints import OURA
+from .oura_account.statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
 from .sync_flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
 from .sync_manager import SYNC_URL, sync_options
 

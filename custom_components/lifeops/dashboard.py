@@ -26,8 +26,8 @@ from .core import dashboard
 from .core.agents import Agent
 from .data import LifeOpsConfigEntry, is_oura_entry
 from .entity import HUB
-from .oura_services import EXPORT_ACCOUNT
-from .oura_statistics import recorder_running, statistic_id
+from .oura_account.services import EXPORT_ACCOUNT
+from .oura_account.statistics import recorder_running, statistic_id
 from .texts import async_texts
 
 URL_PATH: Final = "lifeops"

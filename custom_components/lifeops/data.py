@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .agents.sleep import SleepController
     from .agents.work import WorkController
     from .long_term_store import LongTermStore
-    from .oura_coordinator import OuraCoordinator
+    from .oura_account.coordinator import OuraCoordinator
     from .store import LifeOpsStore
     from .sync_manager import SyncManager
 

@@ -33,7 +33,7 @@ from .core.fitness import Recommendation
 from .core.habits import BUILTIN_IDS, Habit
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
-from .oura_sensor import async_setup_oura_entry
+from .oura_account.sensor import async_setup_oura_entry
 from .sync_sensor import async_setup_sync_sensors
 from .texts import achievement_name
 

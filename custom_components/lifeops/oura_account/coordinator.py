@@ -25,9 +25,9 @@ from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
-from .data import OuraConfigEntry
-from .oura import (
+from ..const import DOMAIN, LOGGER
+from ..data import OuraConfigEntry
+from ..oura import (
     DAILY_ACTIVITY,
     DAILY_CARDIOVASCULAR_AGE,
     DAILY_READINESS,
@@ -68,10 +68,10 @@ from .oura import (
     VO2Max,
     Workout,
 )
-from .oura.history import OuraDocuments, main_sleep_by_day
-from .oura_endpoints import OURA
-from .oura_statistics import OuraHistory, recorder_running
-from .store import OuraStore
+from ..oura.history import OuraDocuments, main_sleep_by_day
+from ..store import OuraStore
+from .endpoints import OURA
+from .statistics import OuraHistory, recorder_running
 
 UPDATE_INTERVAL = timedelta(minutes=5)  # while the day's sleep and readiness are expected
 SETTLED_INTERVAL = timedelta(minutes=15)  # today's night is in; only activity keeps moving

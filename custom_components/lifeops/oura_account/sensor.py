@@ -30,10 +30,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
-from .data import OuraConfigEntry
-from .oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
-from .oura_coordinator import OuraCoordinator, OuraData
+from ..const import DOMAIN
+from ..data import OuraConfigEntry
+from ..oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
+from .coordinator import OuraCoordinator, OuraData
 
 BEATS_PER_MINUTE = "bpm"
 VO2_MAX_UNIT = "mL/(kg·min)"

@@ -18,11 +18,11 @@ from homeassistant.core import HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 import voluptuous as vol
 
-from .actions import ATTR_CONFIG_ENTRY_ID, async_register_action
-from .const import DOMAIN
-from .data import is_oura_entry
-from .oura.export import OuraExportError, read_export
-from .oura_statistics import OuraHistory, history_summary, recorder_running, statistic_id
+from ..actions import ATTR_CONFIG_ENTRY_ID, async_register_action
+from ..const import DOMAIN
+from ..data import is_oura_entry
+from ..oura.export import OuraExportError, read_export
+from .statistics import OuraHistory, history_summary, recorder_running, statistic_id
 
 SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
 ATTR_PATH = "path"
