@@ -26,7 +26,8 @@ from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .const import DOMAIN
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import is_oura_entry
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 # The field that picks the site an action is for; every site action's schema has it.

@@ -24,8 +24,9 @@ from homeassistant.helpers.translation import async_get_translations
 from .const import DOMAIN, LOGGER
 from .core import dashboard
 from .core.agents import Agent
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
 from .entity import HUB
+from .entry_kind import loaded_sites, oura_accounts
 from .oura_account.services import EXPORT_ACCOUNT
 from .oura_account.statistics import recorder_running, statistic_id
 from .texts import async_texts
@@ -66,11 +67,7 @@ _OURA_KEYS: Final = {
 
 
 def _site_entries(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
-    return [
-        entry
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if not is_oura_entry(entry)
-    ]
+    return loaded_sites(hass)
 
 
 def _registered(hass: HomeAssistant) -> list[er.RegistryEntry]:
@@ -106,9 +103,7 @@ def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str |
         for role, (agent, key) in _SITE_ENTITIES.items()
     }
     oura: dict[str, str | None] = dict.fromkeys(_OURA_KEYS)
-    for oura_entry in hass.config_entries.async_entries(DOMAIN):
-        if not is_oura_entry(oura_entry):
-            continue
+    for oura_entry in oura_accounts(hass):
         account = oura_entry.unique_id or oura_entry.entry_id
         for role, key in _OURA_KEYS.items():
             oura[role] = oura[role] or by_unique_id.get(f"oura_{account}_{key}")
@@ -132,10 +127,9 @@ async def _trend(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str] | 
     if settings.sleep_score_entity or settings.readiness_entity:
         return None
     keys = ("sleep_score", "readiness_score")
-    for oura_entry in hass.config_entries.async_entries(DOMAIN):
-        if is_oura_entry(oura_entry):
-            account = oura_entry.unique_id or oura_entry.entry_id
-            return [statistic_id(account, key) for key in keys]
+    for oura_entry in oura_accounts(hass):
+        account = oura_entry.unique_id or oura_entry.entry_id
+        return [statistic_id(account, key) for key in keys]
     if not recorder_running(hass):
         return None
     wanted = {statistic_id(EXPORT_ACCOUNT, key) for key in keys}

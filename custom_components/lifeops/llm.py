@@ -18,7 +18,7 @@ from homeassistant.helpers import intent, llm
 from .compat import tool_annotations, tool_result
 from .const import DOMAIN
 from .core.voice import INTENTS, Question
-from .data import is_oura_entry
+from .entry_kind import loaded_sites
 from .intent import DESCRIPTIONS
 from .voice import async_answer
 
@@ -101,9 +101,7 @@ def async_get_tools(
     """
     from homeassistant.components.llm import LLMTools  # 2026.x only
 
-    if api_id != llm.LLM_API_ASSIST or not any(
-        not is_oura_entry(entry) for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-    ):
+    if api_id != llm.LLM_API_ASSIST or not loaded_sites(hass):
         return None
     questions = {name: question for question, name in INTENTS.items()}
     tools: list[llm.Tool] = [

@@ -7,8 +7,7 @@ from typing import Any
 from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
-from .const import DOMAIN
-from .data import is_oura_entry
+from .entry_kind import loaded_sites
 from .sync_manager import SyncManager
 
 
@@ -23,11 +22,7 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
 
     With several sites in one Home Assistant, each value names its site.
     """
-    sites = [
-        entry
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if not is_oura_entry(entry)
-    ]
+    sites = loaded_sites(hass)
     values: dict[str, list[str]] = {
         "long_term_store": [],
         "connected": [],

@@ -26,7 +26,8 @@ from .const import DOMAIN, LOGGER
 from .core import voice
 from .core.agents import Agent
 from .core.voice import Answer, Phrasebook, Question
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import loaded_sites, oura_accounts
 
 SENTENCES = Path(__file__).parent / "sentences"
 FALLBACK_LANGUAGE = "en"
@@ -82,14 +83,7 @@ async def async_language_file(hass: HomeAssistant, language: str | None) -> dict
 
 def site_entry(hass: HomeAssistant) -> LifeOpsConfigEntry | None:
     """The site that answers: the loaded one (the first, with several)."""
-    return next(
-        (
-            entry
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-            if not is_oura_entry(entry)
-        ),
-        None,
-    )
+    return next(iter(loaded_sites(hass)), None)
 
 
 def _usable(state: State | None) -> State | None:
@@ -124,11 +118,7 @@ class Figures:
 
     def oura_entity(self, key: str, account_of: str | None = None) -> str | None:
         """An Oura account's sensor: the account of `account_of` when that is one, else any."""
-        entries = [
-            entry
-            for entry in self.hass.config_entries.async_loaded_entries(DOMAIN)
-            if is_oura_entry(entry)
-        ]
+        entries = oura_accounts(self.hass, loaded=True)
         if account_of is not None:
             chosen = self.registry.async_get(account_of)
             entries = [e for e in entries if chosen and chosen.config_entry_id == e.entry_id]

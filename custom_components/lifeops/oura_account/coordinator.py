@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import ClientError
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
@@ -26,7 +27,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
-from ..data import OuraConfigEntry
 from ..oura import (
     DAILY_ACTIVITY,
     DAILY_CARDIOVASCULAR_AGE,
@@ -280,6 +280,10 @@ class _Fetch:
         except OuraError as err:
             self.failed[collection.name] = err
         return []
+
+
+# An Oura account's entry holds its coordinator.
+type OuraConfigEntry = ConfigEntry[OuraCoordinator]
 
 
 class OuraCoordinator(DataUpdateCoordinator[OuraData]):

@@ -25,15 +25,15 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..const import DOMAIN
-from ..data import OuraConfigEntry
 from ..oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
-from .coordinator import OuraCoordinator, OuraData
+from .coordinator import OuraConfigEntry, OuraCoordinator, OuraData
 
 BEATS_PER_MINUTE = "bpm"
 VO2_MAX_UNIT = "mL/(kg·min)"
@@ -426,8 +426,10 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
 )
 
 
-async def async_setup_oura_entry(
-    entry: OuraConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: OuraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an Oura account's sensors."""
     coordinator = entry.runtime_data

@@ -13,15 +13,16 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 import voluptuous as vol
 
 from ..actions import ATTR_CONFIG_ENTRY_ID, async_register_action
 from ..const import DOMAIN
-from ..data import is_oura_entry
+from ..entry_kind import is_oura_entry, oura_accounts
 from ..oura.export import OuraExportError, read_export
+from .coordinator import OuraConfigEntry
 from .statistics import OuraHistory, history_summary, recorder_running, statistic_id
 
 SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
@@ -61,16 +62,14 @@ def _account(hass: HomeAssistant, entry_id: str | None) -> str:
             raise _error("oura_entry_not_found", entry_id=entry_id)
         return _account_of(entry)
     accounts = [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if is_oura_entry(entry) and entry.state is not ConfigEntryState.NOT_LOADED
+        entry for entry in oura_accounts(hass) if entry.state is not ConfigEntryState.NOT_LOADED
     ]
     if len(accounts) > 1:
         raise _error("oura_entry_required")
     return _account_of(accounts[0]) if accounts else EXPORT_ACCOUNT
 
 
-def _account_of(entry: ConfigEntry[Any]) -> str:
+def _account_of(entry: OuraConfigEntry) -> str:
     return entry.unique_id or entry.entry_id
 
 

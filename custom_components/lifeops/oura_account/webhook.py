@@ -28,7 +28,6 @@ from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
-from ..data import OuraConfigEntry
 from ..oura import OuraError
 from ..oura.webhooks import (
     DATA_TYPES,
@@ -39,7 +38,7 @@ from ..oura.webhooks import (
     parse_notice,
 )
 from ..store import OuraStore
-from .coordinator import PUSHED_INTERVAL, OuraCoordinator
+from .coordinator import PUSHED_INTERVAL, OuraConfigEntry, OuraCoordinator
 from .endpoints import OURA
 
 CHECK_EVERY = timedelta(hours=12)
