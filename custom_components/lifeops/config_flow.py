@@ -7,9 +7,9 @@ sign-in in `oura_account/flow.py`, and each kind's options flow in its own modul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     SelectSelector,
@@ -33,6 +33,9 @@ from .oura_account.flow import OuraAccountFlow, OuraOptionsFlow
 from .site_options_flow import LifeOpsOptionsFlow
 from .sync_flow import async_step_reauth_sync
 from .sync_manager import SYNC_URL, sync_options
+
+if TYPE_CHECKING:
+    from .entry_kind import AnyLifeOpsEntry
 
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]
 
@@ -97,12 +100,6 @@ class LifeOpsConfigFlow(OuraAccountFlow, domain=DOMAIN):
     MINOR_VERSION = 1
     _addon: AddonSettings | None = None
     _addon_name: str = ""
-
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: ConfigEntry[Any]) -> bool:
-        """Sites have targets to configure, Oura accounts how much history to import."""
-        return True
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask what to add: this installation's site, or an Oura account."""
@@ -245,7 +242,7 @@ class LifeOpsConfigFlow(OuraAccountFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+    def async_get_options_flow(config_entry: AnyLifeOpsEntry) -> OptionsFlow:
         """Return the flow that edits a site's targets or an Oura account's history."""
         if is_oura_entry(config_entry):
             return OuraOptionsFlow()
