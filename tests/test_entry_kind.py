@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_KIND, CONF_NODE_ID, CONF_SITE, DOMAIN, KIND_OURA
@@ -54,3 +56,18 @@ async def test_loaded_sites_and_oura_accounts(hass: HomeAssistant) -> None:
     oura.mock_state(hass, ConfigEntryState.SETUP_RETRY)
     assert oura_accounts(hass) == [oura]
     assert oura_accounts(hass, loaded=True) == []
+
+
+async def test_a_site_action_refuses_an_oura_account(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The action's entry picker lists every LifeOps entry (Home Assistant's config entry
+    selector filters by integration only), so a site action refuses an Oura account by name."""
+    oura = _oura()
+    oura.add_to_hass(hass)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "start_work", {"config_entry_id": oura.entry_id}, blocking=True
+        )
+    assert err.value.translation_key == "entry_not_found"
+    assert not init_integration.runtime_data.work.tracker.is_working()
