@@ -27,6 +27,7 @@ from .core.agents import Agent
 from .data import LifeOpsConfigEntry
 from .entity import HUB
 from .entry_kind import loaded_sites, oura_accounts
+from .oura_account.coordinator import account_id
 from .oura_account.services import EXPORT_ACCOUNT
 from .oura_account.statistics import recorder_running, statistic_id
 from .texts import async_texts
@@ -104,7 +105,7 @@ def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str |
     }
     oura: dict[str, str | None] = dict.fromkeys(_OURA_KEYS)
     for oura_entry in oura_accounts(hass):
-        account = oura_entry.unique_id or oura_entry.entry_id
+        account = account_id(oura_entry)
         for role, key in _OURA_KEYS.items():
             oura[role] = oura[role] or by_unique_id.get(f"oura_{account}_{key}")
         break
@@ -128,7 +129,7 @@ async def _trend(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str] | 
         return None
     keys = ("sleep_score", "readiness_score")
     for oura_entry in oura_accounts(hass):
-        account = oura_entry.unique_id or oura_entry.entry_id
+        account = account_id(oura_entry)
         return [statistic_id(account, key) for key in keys]
     if not recorder_running(hass):
         return None

@@ -28,6 +28,7 @@ from .core.agents import Agent
 from .core.voice import Answer, Phrasebook, Question
 from .data import LifeOpsConfigEntry
 from .entry_kind import loaded_sites, oura_accounts
+from .oura_account.coordinator import account_id
 
 SENTENCES = Path(__file__).parent / "sentences"
 FALLBACK_LANGUAGE = "en"
@@ -123,7 +124,7 @@ class Figures:
             chosen = self.registry.async_get(account_of)
             entries = [e for e in entries if chosen and chosen.config_entry_id == e.entry_id]
         for entry in entries:
-            account = entry.unique_id or entry.entry_id
+            account = account_id(entry)
             unique_id = f"oura_{account}_{key}"
             if entity_id := self.registry.async_get_entity_id("sensor", DOMAIN, unique_id):
                 return entity_id

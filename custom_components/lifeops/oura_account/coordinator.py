@@ -181,6 +181,11 @@ def _tonight(sleep_time: SleepTime | None, now: datetime) -> tuple[datetime, dat
     return start, end
 
 
+def account_id(entry: OuraConfigEntry) -> str:
+    """The account's id (Oura's, the entry's unique id): in its devices, sensors and history."""
+    return entry.unique_id or entry.entry_id
+
+
 def auth_issue_id(entry: OuraConfigEntry) -> str:
     """The repair issue raised while an account's sign-in is refused."""
     return f"oura_signed_out_{entry.entry_id}"
@@ -307,7 +312,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             base_url=OURA.api,
             offload=self._async_offload,
         )
-        self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
+        self.history = OuraHistory(hass, account_id(entry))
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
         self._reconciling = False

@@ -33,7 +33,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..const import DOMAIN
 from ..oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
-from .coordinator import OuraConfigEntry, OuraCoordinator, OuraData
+from .coordinator import OuraConfigEntry, OuraCoordinator, OuraData, account_id
 
 BEATS_PER_MINUTE = "bpm"
 VO2_MAX_UNIT = "mL/(kg·min)"
@@ -446,7 +446,7 @@ class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
         """Name the sensor after its description and attach it to the account's device."""
         super().__init__(coordinator)
         self.entity_description = description
-        account = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
+        account = account_id(coordinator.config_entry)
         self._attr_unique_id = f"oura_{account}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, f"oura_{account}")},

@@ -22,7 +22,7 @@ from ..actions import ATTR_CONFIG_ENTRY_ID, async_register_action
 from ..const import DOMAIN
 from ..entry_kind import is_oura_entry, oura_accounts
 from ..oura.export import OuraExportError, read_export
-from .coordinator import OuraConfigEntry
+from .coordinator import account_id
 from .statistics import OuraHistory, history_summary, recorder_running, statistic_id
 
 SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
@@ -60,17 +60,13 @@ def _account(hass: HomeAssistant, entry_id: str | None) -> str:
         entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or not is_oura_entry(entry):
             raise _error("oura_entry_not_found", entry_id=entry_id)
-        return _account_of(entry)
+        return account_id(entry)
     accounts = [
         entry for entry in oura_accounts(hass) if entry.state is not ConfigEntryState.NOT_LOADED
     ]
     if len(accounts) > 1:
         raise _error("oura_entry_required")
-    return _account_of(accounts[0]) if accounts else EXPORT_ACCOUNT
-
-
-def _account_of(entry: OuraConfigEntry) -> str:
-    return entry.unique_id or entry.entry_id
+    return account_id(accounts[0]) if accounts else EXPORT_ACCOUNT
 
 
 async def _async_import(hass: HomeAssistant, data: dict[str, Any]) -> ServiceResponse:
