@@ -71,7 +71,7 @@ from pytest_homeassistant_custom_component.common import async_test_home_assista
 
 from custom_components.lifeops.oura import OuraClient  # noqa: E402
 from custom_components.lifeops.oura.history import build_series  # noqa: E402
-from custom_components.lifeops.oura_statistics import (  # noqa: E402
+from custom_components.lifeops.oura_account.statistics import (  # noqa: E402
     OuraHistory,
     async_fetch_documents,
     async_metric_names,

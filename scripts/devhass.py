@@ -149,7 +149,7 @@ DEMO_OURA_DAYS = 120
 # which takes any, signed in through LifeOps' real config flow.
 DEMO_OURA_CREDENTIALS = {"client_id": "lifeops-demo", "client_secret": "lifeops-demo-secret"}
 # What the integration reads, once at startup, to reach the stand-in instead of Oura (development
-# only; custom_components/lifeops/oura_endpoints.py).
+# only; custom_components/lifeops/oura_account/endpoints.py).
 DEV_OURA_URL_ENV = "LIFEOPS_DEV_OURA_URL"
 # Home Assistant builds an OAuth redirect URI from the address the frontend is served on.
 FRONTEND_BASE_HEADER = "HA-Frontend-Base"

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.lifeops import privacy, services
 from custom_components.lifeops.const import DOMAIN
-from custom_components.lifeops.oura_services import SERVICE_IMPORT_OURA_EXPORT
+from custom_components.lifeops.oura_account.services import SERVICE_IMPORT_OURA_EXPORT
 
 # Midday where the harness lives (US/Pacific): no quiet hours hold a notification back.
 pytestmark = pytest.mark.freeze_time("2026-11-25T20:00:00+00:00")

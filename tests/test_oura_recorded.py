@@ -27,9 +27,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.lifeops import oura_statistics
 from custom_components.lifeops.const import CONF_HISTORY_DAYS, CONF_KIND, DOMAIN, KIND_OURA
-from custom_components.lifeops.oura_statistics import statistic_id
+from custom_components.lifeops.oura_account import statistics as oura_statistics
+from custom_components.lifeops.oura_account.statistics import statistic_id
 from tests.oura_recorded import RecordedOura, account_id, recorded_documents
 
 ZONE = "Europe/Berlin"  # where the recorded account lived (+01:00/+02:00)

@@ -11,7 +11,11 @@ from yarl import URL
 
 from custom_components.lifeops.const import OURA_AUTHORIZE_URL, OURA_TOKEN_URL
 from custom_components.lifeops.oura import DEFAULT_BASE_URL
-from custom_components.lifeops.oura_endpoints import DEV_OURA_URL_ENV, OURA_CLOUD, oura_endpoints
+from custom_components.lifeops.oura_account.endpoints import (
+    DEV_OURA_URL_ENV,
+    OURA_CLOUD,
+    oura_endpoints,
+)
 
 TODAY = date(2026, 12, 3)
 

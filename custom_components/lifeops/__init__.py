@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    issue_registry as ir,
-)
-from homeassistant.helpers.config_entry_oauth2_flow import (
-    OAuth2Session,
-    async_get_config_entry_implementation,
-)
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from . import oura_account
 from .agents.base import AgentController
 from .agents.fitness import FitnessController
 from .agents.gamification import STORE_KEY as GAMIFICATION_KEY, GamificationController
@@ -27,11 +18,12 @@ from .agents.scenes import ScenesController
 from .agents.screen_time import ScreenTimeController
 from .agents.sleep import SleepController
 from .agents.work import WorkController
-from .const import CONF_HISTORY_DAYS, CONF_NODE_ID, CONF_SITE, DOMAIN, OURA_PLATFORMS, PLATFORMS
+from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, PLATFORMS
 from .core.settings import Settings
 from .dashboard import async_offer_dashboard, async_withdraw_dashboard
-from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .entity import device_info
+from .entry_kind import is_oura_entry
 from .intent import async_setup_sentences
 from .llm import async_setup_llm_api
 from .long_term_store import (
@@ -40,16 +32,16 @@ from .long_term_store import (
     buffer_path,
     remove_buffer,
 )
-from .oura_coordinator import OuraCoordinator, auth_issue_id
-from .oura_services import async_setup_oura_services
-from .oura_statistics import DEFAULT_HISTORY_DAYS
-from .oura_webhook import OuraWebhooks, async_remove_subscriptions
+from .oura_account.services import async_setup_oura_services
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
-from .store import LifeOpsStore, OuraStore
+from .store import LifeOpsStore
 from .sync_manager import async_setup_sync, queue_path, remove_queue
 from .texts import async_load as async_load_texts
 from .websocket_api import async_setup_websocket_api
+
+if TYPE_CHECKING:
+    from .entry_kind import AnyLifeOpsEntry
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 ENABLED_KEY = "enabled"
@@ -78,41 +70,11 @@ def _read_settings(entry: LifeOpsConfigEntry) -> Settings:
         ) from err
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
-    """Set up a site or an Oura account from its config entry."""
+async def async_setup_entry(hass: HomeAssistant, entry: AnyLifeOpsEntry) -> bool:
+    """Set up a site, or hand an Oura account to its package."""
     if is_oura_entry(entry):
-        return await _async_setup_oura(hass, entry)
+        return await oura_account.async_setup_entry(hass, entry)
     return await _async_setup_site(hass, entry)
-
-
-async def _async_setup_oura(hass: HomeAssistant, entry: OuraConfigEntry) -> bool:
-    """Sign in to Oura with the entry's OAuth2 token and poll the account."""
-    implementation = await async_get_config_entry_implementation(hass, entry)
-    coordinator = OuraCoordinator(hass, entry, OAuth2Session(hass, entry, implementation))
-    await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
-    await hass.config_entries.async_forward_entry_setups(entry, OURA_PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_oura_entry_updated))
-    # Months of history and webhook subscriptions take a while: neither holds up the setup.
-    entry.async_create_background_task(
-        hass,
-        coordinator.async_backfill(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
-        "lifeops Oura history",
-    )
-    webhooks = OuraWebhooks(hass, entry, coordinator, implementation)
-    entry.async_create_background_task(hass, webhooks.async_start(), "lifeops Oura webhooks")
-    return True
-
-
-async def _async_oura_entry_updated(hass: HomeAssistant, entry: OuraConfigEntry) -> None:
-    """Reload for new options, or for a new sign-in after Oura refused the old one.
-
-    A token refreshed on the way (also an entry update) changes nothing.
-    """
-    coordinator = entry.runtime_data
-    signed_out = isinstance(coordinator.last_exception, ConfigEntryAuthFailed)
-    if signed_out or dict(entry.options) != coordinator.options:
-        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> bool:
@@ -169,11 +131,10 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
+async def async_unload_entry(hass: HomeAssistant, entry: AnyLifeOpsEntry) -> bool:
     """Unload a site (saving the agents' state first) or an Oura account."""
     if is_oura_entry(entry):
-        await entry.runtime_data.store.async_save()
-        return await hass.config_entries.async_unload_platforms(entry, OURA_PLATFORMS)
+        return await oura_account.async_unload_entry(hass, entry)
     return await _async_unload_site(hass, entry)
 
 
@@ -187,16 +148,10 @@ async def _async_unload_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> 
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_remove_entry(hass: HomeAssistant, entry: AnyLifeOpsEntry) -> None:
     """Delete what an entry stored: a site's state, buffer and sync queue; Oura's subscriptions."""
     if is_oura_entry(entry):
-        ir.async_delete_issue(hass, DOMAIN, auth_issue_id(entry))
-        store = OuraStore(hass, entry.entry_id)
-        await store.async_load()
-        with contextlib.suppress(ValueError):  # no implementation: nothing was subscribed
-            implementation = await async_get_config_entry_implementation(hass, entry)
-            await async_remove_subscriptions(hass, store, implementation)
-        await store.async_remove()
+        await oura_account.async_remove_entry(hass, entry)
         return
     await LifeOpsStore(hass, entry.entry_id).async_remove()
     await hass.async_add_executor_job(remove_buffer, buffer_path(hass, entry.entry_id))

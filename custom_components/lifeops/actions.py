@@ -28,7 +28,8 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import is_oura_entry, loaded_sites
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 # The field that picks the site an action is for; every site action's schema has it.
@@ -95,15 +96,6 @@ def validate(
             raise action_error(f"invalid_field_{field}", field=field) from err
         raise action_error("invalid_data", field=field or "-") from err
     return validated
-
-
-def loaded_sites(hass: HomeAssistant) -> list[LifeOpsConfigEntry]:
-    """Every loaded site entry (never an Oura account's)."""
-    return [
-        entry
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if not is_oura_entry(entry)
-    ]
 
 
 def site_entry_for(hass: HomeAssistant, data: Mapping[str, Any]) -> LifeOpsConfigEntry:

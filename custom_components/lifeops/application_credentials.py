@@ -21,7 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import LOGGER
-from .oura_endpoints import OURA
+from .oura_account.endpoints import OURA
 
 TOKEN_URL_KEY = "token_url"  # kept in the entry's token: the endpoint that issued it
 REFUSED = (400, 401)  # what the legacy endpoint answers a newer portal's application

@@ -21,14 +21,15 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.json import json_bytes, json_fragment
 from homeassistant.helpers.translation import async_get_translations
 
-from .actions import loaded_sites
 from .const import DOMAIN, LOGGER
 from .core import dashboard
 from .core.agents import Agent
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
 from .entity import HUB
-from .oura_services import EXPORT_ACCOUNT
-from .oura_statistics import recorder_running, statistic_id
+from .entry_kind import loaded_sites, oura_accounts
+from .oura_account.coordinator import account_id
+from .oura_account.services import EXPORT_ACCOUNT
+from .oura_account.statistics import recorder_running, statistic_id
 from .texts import async_texts
 
 URL_PATH: Final = "lifeops"
@@ -99,10 +100,8 @@ def _entities(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> dict[str, str |
         for role, (agent, key) in _SITE_ENTITIES.items()
     }
     oura: dict[str, str | None] = dict.fromkeys(_OURA_KEYS)
-    for oura_entry in hass.config_entries.async_entries(DOMAIN):
-        if not is_oura_entry(oura_entry):
-            continue
-        account = oura_entry.unique_id or oura_entry.entry_id
+    for oura_entry in oura_accounts(hass):
+        account = account_id(oura_entry)
         for role, key in _OURA_KEYS.items():
             oura[role] = oura[role] or by_unique_id.get(f"oura_{account}_{key}")
         break
@@ -125,10 +124,9 @@ async def _trend(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> list[str] | 
     if settings.sleep_score_entity or settings.readiness_entity:
         return None
     keys = ("sleep_score", "readiness_score")
-    for oura_entry in hass.config_entries.async_entries(DOMAIN):
-        if is_oura_entry(oura_entry):
-            account = oura_entry.unique_id or oura_entry.entry_id
-            return [statistic_id(account, key) for key in keys]
+    for oura_entry in oura_accounts(hass):
+        account = account_id(oura_entry)
+        return [statistic_id(account, key) for key in keys]
     if not recorder_running(hass):
         return None
     wanted = {statistic_id(EXPORT_ACCOUNT, key) for key in keys}

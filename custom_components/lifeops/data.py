@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, callback
 
-from .const import CONF_KIND, KIND_OURA
 from .core.agents import Agent
 from .core.settings import Settings
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from .agents.sleep import SleepController
     from .agents.work import WorkController
     from .long_term_store import LongTermStore
-    from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
     from .sync_manager import SyncManager
 
@@ -104,11 +102,3 @@ class LifeOpsRuntimeData:
 
 
 type LifeOpsConfigEntry = ConfigEntry[LifeOpsRuntimeData]
-
-# An Oura account's entry holds its coordinator.
-type OuraConfigEntry = ConfigEntry[OuraCoordinator]
-
-
-def is_oura_entry(entry: ConfigEntry[Any]) -> bool:
-    """Whether an entry is an Oura account (and not a site)."""
-    return bool(entry.data.get(CONF_KIND) == KIND_OURA)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from .data import LifeOpsConfigEntry, OuraConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import is_oura_entry
+from .oura_account.diagnostics import coordinator_diagnostics
+
+if TYPE_CHECKING:
+    from .entry_kind import AnyLifeOpsEntry
+    from .oura_account.coordinator import OuraConfigEntry
 
 # Every key that holds a credential, now or in a later part of LifeOps (OAuth tokens, the
 # TimescaleDB password, the sync secret, webhook ids). Redacted wherever it appears.
@@ -28,7 +33,7 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: ConfigEntry[Any]
+    hass: HomeAssistant, entry: AnyLifeOpsEntry
 ) -> dict[str, Any]:
     """Return the entry's configuration, state and entities, secrets redacted."""
     if is_oura_entry(entry):
@@ -36,7 +41,7 @@ async def async_get_config_entry_diagnostics(
     return _site_diagnostics(hass, entry)
 
 
-def _entities(hass: HomeAssistant, entry: ConfigEntry[Any]) -> list[dict[str, Any]]:
+def _entities(hass: HomeAssistant, entry: AnyLifeOpsEntry) -> list[dict[str, Any]]:
     registry = er.async_get(hass)
     entities = []
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
@@ -52,7 +57,7 @@ def _entities(hass: HomeAssistant, entry: ConfigEntry[Any]) -> list[dict[str, An
     return sorted(entities, key=lambda item: item["entity_id"])
 
 
-def _entry_data(entry: ConfigEntry[Any]) -> dict[str, Any]:
+def _entry_data(entry: AnyLifeOpsEntry) -> dict[str, Any]:
     return async_redact_data(
         {
             "title": entry.title,
@@ -67,28 +72,9 @@ def _entry_data(entry: ConfigEntry[Any]) -> dict[str, Any]:
 
 def _oura_diagnostics(hass: HomeAssistant, entry: OuraConfigEntry) -> dict[str, Any]:
     """An Oura account: its entry (token and email redacted), which documents it has, entities."""
-    coordinator = entry.runtime_data
-    data = coordinator.data
     return {
         "entry": _entry_data(entry),
-        "coordinator": {
-            "last_update_success": coordinator.last_update_success,
-            "last_sync": data.last_sync.isoformat() if data else None,
-            # Collections that failed on the last poll (their sensors are unavailable).
-            "failed": sorted(data.failed) if data else [],
-            "days": {
-                name: document.day.isoformat() if document is not None else None
-                for name, document in (
-                    ("daily_sleep", data.daily_sleep if data else None),
-                    ("sleep", data.sleep if data else None),
-                    ("daily_readiness", data.readiness if data else None),
-                    ("daily_activity", data.activity if data else None),
-                    ("daily_spo2", data.spo2 if data else None),
-                    ("daily_stress", data.stress if data else None),
-                    ("sleep_time", data.sleep_time if data else None),
-                )
-            },
-        },
+        "coordinator": coordinator_diagnostics(entry.runtime_data),
         "entities": _entities(hass, entry),
     }
 

@@ -10,19 +10,17 @@ not loaded has no listeners, and may have failed for exactly what the flow fixed
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigEntryState,
-    ConfigFlow,
-    ConfigFlowResult,
-)
+from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
+
+if TYPE_CHECKING:
+    from .entry_kind import AnyLifeOpsEntry
 
 
 def async_update_entry_and_abort(
     flow: ConfigFlow,
-    entry: ConfigEntry[Any],
+    entry: AnyLifeOpsEntry,
     *,
     reason: str,
     unique_id: str | None = None,

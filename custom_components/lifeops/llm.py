@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import intent, llm
 
-from .actions import loaded_sites
 from .compat import tool_annotations, tool_result
 from .const import DOMAIN
 from .core.voice import INTENTS, Question
+from .entry_kind import loaded_sites
 from .intent import DESCRIPTIONS
 from .voice import async_answer
 

@@ -46,7 +46,8 @@ from .agents.gamification import (
 from .agents.sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
 from .agents.work import EVENT_WORK_STOPPED
 from .const import DOMAIN
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import is_oura_entry
 from .timescale import rows
 from .timescale.buffer import Row
 from .timescale.errors import InvalidQuery, StoreError

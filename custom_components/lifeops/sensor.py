@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -13,7 +13,6 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -31,11 +30,15 @@ from homeassistant.util import dt as dt_util
 from .core.agents import Agent
 from .core.fitness import Recommendation
 from .core.habits import BUILTIN_IDS, Habit
-from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
+from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
-from .oura_sensor import async_setup_oura_entry
+from .entry_kind import is_oura_entry
+from .oura_account import sensor as oura_sensor
 from .sync_sensor import async_setup_sync_sensors
 from .texts import achievement_name
+
+if TYPE_CHECKING:
+    from .entry_kind import AnyLifeOpsEntry
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.
 PARALLEL_UPDATES = 0
@@ -259,12 +262,12 @@ SITE_SENSOR = SensorEntityDescription(
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: AnyLifeOpsEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add an Oura account's sensors, or a site's hub and agent sensors."""
+    """Add a site's hub and agent sensors, or hand an Oura account to its package."""
     if is_oura_entry(entry):
-        await async_setup_oura_entry(entry, async_add_entities)
+        await oura_sensor.async_setup_entry(hass, entry, async_add_entities)
         return
     async_add_entities(
         [

@@ -7,7 +7,7 @@ from typing import Any
 from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
-from .actions import loaded_sites
+from .entry_kind import loaded_sites
 from .sync_manager import SyncManager
 
 

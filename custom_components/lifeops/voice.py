@@ -22,12 +22,14 @@ from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import DurationConverter
 from homeassistant.util.yaml import load_yaml_dict
 
-from .actions import ATTR_CONFIG_ENTRY_ID, loaded_sites
+from .actions import ATTR_CONFIG_ENTRY_ID
 from .const import DOMAIN, LOGGER
 from .core import voice
 from .core.agents import Agent
 from .core.voice import Answer, Phrasebook, Question
-from .data import LifeOpsConfigEntry, is_oura_entry
+from .data import LifeOpsConfigEntry
+from .entry_kind import loaded_sites, oura_accounts
+from .oura_account.coordinator import account_id
 
 SENTENCES = Path(__file__).parent / "sentences"
 FALLBACK_LANGUAGE = "en"
@@ -118,16 +120,12 @@ class SiteReader:
 
     def oura_entity(self, key: str, account_of: str | None = None) -> str | None:
         """An Oura account's sensor: the account of `account_of` when that is one, else any."""
-        entries = [
-            entry
-            for entry in self.hass.config_entries.async_loaded_entries(DOMAIN)
-            if is_oura_entry(entry)
-        ]
+        entries = oura_accounts(self.hass, loaded=True)
         if account_of is not None:
             chosen = self.registry.async_get(account_of)
             entries = [e for e in entries if chosen and chosen.config_entry_id == e.entry_id]
         for entry in entries:
-            account = entry.unique_id or entry.entry_id
+            account = account_id(entry)
             unique_id = f"oura_{account}_{key}"
             if entity_id := self.registry.async_get_entity_id("sensor", DOMAIN, unique_id):
                 return entity_id

@@ -2,9 +2,9 @@
 
 `OuraClient` reads the person's sleep, readiness, activity, heart rate, blood oxygen, stress,
 workouts, recommended bedtime, resilience, VO2 max, cardiovascular age, sessions, tags, rest
-mode, the ring's battery and configuration, and profile; `models` and `more_documents` hold the
-documents it returns and `exceptions` the errors it raises. The Home Assistant layer wires it to
-OAuth2 and a coordinator.
+mode, the ring's battery and configuration, and profile; `models`, `sleep_documents` and
+`more_documents` hold the documents it returns (read through `fields`) and `exceptions` the errors
+it raises. The Home Assistant layer (`oura_account/`) wires it to OAuth2 and a coordinator.
 """
 
 from .client import (
@@ -46,8 +46,6 @@ from .exceptions import (
 from .models import (
     ActivityContributors,
     DailyActivity,
-    DailyReadiness,
-    DailySleep,
     DailySpO2,
     DailyStress,
     DailyStressSummary,
@@ -55,16 +53,7 @@ from .models import (
     HeartRateSource,
     Page,
     PersonalInfo,
-    ReadinessContributors,
     Sample,
-    SleepContributors,
-    SleepPeriod,
-    SleepReadiness,
-    SleepTime,
-    SleepTimeRecommendation,
-    SleepTimeStatus,
-    SleepTimeWindow,
-    SleepType,
     SpO2Percentage,
     Workout,
     WorkoutIntensity,
@@ -82,6 +71,19 @@ from .more_documents import (
     SessionType,
     Tag,
     VO2Max,
+)
+from .sleep_documents import (
+    DailyReadiness,
+    DailySleep,
+    ReadinessContributors,
+    SleepContributors,
+    SleepPeriod,
+    SleepReadiness,
+    SleepTime,
+    SleepTimeRecommendation,
+    SleepTimeStatus,
+    SleepTimeWindow,
+    SleepType,
 )
 
 __all__ = [

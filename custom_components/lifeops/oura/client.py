@@ -33,19 +33,7 @@ from .exceptions import (
     OuraPayloadError,
     OuraRateLimitError,
 )
-from .models import (
-    DailyActivity,
-    DailyReadiness,
-    DailySleep,
-    DailySpO2,
-    DailyStress,
-    HeartRate,
-    Page,
-    PersonalInfo,
-    SleepPeriod,
-    SleepTime,
-    Workout,
-)
+from .models import DailyActivity, DailySpO2, DailyStress, HeartRate, Page, PersonalInfo, Workout
 from .more_documents import (
     DailyCardiovascularAge,
     DailyResilience,
@@ -56,6 +44,7 @@ from .more_documents import (
     Tag,
     VO2Max,
 )
+from .sleep_documents import DailyReadiness, DailySleep, SleepPeriod, SleepTime
 
 _LOGGER = logging.getLogger(__name__)
 

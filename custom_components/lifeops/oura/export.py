@@ -27,17 +27,9 @@ import zipfile
 
 from .exceptions import OuraError
 from .history import OuraDocuments
-from .models import (
-    DailyActivity,
-    DailyReadiness,
-    DailySleep,
-    DailySpO2,
-    DailyStress,
-    HeartRate,
-    SleepPeriod,
-    Workout,
-)
+from .models import DailyActivity, DailySpO2, DailyStress, HeartRate, Workout
 from .more_documents import DailyCardiovascularAge, VO2Max
+from .sleep_documents import DailyReadiness, DailySleep, SleepPeriod
 
 # Caps a real export fits in with room to spare: ten years of 5-minute heart rate is about a
 # million rows and 60 MB; a member's largest cell (a day's MET minutes, as JSON) a few kilobytes.

@@ -14,18 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from .models import (
-    DailyActivity,
-    DailyReadiness,
-    DailySleep,
-    DailySpO2,
-    DailyStress,
-    HeartRate,
-    SleepPeriod,
-    SleepType,
-    Workout,
-)
+from .models import DailyActivity, DailySpO2, DailyStress, HeartRate, Workout
 from .more_documents import DailyCardiovascularAge, VO2Max
+from .sleep_documents import DailyReadiness, DailySleep, SleepPeriod, SleepType
 
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Self
 
-from .models import _Fields
+from .fields import Fields
 
 
 class ResilienceLevel(StrEnum):
@@ -48,7 +48,7 @@ class ResilienceContributors:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "resilience contributors")
+        f = Fields(raw, "resilience contributors")
         return cls(
             sleep_recovery=f.number("sleep_recovery"),
             daytime_recovery=f.number("daytime_recovery"),
@@ -68,7 +68,7 @@ class DailyResilience:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "daily_resilience")
+        f = Fields(raw, "daily_resilience")
         return cls(
             id=f.required_text("id"),
             day=f.required_day("day"),
@@ -89,7 +89,7 @@ class VO2Max:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "vO2_max")
+        f = Fields(raw, "vO2_max")
         return cls(
             id=f.required_text("id"),
             day=f.required_day("day"),
@@ -110,7 +110,7 @@ class DailyCardiovascularAge:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "daily_cardiovascular_age")
+        f = Fields(raw, "daily_cardiovascular_age")
         return cls(
             id=f.required_text("id"),
             day=f.required_day("day"),
@@ -133,7 +133,7 @@ class Session:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "session")
+        f = Fields(raw, "session")
         return cls(
             id=f.required_text("id"),
             day=f.required_day("day"),
@@ -160,7 +160,7 @@ class Tag:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "enhanced_tag")
+        f = Fields(raw, "enhanced_tag")
         return cls(
             id=f.required_text("id"),
             start_day=f.required_day("start_day"),
@@ -196,7 +196,7 @@ class RestModePeriod:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "rest_mode_period")
+        f = Fields(raw, "rest_mode_period")
         return cls(
             id=f.required_text("id"),
             start_day=f.required_day("start_day"),
@@ -228,7 +228,7 @@ class RingBatteryLevel:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "ring_battery_level")
+        f = Fields(raw, "ring_battery_level")
         return cls(
             timestamp=f.required_moment("timestamp"),
             level=f.required_whole("level"),
@@ -252,7 +252,7 @@ class RingConfiguration:
     @classmethod
     def from_dict(cls, raw: object) -> Self:
         """Build from Oura's JSON object."""
-        f = _Fields(raw, "ring_configuration")
+        f = Fields(raw, "ring_configuration")
         return cls(
             id=f.required_text("id"),
             hardware_type=f.text("hardware_type"),

@@ -29,10 +29,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import translation
 from homeassistant.util import dt as dt_util, slugify
 
-from .compat import statistic_metadata
-from .const import DOMAIN, LOGGER
-from .oura import DAILY_CARDIOVASCULAR_AGE, VO2_MAX, Collection, OuraClient, OuraError
-from .oura.history import (
+from ..compat import statistic_metadata
+from ..const import DOMAIN, LOGGER
+from ..oura import DAILY_CARDIOVASCULAR_AGE, VO2_MAX, Collection, OuraClient, OuraError
+from ..oura.history import (
     HEART_RATE,
     METRICS,
     OuraDocuments,

@@ -15,8 +15,8 @@ from typing import Final
 
 from yarl import URL
 
-from .const import OURA_AUTHORIZE_URL, OURA_NEW_PORTAL_TOKEN_URL, OURA_TOKEN_URL
-from .oura import DEFAULT_BASE_URL
+from ..const import OURA_AUTHORIZE_URL, OURA_NEW_PORTAL_TOKEN_URL, OURA_TOKEN_URL
+from ..oura import DEFAULT_BASE_URL
 
 DEV_OURA_URL_ENV: Final = "LIFEOPS_DEV_OURA_URL"
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -27,10 +27,9 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
-from .data import OuraConfigEntry
-from .oura import OuraError
-from .oura.webhooks import (
+from ..const import DOMAIN, LOGGER
+from ..oura import OuraError
+from ..oura.webhooks import (
     DATA_TYPES,
     EVENT_TYPES,
     SIGNATURE_HEADER,
@@ -38,9 +37,9 @@ from .oura.webhooks import (
     OuraWebhookClient,
     parse_notice,
 )
-from .oura_coordinator import PUSHED_INTERVAL, OuraCoordinator
-from .oura_endpoints import OURA
-from .store import OuraStore
+from ..store import OuraStore
+from .coordinator import PUSHED_INTERVAL, OuraConfigEntry, OuraCoordinator
+from .endpoints import OURA
 
 CHECK_EVERY = timedelta(hours=12)
 RENEW_BEFORE = timedelta(days=3)

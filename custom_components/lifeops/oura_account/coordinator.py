@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import ClientError
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
@@ -25,9 +26,8 @@ from homeassistant.helpers.config_entry_oauth2_flow import OAuth2Session
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
-from .data import OuraConfigEntry
-from .oura import (
+from ..const import DOMAIN, LOGGER
+from ..oura import (
     DAILY_ACTIVITY,
     DAILY_CARDIOVASCULAR_AGE,
     DAILY_READINESS,
@@ -68,10 +68,10 @@ from .oura import (
     VO2Max,
     Workout,
 )
-from .oura.history import OuraDocuments, main_sleep_by_day
-from .oura_endpoints import OURA
-from .oura_statistics import OuraHistory, recorder_running
-from .store import OuraStore
+from ..oura.history import OuraDocuments, main_sleep_by_day
+from ..store import OuraStore
+from .endpoints import OURA
+from .statistics import OuraHistory, recorder_running
 
 UPDATE_INTERVAL = timedelta(minutes=5)  # while the day's sleep and readiness are expected
 SETTLED_INTERVAL = timedelta(minutes=15)  # today's night is in; only activity keeps moving
@@ -181,6 +181,11 @@ def _tonight(sleep_time: SleepTime | None, now: datetime) -> tuple[datetime, dat
     return start, end
 
 
+def account_id(entry: OuraConfigEntry) -> str:
+    """The account's id (Oura's, the entry's unique id): in its devices, sensors and history."""
+    return entry.unique_id or entry.entry_id
+
+
 def auth_issue_id(entry: OuraConfigEntry) -> str:
     """The repair issue raised while an account's sign-in is refused."""
     return f"oura_signed_out_{entry.entry_id}"
@@ -282,6 +287,10 @@ class _Fetch:
         return []
 
 
+# An Oura account's entry holds its coordinator.
+type OuraConfigEntry = ConfigEntry[OuraCoordinator]
+
+
 class OuraCoordinator(DataUpdateCoordinator[OuraData]):
     """Fetches an Oura account's recent days, more often while new data is expected."""
 
@@ -303,7 +312,7 @@ class OuraCoordinator(DataUpdateCoordinator[OuraData]):
             base_url=OURA.api,
             offload=self._async_offload,
         )
-        self.history = OuraHistory(hass, entry.unique_id or entry.entry_id)
+        self.history = OuraHistory(hass, account_id(entry))
         self.store = OuraStore(hass, entry.entry_id)
         self.pushed = False  # set while webhook subscriptions are active
         self._reconciling = False

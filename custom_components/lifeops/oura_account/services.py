@@ -13,16 +13,17 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 import voluptuous as vol
 
-from .actions import ATTR_CONFIG_ENTRY_ID, async_register_action
-from .const import DOMAIN
-from .data import is_oura_entry
-from .oura.export import OuraExportError, read_export
-from .oura_statistics import OuraHistory, history_summary, recorder_running, statistic_id
+from ..actions import ATTR_CONFIG_ENTRY_ID, async_register_action
+from ..const import DOMAIN
+from ..entry_kind import is_oura_entry, oura_accounts
+from ..oura.export import OuraExportError, read_export
+from .coordinator import account_id
+from .statistics import OuraHistory, history_summary, recorder_running, statistic_id
 
 SERVICE_IMPORT_OURA_EXPORT = "import_oura_export"
 ATTR_PATH = "path"
@@ -59,19 +60,13 @@ def _account(hass: HomeAssistant, entry_id: str | None) -> str:
         entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or not is_oura_entry(entry):
             raise _error("oura_entry_not_found", entry_id=entry_id)
-        return _account_of(entry)
+        return account_id(entry)
     accounts = [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if is_oura_entry(entry) and entry.state is not ConfigEntryState.NOT_LOADED
+        entry for entry in oura_accounts(hass) if entry.state is not ConfigEntryState.NOT_LOADED
     ]
     if len(accounts) > 1:
         raise _error("oura_entry_required")
-    return _account_of(accounts[0]) if accounts else EXPORT_ACCOUNT
-
-
-def _account_of(entry: ConfigEntry[Any]) -> str:
-    return entry.unique_id or entry.entry_id
+    return account_id(accounts[0]) if accounts else EXPORT_ACCOUNT
 
 
 async def _async_import(hass: HomeAssistant, data: dict[str, Any]) -> ServiceResponse:

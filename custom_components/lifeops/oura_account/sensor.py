@@ -25,15 +25,15 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
-from .data import OuraConfigEntry
-from .oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
-from .oura_coordinator import OuraCoordinator, OuraData
+from ..const import DOMAIN
+from ..oura import ResilienceLevel, SleepTimeRecommendation, SleepTimeStatus
+from .coordinator import OuraConfigEntry, OuraCoordinator, OuraData, account_id
 
 BEATS_PER_MINUTE = "bpm"
 VO2_MAX_UNIT = "mL/(kg·min)"
@@ -426,8 +426,10 @@ OURA_SENSORS: tuple[OuraSensorDescription, ...] = (
 )
 
 
-async def async_setup_oura_entry(
-    entry: OuraConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: OuraConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an Oura account's sensors."""
     coordinator = entry.runtime_data
@@ -444,7 +446,7 @@ class OuraSensor(CoordinatorEntity[OuraCoordinator], SensorEntity):
         """Name the sensor after its description and attach it to the account's device."""
         super().__init__(coordinator)
         self.entity_description = description
-        account = coordinator.config_entry.unique_id or coordinator.config_entry.entry_id
+        account = account_id(coordinator.config_entry)
         self._attr_unique_id = f"oura_{account}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, f"oura_{account}")},
