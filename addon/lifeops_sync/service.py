@@ -318,6 +318,7 @@ class Node:
         # The origin check's refusals since the start (see origin.py), for the status page.
         self.refused_parts = 0
         self.refused_entries = 0
+        self.backdated_entries = 0  # of refused_entries, those refused by the stamp floor
         self.key_conflicts: set[str] = set()
         self.last_refusal: str | None = None
 
@@ -450,6 +451,18 @@ class Node:
 
     def note_origin_check(self, peer: str, applied: Applied, conflicts: list[str]) -> None:
         """Count what the origin check refused in a batch from ``peer``; one warning a batch."""
+        if applied.backdated:
+            # Entries stamped below what their origin already wrote (stamps.py): refused like
+            # the parts that fail the check, with the reasons said the same way.
+            self.backdated_entries += applied.backdated_entries
+            self.refused_entries += applied.backdated_entries
+            self.last_refusal = f"from {peer}: " + "; ".join(applied.backdated[:3])
+            _LOGGER.warning(
+                "stamp check: %d entries from %s refused: %s",
+                applied.backdated_entries,
+                peer,
+                "; ".join(applied.backdated[:3]),
+            )
         if not applied.refused and not conflicts:
             return
         self.refused_parts += len(applied.refused)
@@ -529,6 +542,7 @@ class Node:
                 "public_key": encode_key(self.site_key.public),
                 "refused_parts": self.refused_parts,
                 "refused_entries": self.refused_entries,
+                "backdated_entries": self.backdated_entries,
                 "key_conflicts": sorted(self.key_conflicts),
                 "last_refusal": self.last_refusal,
             },

@@ -119,6 +119,7 @@ class SignedLog:
             signed.save_groups(self._db, me, [group])
             previous = group.link
         self._db.execute("DELETE FROM watermarks WHERE origin <> ?", (me,))
+        self._db.execute("DELETE FROM stamps WHERE origin <> ?", (me,))
         self._db.execute("DELETE FROM known")
         self._set_meta("schema", str(SCHEMA_VERSION))
 

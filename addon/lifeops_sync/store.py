@@ -34,10 +34,10 @@ import sqlite3
 import time
 from typing import Any
 
-from . import origin as signed
+from . import origin as signed, stamps
 from .crdt import Entry, Json, Kind, Part, epoch_of, site_of, visible_state
 from .epochs import RESTORED_COPY, Epochs, mark_copy
-from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
+from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, pack, wall_ms
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .signedlog import SCHEMA_VERSION, SignedLog
 from .wire import MAX_SEQ
@@ -158,7 +158,8 @@ class Applied:
 
     ``ahead``: entries refused for a stamp later than the sender's clock explains (they come
     again, and are taken once our clock has caught up with them); ``restored``: this site found
-    it was restored from a backup and started a new epoch.
+    it was restored from a backup and started a new epoch; ``backdated``: entries refused for a
+    stamp below what their origin already wrote (:mod:`lifeops_sync.stamps`), a reason a part.
     """
 
     entries: int
@@ -168,6 +169,27 @@ class Applied:
     restored: bool = False
     refused: tuple[str, ...] = ()  # why each part refused by the origin check was refused
     refused_entries: int = 0
+    backdated: tuple[str, ...] = ()  # why entries were refused by the stamp floor, by part
+    backdated_entries: int = 0
+
+
+def _vouched(
+    part: Part,
+    sender: str | None,
+    sender_vector: dict[str, int] | None,
+    direct: dict[str, dict[str, int]],
+) -> int:
+    """How far a part may move its origin's watermark: what the sender vouches for.
+
+    A relay cannot take us past what the origin itself said it wrote.
+    """
+    upto = part.upto
+    if sender_vector is not None:
+        upto = min(upto, sender_vector.get(part.origin, 0))
+        site = site_of(part.origin)
+        if site != sender and part.origin in direct.get(site, {}):
+            upto = min(upto, direct[site][part.origin])
+    return upto
 
 
 class SeqExhaustedError(RuntimeError):
@@ -210,6 +232,7 @@ class Store(SignedLog, Epochs):
         self._index: dict[str, int] = {}
         self._db.executescript(_SCHEMA)
         self._db.executescript(signed.SCHEMA)
+        self._db.executescript(stamps.SCHEMA)
         self.site_key = site_key
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
@@ -235,6 +258,9 @@ class Store(SignedLog, Epochs):
                 # origin's are the peers' to send back.
                 self._db.execute("DELETE FROM meta WHERE k = ?", (RESTORED_COPY,))
                 self._new_epoch(self._watermarks().get(self._self_idx, 0))
+            if self._meta(stamps.FILLED) is None:
+                stamps.fill(self._db, self._watermarks(), self._self_idx)
+                self._set_meta(stamps.FILLED, "1")
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
@@ -453,7 +479,8 @@ class Store(SignedLog, Epochs):
         """
         proven, refused, refused_entries, parts = self._verify_parts(parts)
         ceiling = (self.clock.limit(peer_clock) << 16) | 0xFFFF
-        top = applied = skipped = gaps = ahead = 0
+        top = applied = skipped = gaps = ahead = backdated_entries = 0
+        backdated: list[str] = []
         restored = False
         with self._tx():
             if sender is not None and sender_vector is not None:
@@ -461,6 +488,9 @@ class Store(SignedLog, Epochs):
                 restored = self._check_restored(parts, sender_vector, tip)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
+            # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
+            highs = None if self.site_key is None else stamps.highest(self._db, self._names)
+            tolerance = pack(self.clock.max_offset_ms + DRIFT_TOLERANCE_MS)
             direct = self.known()
             current = epoch_of(self.origin)
             todo: list[Entry] = []
@@ -470,25 +500,23 @@ class Store(SignedLog, Epochs):
                     continue
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
-                upto = part.upto
-                if sender_vector is not None:
-                    upto = min(upto, sender_vector.get(part.origin, 0))  # what it vouches for
-                    site = site_of(part.origin)
-                    if site != sender and part.origin in direct.get(site, {}):
-                        # A relay cannot take us past what the origin itself said it wrote.
-                        upto = min(upto, direct[site][part.origin])
-                for entry in part.entries:
-                    if entry.seq <= mark:
-                        skipped += 1
-                    elif entry.hlc > ceiling:
-                        ahead += 1
-                        upto = min(upto, entry.seq - 1)
-                    else:
-                        todo.append(entry)
-                        top = max(top, entry.hlc)
-                moved = self._advance(origin, part.after, upto, part.entries, mark)
+                upto = _vouched(part, sender, sender_vector, direct)
+                floor = None if highs is None else stamps.floor_of(part.origin, highs, tolerance)
+                found = stamps.screen(part.entries, mark, upto, ceiling, floor)
+                todo.extend(found.take)
+                top = max(top, max((e.hlc for e in found.take), default=0))
+                skipped += found.skipped
+                ahead += found.ahead
+                if found.low:
+                    backdated_entries += len(found.low)
+                    backdated.append(found.reason(part.origin))
+                moved = self._advance(origin, part.after, found.upto, part.entries, mark)
                 if moved is not None:
                     marks[origin] = moved
+                    if found.high and highs is not None:
+                        # Only entries now below the watermark count (the others come again).
+                        stamps.raise_to(self._db, origin, found.high)
+                        highs[part.origin] = max(found.high, highs.get(part.origin, 0))
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
@@ -499,16 +527,36 @@ class Store(SignedLog, Epochs):
                 self.clock.observe(top)
                 self._set_meta("hlc", str(self.clock.last))
             if sender is not None and sender_vector is not None:
-                self._note_known(sender, sender_vector)
-                self._note_gossip(sender, gossip or {})
-                self._db.execute(
-                    "INSERT INTO peers(node, last_contact) VALUES(?, ?) "
-                    "ON CONFLICT(node) DO UPDATE SET last_contact = excluded.last_contact",
-                    (sender, now_ms),
-                )
+                self._note_sender(sender, sender_vector, gossip or {}, now_ms)
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps, ahead, restored, refused, refused_entries)
+        return Applied(
+            applied,
+            skipped,
+            gaps,
+            ahead,
+            restored,
+            refused,
+            refused_entries,
+            tuple(backdated),
+            backdated_entries,
+        )
+
+    def _note_sender(
+        self,
+        sender: str,
+        vector: dict[str, int],
+        gossip: dict[str, dict[str, int]],
+        now_ms: int | None,
+    ) -> None:
+        """What a batch's sender said it holds, what it said others hold, and when."""
+        self._note_known(sender, vector)
+        self._note_gossip(sender, gossip)
+        self._db.execute(
+            "INSERT INTO peers(node, last_contact) VALUES(?, ?) "
+            "ON CONFLICT(node) DO UPDATE SET last_contact = excluded.last_contact",
+            (sender, now_ms),
+        )
 
     def _note_known(self, node: str, vector: dict[str, int]) -> None:
         """A node's own report of what it holds: it replaces the last (it may go down)."""
