@@ -150,3 +150,21 @@ def test_unsigned_replicas_are_not_checked(tmp_path: Path) -> None:
     ]
     applied = bare.apply([Part("cabin", 0, 2, tuple(entries))])
     assert applied.entries == 2 and applied.backdated_entries == 0
+
+
+def test_a_watermark_set_back_sets_the_floor_back_so_what_comes_again_is_taken(
+    tmp_path: Path,
+) -> None:
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    home.pin_keys({"cabin": key.public})
+    entries = [Entry(Kind.ITEM, "cabin", s, pack(T0 + s), "xp", f"c{s}", "", s) for s in (1, 2, 3)]
+    home.apply([part(key, entries)])
+    assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 3)}
+    # A watermark nothing vouches for goes back (epochs.py's _doubt): the floor follows it.
+    with home._tx():
+        home._reset_watermark(home._index["cabin"], 1)
+    assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 1)}
+    previous = key.sign(entries[:1])[-1].link
+    again = home.apply([part(key, entries[1:], previous)])
+    assert again.backdated_entries == 0 and home.vector()["cabin"] == 3
