@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import stamps
 from .crdt import Part, epoch_of, site_of
 
 #: The meta key a backup copy carries (and the live replica never does).
@@ -114,10 +115,11 @@ class Epochs:
         raise NotImplementedError
 
     def _reset_watermark(self, origin: int, seq: int) -> None:
-        """Move a watermark back (a restore, or a mark nothing vouches for)."""
+        """Move a watermark back (a restore, or a mark nothing vouches for); its stamp floor too."""
         self._db.execute(
             "INSERT OR REPLACE INTO watermarks(origin, seq) VALUES(?, ?)", (origin, seq)
         )
+        stamps.reset(self._db, origin, seq)
 
     def _new_epoch(self, keep_upto: int) -> None:
         """Write under ``<node_id>~<n+1>`` from now on (inside a transaction).
@@ -133,6 +135,7 @@ class Epochs:
         moved = restamp(self._db, old, new, keep_upto)
         self._sign_epoch(old, new, keep_upto, moved)
         self._db.execute("DELETE FROM watermarks WHERE origin = ?", (new,))
+        self._db.execute("DELETE FROM stamps WHERE origin = ?", (new,))
         if moved:
             self._set_watermark(new, moved)
         self._reset_watermark(old, keep_upto)

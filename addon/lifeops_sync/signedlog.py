@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 import sqlite3
+from typing import TYPE_CHECKING
 
 from . import origin as signed
 from .crdt import Entry, Part, site_of
@@ -26,17 +27,19 @@ class SignedLog:
     node_id: str
     site_key: signed.SiteKey | None
 
-    def _log(self, origin: int, name: str, after: int, upto: int, limit: int) -> list[Entry]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the store's, and its log reader's
 
-    def _watermarks(self) -> dict[int, int]:
-        raise NotImplementedError
+        def _log(self, origin: int, name: str, after: int, upto: int, limit: int) -> list[Entry]:
+            """An origin's entries in a seq range."""
 
-    def _tx(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
+        def _watermarks(self) -> dict[int, int]:
+            """The watermarks of this node, by origin number."""
 
-    def _set_meta(self, key: str, value: str) -> None:
-        raise NotImplementedError
+        def _tx(self) -> AbstractContextManager[None]:
+            """A transaction."""
+
+        def _set_meta(self, key: str, value: str) -> None:
+            """Set a meta value."""
 
     def _verify_parts(
         self, parts: list[Part]
@@ -119,6 +122,7 @@ class SignedLog:
             signed.save_groups(self._db, me, [group])
             previous = group.link
         self._db.execute("DELETE FROM watermarks WHERE origin <> ?", (me,))
+        self._db.execute("DELETE FROM stamps WHERE origin <> ?", (me,))
         self._db.execute("DELETE FROM known")
         self._set_meta("schema", str(SCHEMA_VERSION))
 

@@ -12,11 +12,11 @@ merged all the same (merging is always safe) but the watermark waits, and entrie
 watermark are skipped (a duplicate changes nothing). All of a batch, its watermarks and what the
 sender said it has are written in one transaction.
 
-Tombstones are collected once they are *stable*: every known node has them, and this node has
-everything each of those nodes had written when it reported so; no write older than the tombstone
-can arrive after that (entries at or below a watermark are never applied again). The local
-reader of the change feed (the integration) counts too, while it reads: a tombstone waits until
-its cursor is past it, so the delete reaches it as a delete rather than vanishing unseen.
+Its other parts are mixins, one job each: reading the log (:mod:`~lifeops_sync.logread`), the
+signed log (:mod:`~lifeops_sync.signedlog`), restores (:mod:`~lifeops_sync.epochs`), what other
+nodes hold (:mod:`~lifeops_sync.peerbook`), tombstones, retention and backups
+(:mod:`~lifeops_sync.upkeep`), and reading the state (:mod:`~lifeops_sync.reading`); the tables
+and the merging SQL are in :mod:`~lifeops_sync.tables`.
 
 A Store is not thread-safe: the service drives it from one worker thread.
 """
@@ -26,107 +26,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-import hashlib
-import json
-import os
 from pathlib import Path
 import sqlite3
 import time
 from typing import Any
 
-from . import origin as signed
-from .crdt import Entry, Json, Kind, Part, epoch_of, site_of, visible_state
-from .epochs import RESTORED_COPY, Epochs, mark_copy
-from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
+from . import origin as signed, stamps
+from .crdt import Entry, Kind, Part, epoch_of, site_of
+from .epochs import RESTORED_COPY, Epochs
+from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, pack, wall_ms
+from .logread import LogReader
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
+from .peerbook import PeerBook
+from .reading import Reading
 from .signedlog import SCHEMA_VERSION, SignedLog
+from .tables import (
+    HIDE_FIELDS,
+    INSERT_ROW,
+    SCHEMA,
+    UPSERT_FIELD,
+    UPSERT_FIELD_NO_TOMBS,
+    UPSERT_ITEM,
+    UPSERT_TOMB,
+    dumps,
+)
+from .upkeep import Upkeep
 from .wire import MAX_SEQ
-
-READER_TTL_MS = 30 * 86_400_000  # a feed reader silent this long no longer holds tombstones
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS nodes(idx INTEGER PRIMARY KEY, node TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS cells(
-    coll TEXT NOT NULL, key TEXT NOT NULL, field TEXT NOT NULL, value TEXT,
-    hlc INTEGER NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY(coll, key, field)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS cells_log ON cells(origin, seq);
-CREATE INDEX IF NOT EXISTS cells_tombs ON cells(origin, seq) WHERE field = '';
-CREATE TABLE IF NOT EXISTS items(
-    coll TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-    hlc INTEGER NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY(coll, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_log ON items(origin, seq);
-CREATE TABLE IF NOT EXISTS rows(
-    origin INTEGER NOT NULL, seq INTEGER NOT NULL, series TEXT NOT NULL,
-    ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY(origin, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS watermarks(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS reader(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS known(
-    node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY(node, origin)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gossip(
-    node TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY(node, origin)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS peers(
-    node TEXT PRIMARY KEY, last_success INTEGER, last_contact INTEGER, last_inbound INTEGER
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS auth(key_id TEXT PRIMARY KEY, hwm INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS auth_nonce(
-    key_id TEXT NOT NULL, nonce TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY(key_id, nonce)
-) WITHOUT ROWID;
-"""
-
-# A field is stored unless a tombstone of its record with a greater stamp exists, and replaces the
-# current value only if its stamp is greater. Stamps are (hlc, origin node id).
-_UPSERT_FIELD = """
-INSERT INTO cells(coll, key, field, value, hlc, origin, seq)
-SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
-WHERE NOT EXISTS (
-    SELECT 1 FROM cells t WHERE t.coll = ?1 AND t.key = ?2 AND t.field = ''
-    AND (t.hlc > ?5 OR (t.hlc = ?5 AND node_gt(t.origin, ?6))))
-ON CONFLICT(coll, key, field) DO UPDATE SET
-    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
-WHERE excluded.hlc > cells.hlc
-    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
-"""
-# The same without the tombstone check, for when the replica holds no tombstone at all.
-_UPSERT_FIELD_NO_TOMBS = """
-INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
-ON CONFLICT(coll, key, field) DO UPDATE SET
-    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
-WHERE excluded.hlc > cells.hlc
-    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
-"""
-_UPSERT_TOMB = """
-INSERT INTO cells(coll, key, field, value, hlc, origin, seq) VALUES(?1, ?2, '', NULL, ?3, ?4, ?5)
-ON CONFLICT(coll, key, field) DO UPDATE SET
-    hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
-WHERE excluded.hlc > cells.hlc
-    OR (excluded.hlc = cells.hlc AND node_gt(excluded.origin, cells.origin))
-"""
-_HIDE_FIELDS = """
-DELETE FROM cells WHERE coll = ?1 AND key = ?2 AND field <> ''
-AND (hlc < ?3 OR (hlc = ?3 AND node_gt(?4, origin)))
-"""
-# Append-only items: the first (least stamp) wins.
-_UPSERT_ITEM = """
-INSERT INTO items(coll, key, value, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT(coll, key) DO UPDATE SET
-    value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq
-WHERE excluded.hlc < items.hlc
-    OR (excluded.hlc = items.hlc AND node_gt(items.origin, excluded.origin))
-"""
-_INSERT_ROW = "INSERT OR IGNORE INTO rows(origin, seq, series, ts, value) VALUES(?, ?, ?, ?, ?)"
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
-def _loads_all(texts: list[str]) -> list[Json]:
-    """Decode many JSON texts in one call (much faster than one call each)."""
-    return json.loads("[" + ",".join(texts) + "]") if texts else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +83,8 @@ class Applied:
 
     ``ahead``: entries refused for a stamp later than the sender's clock explains (they come
     again, and are taken once our clock has caught up with them); ``restored``: this site found
-    it was restored from a backup and started a new epoch.
+    it was restored from a backup and started a new epoch; ``backdated``: entries refused for a
+    stamp below what their origin already wrote (:mod:`lifeops_sync.stamps`), a reason a part.
     """
 
     entries: int
@@ -168,13 +94,34 @@ class Applied:
     restored: bool = False
     refused: tuple[str, ...] = ()  # why each part refused by the origin check was refused
     refused_entries: int = 0
+    backdated: tuple[str, ...] = ()  # why entries were refused by the stamp floor, by part
+    backdated_entries: int = 0
+
+
+def _vouched(
+    part: Part,
+    sender: str | None,
+    sender_vector: dict[str, int] | None,
+    direct: dict[str, dict[str, int]],
+) -> int:
+    """How far a part may move its origin's watermark: what the sender vouches for.
+
+    A relay cannot take us past what the origin itself said it wrote.
+    """
+    upto = part.upto
+    if sender_vector is not None:
+        upto = min(upto, sender_vector.get(part.origin, 0))
+        site = site_of(part.origin)
+        if site != sender and part.origin in direct.get(site, {}):
+            upto = min(upto, direct[site][part.origin])
+    return upto
 
 
 class SeqExhaustedError(RuntimeError):
     """An origin has used every seq (never in practice: 2^62 writes)."""
 
 
-class Store(SignedLog, Epochs):
+class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
     """A node's replica in one SQLite file."""
 
     def __init__(
@@ -208,8 +155,9 @@ class Store(SignedLog, Epochs):
         self._db.create_function("node_gt", 2, self._node_gt, deterministic=True)
         self._names: dict[int, str] = {}
         self._index: dict[str, int] = {}
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
         self._db.executescript(signed.SCHEMA)
+        self._db.executescript(stamps.SCHEMA)
         self.site_key = site_key
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
@@ -235,6 +183,9 @@ class Store(SignedLog, Epochs):
                 # origin's are the peers' to send back.
                 self._db.execute("DELETE FROM meta WHERE k = ?", (RESTORED_COPY,))
                 self._new_epoch(self._watermarks().get(self._self_idx, 0))
+            if self._meta(stamps.FILLED) is None:
+                stamps.fill(self._db, self._watermarks(), self._self_idx)
+                self._set_meta(stamps.FILLED, "1")
             last = int(self._meta("hlc") or 0)
             for table in ("cells", "items"):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
@@ -410,22 +361,22 @@ class Store(SignedLog, Epochs):
             if kind is Kind.ROW:
                 rows.append((o, e.seq, e.coll, e.ts, e.value))
             elif kind is Kind.FIELD:
-                fields.append((e.coll, e.key, e.field, _dumps(e.value), e.hlc, o, e.seq))
+                fields.append((e.coll, e.key, e.field, dumps(e.value), e.hlc, o, e.seq))
             elif kind is Kind.DELETE:
                 tombs.append((e.coll, e.key, e.hlc, o, e.seq))
             else:
-                items.append((e.coll, e.key, _dumps(e.value), e.hlc, o, e.seq))
+                items.append((e.coll, e.key, dumps(e.value), e.hlc, o, e.seq))
         db = self._db
         if tombs:
-            db.executemany(_UPSERT_TOMB, tombs)
-            db.executemany(_HIDE_FIELDS, [(c, k, h, o) for c, k, h, o, _ in tombs])
+            db.executemany(UPSERT_TOMB, tombs)
+            db.executemany(HIDE_FIELDS, [(c, k, h, o) for c, k, h, o, _ in tombs])
         if fields:
             any_tomb = db.execute("SELECT 1 FROM cells WHERE field = '' LIMIT 1").fetchone()
-            db.executemany(_UPSERT_FIELD if any_tomb else _UPSERT_FIELD_NO_TOMBS, fields)
+            db.executemany(UPSERT_FIELD if any_tomb else UPSERT_FIELD_NO_TOMBS, fields)
         if items:
-            db.executemany(_UPSERT_ITEM, items)
+            db.executemany(UPSERT_ITEM, items)
         if rows:
-            db.executemany(_INSERT_ROW, rows)
+            db.executemany(INSERT_ROW, rows)
 
     def apply(
         self,
@@ -453,7 +404,8 @@ class Store(SignedLog, Epochs):
         """
         proven, refused, refused_entries, parts = self._verify_parts(parts)
         ceiling = (self.clock.limit(peer_clock) << 16) | 0xFFFF
-        top = applied = skipped = gaps = ahead = 0
+        top = applied = skipped = gaps = ahead = backdated_entries = 0
+        backdated: list[str] = []
         restored = False
         with self._tx():
             if sender is not None and sender_vector is not None:
@@ -461,6 +413,9 @@ class Store(SignedLog, Epochs):
                 restored = self._check_restored(parts, sender_vector, tip)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
+            # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
+            highs = None if self.site_key is None else stamps.highest(self._db, self._names)
+            tolerance = pack(self.clock.max_offset_ms + DRIFT_TOLERANCE_MS)
             direct = self.known()
             current = epoch_of(self.origin)
             todo: list[Entry] = []
@@ -470,25 +425,23 @@ class Store(SignedLog, Epochs):
                     continue
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
-                upto = part.upto
-                if sender_vector is not None:
-                    upto = min(upto, sender_vector.get(part.origin, 0))  # what it vouches for
-                    site = site_of(part.origin)
-                    if site != sender and part.origin in direct.get(site, {}):
-                        # A relay cannot take us past what the origin itself said it wrote.
-                        upto = min(upto, direct[site][part.origin])
-                for entry in part.entries:
-                    if entry.seq <= mark:
-                        skipped += 1
-                    elif entry.hlc > ceiling:
-                        ahead += 1
-                        upto = min(upto, entry.seq - 1)
-                    else:
-                        todo.append(entry)
-                        top = max(top, entry.hlc)
-                moved = self._advance(origin, part.after, upto, part.entries, mark)
+                upto = _vouched(part, sender, sender_vector, direct)
+                floor = None if highs is None else stamps.floor_of(part.origin, highs, tolerance)
+                found = stamps.screen(part.entries, mark, upto, ceiling, floor)
+                todo.extend(found.take)
+                top = max(top, max((e.hlc for e in found.take), default=0))
+                skipped += found.skipped
+                ahead += found.ahead
+                if found.low:
+                    backdated_entries += len(found.low)
+                    backdated.append(found.reason(part.origin))
+                moved = self._advance(origin, part.after, found.upto, part.entries, mark)
                 if moved is not None:
                     marks[origin] = moved
+                    if found.high and highs is not None:
+                        # Only entries now below the watermark count (the others come again).
+                        stamps.raise_to(self._db, origin, found.high)
+                        highs[part.origin] = max(found.high, highs.get(part.origin, 0))
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
@@ -499,40 +452,22 @@ class Store(SignedLog, Epochs):
                 self.clock.observe(top)
                 self._set_meta("hlc", str(self.clock.last))
             if sender is not None and sender_vector is not None:
-                self._note_known(sender, sender_vector)
-                self._note_gossip(sender, gossip or {})
-                self._db.execute(
-                    "INSERT INTO peers(node, last_contact) VALUES(?, ?) "
-                    "ON CONFLICT(node) DO UPDATE SET last_contact = excluded.last_contact",
-                    (sender, now_ms),
-                )
+                self._note_sender(sender, sender_vector, gossip or {}, now_ms)
             if self._apply_delay:
                 time.sleep(self._apply_delay)
-        return Applied(applied, skipped, gaps, ahead, restored, refused, refused_entries)
-
-    def _note_known(self, node: str, vector: dict[str, int]) -> None:
-        """A node's own report of what it holds: it replaces the last (it may go down)."""
-        self._db.execute("DELETE FROM known WHERE node = ?", (node,))
-        self._db.executemany(
-            "INSERT INTO known(node, origin, seq) VALUES(?, ?, ?)",
-            [(node, origin, seq) for origin, seq in vector.items()],
+        return Applied(
+            applied,
+            skipped,
+            gaps,
+            ahead,
+            restored,
+            refused,
+            refused_entries,
+            tuple(backdated),
+            backdated_entries,
         )
 
-    def _note_gossip(self, sender: str, gossip: dict[str, dict[str, int]]) -> None:
-        """What ``sender`` says others hold: a hint for collecting tombstones, never for pushing.
-
-        Kept per node as the latest word of any sender; it never overrides a node's own report.
-        """
-        for node, vector in gossip.items():
-            if node in (self.node_id, sender):
-                continue
-            self._db.execute("DELETE FROM gossip WHERE node = ?", (node,))
-            self._db.executemany(
-                "INSERT INTO gossip(node, origin, seq) VALUES(?, ?, ?)",
-                [(node, origin, seq) for origin, seq in vector.items()],
-            )
-
-    # -- what we have, what others have -----------------------------------------------------
+    # -- what we have ----------------------------------------------------------------------
 
     def vector(self) -> dict[str, int]:
         """The watermarks of this node, by origin node id."""
@@ -542,316 +477,3 @@ class Store(SignedLog, Epochs):
         """A change-feed cursor held to what this replica has (lower after a restore)."""
         marks = self.vector()
         return {origin: min(seq, marks.get(origin, 0)) for origin, seq in cursor.items()}
-
-    def known(self, *, gossip: bool = False) -> dict[str, dict[str, int]]:
-        """What each other node said it has, the last time it said so itself.
-
-        With ``gossip``, also what others said of the nodes that never told us themselves.
-        """
-        result: dict[str, dict[str, int]] = {}
-        for node, origin, seq in self._db.execute("SELECT node, origin, seq FROM known"):
-            result.setdefault(node, {})[origin] = seq
-        if gossip:
-            relayed: dict[str, dict[str, int]] = {}
-            for node, origin, seq in self._db.execute("SELECT node, origin, seq FROM gossip"):
-                if node not in result:
-                    relayed.setdefault(node, {})[origin] = seq
-            result.update(relayed)
-        return result
-
-    def note_success(self, peer: str, now_ms: int) -> None:
-        """Record a completed exchange with ``peer``."""
-        self._db.execute(
-            "INSERT INTO peers(node, last_success, last_contact) VALUES(?, ?, ?) "
-            "ON CONFLICT(node) DO UPDATE SET "
-            "last_success = excluded.last_success, last_contact = excluded.last_contact",
-            (peer, now_ms, now_ms),
-        )
-
-    def note_inbound(self, peer: str, now_ms: int) -> None:
-        """Record an exchange ``peer`` started and we answered (it syncs with us)."""
-        self._db.execute(
-            "INSERT INTO peers(node, last_success, last_contact, last_inbound) VALUES(?, ?, ?, ?) "
-            "ON CONFLICT(node) DO UPDATE SET last_success = excluded.last_success, "
-            "last_contact = excluded.last_contact, last_inbound = excluded.last_inbound",
-            (peer, now_ms, now_ms, now_ms),
-        )
-
-    def peer_times(self) -> dict[str, tuple[int | None, int | None, int | None]]:
-        """``{peer: (last_success_ms, last_contact_ms, last_inbound_ms)}`` as stored.
-
-        Every node that exchanged with this one, whichever side called.
-        """
-        return {
-            node: (success, contact, inbound)
-            for node, success, contact, inbound in self._db.execute(
-                "SELECT node, last_success, last_contact, last_inbound FROM peers"
-            )
-        }
-
-    def pending_for(self, peer: str) -> int:
-        """How many entries this node holds that ``peer`` is not known to have."""
-        theirs = self.known().get(peer, {})
-        total = 0
-        for origin, mark in self._watermarks().items():
-            after = theirs.get(self._names[origin], 0)
-            if mark <= after:
-                continue
-            for table in ("cells", "items", "rows"):
-                (count,) = self._db.execute(
-                    f"SELECT count(*) FROM {table} WHERE origin = ? AND seq > ? AND seq <= ?",
-                    (origin, after, mark),
-                ).fetchone()
-                total += count
-        return int(total)
-
-    # -- reading the log --------------------------------------------------------------------
-
-    def changes_since(self, vector: dict[str, int], limit: int) -> tuple[list[Part], bool]:
-        """The entries a node with watermarks ``vector`` lacks, at most ``limit``; and whether more.
-
-        Each origin's part runs from the asker's watermark up to ours (never beyond: what lies
-        past a gap in our own knowledge is not ours to vouch for).
-        """
-        parts: list[Part] = []
-        budget = limit
-        more = False
-        for origin, mark in sorted(self._watermarks().items()):
-            name = self._names[origin]
-            after = max(vector.get(name, 0), 0)
-            if mark <= after:
-                continue
-            if self.site_key is not None:
-                if budget <= 0:
-                    more = True
-                    break
-                part, more = self._proven(origin, name, after, mark, budget)
-                if part is not None:
-                    parts.append(part)
-                    budget -= len(part.entries)
-                if more:
-                    break
-                continue
-            entries = self._log(origin, name, after, mark, budget + 1)
-            upto = mark
-            if len(entries) > budget:
-                upto = entries[budget].seq - 1
-                entries = entries[:budget]
-                more = True
-            if upto > after:
-                parts.append(Part(name, after, upto, tuple(entries)))
-            budget -= len(entries)
-            if more:
-                break
-        return parts, more
-
-    def _log(self, origin: int, name: str, after: int, upto: int, limit: int) -> list[Entry]:
-        db = self._db
-        args = (origin, after, upto, limit)
-        cell_rows = db.execute(
-            "SELECT seq, hlc, coll, key, field, value FROM cells "
-            "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-            args,
-        ).fetchall()
-        cell_values = _loads_all([v for *_, v in cell_rows if v is not None])
-        values = iter(cell_values)
-        cells = [
-            Entry(Kind.FIELD, name, seq, hlc, coll, key, field, next(values))
-            if field
-            else Entry(Kind.DELETE, name, seq, hlc, coll, key)
-            for seq, hlc, coll, key, field, _ in cell_rows
-        ]
-        item_rows = db.execute(
-            "SELECT seq, hlc, coll, key, value FROM items "
-            "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-            args,
-        ).fetchall()
-        item_values = _loads_all([v for *_, v in item_rows])
-        items = [
-            Entry(Kind.ITEM, name, seq, hlc, coll, key, "", value)
-            for (seq, hlc, coll, key, _), value in zip(item_rows, item_values, strict=True)
-        ]
-        rows = [
-            Entry(Kind.ROW, name, seq, 0, series, "", "", value, ts)
-            for seq, series, ts, value in db.execute(
-                "SELECT seq, series, ts, value FROM rows "
-                "WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                args,
-            )
-        ]
-        if not cells and not items:
-            return rows
-        if not items and not rows:
-            return cells
-        merged = sorted([*cells, *items, *rows], key=lambda e: e.seq)
-        return merged[:limit]
-
-    # -- tombstones, retention --------------------------------------------------------------
-
-    def note_reader(self, cursor: dict[str, int], now_ms: int) -> None:
-        """Remember where the local change-feed reader is (it asked for what follows `cursor`)."""
-        with self._tx():
-            self._db.execute("DELETE FROM reader")
-            self._db.executemany(
-                "INSERT INTO reader(origin, seq) VALUES(?, ?)", list(cursor.items())
-            )
-            self._set_meta("reader_seen", str(now_ms))
-
-    def _reader(self, now_ms: int | None) -> dict[str, int] | None:
-        """The local reader's cursor, unless it never read or stopped reading long ago."""
-        seen = self._meta("reader_seen")
-        if seen is None or (now_ms is not None and now_ms - int(seen) > READER_TTL_MS):
-            return None
-        return dict(self._db.execute("SELECT origin, seq FROM reader").fetchall())
-
-    def collect_garbage(self, peers: Iterable[str] = (), now_ms: int | None = None) -> int:
-        """Drop the tombstones every known node has; return how many went.
-
-        Known nodes: the configured peers, every node some node reported on, every origin; and
-        the local change-feed reader, unless it has not read for `READER_TTL_MS` (an
-        integration that stopped syncing does not hold tombstones forever).
-        """
-        with self._tx():
-            marks = {self._names[o]: s for o, s in self._watermarks().items()}
-            reader = self._reader(now_ms)
-            known = self.known(gossip=True)
-            nodes = (set(peers) | set(known) | {site_of(o) for o in marks}) - {self.node_id}
-            for node in nodes:
-                row = known.get(node)
-                if row is None or any(
-                    site_of(o) == node and marks.get(o, 0) < s for o, s in row.items()
-                ):
-                    return 0
-            dropped = 0
-            for origin, mark in marks.items():
-                stable = min([mark, *(known[n].get(origin, 0) for n in nodes)])
-                if reader is not None:
-                    stable = min(stable, reader.get(origin, 0))
-                if stable > 0:
-                    cursor = self._db.execute(
-                        "DELETE FROM cells WHERE field = '' AND origin = ? AND seq <= ?",
-                        (self._index[origin], stable),
-                    )
-                    dropped += cursor.rowcount
-        return dropped
-
-    def backup(self, target: str | Path) -> None:
-        """Write a consistent copy of the replica to ``target`` (SQLite's online backup).
-
-        The copy is readable by its owner only, as the replica is.
-        """
-        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
-        Path(target).chmod(0o600)
-        copy = sqlite3.connect(str(target))
-        try:
-            self._db.backup(copy)
-            mark_copy(copy)  # put back in place, it starts a new epoch (see _new_epoch)
-        finally:
-            copy.close()
-
-    def tombstones(self) -> int:
-        """How many tombstones are held."""
-        (count,) = self._db.execute("SELECT count(*) FROM cells WHERE field = ''").fetchone()
-        return int(count)
-
-    def prune_rows(self, before_ts: int) -> int:
-        """Drop time-series rows older than ``before_ts`` (retention); they do not come back.
-
-        Long-term store rows carried as items (collections ``longterm.*``) go by the same
-        retention, by when they were written (their stamp).
-        """
-        with self._tx():
-            dropped = self._db.execute("DELETE FROM rows WHERE ts < ?", (before_ts,)).rowcount
-            dropped += self._db.execute(
-                "DELETE FROM items WHERE coll >= 'longterm.' AND coll < 'longterm/' AND hlc < ?",
-                (max(0, before_ts) << 16,),
-            ).rowcount
-            return int(dropped)
-
-    # -- auth replay floor ------------------------------------------------------------------
-
-    def auth_nonces(self) -> dict[str, dict[str, int]]:
-        """The nonces accepted recently from each key, with their request times, as stored."""
-        nonces: dict[str, dict[str, int]] = {}
-        for key_id, nonce, ts in self._db.execute("SELECT key_id, nonce, ts FROM auth_nonce"):
-            nonces.setdefault(key_id, {})[nonce] = ts
-        return nonces
-
-    def note_auth(self, key_id: str, ts: int, nonce: str, forget_before: int) -> None:
-        """Remember an accepted request's nonce; forget those too old to be accepted anyway."""
-        with self._tx():
-            self._db.execute(
-                "INSERT OR IGNORE INTO auth_nonce(key_id, nonce, ts) VALUES(?, ?, ?)",
-                (key_id, nonce, ts),
-            )
-            self._db.execute(
-                "DELETE FROM auth_nonce WHERE key_id = ? AND ts < ?", (key_id, forget_before)
-            )
-
-    # -- reading state ----------------------------------------------------------------------
-
-    def entries(self) -> list[Entry]:
-        """Every entry held (tests and small stores only)."""
-        result: list[Entry] = []
-        for origin, name in self._names.items():
-            result.extend(self._log(origin, name, 0, 1 << 62, 1 << 62))
-        return result
-
-    def dump(self) -> dict[str, Any]:
-        """The visible state (see :func:`~lifeops_sync.crdt.visible_state`)."""
-        return visible_state(self.entries())
-
-    def digest(self) -> str:
-        """A hash of the visible state: equal digests, equal replicas."""
-        canonical = json.dumps(self.dump(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def read(self, collection: str, key: str | None = None) -> dict[str, dict[str, Json]]:
-        """The visible records of a collection (or one record): ``{key: {field: value}}``."""
-        sql = "SELECT key, field, value, hlc, origin FROM cells WHERE coll = ?"
-        args: tuple[str, ...] = (collection,)
-        if key is not None:
-            sql += " AND key = ?"
-            args = (collection, key)
-        records: dict[str, dict[str, Json]] = {}
-        for k, field, value, _, _ in self._db.execute(sql + " ORDER BY key, field", args):
-            if field:
-                records.setdefault(k, {})[field] = json.loads(value)
-        return records
-
-    def items(self, collection: str) -> dict[str, Json]:
-        """The items of an append-only set."""
-        return {
-            k: json.loads(v)
-            for k, v in self._db.execute(
-                "SELECT key, value FROM items WHERE coll = ? ORDER BY key", (collection,)
-            )
-        }
-
-    def items_page(
-        self, collection: str, after: str, limit: int
-    ) -> tuple[list[tuple[str, Json, str]], bool]:
-        """A page of a set: the items whose keys sort after ``after``, and whether more follow.
-
-        At most ``limit``, in key order, each as ``(key, value, origin node)``.
-        """
-        found = self._db.execute(
-            "SELECT key, value, origin FROM items WHERE coll = ? AND key > ? ORDER BY key LIMIT ?",
-            (collection, after, limit + 1),
-        ).fetchall()
-        more = len(found) > limit
-        del found[limit:]
-        values = _loads_all([value for _, value, _ in found])
-        page = [
-            (key, value, self._names[origin])
-            for (key, _, origin), value in zip(found, values, strict=True)
-        ]
-        return page, more
-
-    def stats(self) -> dict[str, int]:
-        """Counts for the status page."""
-        counts = {}
-        for table in ("cells", "items", "rows"):
-            (counts[table],) = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()
-        counts["tombstones"] = self.tombstones()
-        return counts

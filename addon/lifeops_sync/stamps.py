@@ -1,0 +1,142 @@
+"""The stamp floor: no site can stamp a change of its own back in time.
+
+An honest site stamps its changes in the order it numbers them: its hybrid clock only moves
+forward, across restarts too (it starts above the stamp kept in the replica's meta, which every
+write and every observed stamp raise). The changes of one operation (the fields of one ``set``)
+share a stamp; no later one is lower. So a receiver keeps, per origin, the highest stamp it has
+accepted from it (for seqs up to its watermark) and refuses a record, delete or item entry of
+that origin stamped lower: a site whose key was stolen still writes as itself, but it cannot
+stamp an item below what it already wrote, so it cannot take the key of an item another site
+wrote before (the least stamp wins items). Rows carry no stamp and are not checked.
+
+A restored site writes under a new epoch with the same key. Its first stamp may not be lower
+than the highest accepted from that site's earlier epochs less the clock offset tolerated
+between sites (a restored site's clock is its own, within that offset of what it stamped
+before); so a new epoch cannot be made up to go back in time further than that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import sqlite3
+
+from .crdt import Entry, Kind, epoch_of, site_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS stamps(origin INTEGER PRIMARY KEY, hlc INTEGER NOT NULL);
+"""
+#: The meta key set once the table holds the stamps of the entries held before it existed.
+FILLED = "stamps_filled"
+
+
+def highest(db: sqlite3.Connection, names: dict[int, str]) -> dict[str, int]:
+    """The highest stamp accepted from each origin, by origin name."""
+    return {names[origin]: int(hlc) for origin, hlc in db.execute("SELECT origin, hlc FROM stamps")}
+
+
+def floor_of(origin: str, highs: dict[str, int], tolerance: int) -> int:
+    """The lowest stamp an entry of ``origin`` after those accepted may carry.
+
+    The highest accepted from it; for an origin nothing was accepted from yet, the highest
+    accepted from the same site's earlier epochs less ``tolerance`` (in stamp units).
+    """
+    if origin in highs:
+        return highs[origin]
+    site, epoch = site_of(origin), epoch_of(origin)
+    earlier = [h for o, h in highs.items() if site_of(o) == site and epoch_of(o) < epoch]
+    return max(0, max(earlier, default=0) - tolerance)
+
+
+def raise_to(db: sqlite3.Connection, origin: int, hlc: int) -> None:
+    """Record ``hlc`` as accepted from ``origin`` (the highest stays)."""
+    db.execute(
+        "INSERT INTO stamps(origin, hlc) VALUES(?, ?) "
+        "ON CONFLICT(origin) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+        (origin, hlc),
+    )
+
+
+def held_top(db: sqlite3.Connection, origin: int, upto: int) -> int:
+    """The highest stamp among the record and item entries of ``origin`` held, up to ``upto``."""
+    return max(
+        int(
+            db.execute(
+                f"SELECT coalesce(max(hlc), 0) FROM {table} WHERE origin = ? AND seq <= ?",
+                (origin, upto),
+            ).fetchone()[0]
+        )
+        for table in ("cells", "items")
+    )
+
+
+def reset(db: sqlite3.Connection, origin: int, upto: int) -> None:
+    """The watermark of ``origin`` went back to ``upto``: so does its floor.
+
+    To the highest stamp held up to ``upto`` (what comes again after it must not be refused).
+    """
+    db.execute("DELETE FROM stamps WHERE origin = ?", (origin,))
+    top = held_top(db, origin, upto)
+    if top:
+        raise_to(db, origin, top)
+
+
+def fill(db: sqlite3.Connection, marks: dict[int, int], own: int) -> None:
+    """Compute the floors of a replica made before they were kept, from the entries held.
+
+    For each other origin, the highest stamp held up to its watermark (entries superseded since
+    are gone: the floor may be lower than it was, never higher).
+    """
+    for origin, mark in marks.items():
+        if origin != own and mark > 0:
+            reset(db, origin, mark)
+
+
+@dataclass(slots=True)
+class Screened:
+    """A part's entries sorted by the stamp checks (see :func:`screen`)."""
+
+    upto: int  # the part's end, held below any entry refused
+    take: list[Entry] = field(default_factory=list)
+    skipped: int = 0  # at or below the watermark: held already
+    ahead: int = 0  # stamped later than the sender's clock explains
+    low: list[int] = field(default_factory=list)  # the seqs stamped below the floor
+    high: int = 0  # the highest stamp taken at or below ``upto``
+
+    def reason(self, origin: str) -> str:
+        """Why the entries below the floor were refused."""
+        return (
+            f"{origin}: {len(self.low)} entries from seq {self.low[0]} stamped before a change "
+            "of that origin already taken"
+        )
+
+
+def screen(
+    entries: tuple[Entry, ...], mark: int, upto: int, ceiling: int, floor: int | None
+) -> Screened:
+    """Sort a part's entries: held already, too late, too early (below ``floor``), or taken.
+
+    An entry refused holds ``upto`` below it (so it comes again). With a ``floor`` (a signed
+    replica), stamped entries are taken in seq order only if none is lower than the floor or
+    than one taken before it; rows carry no stamp and are exempt. Without, no floor is checked.
+    """
+    result = Screened(upto)
+    if floor is not None:
+        entries = tuple(sorted(entries, key=lambda e: e.seq))
+    taken: list[tuple[int, int]] = []
+    for entry in entries:
+        if entry.seq <= mark:
+            result.skipped += 1
+        elif entry.hlc > ceiling:
+            result.ahead += 1
+            result.upto = min(result.upto, entry.seq - 1)
+        elif floor is None or entry.kind is Kind.ROW:
+            result.take.append(entry)
+        elif entry.hlc < floor:
+            result.low.append(entry.seq)
+            result.upto = min(result.upto, entry.seq - 1)
+        else:
+            result.take.append(entry)
+            floor = entry.hlc  # one origin's entries come in stamp order
+            taken.append((entry.seq, entry.hlc))
+    result.high = max((h for s, h in taken if s <= result.upto), default=0)
+    return result

@@ -1,0 +1,170 @@
+"""The stamp floor (stamps.py): a site cannot stamp a change of its own back in time, in its
+current epoch or in one it makes up, so a stolen site's key cannot take the key of an item
+another site wrote before; honest sites, restarts and restores within the tolerated clock
+offset are not refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import sqlite3
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lifeops_sync import stamps
+from lifeops_sync.crdt import Entry, Kind, Part
+from lifeops_sync.hlc import DEFAULT_MAX_OFFSET_MS, pack
+from lifeops_sync.ops import AddItem, AppendRows, SetFields
+from lifeops_sync.origin import SiteKey, proof_of
+from lifeops_sync.store import Store
+
+from .test_sync_origin import T0, introduce, sync
+
+HOUR = 3_600_000
+
+
+class Wall:
+    """A clock a test moves by hand."""
+
+    def __init__(self, ms: int = T0) -> None:
+        self.ms = ms
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+def store(tmp_path: Path, node: str, key: SiteKey, wall: Wall) -> Store:
+    return Store(tmp_path / f"{node}.db", node, wall, durable=False, site_key=key)
+
+
+def part(key: SiteKey, entries: list[Entry], previous: bytes | None = None) -> Part:
+    groups = key.sign(entries, previous)
+    first, last = entries[0].seq, entries[-1].seq
+    return Part(entries[0].origin, first - 1, last, tuple(entries), proof_of(groups, entries))
+
+
+def test_an_item_stamped_below_what_its_origin_wrote_is_refused(tmp_path: Path) -> None:
+    home_wall, cabin_wall = Wall(), Wall()
+    cabin_key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), home_wall)
+    cabin = store(tmp_path, "cabin", cabin_key, cabin_wall)
+    introduce(home, cabin)
+    cabin.write([AddItem("xp", "c1", {"amount": 1})])
+    sync(cabin, home)
+    home_wall.ms += 1000
+    home.write([AddItem("xp", "e1", {"amount": 10})])
+    sync(home, cabin)
+    # The cabin is stolen: its clock is wound back, so its next item is stamped 1, signed
+    # with its own key, under its next seq.
+    cabin_wall.ms = 0
+    cabin.clock.last = 0
+    ack = cabin.write([AddItem("xp", "e1", {"amount": -500})])
+    assert ack.hlc == 1 and cabin.items("xp")["e1"] == {"amount": -500}
+    parts, _ = cabin.changes_since(home.vector(), 100)
+    applied = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
+    assert applied.backdated_entries == 1 and applied.entries == 0
+    assert applied.backdated == (
+        "cabin: 1 entries from seq 2 stamped before a change of that origin already taken",
+    )
+    assert home.items("xp")["e1"] == {"amount": 10}
+    assert home.vector()["cabin"] == 1  # the watermark stops below it: it is refused again
+    again = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
+    assert again.backdated_entries == 1 and home.items("xp")["e1"] == {"amount": 10}
+
+
+def test_honest_stamps_pass_across_restarts_and_writes_of_many_fields(tmp_path: Path) -> None:
+    home_wall, cabin_wall = Wall(), Wall()
+    keys = {n: SiteKey(Ed25519PrivateKey.generate()) for n in ("home", "cabin")}
+    home = store(tmp_path, "home", keys["home"], home_wall)
+    cabin = store(tmp_path, "cabin", keys["cabin"], cabin_wall)
+    introduce(home, cabin)
+    # Fields of one write share a stamp; an item follows.
+    cabin.write([SetFields("habits", "h", {"a": 1, "b": 2, "c": 3}), AddItem("xp", "x1", 1)])
+    cabin.write([AppendRows("hr", [(T0, 60.0)])])
+    sync(cabin, home)
+    # The cabin restarts with its wall clock a day behind: its clock goes on from its meta.
+    cabin.close()
+    cabin_wall.ms -= 24 * HOUR
+    cabin = store(tmp_path, "cabin", keys["cabin"], cabin_wall)
+    cabin.write([SetFields("habits", "h", {"a": 4}), AddItem("xp", "x2", 2)])
+    parts, _ = cabin.changes_since(home.vector(), 100)
+    applied = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
+    assert applied.backdated_entries == 0 and applied.entries == 2
+    assert home.dump() == cabin.dump()
+
+
+def test_a_made_up_epoch_cannot_go_back_further_than_the_tolerated_offset(
+    tmp_path: Path,
+) -> None:
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    home.pin_keys({"cabin": key.public})
+    high = pack(T0)
+    home.apply([part(key, [Entry(Kind.ITEM, "cabin", 1, high, "xp", "c1", "", 1)])])
+    # Epoch 1 starting at stamp 1: refused; epoch 2 starting 4 hours back: refused too.
+    forged = [
+        Entry(Kind.ITEM, "cabin~1", 1, 1, "xp", "e1", "", -500),
+        Entry(Kind.ITEM, "cabin~2", 1, pack(T0 - 4 * HOUR), "xp", "e1", "", -500),
+    ]
+    for entry in forged:
+        applied = home.apply([part(key, [entry])])
+        assert applied.backdated_entries == 1
+        assert entry.origin not in home.vector() and "e1" not in home.items("xp")
+    # A restored cabin whose clock is an hour behind what it stamped before is taken.
+    restored = Entry(Kind.ITEM, "cabin~1", 1, pack(T0 - HOUR), "xp", "r1", "", 1)
+    assert home.apply([part(key, [restored])]).backdated_entries == 0
+    assert home.vector()["cabin~1"] == 1 and home.items("xp")["r1"] == 1
+    # The floor is the tolerated offset (plus the drift margin) below the highest stamp.
+    highs = stamps.highest(home._db, home._names)
+    tolerance = pack(DEFAULT_MAX_OFFSET_MS)
+    assert stamps.floor_of("cabin~3", highs, tolerance) == high - tolerance
+
+
+def test_a_replica_made_before_the_floor_computes_it_from_what_it_holds(
+    tmp_path: Path,
+) -> None:
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home_key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", home_key, Wall())
+    home.pin_keys({"cabin": key.public})
+    first = [
+        Entry(Kind.ITEM, "cabin", 1, pack(T0), "xp", "c1", "", 1),
+        Entry(Kind.FIELD, "cabin", 2, pack(T0 + 5), "habits", "h", "a", 1),
+    ]
+    home.apply([part(key, first)])
+    home.close()
+    with sqlite3.connect(tmp_path / "home.db") as db:  # as an older version left it
+        db.execute("DROP TABLE stamps")
+        db.execute("DELETE FROM meta WHERE k = ?", (stamps.FILLED,))
+    home = store(tmp_path, "home", home_key, Wall())
+    assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 5)}
+    previous = key.sign(first)[-1].link
+    low = Entry(Kind.ITEM, "cabin", 3, pack(T0 + 1), "xp", "e1", "", -1)
+    assert home.apply([part(key, [low], previous)]).backdated_entries == 1
+
+
+def test_unsigned_replicas_are_not_checked(tmp_path: Path) -> None:
+    bare = Store(tmp_path / "bare.db", "home", Wall(), durable=False)
+    entries = [
+        Entry(Kind.ITEM, "cabin", 1, 100, "xp", "a", "", 1),
+        Entry(Kind.ITEM, "cabin", 2, 1, "xp", "b", "", 1),
+    ]
+    applied = bare.apply([Part("cabin", 0, 2, tuple(entries))])
+    assert applied.entries == 2 and applied.backdated_entries == 0
+
+
+def test_a_watermark_set_back_sets_the_floor_back_so_what_comes_again_is_taken(
+    tmp_path: Path,
+) -> None:
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    home.pin_keys({"cabin": key.public})
+    entries = [Entry(Kind.ITEM, "cabin", s, pack(T0 + s), "xp", f"c{s}", "", s) for s in (1, 2, 3)]
+    home.apply([part(key, entries)])
+    assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 3)}
+    # A watermark nothing vouches for goes back (epochs.py's _doubt): the floor follows it.
+    with home._tx():
+        home._reset_watermark(home._index["cabin"], 1)
+    assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 1)}
+    previous = key.sign(entries[:1])[-1].link
+    again = home.apply([part(key, entries[1:], previous)])
+    assert again.backdated_entries == 0 and home.vector()["cabin"] == 3
