@@ -137,7 +137,10 @@ FEED_WAIT: Final = 25.0  # seconds a change-feed request waits for news
 WRITE_BATCH: Final = 1000  # operations per write request
 RETRY_MIN: Final = 1.0
 RETRY_MAX: Final = 300.0
-STATUS_INTERVAL: Final = timedelta(seconds=30)
+# The status is read when the change feed answers (at most every STATUS_AFTER_FEED seconds),
+# after each write, on connecting and losing the service; otherwise every STATUS_INTERVAL.
+STATUS_INTERVAL: Final = timedelta(minutes=10)
+STATUS_AFTER_FEED: Final = 20.0
 ISSUE_UNREACHABLE: Final = "sync_unreachable"
 ISSUE_QUEUE_FILLING: Final = "sync_queue_filling"
 MAX_QUEUED: Final = DEFAULT_MAX_OPS  # operations the write queue holds before refusing rows
@@ -201,12 +204,16 @@ class PeerResult:
 
 
 class SyncStatusCoordinator(DataUpdateCoordinator[dict[str, dict[str, Any]]]):
-    """The service's status per peer (`GET /v1/status`), for the peer sensors."""
+    """The service's status per peer (`GET /v1/status`), for the peer sensors.
+
+    Not polled every half minute: the sync manager refreshes it when the change feed answers,
+    after each write and on (re)connecting; the interval is a fallback.
+    """
 
     config_entry: LifeOpsConfigEntry
 
     def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, client: SyncClient) -> None:
-        """Poll the status every half minute."""
+        """Read the status every ten minutes unless the sync manager refreshed it since."""
         super().__init__(
             hass,
             _LOGGER,
@@ -299,6 +306,7 @@ class SyncManager:
         self._written: dict[str, int] = {}
         self._reread = False
         self._issue = False
+        self._status_read = 0.0  # the loop's time of the last status refresh
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -903,6 +911,7 @@ class SyncManager:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
+            writes = self._writes
             try:
                 await self.async_flush()
             except Exception as err:
@@ -921,6 +930,8 @@ class SyncManager:
                 self._dirty.set()
             else:
                 failures = 0
+                if self._writes != writes:
+                    await self._refresh_status()  # what the peers lack has changed
 
     # -- remote changes -----------------------------------------------------------------------
 
@@ -943,7 +954,7 @@ class SyncManager:
                     self._set_connected(True, None)
                     self._connected_event.set()
                     self._dirty.set()
-                    await self.coordinator.async_refresh()
+                    await self._refresh_status()
                     fresh = False
                     failures = 0
                 if self._reread:
@@ -957,6 +968,7 @@ class SyncManager:
                 self._connected_event.set()
                 await self._take(feed, writes_before)
                 failures = 0
+                await self._refresh_status(STATUS_AFTER_FEED)
             except SyncError as err:
                 failures += 1
                 fresh = True
@@ -1199,6 +1211,14 @@ class SyncManager:
 
     # -- status -------------------------------------------------------------------------------
 
+    async def _refresh_status(self, unless_within: float = 0.0) -> None:
+        """Read the service's status now, unless it was read less than `unless_within` s ago."""
+        now = self.hass.loop.time()
+        if unless_within and now - self._status_read < unless_within:
+            return
+        self._status_read = now
+        await self.coordinator.async_refresh()
+
     @callback
     def _set_connected(self, connected: bool, err: SyncError | None) -> None:
         if err is not None:
@@ -1255,7 +1275,7 @@ class SyncManager:
         """Write what waits, sync with every peer, refresh the status; raises `SyncError`."""
         await self.async_flush()
         results = await self.client.sync_now()
-        await self.coordinator.async_refresh()
+        await self._refresh_status()
         return [PeerResult(peer, error) for peer, error in sorted(results.items())]
 
 
