@@ -44,12 +44,12 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.lifeops import sync_manager
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.agents import Agent
 from custom_components.lifeops.core.notifications import Status, default_dedupe_key
 from custom_components.lifeops.sync import SyncClient
-from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
+from custom_components.lifeops.sync_link import retry
+from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
 from .sync.nodes import API_SECRET, link_secret
 from .sync.test_sync_processes import Proxy, Service, free_port, wait_up
@@ -76,8 +76,8 @@ class Sites:
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_manager, "RETRY_MAX", 0.5)
-    monkeypatch.setattr(sync_manager, "RETRY_MIN", 0.2)
+    monkeypatch.setattr(retry, "RETRY_MAX", 0.5)
+    monkeypatch.setattr(retry, "RETRY_MIN", 0.2)
 
 
 @pytest.fixture(autouse=True)

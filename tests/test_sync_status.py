@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.lifeops.sync_manager import STATUS_INTERVAL
+from custom_components.lifeops.sync_link.status import STATUS_INTERVAL
 
 from .test_sync import (  # noqa: F401  (fixtures)
     Sites,

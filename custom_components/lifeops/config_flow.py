@@ -63,8 +63,8 @@ from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_lo
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_endpoints import OURA
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS
-from .sync_flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
-from .sync_manager import SYNC_URL, sync_options
+from .sync_link.flow import STEP_ID as SYNC_STEP, async_step_reauth_sync, async_step_sync
+from .sync_link.options import SYNC_URL, sync_options
 
 OURA_DEFAULT_TITLE = "Oura"
 SITE_SCHEMA_OPTIONS = [*(site.value for site in Site), SITE_CUSTOM]

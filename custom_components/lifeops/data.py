@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .long_term_store import LongTermStore
     from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
-    from .sync_manager import SyncManager
+    from .sync_link.manager import SyncManager
 
 
 @dataclass(kw_only=True)

@@ -34,7 +34,7 @@ from .core.habits import BUILTIN_IDS, Habit
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, is_oura_entry
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
 from .oura_sensor import async_setup_oura_entry
-from .sync_sensor import async_setup_sync_sensors
+from .sync_link.sensor import async_setup_sync_sensors
 from .texts import achievement_name
 
 # Entities only read LifeOps' own state; none makes calls that need throttling.

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
 from .data import is_oura_entry
-from .sync_manager import SyncManager
+from .sync_link.manager import SyncManager
 
 
 @callback
