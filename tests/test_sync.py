@@ -48,7 +48,9 @@ from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.core.agents import Agent
 from custom_components.lifeops.core.notifications import Status, default_dedupe_key
 from custom_components.lifeops.sync import SyncClient
+from custom_components.lifeops.sync.mirror import FieldsMirror
 from custom_components.lifeops.sync_link import retry
+from custom_components.lifeops.sync_link.manager import SyncManager
 from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
 from .sync.nodes import API_SECRET, link_secret
@@ -225,6 +227,15 @@ async def _until(check: Callable[[], bool], timeout: float = 8.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("not reached in time")
         await asyncio.sleep(0.05)
+
+
+def _read_again(manager: SyncManager) -> bool:
+    """Whether the settings left for a local edit on its way were read again since."""
+    return all(
+        not adapter.mirror.reread
+        for adapter in manager.adapters
+        if isinstance(getattr(adapter, "mirror", None), FieldsMirror)
+    )
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -674,7 +685,7 @@ async def test_an_edit_made_while_the_service_was_away_wins_over_an_older_remote
         gate.closed = False
         await _until(lambda: entry.options["work_cutoff"] == "17:00:00" and not manager.queue)
         await _until(lambda: hass.states.get(pending).state not in ("unavailable", "unknown"))
-        await asyncio.sleep(1.0)
+        await _until(lambda: _read_again(manager))
         assert entry.options["bedtime"] == "21:45:00"
         deadline = asyncio.get_running_loop().time() + 8
         while (await cabin.records("settings"))["person"]["bedtime"] != "21:45:00":
@@ -1400,14 +1411,14 @@ async def test_an_agent_turned_off_at_one_site_is_off_at_the_other_and_a_later_f
         await flip(home, "sleep", False)
         assert home_manager.queue
         gate.writes_closed, gate.closed = True, False
+        # The cabin's older sleep flip came with it (or before): left for the flip on its way.
         await _until(lambda: state(home, "work_life") == "off")
-        await asyncio.sleep(0.5)
         assert state(home, "sleep") == "off"
         assert home_manager.queue
         gate.writes_closed = False
         await _until(lambda: not home_manager.queue)
         await _until(lambda: state(cabin, "sleep") == "off")
-        await asyncio.sleep(0.5)
+        await _until(lambda: _read_again(home_manager))
         assert state(home, "sleep") == "off"
         assert (await home_api.records("settings", "agents"))["agents"]["sleep"] is False
         await _teardown(hass, home)
