@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.lifeops.sync_link import manager as manager_module
 from custom_components.lifeops.sync_link.status import STATUS_INTERVAL
 
 from .test_sync import (  # noqa: F401  (fixtures)
@@ -59,4 +60,33 @@ async def test_the_status_is_read_after_a_write_not_every_half_minute(
     await _until(lambda: not manager.queue and reads >= 1)
     assert coordinator.last_update_success
     assert "cabin" in (coordinator.data or {})
+    await _teardown(hass, entry)
+
+
+async def test_the_status_follows_the_change_feeds_answers(
+    hass: HomeAssistant,
+    sites: Sites,  # noqa: F811
+    mock_config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The feed answers every half second here (25 s for real), the status read with each.
+    monkeypatch.setattr(manager_module, "FEED_WAIT", 0.5)
+    monkeypatch.setattr(manager_module, "STATUS_AFTER_FEED", 0.1)
+    entry = await _connected(hass, sites.home.url, mock_config_entry, options)
+    manager = entry.runtime_data.sync
+    assert manager is not None
+    reads = 0
+    read_status = manager.client.status
+
+    async def counted() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return await read_status()
+
+    monkeypatch.setattr(manager.client, "status", counted)
+    # Nothing is written or changed: only the feed's answers bring the status.
+    await _until(lambda: reads >= 3)
+    assert not manager.queue
+    assert manager.coordinator.last_update_success
     await _teardown(hass, entry)
