@@ -512,7 +512,7 @@ class SyncManager:
                 self.last_error,
             )
             self._issue = True
-            # The peer sensors go unavailable now rather than at the next status poll.
+            # The peer sensors go unavailable now rather than at the next status read.
             self.coordinator.async_set_update_error(err or SyncError("unreachable"))
             ir.async_create_issue(
                 self.hass,
