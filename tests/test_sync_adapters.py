@@ -9,10 +9,12 @@ add (clocks, causality, partitions) is tested with real processes in test_sync.p
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.core.agents import Agent
@@ -26,6 +28,7 @@ from custom_components.lifeops.sync_link.adapters.settings import (
     PersonSettings,
     synced_values,
 )
+from custom_components.lifeops.sync_link.adapters.work import WorkLog
 from custom_components.lifeops.sync_link.options import sync_options
 
 
@@ -206,3 +209,53 @@ async def test_habits_a_local_change_on_its_way_is_kept_and_deletes_go_both_ways
     link.write()
     assert link.client.held["habits"] == {}
     assert habits.mirror.known == {}
+
+
+async def test_work_sessions_write_what_changed_and_take_the_other_sites_checked(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    link = await _site(hass, mock_config_entry)
+    runtime = mock_config_entry.runtime_data
+    work = WorkLog(link)
+    work.load({})
+    link.adapters = [work]
+    work.start()
+
+    # A session started here is written whole with this site's name; its end alone later.
+    session = await runtime.work.async_start_work("manual")
+    await hass.async_block_till_done()
+    [op] = list(link.queue)
+    assert op["key"] == session.id
+    assert op["fields"] == {
+        "start": session.start.isoformat(),
+        "end": None,
+        "source": "manual",
+        "scheduled": False,
+        "site": runtime.site,
+    }
+    link.write()
+    await runtime.work.async_stop_work(None)
+    await hass.async_block_till_done()
+    [op] = list(link.queue)
+    assert set(op["fields"]) == {"end"}
+    link.write()
+
+    # The cabin's session comes here marked with its site; one that fails the checks is
+    # refused and counted; none of it is written back.
+    now = dt_util.utcnow()
+    link.client.held["work_sessions"]["cabin-1"] = {
+        "start": (now - timedelta(hours=2)).isoformat(),
+        "end": (now - timedelta(hours=1)).isoformat(),
+        "source": "manual",
+        "scheduled": False,
+        "site": "cabin",
+    }
+    link.client.held["work_sessions"]["cabin-2"] = {"start": "soon", "site": "cabin"}
+    link.feed(Change("field", "work_sessions", "cabin-1", "end", None, "cabin"))
+    await work.reread()
+    await hass.async_block_till_done()
+    sessions = {s.id: s for s in runtime.work.tracker.sessions()}
+    assert sessions["cabin-1"].site == "cabin"
+    assert "cabin-2" not in sessions
+    assert link.refusals.as_dict() == {"work_sessions": 1}
+    assert not link.queue
