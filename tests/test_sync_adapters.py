@@ -19,10 +19,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.core.agents import Agent
 from custom_components.lifeops.core.habits import Habit
+from custom_components.lifeops.core.notifications import Status
 from custom_components.lifeops.sync import Change, inbound
 from custom_components.lifeops.sync.queue import OpQueue
 from custom_components.lifeops.sync_link.adapters.base import Adapter
 from custom_components.lifeops.sync_link.adapters.habits import Habits
+from custom_components.lifeops.sync_link.adapters.notifications import Notifications
 from custom_components.lifeops.sync_link.adapters.settings import (
     AgentSwitches,
     PersonSettings,
@@ -259,3 +261,38 @@ async def test_work_sessions_write_what_changed_and_take_the_other_sites_checked
     assert "cabin-2" not in sessions
     assert link.refusals.as_dict() == {"work_sessions": 1}
     assert not link.queue
+
+
+async def test_a_dismissal_from_another_site_dismisses_here_and_is_not_written_back(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    link = await _site(hass, mock_config_entry)
+    controller = mock_config_entry.runtime_data.notifications
+    notifications = Notifications(link)
+    notifications.load({})
+    link.adapters = [notifications]
+    notifications.start()
+    stretch, _ = await controller.async_notify(title="Stretch", message="Stand up")
+    walk, _ = await controller.async_notify(title="Walk", message="Go out")
+    await hass.async_block_till_done()
+    assert link.queue.pending_keys("notifications") == {stretch.id, walk.id}
+    link.write()
+
+    # Dismissed at the cabin (the same dedupe key, after it was made): dismissed here, and
+    # the dismissal is not written again as this site's. One that fails the checks counts.
+    later = (dt_util.utcnow() + timedelta(seconds=1)).isoformat()
+    link.feed(
+        Change("field", "notification_dismissals", stretch.dedupe_key, "dismissed_at", later, "c"),
+        Change("field", "notification_dismissals", walk.dedupe_key, "dismissed_at", "never", "c"),
+    )
+    await hass.async_block_till_done()
+    assert controller.queue.get(stretch.id).status is Status.DISMISSED
+    assert controller.queue.get(walk.id).status is not Status.DISMISSED
+    assert link.refusals.as_dict() == {"notification_dismissals": 1}
+    assert link.queue.pending_keys("notification_dismissals") == set()
+
+    # Dismissed here: written by its dedupe key (and the record's new status).
+    controller.async_dismiss(walk.id)
+    await hass.async_block_till_done()
+    assert link.queue.pending_keys("notification_dismissals") == {walk.dedupe_key}
+    assert link.queue.pending_fields("notifications", walk.id) >= {"status"}
