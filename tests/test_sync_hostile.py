@@ -46,7 +46,7 @@ from lifeops_sync.ops import parse_operations
 from tests.ports import free_port
 
 from .sync.nodes import API_SECRET
-from .test_sync import (  # noqa: F401 (fixtures)
+from .sync_sites import (  # noqa: F401 (fixtures)
     Sites,
     _connected,
     _teardown,

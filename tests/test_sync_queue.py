@@ -29,7 +29,7 @@ from custom_components.lifeops.sync_link.manager import SyncManager, queue_path
 from custom_components.lifeops.timescale import rows
 
 from .sync.test_sync_processes import Service, wait_up
-from .test_sync import (  # noqa: F401  (fixtures)
+from .sync_sites import (  # noqa: F401  (fixtures)
     TOTAL_XP,
     Gate,
     _award,

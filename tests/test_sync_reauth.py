@@ -20,7 +20,7 @@ from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, 
 
 from .sync.nodes import API_SECRET
 from .sync.test_sync_processes import Service, wait_up
-from .test_sync import (
+from .sync_sites import (
     _award,
     _home_entry,
     _setup,

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.lifeops.sync_link import manager as manager_module
 from custom_components.lifeops.sync_link.status import STATUS_INTERVAL
 
-from .test_sync import (  # noqa: F401  (fixtures)
+from .sync_sites import (  # noqa: F401  (fixtures)
     Sites,
     _connected,
     _teardown,
