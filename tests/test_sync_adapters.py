@@ -3,7 +3,7 @@
 Each adapter (`sync_link/adapters/`) gets a stand-in link: a write queue, a service that holds
 what was written to it (records and items in memory) and the count of acknowledged writes. The
 site itself is the real integration, set up from its entry. What the real service and the feed
-add (clocks, causality, partitions) is tested with real processes in test_sync.py.
+add (clocks, causality, partitions) is tested with real processes in test_sync*.py.
 """
 
 from __future__ import annotations
