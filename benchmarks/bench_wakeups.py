@@ -362,7 +362,7 @@ def lifeops_options(sync_url: str, db_port: int) -> dict[str, Any]:
     """Agents watching the idle entities, the sync link and the long-term store."""
     from custom_components.lifeops.core.settings import Settings
     from custom_components.lifeops.long_term_store import CONF_STORE, DEFAULTS
-    from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
+    from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
     return {
         **Settings().as_options(),
@@ -623,7 +623,7 @@ async def run(args: argparse.Namespace, folder: Path, frozen: Any) -> Result:
 # What each owner is, for the breakdown: (a part of the label, what it is).
 SOURCES: tuple[tuple[str, str], ...] = (
     ("writer.py:_run -> Timeout", "long-term writer loop: the hourly retention round"),
-    ("SyncStatusCoordinator", "sync status poll every 30 s (GET /v1/status)"),
+    ("SyncStatusCoordinator", "sync status fallback read every 10 min (GET /v1/status)"),
     ("_interval_listener", "long-term export every minute (async_track_time_interval)"),
     ("_weakref_handle", "aiohttp keep-alive close after the sync client's requests"),
     ("_on_entry_expired", "asyncpg statement-cache expiry (statements LifeOps prepared)"),

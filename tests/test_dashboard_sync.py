@@ -14,8 +14,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from .test_dashboard import _cards, _flat
-from .test_sync import (  # noqa: F401  (fixtures)
+from .sync_sites import (  # noqa: F401  (fixtures)
     Sites,
     _connected,
     _teardown,
@@ -25,6 +24,7 @@ from .test_sync import (  # noqa: F401  (fixtures)
     session,
     sites,
 )
+from .test_dashboard import _cards, _flat
 
 
 async def _dashboard_cards(hass_ws_client: WebSocketGenerator, hass: HomeAssistant) -> list[Any]:

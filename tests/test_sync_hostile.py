@@ -46,7 +46,7 @@ from lifeops_sync.ops import parse_operations
 from tests.ports import free_port
 
 from .sync.nodes import API_SECRET
-from .test_sync import (  # noqa: F401 (fixtures)
+from .sync_sites import (  # noqa: F401 (fixtures)
     Sites,
     _connected,
     _teardown,
@@ -234,7 +234,7 @@ async def _write_what_it_takes(
 
 async def test_a_hostile_peer_cannot_crash_setup_storage_or_the_event_bus(
     hass: HomeAssistant,
-    sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
+    sites: Sites,  # noqa: F811 (the fixture of sync_sites.py)
     session: ClientSession,  # noqa: F811
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
@@ -405,7 +405,7 @@ async def _tampering(
 
 async def test_a_peer_that_signs_what_the_service_refuses_cannot_crash_it_either(
     hass: HomeAssistant,
-    sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
+    sites: Sites,  # noqa: F811 (the fixture of sync_sites.py)
     session: ClientSession,  # noqa: F811
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],
@@ -451,7 +451,7 @@ async def test_a_peer_that_signs_what_the_service_refuses_cannot_crash_it_either
 
 async def test_after_a_restore_the_sites_earlier_changes_are_taken_not_echoes(
     hass: HomeAssistant,
-    sites: Sites,  # noqa: F811 (the fixture of test_sync.py)
+    sites: Sites,  # noqa: F811 (the fixture of sync_sites.py)
     session: ClientSession,  # noqa: F811
     mock_config_entry: MockConfigEntry,
     options: dict[str, Any],

@@ -22,14 +22,14 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.lifeops import sync_manager
 from custom_components.lifeops.const import DOMAIN
 from custom_components.lifeops.sync.queue import QueueFile
-from custom_components.lifeops.sync_manager import SyncManager, queue_path
+from custom_components.lifeops.sync_link import manager as sync_manager
+from custom_components.lifeops.sync_link.manager import SyncManager, queue_path
 from custom_components.lifeops.timescale import rows
 
 from .sync.test_sync_processes import Service, wait_up
-from .test_sync import (  # noqa: F401  (fixtures)
+from .sync_sites import (  # noqa: F401  (fixtures)
     TOTAL_XP,
     Gate,
     _award,

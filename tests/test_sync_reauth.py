@@ -16,11 +16,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.sync import SyncClient
-from custom_components.lifeops.sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL
+from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
 from .sync.nodes import API_SECRET
 from .sync.test_sync_processes import Service, wait_up
-from .test_sync import (
+from .sync_sites import (
     _award,
     _home_entry,
     _setup,

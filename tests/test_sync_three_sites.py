@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, DOMAIN
 
-from .test_sync import (  # noqa: F401  (fixtures)
+from .sync_sites import (  # noqa: F401  (fixtures)
     Network,
     _award,
     _client,

@@ -36,7 +36,8 @@ from .oura_account.services import async_setup_oura_services
 from .privacy import async_setup_privacy_services
 from .services import async_setup_services
 from .store import LifeOpsStore
-from .sync_manager import async_setup_sync, queue_path, remove_queue
+from .sync_link.entry import async_setup_sync
+from .sync_link.manager import queue_path, remove_queue
 from .texts import async_load as async_load_texts
 from .websocket_api import async_setup_websocket_api
 

@@ -26,8 +26,8 @@ from .long_term_store import (
     store_config,
     store_options,
 )
-from .sync_flow import async_test_service
-from .sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL, valid_url
+from .sync_link.flow import async_test_service
+from .sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL, valid_url
 from .timescale.errors import StoreError
 from .timescale.migrate import check
 

@@ -31,8 +31,8 @@ from .entry_kind import is_oura_entry, is_site_entry
 from .entry_update import async_update_entry_and_abort
 from .oura_account.flow import OuraAccountFlow, OuraOptionsFlow
 from .site_options_flow import LifeOpsOptionsFlow
-from .sync_flow import async_step_reauth_sync
-from .sync_manager import SYNC_URL, sync_options
+from .sync_link.flow import async_step_reauth_sync
+from .sync_link.options import SYNC_URL, sync_options
 
 if TYPE_CHECKING:
     from .entry_kind import AnyLifeOpsEntry

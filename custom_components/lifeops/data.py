@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .agents.work import WorkController
     from .long_term_store import LongTermStore
     from .store import LifeOpsStore
-    from .sync_manager import SyncManager
+    from .sync_link.manager import SyncManager
 
 
 @dataclass(kw_only=True)

@@ -34,7 +34,7 @@ from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
 from .entity import LifeOpsAgentEntity, LifeOpsClockEntity, LifeOpsEntity
 from .entry_kind import is_oura_entry
 from .oura_account import sensor as oura_sensor
-from .sync_sensor import async_setup_sync_sensors
+from .sync_link.sensor import async_setup_sync_sensors
 from .texts import achievement_name
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
 from .entry_kind import loaded_sites
-from .sync_manager import SyncManager
+from .sync_link.manager import SyncManager
 
 
 @callback

@@ -24,7 +24,7 @@ from custom_components.lifeops.sync import long_term_rows
 from custom_components.lifeops.sync.long_term_rows import sync_ops
 from custom_components.lifeops.timescale.buffer import Row
 from custom_components.lifeops.timescale.migrate import StoreConfig
-from tests.test_sync import (
+from tests.sync_sites import (
     Gate,
     Sites,
     _client,

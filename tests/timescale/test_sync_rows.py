@@ -23,7 +23,7 @@ from custom_components.lifeops.sync.long_term_rows import decode_row, sync_ops
 from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.buffer import Row
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect
-from tests.test_sync import (  # the two real services and their proxies
+from tests.sync_sites import (  # the two real services and their proxies
     Sites,
     _client,
     _sync_options,

@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.lifeops.long_term_store import CONF_STORE
 from custom_components.lifeops.timescale.migrate import StoreConfig
-from tests.test_sync import (
+from tests.sync_sites import (
     Network,
     _client,
     _teardown,

@@ -1,6 +1,6 @@
 """The sync service's client: signed requests to its local API and the change feed.
 
-No Home Assistant imports: the integration's sync manager (`sync_manager.py`) wires this to
+No Home Assistant imports: the integration's sync link (`sync_link/`) wires this to
 entities, options and the agents.
 """
 

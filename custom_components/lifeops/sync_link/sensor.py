@@ -23,9 +23,9 @@ from homeassistant.core import callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .data import LifeOpsConfigEntry
-from .entity import HUB, device_info
-from .sync_manager import SyncStatusCoordinator
+from ..data import LifeOpsConfigEntry
+from ..entity import HUB, device_info
+from .status import SyncStatusCoordinator
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -15,10 +15,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 
-from .compat import vol
-from .entry_update import async_update_entry_and_abort
-from .sync import SyncAuthError, SyncClient, SyncConnectionError, SyncError, SyncNotAServiceError
-from .sync_manager import CONF_SYNC, SYNC_SECRET, SYNC_URL, sync_options, valid_url
+from ..compat import vol
+from ..entry_update import async_update_entry_and_abort
+from ..sync import SyncAuthError, SyncClient, SyncConnectionError, SyncError, SyncNotAServiceError
+from .options import CONF_SYNC, SYNC_SECRET, SYNC_URL, sync_options, valid_url
 
 STEP_ID = "sync"
 REAUTH_STEP_ID = "reauth_sync"
