@@ -34,7 +34,7 @@ from .data import LifeOpsConfigEntry, LifeOpsRuntimeData, OuraConfigEntry, is_ou
 from .entity import device_info
 from .intent import async_setup_sentences
 from .llm import async_setup_llm_api
-from .long_term_store import (
+from .long_term.store import (
     async_setup_long_term_store,
     async_unload_long_term_store,
     buffer_path,

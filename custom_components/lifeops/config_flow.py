@@ -59,7 +59,7 @@ from .core.sites import MAX_SITE_NAME_LENGTH, Site, new_node_id, site_id
 from .core.text import storable
 from .data import LifeOpsConfigEntry, is_oura_entry
 from .entry_update import async_update_entry_and_abort
-from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
+from .long_term.flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .oura import OuraAuthError, OuraClient, OuraError
 from .oura_endpoints import OURA
 from .oura_statistics import DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS

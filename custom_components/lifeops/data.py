@@ -11,6 +11,7 @@ from homeassistant.core import CALLBACK_TYPE, callback
 
 from .const import CONF_KIND, KIND_OURA
 from .core.agents import Agent
+from .core.changes import ChangeHub
 from .core.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .agents.screen_time import ScreenTimeController
     from .agents.sleep import SleepController
     from .agents.work import WorkController
-    from .long_term_store import LongTermStore
+    from .long_term.store import LongTermStore
     from .oura_coordinator import OuraCoordinator
     from .store import LifeOpsStore
     from .sync_manager import SyncManager
@@ -49,6 +50,7 @@ class LifeOpsRuntimeData:
     fitness: FitnessController = field(init=False)
     gamification: GamificationController = field(init=False)
     long_term_store: LongTermStore | None = None
+    changes: ChangeHub = field(default_factory=ChangeHub)  # what the agents' state changed
     sync: SyncManager | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)
     _enabled_listeners: list[Callable[[], None]] = field(default_factory=list)

@@ -81,7 +81,7 @@ from .core.habits import BUILTIN_IDS, MAX_HABITS, Habit
 from .core.notifications import MAX_MIRRORED, Status
 from .core.xp import XpEvent
 from .data import LifeOpsConfigEntry
-from .long_term_store import LongTermStore, store_config, store_options
+from .long_term.store import LongTermStore, store_config, store_options
 from .sync import (
     Change,
     ChangeFeed,

@@ -55,6 +55,7 @@ from homeassistant.util import dt as dt_util
 from ..const import DOMAIN, LOGGER
 from ..core import schedule
 from ..core.agents import Agent
+from ..core.changes import HabitChanged
 from ..core.fitness import Recommendation
 from ..core.gamification import Figures, Snapshot, compute, diff
 from ..core.habits import (
@@ -164,7 +165,7 @@ class GamificationController(AgentController):
         # The stored log is read in the executor at the first start (years of events take a
         # few hundred milliseconds to read); until then it is saved back as it was stored.
         self._stored_log: dict[str, Any] | None = stored.get("log") or None
-        self.log = XpLog()
+        self.log = XpLog(changes=entry.runtime_data.changes)
         # Each logged event as stored, made once (saving years of events would otherwise spend
         # a tenth of a second in the event loop on every save).
         self._stored_events: dict[str, dict[str, Any]] = {}
@@ -234,6 +235,7 @@ class GamificationController(AgentController):
                 kept = loaded.get(event.id)
                 if kept is not None:
                     stored_events[event.id] = kept.as_dict()
+            loaded.changes = self.log.changes  # what was stored is not news
             self.log, self._stored_events, self._stored_log = loaded, stored_events, None
             self._total_xp = sum(event.amount for event in self.log)
         now = dt_util.utcnow()
@@ -468,6 +470,7 @@ class GamificationController(AgentController):
     def async_add_habit(self, habit: Habit) -> None:
         """Add a habit already checked with `core.habits.validate_habit`."""
         self.habits[habit.id] = habit
+        self.runtime.changes.publish(HabitChanged(habit.id, habit))
         self._habits_changed()
 
     @callback
@@ -476,7 +479,8 @@ class GamificationController(AgentController):
         for habit_id in habit_ids:
             self.check_removable(habit_id)
         for habit_id in habit_ids:
-            self.habits.pop(habit_id, None)
+            if self.habits.pop(habit_id, None) is not None:
+                self.runtime.changes.publish(HabitChanged(habit_id, None))
         if habit_ids:
             self._habits_changed()
 

@@ -33,10 +33,11 @@ class NotificationsController(AgentController):
         """Load the queue from the store."""
         super().__init__(hass, entry)
         stored = entry.runtime_data.store.data.get(STORE_KEY)
+        changes = entry.runtime_data.changes
         self.queue = (
-            NotificationQueue.from_dict(stored, tz=self.tz)
+            NotificationQueue.from_dict(stored, tz=self.tz, changes=changes)
             if stored
-            else NotificationQueue(tz=self.tz)
+            else NotificationQueue(tz=self.tz, changes=changes)
         )
         settings = entry.runtime_data.settings
         self.queue.set_quiet_hours((settings.quiet_hours_start, settings.quiet_hours_end))

@@ -31,10 +31,11 @@ class ScreenTimeController(AgentController):
         """Load today's counts and whether the limit was already announced."""
         super().__init__(hass, entry)
         stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        changes = entry.runtime_data.changes
         self.tracker = (
-            ScreenTimeTracker.from_dict(stored["tracker"])
+            ScreenTimeTracker.from_dict(stored["tracker"], changes=changes)
             if "tracker" in stored
-            else ScreenTimeTracker()
+            else ScreenTimeTracker(changes=changes)
         )
         self.limit = (
             ScreenTimeLimit.from_dict(stored["limit"]) if "limit" in stored else ScreenTimeLimit()

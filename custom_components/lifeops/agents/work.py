@@ -35,8 +35,11 @@ class WorkController(AgentController):
         # Sources going quiet, and since when; each has a "close <source>" timer.
         self._closing: dict[str, datetime] = {}
         stored = entry.runtime_data.store.data.get(STORE_KEY) or {}
+        changes = entry.runtime_data.changes
         self.tracker = (
-            WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
+            WorkTracker.from_dict(stored["tracker"], changes=changes)
+            if "tracker" in stored
+            else WorkTracker(changes=changes)
         )
         self.alerts = WorkAlerts.from_dict(stored["alerts"]) if "alerts" in stored else WorkAlerts()
 
