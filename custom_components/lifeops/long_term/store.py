@@ -1,15 +1,16 @@
 """The long-term store in Home Assistant: the writer started with a site, fed from the agents.
 
 Thin: the writer, buffer, rollups and queries live in `timescale/` (no Home Assistant imports).
-What is fed: closed work sessions, closed screen-time spans and XP events (from the agents, each
+What is fed, as it happens (no timer): closed work sessions, closed screen-time spans and XP
+events (published on the site's change hub, `core/changes.py`, by the agents' state objects; each
 with its stable id, so feeding the same ones again changes nothing), what the agents announce as
 activity events (wind-down, bedtime, level-ups, achievements, broken streaks), Oura's nights,
-daily scores and workouts, numeric states of the health entities the user chose (as health
-metrics named by entity id) and states of the entities whose history the user wants kept (device
-states). Repair issues say when the database is away and
-when the buffer is nearly full. With sync set up, the rows made here are also handed to the
-other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager (those from
-before this store started are fetched once it starts).
+daily scores and workouts (from the Oura accounts' coordinators, as they update), numeric states
+of the health entities the user chose (as health metrics named by entity id) and states of the
+entities whose history the user wants kept (device states). Repair issues say when the database
+is away and when the buffer is nearly full. With sync set up, the rows made here are also handed
+to the other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager (those
+from before this store started are fetched once it starts).
 """
 
 from __future__ import annotations
