@@ -1,7 +1,8 @@
 """The long-term store is fed as the agents' state changes: no timer, nothing lost while away.
 
 The database here is away (nothing listens on its port): rows queue in the writer all the same.
-The clock is frozen and never moved, so a row that arrives came from the change itself.
+The clock is frozen and never moved, so a row that arrives came from the change itself. Last,
+what the site's change hub hears when actions change habits, XP and notifications.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.lifeops.const import DOMAIN
+from custom_components.lifeops.core.changes import (
+    Change,
+    HabitChanged,
+    NotificationDismissed,
+    NotificationQueued,
+    XpEventAdded,
+)
 from custom_components.lifeops.long_term.store import CONF_STORE, DEFAULTS
 from custom_components.lifeops.timescale.buffer import Row
 from custom_components.lifeops.timescale.writer import Writer
@@ -157,3 +165,41 @@ async def test_oura_rows_come_from_the_coordinator_listener(
     assert len(queued) == 14
     assert await hass.config_entries.async_unload(site.entry_id)
     assert await hass.config_entries.async_unload(oura_entry.entry_id)
+
+
+@pytest.mark.freeze_time("2026-03-02T09:00:00+00:00")
+async def test_the_site_hub_hears_what_the_actions_change(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    heard: list[Change] = []
+    init_integration.runtime_data.changes.subscribe(Change, heard.append)
+
+    await hass.services.async_call(
+        DOMAIN, "create_habit", {"name": "Meditate"}, blocking=True, return_response=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "complete_habit", {"habit": "meditate"}, blocking=True, return_response=True
+    )
+    await hass.services.async_call(DOMAIN, "remove_habit", {"habit": "meditate"}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN,
+        "notify",
+        {"title": "Hello", "message": "Time to stretch", "notification_id": "stretch-1"},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN, "dismiss_notification", {"notification_id": "stretch-1"}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+    habits = [c for c in heard if isinstance(c, HabitChanged)]
+    assert [(c.habit_id, c.habit is not None) for c in habits] == [
+        ("meditate", True),
+        ("meditate", False),
+    ]
+    assert [c.event.habit_id for c in heard if isinstance(c, XpEventAdded)] == ["meditate"]
+    assert [
+        (type(c), c.notification.id)
+        for c in heard
+        if isinstance(c, NotificationQueued | NotificationDismissed)
+    ] == [(NotificationQueued, "stretch-1"), (NotificationDismissed, "stretch-1")]
