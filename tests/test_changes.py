@@ -177,3 +177,13 @@ def test_notification_queue_publishes_new_and_dismissed_ones() -> None:
     assert heard[0].notification.id == item.id
     NotificationQueue.from_dict(queue.as_dict(), tz=UTC, changes=hub)
     assert len(heard) == 2
+
+
+def test_a_listener_to_every_change_subscribed_while_publishing_hears_the_next_one() -> None:
+    hub = ChangeHub()
+    late: list[Change] = []
+    hub.subscribe(XpEventAdded, lambda change: hub.subscribe(Change, late.append))
+    hub.publish(XpEventAdded(_xp("a")))
+    assert late == []
+    hub.publish(ScreenTimeInterval("tv", "tv", NOW, NOW))
+    assert len(late) == 1

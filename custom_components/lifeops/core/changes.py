@@ -126,12 +126,13 @@ class ChangeHub:
         subscribers = self._subscribers
         if not subscribers:
             return
-        for kind in (type(change), Change):
-            for callback in subscribers.get(kind, ()):
-                try:
-                    callback(change)
-                except Exception:
-                    _LOGGER.exception("A change subscriber failed on %s", type(change).__name__)
+        # Both lists as they are now: who subscribes meanwhile hears the next change.
+        callbacks = (*subscribers.get(type(change), ()), *subscribers.get(Change, ()))
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                _LOGGER.exception("A change subscriber failed on %s", type(change).__name__)
 
     def __len__(self) -> int:
         """How many subscriptions there are."""
