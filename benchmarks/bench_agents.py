@@ -42,6 +42,7 @@ import tests.harness_compat  # noqa: E402, F401
 
 from homeassistant import block_async_io, loader  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
+from homeassistant.helpers import frame  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
 from pytest_homeassistant_custom_component.common import (  # noqa: E402
     MockConfigEntry,
@@ -116,6 +117,7 @@ async def run(changes: int, rounds: int, config_dir: str, only: str = "") -> int
         # Watch from here: the harness's own start-up imports in the loop, LifeOps must not.
         log = _watch_the_log()
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # let it load custom_components/
+        frame.async_setup(hass)  # as a booted Home Assistant (and the tests' fixture) has it
         await hass.config.async_set_time_zone("Europe/Stockholm")
         entry = MockConfigEntry(
             domain=DOMAIN,

@@ -1,7 +1,11 @@
 """Wake-ups of LifeOps' timers and polls in an idle Home Assistant, and LifeOps' memory there.
 
-Target (issue 18, after the redesign): at most 12 wake-ups per idle hour, the change feed's long
-poll aside. This script measures today's figure, the baseline the redesign is judged against.
+Target (issue 18): at most 12 wake-ups per idle hour, the change feed's long poll aside, for the
+whole Home Assistant with every part of the redesign merged. This script measures this tree's
+figure, and first, in the same run and on the same machine, the baseline: the code as it was
+before issue 18 (`--baseline`, a commit; `git archive` of it into a temporary folder, whose own
+copy of this script is run in a child process with the same arguments; `--baseline none` skips
+it). The baseline's per-source table is printed as it printed it.
 
 What runs, all on this machine:
 
@@ -41,6 +45,7 @@ With `--tracemalloc`, also the bytes still allocated at the end by code with a L
 the stack since just before setup (tracemalloc's own bookkeeping then inflates the RSS figure).
 
 Run: .venv/bin/python benchmarks/bench_wakeups.py [--window 60] [--hours 1] [--tracemalloc]
+     [--baseline COMMIT|none]
 Needs root and apt-get the first time (scripts/timescaledb.py installs TimescaleDB).
 """
 
@@ -96,6 +101,10 @@ import timescaledb  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 TARGET_PER_HOUR = 12
+# The code before issue 18 (the change hub; pushed changes instead of polls): the baseline.
+BASELINE_COMMIT = "11013d5"
+# Set in the baseline's child process, so a baseline tree with this script does not recurse.
+NO_BASELINE_ENV = "LIFEOPS_WAKEUPS_NO_BASELINE"
 LIFEOPS = str(ROOT / "custom_components" / "lifeops") + os.sep
 THIS = str(Path(__file__).resolve())
 FEED_HOLD = "change feed: the service's 25 s hold (stand-in on the simulated clock)"
@@ -361,7 +370,7 @@ async def create_database(port: int) -> None:
 def lifeops_options(sync_url: str, db_port: int) -> dict[str, Any]:
     """Agents watching the idle entities, the sync link and the long-term store."""
     from custom_components.lifeops.core.settings import Settings
-    from custom_components.lifeops.long_term_store import CONF_STORE, DEFAULTS
+    from custom_components.lifeops.long_term.store import CONF_STORE, DEFAULTS
     from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
     return {
@@ -627,6 +636,7 @@ SOURCES: tuple[tuple[str, str], ...] = (
     ("_interval_listener", "long-term export every minute (async_track_time_interval)"),
     ("_weakref_handle", "aiohttp keep-alive close after the sync client's requests"),
     ("_on_entry_expired", "asyncpg statement-cache expiry (statements LifeOps prepared)"),
+    ("_deactivate_inactive_connection", "asyncpg pool closing a connection idle for 5 minutes"),
     ("_async_schedule_callback_delayed_write", "a delayed save of LifeOps' store"),
     ("_TrackPointUTCTime", "an agent's or entity's point-in-time timer"),
 )
@@ -648,7 +658,45 @@ def _table(counter: Counter[str], scale: float, indent: str = "  ") -> None:
                 print(f"{indent}         {m * scale:6.1f}  {label}")
 
 
-def report(result: Result) -> int:
+@dataclass
+class Baseline:
+    """The baseline's figure and its report, as its own script printed them."""
+
+    commit: str
+    per_hour: float | None
+    output: str
+
+
+def measure_baseline(commit: str, args: argparse.Namespace) -> Baseline:
+    """Run the baseline commit's own copy of this script, with the same arguments."""
+    folder = Path(tempfile.mkdtemp(prefix="lifeops-wakeups-baseline-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        command = [
+            sys.executable,
+            str(folder / "benchmarks" / "bench_wakeups.py"),
+            *("--window", str(args.window), "--hours", str(args.hours)),
+            *("--warmup", str(args.warmup), "--quiet", str(args.quiet), "--start", args.start),
+        ]
+        print(f"measuring the baseline ({commit}) first, in a child process ...", flush=True)
+        done = subprocess.run(
+            command,
+            env={**os.environ, NO_BASELINE_ENV: "1"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output = done.stdout + (f"\n(exit status {done.returncode})" if done.returncode else "")
+        found = re.search(r"(?:baseline \(today\)|this tree): (\d+(?:\.\d+)?) wake-ups", output)
+        return Baseline(commit, float(found.group(1)) if found else None, output)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(result: Result, baseline: Baseline | None = None) -> int:
     """Print the figures; exit status 1 when something did not run as it should."""
     hours = result.hours
     per = 1 / hours
@@ -679,13 +727,19 @@ def report(result: Result) -> int:
     print(f"  {sum(result.real.db.values()) * scale:7.1f}  database calls")
     feed_real = result.real.http.get("GET /v1/changes", 0) * scale
     print()
-    print(f"baseline (today): {per_hour:.0f} wake-ups per idle hour (the feed's long poll aside)")
+    print(f"this tree: {per_hour:.0f} wake-ups per idle hour (the feed's long poll aside)")
+    if baseline is not None:
+        before = f"{baseline.per_hour:.0f}" if baseline.per_hour is not None else "(not found)"
+        print(
+            f"baseline ({baseline.commit}, before issue 18, measured first in this run): "
+            f"{before} wake-ups per idle hour; its report is printed below"
+        )
     print(
         f"change feed long poll, counted apart: {feed_hold * per:.0f} per hour on the simulated "
         f"clock, {feed_real:.0f} per hour in real time"
     )
     print(f"target (after the redesign): at most {TARGET_PER_HOUR} per idle hour, feed aside")
-    print(f"today / target: {per_hour / TARGET_PER_HOUR:.1f}x")
+    print(f"this tree / target: {per_hour / TARGET_PER_HOUR:.1f}x")
     print()
     print("LifeOps timers still waiting at the end (they fire in other hours):")
     for line in result.pending:
@@ -705,6 +759,10 @@ def report(result: Result) -> int:
         )
     for error in result.errors:
         print(f"ERROR: {error}")
+    if baseline is not None:
+        print()
+        print(f"---- the baseline ({baseline.commit}), as its own script reported it ----")
+        print(baseline.output.rstrip())
     return 1 if result.errors else 0
 
 
@@ -740,13 +798,19 @@ def main() -> int:
     )
     parser.add_argument("--start", default=DEFAULT_START, help="the simulated clock's start")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace allocations")
+    parser.add_argument(
+        "--baseline",
+        default="none" if os.environ.get(NO_BASELINE_ENV) else BASELINE_COMMIT,
+        help="the commit measured first as the baseline ('none': skip it)",
+    )
     args = parser.parse_args()
+    baseline = None if args.baseline == "none" else measure_baseline(args.baseline, args)
     folder = Path(tempfile.mkdtemp(prefix="lifeops-wakeups-"))
     _freezegun_as_the_harness_sets_it()
     try:
         with freezegun.freeze_time(datetime.fromisoformat(args.start), tick=True) as frozen:
             result = asyncio.run(run(args, folder, frozen))
-        return report(result)
+        return report(result, baseline)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -19,6 +19,7 @@ from .agents.screen_time import ScreenTimeController
 from .agents.sleep import SleepController
 from .agents.work import WorkController
 from .const import CONF_NODE_ID, CONF_SITE, DOMAIN, PLATFORMS
+from .core.changes import ChangeHub
 from .core.settings import Settings
 from .dashboard import async_offer_dashboard, async_withdraw_dashboard
 from .data import LifeOpsConfigEntry, LifeOpsRuntimeData
@@ -26,7 +27,7 @@ from .entity import device_info
 from .entry_kind import is_oura_entry
 from .intent import async_setup_sentences
 from .llm import async_setup_llm_api
-from .long_term_store import (
+from .long_term.store import (
     async_setup_long_term_store,
     async_unload_long_term_store,
     buffer_path,
@@ -85,6 +86,8 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
     stored = await store.async_load()
     # The controllers read their stored state from the store; they reach the other agents and
     # the settings through `entry.runtime_data` only once they start.
+    # What the agents' state objects changed, for the long-term store (and whoever subscribes).
+    changes = ChangeHub()
     runtime = LifeOpsRuntimeData(
         site=entry.data[CONF_SITE],
         node_id=entry.data[CONF_NODE_ID],
@@ -92,13 +95,14 @@ async def _async_setup_site(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> b
         store=store,
         enabled=dict(stored.get(ENABLED_KEY) or {}),
         loaded_as=(entry.title, dict(entry.data)),
-        notifications=NotificationsController(hass, entry, store, settings),
+        changes=changes,
+        notifications=NotificationsController(hass, entry, store, settings, changes),
         scenes=ScenesController(hass, entry, store),
         sleep=SleepController(hass, entry, store),
-        work=WorkController(hass, entry, store),
-        screen_time=ScreenTimeController(hass, entry, store),
+        work=WorkController(hass, entry, store, changes),
+        screen_time=ScreenTimeController(hass, entry, store, changes),
         fitness=FitnessController(hass, entry, store),
-        gamification=GamificationController(hass, entry, store),
+        gamification=GamificationController(hass, entry, store, changes),
     )
     entry.runtime_data = runtime
     store.register(ENABLED_KEY, lambda: runtime.enabled)

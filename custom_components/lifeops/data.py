@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, callback
 
 from .core.agents import Agent
+from .core.changes import ChangeHub
 from .core.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .agents.screen_time import ScreenTimeController
     from .agents.sleep import SleepController
     from .agents.work import WorkController
-    from .long_term_store import LongTermStore
+    from .long_term.store import LongTermStore
     from .store import LifeOpsStore
     from .sync_link.manager import SyncManager
 
@@ -46,6 +47,8 @@ class LifeOpsRuntimeData:
     screen_time: ScreenTimeController
     fitness: FitnessController
     gamification: GamificationController
+    # The agents' state objects publish what changed on it; the long-term store subscribes.
+    changes: ChangeHub
     long_term_store: LongTermStore | None = None
     sync: SyncManager | None = None
     _settings_listeners: list[Callable[[], None]] = field(default_factory=list)

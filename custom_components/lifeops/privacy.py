@@ -33,7 +33,7 @@ from .const import DOMAIN
 from .core import export
 from .core.settings import Settings
 from .data import LifeOpsConfigEntry
-from .long_term_store import buffer_path, remove_buffer
+from .long_term.store import buffer_path, remove_buffer
 from .store import LifeOpsStore
 from .timescale.errors import StoreError
 from .timescale.migrate import connect

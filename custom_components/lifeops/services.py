@@ -28,7 +28,7 @@ from .core.notifications import (
 )
 from .core.text import MAX_SHORT_TEXT, storable
 from .data import LifeOpsConfigEntry
-from .long_term_store import async_query_trend
+from .long_term.store import async_query_trend
 from .sync_link.entry import async_sync_now
 from .timescale import queries as trends
 

@@ -31,7 +31,7 @@ from homeassistant.helpers.selector import (
 from .compat import vol
 from .core import habits as h, settings as s
 from .data import LifeOpsConfigEntry
-from .long_term_store_flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
+from .long_term.flow import STEP_ID as LONG_TERM_STORE_STEP, async_step_long_term_store
 from .sync_link.flow import STEP_ID as SYNC_STEP, async_step_sync
 
 

@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.const import DOMAIN
-from custom_components.lifeops.long_term_store import CONF_STORE
+from custom_components.lifeops.long_term.store import CONF_STORE
 from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect, stored_edition
 from custom_components.lifeops.timescale.rollups import refresh
@@ -522,7 +522,7 @@ async def test_a_nearly_full_buffer_raises_a_repair(
     options: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("custom_components.lifeops.long_term_store.BUFFER_MAX_ROWS", 10)
+    monkeypatch.setattr("custom_components.lifeops.long_term.store.BUFFER_MAX_ROWS", 10)
     hass.states.async_set("sensor.heart_rate", "50")
     away = replace(database, port=1)
     entry = await _setup(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+import functools
 from pathlib import Path
 import time
 from typing import Any
@@ -176,3 +177,38 @@ async def test_rows_queued_while_the_database_is_away_reach_it_through_the_loop(
     finally:
         await writer.close()
     assert await _query(config, "SELECT count(*) FROM lifeops.health_metric") == 20
+
+
+def _module(callback: Any) -> str:
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    return str(getattr(callback, "__module__", "") or "")
+
+
+async def test_an_idle_writer_leaves_no_asyncpg_timer(
+    database: StoreConfig, tmp_path: Path
+) -> None:
+    # asyncpg's defaults set a timer per prepared statement (forgotten after 5 minutes) and per
+    # idle pool connection (closed after 5 minutes): wake-ups of an idle Home Assistant. The
+    # writer turns both off; its own loop waits for the hourly retention only.
+    writer = Writer(database, tmp_path / "buffer.sqlite", flush_interval=INTERVAL)
+    await writer.start()
+    try:
+        writer.add("health_metric", _heart_rates(START, 3))
+
+        async def written() -> bool:
+            return writer.status.written_rows == 3
+
+        await _until(written, 10, "the rows written")
+        await asyncio.sleep(5 * INTERVAL)
+        async with writer.connection() as conn:  # the query connection (trends) too
+            await conn.fetchval("SELECT count(*) FROM lifeops.health_metric")
+        loop = asyncio.get_running_loop()
+        waiting = [
+            _module(handle._callback)
+            for handle in loop._scheduled  # type: ignore[attr-defined]
+            if not handle.cancelled()
+        ]
+        assert [module for module in waiting if module.startswith("asyncpg")] == []
+    finally:
+        await writer.close()

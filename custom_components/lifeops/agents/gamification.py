@@ -32,6 +32,7 @@ from ..actions import action_error
 from ..const import LOGGER
 from ..core import schedule
 from ..core.agents import Agent
+from ..core.changes import ChangeHub, HabitChanged
 from ..core.gamification import Scoreboard, Snapshot, compute, diff
 from ..core.habits import (
     BUILTIN_IDS,
@@ -117,14 +118,21 @@ class GamificationController(AgentController):
 
     agent = Agent.GAMIFICATION
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LifeOpsConfigEntry,
+        store: LifeOpsStore,
+        changes: ChangeHub,
+    ) -> None:
         """Load the log, the habits, the last announced snapshot and the goal bookkeeping."""
         super().__init__(hass, entry, store)
+        self.changes = changes
         stored: dict[str, Any] = store.data.get(STORE_KEY) or {}
         # The stored log is read in the executor at the first start (years of events take a
         # few hundred milliseconds to read); until then it is saved back as it was stored.
         self._stored_log: dict[str, Any] | None = stored.get("log") or None
-        self.log = XpLog()
+        self.log = XpLog(changes=changes)
         # Each logged event as stored, made once (saving years of events would otherwise spend
         # a tenth of a second in the event loop on every save).
         self._stored_events: dict[str, dict[str, Any]] = {}
@@ -186,6 +194,7 @@ class GamificationController(AgentController):
                 kept = loaded.get(event.id)
                 if kept is not None:
                     stored_events[event.id] = kept.as_dict()
+            loaded.changes = self.log.changes  # what was stored is not news
             self.log, self._stored_events, self._stored_log = loaded, stored_events, None
             self._total_xp = sum(event.amount for event in self.log)
         now = dt_util.utcnow()
@@ -404,6 +413,7 @@ class GamificationController(AgentController):
     def async_add_habit(self, habit: Habit) -> None:
         """Add a habit already checked with `core.habits.validate_habit`."""
         self.habits[habit.id] = habit
+        self.changes.publish(HabitChanged(habit.id, habit))
         self._habits_changed()
 
     @callback
@@ -412,7 +422,8 @@ class GamificationController(AgentController):
         for habit_id in habit_ids:
             self.check_removable(habit_id)
         for habit_id in habit_ids:
-            self.habits.pop(habit_id, None)
+            if self.habits.pop(habit_id, None) is not None:
+                self.changes.publish(HabitChanged(habit_id, None))
         if habit_ids:
             self._habits_changed()
 

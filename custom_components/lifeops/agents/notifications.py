@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
 from ..core.agents import Agent
+from ..core.changes import ChangeHub
 from ..core.notifications import Notification, NotificationQueue, Priority
 from ..core.settings import Settings
 from ..data import LifeOpsConfigEntry
@@ -37,14 +38,15 @@ class NotificationsController(AgentController):
         entry: LifeOpsConfigEntry,
         store: LifeOpsStore,
         settings: Settings,
+        changes: ChangeHub,
     ) -> None:
         """Load the queue from the store."""
         super().__init__(hass, entry, store)
         stored = store.data.get(STORE_KEY)
         self.queue = (
-            NotificationQueue.from_dict(stored, tz=self.tz)
+            NotificationQueue.from_dict(stored, tz=self.tz, changes=changes)
             if stored
-            else NotificationQueue(tz=self.tz)
+            else NotificationQueue(tz=self.tz, changes=changes)
         )
         self.queue.set_quiet_hours((settings.quiet_hours_start, settings.quiet_hours_end))
         self._processing = False

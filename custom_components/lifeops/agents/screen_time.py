@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 
 from ..core import schedule
 from ..core.agents import Agent
+from ..core.changes import ChangeHub
 from ..core.screen_time import ScreenTimeLimit, ScreenTimeTracker
 from ..data import LifeOpsConfigEntry
 from ..store import LifeOpsStore
@@ -28,14 +29,20 @@ class ScreenTimeController(AgentController):
     _today_key: tuple[Any, ...] | None = None
     _today_cache: dict[str, timedelta] = {}  # noqa: RUF012 - replaced, never mutated
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LifeOpsConfigEntry,
+        store: LifeOpsStore,
+        changes: ChangeHub,
+    ) -> None:
         """Load today's counts and whether the limit was already announced."""
         super().__init__(hass, entry, store)
         stored = store.data.get(STORE_KEY) or {}
         self.tracker = (
-            ScreenTimeTracker.from_dict(stored["tracker"])
+            ScreenTimeTracker.from_dict(stored["tracker"], changes=changes)
             if "tracker" in stored
-            else ScreenTimeTracker()
+            else ScreenTimeTracker(changes=changes)
         )
         self.limit = (
             ScreenTimeLimit.from_dict(stored["limit"]) if "limit" in stored else ScreenTimeLimit()

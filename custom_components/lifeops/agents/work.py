@@ -10,6 +10,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..core.agents import Agent
+from ..core.changes import ChangeHub
 from ..core.intervals import JOIN_GAP
 from ..core.work import WorkAlerts, WorkSession, WorkTracker, calendar_event_is_work
 from ..data import LifeOpsConfigEntry
@@ -30,14 +31,22 @@ class WorkController(AgentController):
     _worked_key: tuple[Any, ...] | None = None
     _worked_cache: tuple[timedelta, timedelta] = (timedelta(0), timedelta(0))
 
-    def __init__(self, hass: HomeAssistant, entry: LifeOpsConfigEntry, store: LifeOpsStore) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LifeOpsConfigEntry,
+        store: LifeOpsStore,
+        changes: ChangeHub,
+    ) -> None:
         """Load the work log and the alerts already sent."""
         super().__init__(hass, entry, store)
         # Sources going quiet, and since when; each has a "close <source>" timer.
         self._closing: dict[str, datetime] = {}
         stored = store.data.get(STORE_KEY) or {}
         self.tracker = (
-            WorkTracker.from_dict(stored["tracker"]) if "tracker" in stored else WorkTracker()
+            WorkTracker.from_dict(stored["tracker"], changes=changes)
+            if "tracker" in stored
+            else WorkTracker(changes=changes)
         )
         self.alerts = WorkAlerts.from_dict(stored["alerts"]) if "alerts" in stored else WorkAlerts()
 

@@ -20,6 +20,7 @@ import hashlib
 from typing import Any, Final
 import uuid
 
+from .changes import ChangeHub, NotificationDismissed, NotificationQueued
 from .schedule import in_daily_window, next_occurrence
 
 
@@ -210,8 +211,9 @@ class NotificationQueue:
         base_backoff: timedelta = timedelta(seconds=30),
         max_backoff: timedelta = timedelta(minutes=30),
         keep_finished: timedelta = timedelta(days=7),
+        changes: ChangeHub | None = None,
     ) -> None:
-        """Create an empty queue."""
+        """Create an empty queue; new and dismissed notifications are published on `changes`."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.tz = tz
@@ -222,6 +224,7 @@ class NotificationQueue:
         self.max_backoff = max_backoff
         self.keep_finished = keep_finished
         self._items: dict[str, Notification] = {}
+        self.changes = changes
 
     def set_quiet_hours(self, quiet_hours: tuple[time, time] | None) -> None:
         """Change the quiet hours (None: no quiet hours)."""
@@ -289,6 +292,8 @@ class NotificationQueue:
             count=1,
         )
         self._items[notification.id] = notification
+        if self.changes is not None:
+            self.changes.publish(NotificationQueued(notification))
         return notification, True
 
     def _sort_key(self, item: Notification) -> tuple[int, datetime, datetime]:
@@ -364,8 +369,11 @@ class NotificationQueue:
         """Dismiss a notification (KeyError when unknown); dismissing twice is harmless."""
         item = self._require(notification_id)
         _aware(now)
+        was = item.status
         item.status = Status.DISMISSED
         item.next_attempt = None
+        if self.changes is not None and was is not Status.DISMISSED:
+            self.changes.publish(NotificationDismissed(item))
         return item
 
     def merge_synced(self, item: Notification) -> bool:
@@ -418,7 +426,7 @@ class NotificationQueue:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, tz: tzinfo, **kwargs: Any) -> NotificationQueue:
         """Read a stored queue."""
-        queue = cls(tz=tz, **kwargs)
+        queue = cls(tz=tz, **kwargs)  # `changes` among them: nothing stored is published
         for raw in data.get("items", []):
             item = Notification.from_dict(raw)
             queue._items[item.id] = item

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from .changes import ChangeHub, ScreenTimeInterval
 from .intervals import JOIN_GAP, SpanIndex, local_day_bounds, union_duration
 
 
@@ -35,8 +36,9 @@ class ScreenTimeTracker:
     screen that comes back on within `JOIN_GAP` continues its last span.
     """
 
-    def __init__(self) -> None:
-        """Start empty."""
+    def __init__(self, *, changes: ChangeHub | None = None) -> None:
+        """Start empty; changes are published on `changes`."""
+        self.changes = changes
         self._closed: SpanIndex[_Span] = SpanIndex()
         self._open: dict[str, _Span] = {}
         self._last_closed: dict[str, _Span] = {}
@@ -58,7 +60,10 @@ class ScreenTimeTracker:
                 self._open[source] = _Span(source, category, now, None)
         elif not active and current is not None:
             del self._open[source]
-            self._add_closed(_Span(source, category, current.start, max(now, current.start)))
+            end = max(now, current.start)
+            self._add_closed(_Span(source, category, current.start, end))
+            if self.changes is not None:
+                self.changes.publish(ScreenTimeInterval(source, category, current.start, end))
 
     def _add_closed(self, span: _Span) -> None:
         self._closed.add(span)
@@ -128,8 +133,10 @@ class ScreenTimeTracker:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScreenTimeTracker:
-        """Read what was stored."""
+    def from_dict(
+        cls, data: dict[str, Any], *, changes: ChangeHub | None = None
+    ) -> ScreenTimeTracker:
+        """Read what was stored; changes from then on are published on `changes`."""
         tracker = cls()
         for source, category, start, end in data.get("spans", []):
             if end is None:
@@ -149,6 +156,7 @@ class ScreenTimeTracker:
             )
             tracker._logs[key] = span
             tracker._closed.add(span)
+        tracker.changes = changes
         return tracker
 
 

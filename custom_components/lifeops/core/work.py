@@ -9,6 +9,7 @@ import re
 from typing import Any, Final
 import uuid
 
+from .changes import ChangeHub, WorkSessionChanged, WorkSessionClosed
 from .intervals import JOIN_GAP, SpanIndex, local_day_bounds, local_week_bounds, union_duration
 from .schedule import local_datetime
 
@@ -72,8 +73,11 @@ class WorkTracker:
     session's end continues that session (same id) instead of opening a new one.
     """
 
-    def __init__(self, sessions: Iterable[WorkSession] = ()) -> None:
-        """Start from stored sessions."""
+    def __init__(
+        self, sessions: Iterable[WorkSession] = (), *, changes: ChangeHub | None = None
+    ) -> None:
+        """Start from stored sessions; changes from then on are published on `changes`."""
+        self.changes: ChangeHub | None = None  # nothing is published while loading
         self._closed: SpanIndex[WorkSession] = SpanIndex()
         self._open: dict[str, WorkSession] = {}
         self._last_closed: dict[str, WorkSession] = {}
@@ -89,6 +93,7 @@ class WorkTracker:
                 self._open[session.source] = session
             else:
                 self._store_closed(session)
+        self.changes = changes
 
     def _store_closed(self, session: WorkSession) -> None:
         self._closed.add(session)
@@ -114,6 +119,8 @@ class WorkTracker:
                     id=uuid.uuid4().hex, start=now, end=None, source=source, scheduled=scheduled
                 )
             self._open[source] = session
+            if self.changes is not None:
+                self.changes.publish(WorkSessionChanged(session))
             return session
         if not active and current is not None:
             return self._close(current, now)
@@ -124,6 +131,8 @@ class WorkTracker:
         self.version += 1
         del self._open[session.source]
         self._store_closed(closed)
+        if self.changes is not None:
+            self.changes.publish(WorkSessionClosed(closed))
         return closed
 
     def merge_synced(self, session: WorkSession) -> bool:
@@ -218,9 +227,10 @@ class WorkTracker:
         return {"sessions": [s.as_dict() for s in self.sessions()]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WorkTracker:
-        """Read a stored log."""
-        return cls(WorkSession.from_dict(item) for item in data.get("sessions", []))
+    def from_dict(cls, data: dict[str, Any], *, changes: ChangeHub | None = None) -> WorkTracker:
+        """Read a stored log; changes from then on are published on `changes`."""
+        sessions = (WorkSession.from_dict(item) for item in data.get("sessions", []))
+        return cls(sessions, changes=changes)
 
 
 class WorkAlerts:

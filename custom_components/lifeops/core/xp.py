@@ -24,6 +24,7 @@ import re
 from typing import Any, Final
 
 from .agents import Agent
+from .changes import ChangeHub, XpEventAdded
 from .habits import Habit, whole_in_range
 from .settings import ERROR_INVALID_CHOICE
 from .text import storable
@@ -164,12 +165,14 @@ def read_events(items: Iterable[Any]) -> tuple[list[XpEvent], int]:
 class XpLog:
     """The append-only XP log: a set of events keyed by id."""
 
-    __slots__ = ("_events",)
+    __slots__ = ("_events", "changes")
 
-    def __init__(self, events: Iterable[XpEvent] = ()) -> None:
-        """Start from events (duplicates collapse as in `add`)."""
+    def __init__(self, events: Iterable[XpEvent] = (), *, changes: ChangeHub | None = None) -> None:
+        """Start from events (collapsed as in `add`); new ids from then on go to `changes`."""
         self._events: dict[str, XpEvent] = {}
+        self.changes: ChangeHub | None = None
         self.merge(events)
+        self.changes = changes
 
     def add(self, event: XpEvent) -> bool:
         """Append an event; False when its id is already logged (nothing new is counted).
@@ -180,6 +183,8 @@ class XpLog:
         known = self._events.get(event.id)
         if known is None:
             self._events[event.id] = event
+            if self.changes is not None:
+                self.changes.publish(XpEventAdded(event))
             return True
         if known != event and event.rank() < known.rank():
             self._events[event.id] = event
@@ -194,6 +199,8 @@ class XpLog:
             if present is None:
                 known[event.id] = event
                 added += 1
+                if self.changes is not None:
+                    self.changes.publish(XpEventAdded(event))
             elif present != event and event.rank() < present.rank():
                 known[event.id] = event
         return added

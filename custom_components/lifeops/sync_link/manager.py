@@ -37,7 +37,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..const import DOMAIN
 from ..data import LifeOpsConfigEntry
-from ..long_term_store import LongTermStore
+from ..long_term.store import LongTermStore
 from ..sync import (
     Change,
     ChangeFeed,

@@ -73,6 +73,9 @@ class StoreConfig:
 
         The TLS argument is always given, a context or False, so asyncpg never builds a context
         of its own on the event loop (it would read ~/.postgresql's certificate files there).
+        Prepared statements stay cached without a lifetime: asyncpg would otherwise set a timer
+        per statement to forget it after five minutes, a wake-up of an idle Home Assistant for
+        nothing (a statement the server no longer knows is prepared again by asyncpg itself).
         """
         return {
             "host": self.host,
@@ -82,6 +85,7 @@ class StoreConfig:
             "password": self.password,
             "timeout": CONNECT_TIMEOUT,
             "ssl": tls,
+            "max_cached_statement_lifetime": 0,
             "server_settings": {"timezone": "UTC", "application_name": "lifeops"},
         }
 

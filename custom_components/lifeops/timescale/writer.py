@@ -404,8 +404,14 @@ class Writer:
         pool: asyncpg.Pool | None = None
         try:
             self._tls = await resolve_tls(self.config)
+            # Idle connections stay open (no timer closes them after five minutes of rest): a
+            # database that restarted meanwhile fails the next call, and the writer reconnects.
             pool = await asyncpg.create_pool(
-                min_size=1, max_size=2, reset=_keep_session, **self.config.connect_kwargs(self._tls)
+                min_size=1,
+                max_size=2,
+                max_inactive_connection_lifetime=0,
+                reset=_keep_session,
+                **self.config.connect_kwargs(self._tls),
             )
             async with pool.acquire() as conn:
                 self.migration = await migrate(

@@ -26,8 +26,16 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .compat import vol
-from .long_term_store import (
+from ..compat import vol
+from ..timescale.errors import (
+    ExtensionMissing,
+    StoreAuthFailed,
+    StoreError,
+    TlsUnavailable,
+    TlsUntrusted,
+)
+from ..timescale.migrate import TLS_MODES, check
+from .store import (
     ALLOW_POSTGRESQL,
     CONF_STORE,
     DATABASE,
@@ -43,14 +51,6 @@ from .long_term_store import (
     store_config,
     store_options,
 )
-from .timescale.errors import (
-    ExtensionMissing,
-    StoreAuthFailed,
-    StoreError,
-    TlsUnavailable,
-    TlsUntrusted,
-)
-from .timescale.migrate import TLS_MODES, check
 
 STEP_ID = "long_term_store"
 LIMITS = {PORT: (1, 65535), RAW_DAYS: (1, 3650), ROLLUP_DAYS: (1, 36500)}

@@ -1,15 +1,16 @@
 """The long-term store in Home Assistant: the writer started with a site, fed from the agents.
 
 Thin: the writer, buffer, rollups and queries live in `timescale/` (no Home Assistant imports).
-What is fed: closed work sessions, closed screen-time spans and XP events (from the agents, each
+What is fed, as it happens (no timer): closed work sessions, closed screen-time spans and XP
+events (published on the site's change hub, `core/changes.py`, by the agents' state objects; each
 with its stable id, so feeding the same ones again changes nothing), what the agents announce as
 activity events (wind-down, bedtime, level-ups, achievements, broken streaks), Oura's nights,
-daily scores and workouts, numeric states of the health entities the user chose (as health
-metrics named by entity id) and states of the entities whose history the user wants kept (device
-states). Repair issues say when the database is away and
-when the buffer is nearly full. With sync set up, the rows made here are also handed to the
-other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager (those from
-before this store started are fetched once it starts).
+daily scores and workouts (from the Oura accounts' coordinators, as they update), numeric states
+of the health entities the user chose (as health metrics named by entity id) and states of the
+entities whose history the user wants kept (device states). Repair issues say when the database
+is away and when the buffer is nearly full. With sync set up, the rows made here are also handed
+to the other sites (`sync/long_term_rows.py`), and theirs arrive through the sync manager (those
+from before this store started are fetched once it starts).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ import math
 from pathlib import Path
 from typing import Any, Final
 
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigEntryState,
+)
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -33,29 +40,28 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import client_context, client_context_no_verify
 
-from .agents.gamification import (
-    EVENT_ACHIEVEMENT_UNLOCKED,
-    EVENT_LEVEL_UP,
-    EVENT_STREAK_BROKEN,
-    EVENT_XP_AWARDED,
-)
-from .agents.sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
-from .agents.work import EVENT_WORK_STOPPED
-from .const import DOMAIN
-from .data import LifeOpsConfigEntry
-from .entry_kind import is_oura_entry
-from .timescale import rows
-from .timescale.buffer import Row
-from .timescale.errors import InvalidQuery, StoreError
-from .timescale.migrate import TLS_PREFER, TLS_VERIFY, StoreConfig
-from .timescale.queries import query_trend
-from .timescale.rollups import Retention
-from .timescale.schema import Edition
-from .timescale.writer import Writer, WriterStatus
+from ..agents.gamification import EVENT_ACHIEVEMENT_UNLOCKED, EVENT_LEVEL_UP, EVENT_STREAK_BROKEN
+from ..agents.sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
+from ..const import DOMAIN
+from ..core.changes import ScreenTimeInterval, WorkSessionClosed, XpEventAdded
+from ..core.work import WorkSession
+from ..core.xp import XpEvent
+from ..data import LifeOpsConfigEntry
+from ..entry_kind import is_oura_entry
+from ..oura_account.coordinator import OuraConfigEntry
+from ..timescale import rows
+from ..timescale.buffer import Row
+from ..timescale.errors import InvalidQuery, StoreError
+from ..timescale.migrate import TLS_PREFER, TLS_VERIFY, StoreConfig
+from ..timescale.queries import query_trend
+from ..timescale.rollups import Retention
+from ..timescale.schema import Edition
+from ..timescale.writer import Writer, WriterStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,7 +93,6 @@ DEFAULTS: Final[dict[str, Any]] = {
     ROLLUP_DAYS: 730,
 }
 
-EXPORT_INTERVAL = timedelta(minutes=1)
 BUFFER_MAX_ROWS = 2_000_000
 BUFFER_WARNING_FILL = 0.8
 ISSUE_UNREACHABLE = "store_unreachable"
@@ -175,18 +180,28 @@ def _number(state: str) -> float | None:
 
 @dataclass
 class LongTermStore:
-    """One site's writer and what feeds it."""
+    """One site's writer and what feeds it.
+
+    Fed as things change, never by a timer: the agents' state objects publish on the site's
+    change hub (`core/changes.py`), the Oura accounts' coordinators call their listeners, the
+    agents announce activity on the bus and the chosen entities change state. At start (and
+    after its options change) it also queues what the agents already hold, as it was away
+    meanwhile; the rows' ids keep each fact once however often it is queued.
+    """
 
     hass: HomeAssistant
     entry: LifeOpsConfigEntry
     values: dict[str, Any]
     writer: Writer
     _unsubs: list[Any] = field(default_factory=list)
-    _exported_work: set[str] = field(default_factory=set)
-    _exported_screen: set[tuple[str, str]] = field(default_factory=set)
-    _exported_xp: set[str] = field(default_factory=set)
-    _exported_oura: set[tuple[str, str]] = field(default_factory=set)
-    _exported_activity: set[Any] = field(default_factory=set)
+    # Per Oura account: its coordinator, the listener's remover and the documents its last
+    # data held (only what is new in the next data is queued).
+    _oura: dict[str, tuple[Any, CALLBACK_TYPE, frozenset[tuple[str, str]]]] = field(
+        default_factory=dict
+    )
+    # The last fact of each activity kind: a fact announced again at once (a level reached
+    # again after merging another site's XP) is queued once.
+    _last_activity: dict[str, Any] = field(default_factory=dict)
     _issues: set[str] = field(default_factory=set)
     _stop_unsub: CALLBACK_TYPE | None = None
 
@@ -201,29 +216,36 @@ class LongTermStore:
         return self.writer.edition
 
     async def async_start(self) -> None:
-        """Start the feeds, then the writer (a database that is away only raises a repair issue).
+        """Start the feeds, queue what the agents hold, then start the writer.
 
-        Feeds first: rows queue in memory while the writer connects and migrates, so states that
-        change meanwhile (a second or two on a fresh database) are kept too.
+        Feeds first: rows queue in memory while the writer connects and migrates (a database
+        that is away only raises a repair issue), so what changes meanwhile is kept too.
         """
         entities = [*self.values[HEALTH_ENTITIES], *self.values[STATE_ENTITIES]]
         if entities:
             self._unsubs.append(async_track_state_change_event(self.hass, entities, self._on_state))
-        self._unsubs.append(
-            async_track_time_interval(
-                self.hass, self._on_interval, EXPORT_INTERVAL, name="lifeops store export"
+        changes = self.entry.runtime_data.changes
+        self._unsubs.extend(
+            (
+                changes.subscribe(WorkSessionClosed, self._on_work_closed),
+                changes.subscribe(ScreenTimeInterval, self._on_screen_time),
+                changes.subscribe(XpEventAdded, self._on_xp),
             )
         )
-        for event_type in (EVENT_XP_AWARDED, EVENT_WORK_STOPPED):
-            self._unsubs.append(self.hass.bus.async_listen(event_type, self._on_agent_event))
         for event_type in ACTIVITY_EVENTS:
             self._unsubs.append(self.hass.bus.async_listen(event_type, self._on_activity))
+        # Oura accounts signed in later, or reloaded, bring a new coordinator.
+        self._unsubs.append(
+            async_dispatcher_connect(self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._on_entry_changed)
+        )
         # Home Assistant stopping does not unload entries: keep what waits in the buffer then.
         self._stop_unsub = self.hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, self._on_hass_stop
         )
+        self._queue_held()
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            self._follow_oura(entry)
         await self.writer.start()
-        self._export()
 
     async def _on_hass_stop(self, event: Event) -> None:
         self._stop_unsub = None  # a once-listener is gone after it fired
@@ -234,10 +256,12 @@ class LongTermStore:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        for _, unsub, _ in self._oura.values():
+            unsub()
+        self._oura.clear()
         if self._stop_unsub is not None:
             self._stop_unsub()
             self._stop_unsub = None
-        self._export()
         await self.writer.close()
         for issue in list(self._issues):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
@@ -261,24 +285,71 @@ class LongTermStore:
 
     # -- feeds --------------------------------------------------------------------------------
 
-    @callback
-    def _on_interval(self, now: datetime) -> None:
-        self._export()
+    def _work_row(self, session: WorkSession) -> Row | None:
+        if session.end is None or session.site:  # other sites' arrive as their site's rows
+            return None
+        return rows.work_session(
+            self.site, session.start, session.end, source=session.source, id=session.id
+        )
+
+    def _screen_time_row(self, source: str, category: str, start: datetime, end: datetime) -> Row:
+        return rows.screen_time(self.site, start, end, source=source, category=category)
+
+    def _xp_row(self, event: XpEvent) -> Row:
+        return rows.xp_event(
+            event.origin or self.site,
+            event.time,
+            event.id,
+            agent=event.agent,
+            event_type=event.event_type,
+            amount=event.amount,
+            description=event.description or None,
+        )
 
     @callback
-    def _on_agent_event(self, event: Event[dict[str, Any]]) -> None:
-        if event.data.get("config_entry_id") == self.entry.entry_id:
-            self._export()
+    def _on_work_closed(self, change: WorkSessionClosed) -> None:
+        if (row := self._work_row(change.session)) is not None:
+            self._add("work_session", [row])
+
+    @callback
+    def _on_screen_time(self, change: ScreenTimeInterval) -> None:
+        row = self._screen_time_row(change.source, change.category, change.start, change.end)
+        self._add("screen_time", [row])
+
+    @callback
+    def _on_xp(self, change: XpEventAdded) -> None:
+        self._add("xp_event", [self._xp_row(change.event)])
+
+    @callback
+    def _queue_held(self) -> None:
+        """Queue the closed work sessions, screen-time spans and XP the agents hold."""
+        runtime = self.entry.runtime_data
+        work = [
+            row for session in runtime.work.tracker.sessions() if (row := self._work_row(session))
+        ]
+        screen = [
+            self._screen_time_row(
+                source, category, datetime.fromisoformat(start), datetime.fromisoformat(end)
+            )
+            for source, category, start, end in runtime.screen_time.tracker.as_dict()["spans"]
+            if end is not None
+        ]
+        xp = [self._xp_row(event) for event in runtime.gamification.log]
+        for table, batch in (("work_session", work), ("screen_time", screen), ("xp_event", xp)):
+            if batch:
+                self._add(table, batch)
 
     @callback
     def _on_activity(self, event: Event[dict[str, Any]]) -> None:
         if event.data.get("config_entry_id") != self.entry.entry_id:
             return
         row = activity_row(self.site, event)
-        # The row's id (index 2) names the fact; a fact announced again in this run (a level
-        # reached again after merging another site's XP) is kept once.
-        if row is not None and row[2] not in self._exported_activity:
-            self._exported_activity.add(row[2])
+        if row is None:
+            return
+        # The row's id (index 2) names the fact; announced again at once, it is queued once.
+        kind = row[3]
+        if row[2] != self._last_activity.get(kind):
+            self._last_activity[kind] = row[2]
             self._add("activity_event", [row])
 
     @callback
@@ -296,83 +367,75 @@ class LongTermStore:
                 [rows.device_state(self.site, new.entity_id, when, new.state[:255], value)],
             )
 
+    # -- Oura ---------------------------------------------------------------------------------
+
     @callback
-    def _export(self) -> None:
-        """Queue the agents' closed work sessions, screen-time spans and XP not yet queued."""
-        runtime = self.entry.runtime_data
-        site = self.site
-        # Other sites' sessions (merged through sync) reach this store as their site's rows.
-        closed = [s for s in runtime.work.tracker.sessions() if s.end is not None and not s.site]
-        work = [
-            rows.work_session(site, s.start, s.end, source=s.source, id=s.id)
-            for s in closed
-            if s.end is not None and s.id not in self._exported_work
-        ]
-        self._exported_work.update(s.id for s in closed)
-        screen = []
-        for source, category, start, end in runtime.screen_time.tracker.as_dict()["spans"]:
-            if end is None or (source, start) in self._exported_screen:
-                continue
-            self._exported_screen.add((source, start))
-            screen.append(
-                rows.screen_time(
-                    site,
-                    datetime.fromisoformat(start),
-                    datetime.fromisoformat(end),
-                    source=source,
-                    category=category,
-                )
-            )
-        xp = []
-        for event in runtime.gamification.log:
-            if event.id in self._exported_xp:
-                continue
-            self._exported_xp.add(event.id)
-            xp.append(
-                rows.xp_event(
-                    event.origin or site,
-                    event.time,
-                    event.id,
-                    agent=event.agent,
-                    event_type=event.event_type,
-                    amount=event.amount,
-                    description=event.description or None,
-                )
-            )
-        sleep, health, workouts = self._oura_rows()
-        for table, batch in (
-            ("work_session", work),
-            ("screen_time", screen),
-            ("xp_event", xp),
-            ("sleep_session", sleep),
-            ("health_metric", health),
-            ("activity_event", workouts),
-        ):
+    def _on_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry[Any]) -> None:
+        if entry.domain == DOMAIN and is_oura_entry(entry):
+            self._follow_oura(entry)
+
+    @callback
+    def _follow_oura(self, entry: ConfigEntry[Any]) -> None:
+        """Listen to a loaded Oura account's coordinator (a new one after a reload).
+
+        Its data as it is now is queued at once; later, what each update brings that the
+        previous data did not have.
+        """
+        followed = self._oura.get(entry.entry_id)
+        loaded = entry.state is ConfigEntryState.LOADED and is_oura_entry(entry)
+        coordinator = entry.runtime_data if loaded else None
+        if followed is not None and followed[0] is coordinator:
+            return
+        if followed is not None:
+            followed[1]()
+            del self._oura[entry.entry_id]
+        if coordinator is None:
+            return
+
+        @callback
+        def updated() -> None:
+            self._queue_oura(entry)
+
+        unsub = coordinator.async_add_listener(updated)
+        self._oura[entry.entry_id] = (coordinator, unsub, frozenset())
+        self._queue_oura(entry)
+
+    @callback
+    def _queue_oura(self, entry: OuraConfigEntry) -> None:
+        followed = self._oura.get(entry.entry_id)
+        if followed is None or entry.runtime_data.data is None:
+            return
+        coordinator, unsub, before = followed
+        now, batches = self._oura_rows(entry, before)
+        self._oura[entry.entry_id] = (coordinator, unsub, now)
+        for table, batch in batches:
             if batch:
                 self._add(table, batch)
 
-    def _oura_rows(self) -> tuple[list[Row], list[Row], list[Row]]:
-        """Sleep periods, daily scores and workouts of the Oura accounts in this Home Assistant.
+    def _oura_rows(
+        self, entry: OuraConfigEntry, before: frozenset[tuple[str, str]]
+    ) -> tuple[frozenset[tuple[str, str]], list[tuple[str, list[Row]]]]:
+        """An Oura account's sleep period, daily scores and workouts not in its data `before`.
 
-        Their site is the Oura account (`oura:<user id>`), the same wherever it is signed in, so
-        two sites' Home Assistants with one ring write each night (and workout) once.
+        Returns the documents its data holds now, and the rows by table. Their site is the
+        Oura account (`oura:<user id>`), the same wherever it is signed in, so two sites' Home
+        Assistants with one ring write each night (and workout) once.
         """
+        data = entry.runtime_data.data
+        assert data is not None
+        held: set[tuple[str, str]] = set()
         sleep: list[Row] = []
         health: list[Row] = []
         workouts: list[Row] = []
-        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
-            if not is_oura_entry(entry) or entry.runtime_data.data is None:
-                continue
-            data = entry.runtime_data.data
-            site = f"oura:{entry.unique_id}"
-            period = data.sleep
-            if (
-                period is not None
-                and period.bedtime_start is not None
-                and period.bedtime_end is not None
-                and ("sleep", period.id) not in self._exported_oura
-            ):
-                self._exported_oura.add(("sleep", period.id))
+        site = f"oura:{entry.unique_id}"
+        period = data.sleep
+        if (
+            period is not None
+            and period.bedtime_start is not None
+            and period.bedtime_end is not None
+        ):
+            held.add(("sleep", period.id))
+            if ("sleep", period.id) not in before:
                 daily = data.daily_sleep
                 sleep.append(
                     rows.sleep_session(
@@ -385,43 +448,45 @@ class LongTermStore:
                         duration_s=period.total_sleep_duration,
                     )
                 )
-            for metric, document in (
-                ("oura_sleep_score", data.daily_sleep),
-                ("oura_readiness_score", data.readiness),
-                ("oura_activity_score", data.activity),
-            ):
-                if document is None or document.score is None:
-                    continue
-                if (metric, document.id) in self._exported_oura:
-                    continue
-                self._exported_oura.add((metric, document.id))
+        for metric, document in (
+            ("oura_sleep_score", data.daily_sleep),
+            ("oura_readiness_score", data.readiness),
+            ("oura_activity_score", data.activity),
+        ):
+            if document is None or document.score is None:
+                continue
+            held.add((metric, document.id))
+            if (metric, document.id) not in before:
                 when = dt_util.start_of_local_day(document.day)
                 health.append(rows.health_metric(site, metric, when, document.score, "oura"))
-            # Every workout of the last poll's days that has ended; Oura's id keeps each once.
-            for workout in data.documents.workout:
-                if (
-                    workout.start_datetime is None
-                    or workout.end_datetime is None
-                    or ("workout", workout.id) in self._exported_oura
-                ):
-                    continue
-                self._exported_oura.add(("workout", workout.id))
-                workouts.append(
-                    rows.workout(
-                        site,
-                        workout.start_datetime,
-                        workout.end_datetime,
-                        workout.id,
-                        source="oura",
-                        activity=workout.activity,
-                        intensity=workout.intensity,
-                        calories=workout.calories,
-                        distance_m=workout.distance,
-                        label=workout.label,
-                        detected_by=workout.source,
-                    )
+        # Every workout of the last poll's days that has ended; Oura's id keeps each once.
+        for workout in data.documents.workout:
+            if workout.start_datetime is None or workout.end_datetime is None:
+                continue
+            held.add(("workout", workout.id))
+            if ("workout", workout.id) in before:
+                continue
+            workouts.append(
+                rows.workout(
+                    site,
+                    workout.start_datetime,
+                    workout.end_datetime,
+                    workout.id,
+                    source="oura",
+                    activity=workout.activity,
+                    intensity=workout.intensity,
+                    calories=workout.calories,
+                    distance_m=workout.distance,
+                    label=workout.label,
+                    detected_by=workout.source,
                 )
-        return sleep, health, workouts
+            )
+        batches = [
+            ("sleep_session", sleep),
+            ("health_metric", health),
+            ("activity_event", workouts),
+        ]
+        return frozenset(held), batches
 
     # -- status and repairs -------------------------------------------------------------------
 
