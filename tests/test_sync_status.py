@@ -6,9 +6,12 @@ Through the public surface, against the real home and cabin services of test_syn
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
+import weakref
 
+from aiohttp import ClientSession
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -18,6 +21,7 @@ from custom_components.lifeops.sync_link.status import STATUS_INTERVAL
 
 from .sync_sites import (  # noqa: F401  (fixtures)
     Sites,
+    _client,
     _connected,
     _teardown,
     _until,
@@ -90,3 +94,40 @@ async def test_the_status_follows_the_change_feeds_answers(
     assert not manager.queue
     assert manager.coordinator.last_update_success
     await _teardown(hass, entry)
+
+
+async def test_the_sync_clients_requests_leave_no_keep_alive_timer(
+    sites: Sites,  # noqa: F811
+) -> None:
+    # A connection kept open after an answer waits in the session's pool, and the pool's clean-up
+    # timer wakes the loop some seconds later: one wake-up per long poll of an idle change feed.
+    # The client asks for one connection a request, so nothing waits.
+    async with ClientSession() as own:
+        client = _client(own, sites.home)
+        await client.connect()
+        await client.status()
+        habit = {"op": "set", "collection": "habits", "key": "stretch", "fields": {"n": 1}}
+        await client.write([habit])
+        await client.changes({}, wait=0)
+        connector = own.connector
+        assert connector is not None
+        assert not connector._conns  # type: ignore[attr-defined]  # nothing kept open
+        # Nor a clean-up timer: it holds the connector through a weak reference.
+        loop = asyncio.get_running_loop()
+        waiting = [
+            handle
+            for handle in loop._scheduled  # type: ignore[attr-defined]
+            if not handle.cancelled() and connector in _weakly_held(handle._args)
+        ]
+        assert waiting == []
+
+
+def _weakly_held(args: Any) -> list[object]:
+    """What the weak references among a timer's arguments (nested in tuples) point to."""
+    held: list[object] = []
+    for arg in args or ():
+        if isinstance(arg, weakref.ref):
+            held.append(arg())
+        elif isinstance(arg, tuple):
+            held.extend(_weakly_held(arg))
+    return held

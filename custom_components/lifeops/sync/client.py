@@ -33,6 +33,13 @@ MAX_DIGITS: Final = 40
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
+# Every request on a connection of its own, closed with its answer. A connection kept open would
+# sit in the session's pool, whose clean-up timer then wakes Home Assistant some seconds after
+# every answer (about 140 times an idle hour, one per long poll of the change feed). The service
+# is local, and a new connection to it costs well under a millisecond.
+ONE_REQUEST_A_CONNECTION: Final = {"Connection": "close"}
+
+
 class SyncError(Exception):
     """Something went wrong talking to the sync service."""
 
@@ -172,7 +179,9 @@ class SyncClient:
         """Ask the unauthenticated health endpoint; learn the node id. Raises if not a service."""
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._session.get(self.url + "/v1/health") as response:
+                async with self._session.get(
+                    self.url + "/v1/health", headers=ONE_REQUEST_A_CONNECTION
+                ) as response:
                     status = response.status
                     body = await response.read()
         except (ClientError, TimeoutError, OSError) as err:
@@ -298,6 +307,7 @@ class SyncClient:
             )
             if payload is not None:
                 headers["Content-Type"] = "application/json"
+            headers.update(ONE_REQUEST_A_CONNECTION)
             try:
                 async with asyncio.timeout(timeout or self._timeout):
                     async with self._session.request(
