@@ -370,7 +370,7 @@ async def create_database(port: int) -> None:
 def lifeops_options(sync_url: str, db_port: int) -> dict[str, Any]:
     """Agents watching the idle entities, the sync link and the long-term store."""
     from custom_components.lifeops.core.settings import Settings
-    from custom_components.lifeops.long_term.store import CONF_STORE, DEFAULTS
+    from custom_components.lifeops.long_term.options import CONF_STORE, DEFAULTS
     from custom_components.lifeops.sync_link.options import CONF_SYNC, SYNC_SECRET, SYNC_URL
 
     return {

@@ -23,7 +23,7 @@ from custom_components.lifeops.core.changes import (
     NotificationQueued,
     XpEventAdded,
 )
-from custom_components.lifeops.long_term.store import CONF_STORE, DEFAULTS
+from custom_components.lifeops.long_term.options import CONF_STORE, DEFAULTS
 from custom_components.lifeops.timescale.buffer import Row
 from custom_components.lifeops.timescale.writer import Writer
 from tests.ports import free_port

@@ -16,7 +16,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 
 from .core.sites import MAX_SITE_NAME_LENGTH, Site, site_id
-from .long_term.store import (
+from .long_term.options import (
     CONF_STORE,
     DATABASE,
     HOST,

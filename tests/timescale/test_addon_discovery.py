@@ -26,7 +26,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import CONF_NODE_ID, CONF_SITE, DOMAIN
-from custom_components.lifeops.long_term.store import CONF_STORE
+from custom_components.lifeops.long_term.options import CONF_STORE
 from custom_components.lifeops.sync_link.options import CONF_SYNC
 from tests.ports import free_port
 

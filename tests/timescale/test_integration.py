@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.lifeops.const import DOMAIN
-from custom_components.lifeops.long_term.store import CONF_STORE
+from custom_components.lifeops.long_term.options import CONF_STORE
 from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.migrate import StoreConfig, connect, stored_edition
 from custom_components.lifeops.timescale.rollups import refresh

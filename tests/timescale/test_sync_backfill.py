@@ -19,7 +19,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.lifeops.long_term.store import CONF_STORE
+from custom_components.lifeops.long_term.options import CONF_STORE
 from custom_components.lifeops.sync import long_term_rows
 from custom_components.lifeops.sync.long_term_rows import sync_ops
 from custom_components.lifeops.timescale.buffer import Row

@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.lifeops.const import DOMAIN
-from custom_components.lifeops.long_term.store import CONF_STORE
+from custom_components.lifeops.long_term.options import CONF_STORE
 from custom_components.lifeops.sync.long_term_rows import decode_row, sync_ops
 from custom_components.lifeops.timescale import rows
 from custom_components.lifeops.timescale.buffer import Row

@@ -12,7 +12,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.lifeops.long_term.store import CONF_STORE
+from custom_components.lifeops.long_term.options import CONF_STORE
 from custom_components.lifeops.timescale.migrate import StoreConfig
 from tests.sync_sites import (
     Network,

@@ -35,7 +35,7 @@ from ..timescale.errors import (
     TlsUntrusted,
 )
 from ..timescale.migrate import TLS_MODES, check
-from .store import (
+from .options import (
     ALLOW_POSTGRESQL,
     CONF_STORE,
     DATABASE,

@@ -15,13 +15,12 @@ from before this store started are fetched once it starts).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 import math
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
@@ -43,10 +42,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
-from homeassistant.util.ssl import client_context, client_context_no_verify
 
-from ..agents.gamification import EVENT_ACHIEVEMENT_UNLOCKED, EVENT_LEVEL_UP, EVENT_STREAK_BROKEN
-from ..agents.sleep import EVENT_BEDTIME, EVENT_WIND_DOWN_ENDED, EVENT_WIND_DOWN_STARTED
 from ..const import DOMAIN
 from ..core.changes import ScreenTimeInterval, WorkSessionClosed, XpEventAdded
 from ..core.work import WorkSession
@@ -57,41 +53,21 @@ from ..oura_account.coordinator import OuraConfigEntry
 from ..timescale import rows
 from ..timescale.buffer import Row
 from ..timescale.errors import InvalidQuery, StoreError
-from ..timescale.migrate import TLS_PREFER, TLS_VERIFY, StoreConfig
 from ..timescale.queries import query_trend
 from ..timescale.rollups import Retention
 from ..timescale.schema import Edition
 from ..timescale.writer import Writer, WriterStatus
+from .activity import ACTIVITY_EVENTS, activity_row
+from .options import (
+    HEALTH_ENTITIES,
+    RAW_DAYS,
+    ROLLUP_DAYS,
+    STATE_ENTITIES,
+    store_config,
+    store_options,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-# Options: one nested dict, so its "password" is redacted wherever options are shown.
-CONF_STORE: Final = "long_term_store"
-HOST: Final = "host"
-PORT: Final = "port"
-DATABASE: Final = "database"
-USER: Final = "user"
-PASSWORD: Final = "password"
-ALLOW_POSTGRESQL: Final = "allow_postgresql"
-TLS: Final = "tls"
-HEALTH_ENTITIES: Final = "health_entities"
-STATE_ENTITIES: Final = "state_entities"
-RAW_DAYS: Final = "raw_days"
-ROLLUP_DAYS: Final = "rollup_days"
-
-DEFAULTS: Final[dict[str, Any]] = {
-    HOST: "",
-    PORT: 5432,
-    DATABASE: "lifeops",
-    USER: "lifeops",
-    PASSWORD: "",
-    ALLOW_POSTGRESQL: False,
-    TLS: TLS_PREFER,
-    HEALTH_ENTITIES: [],
-    STATE_ENTITIES: [],
-    RAW_DAYS: 90,
-    ROLLUP_DAYS: 730,
-}
 
 BUFFER_MAX_ROWS = 2_000_000
 BUFFER_WARNING_FILL = 0.8
@@ -99,77 +75,7 @@ ISSUE_UNREACHABLE = "store_unreachable"
 ISSUE_BUFFER = "store_buffer_filling"
 
 
-def store_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The store's options with defaults filled in."""
-    return {**DEFAULTS, **(options.get(CONF_STORE) or {})}
-
-
-def store_config(values: Mapping[str, Any]) -> StoreConfig | None:
-    """Connection settings from the store's options; None when no host is set (store off)."""
-    if not str(values.get(HOST) or "").strip():
-        return None
-    return StoreConfig(
-        host=str(values[HOST]).strip(),
-        port=int(values[PORT]),
-        database=str(values[DATABASE]),
-        user=str(values[USER]),
-        password=str(values[PASSWORD]),
-        allow_postgresql=bool(values[ALLOW_POSTGRESQL]),
-        tls=str(values[TLS]),
-        # Home Assistant's own contexts, made at its start: nothing is read from disk on the loop.
-        # Not get_default_context(): from 2026.x it offers ALPN http/1.1, which PostgreSQL
-        # refuses (TLSV1_ALERT_NO_APPLICATION_PROTOCOL); client_context() offers no ALPN.
-        ssl_context=client_context() if values[TLS] == TLS_VERIFY else client_context_no_verify(),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityKind:
-    """How an agent's announcement becomes an activity event."""
-
-    kind: str
-    key: tuple[str, ...] = ()  # fields naming the fact: one row however often it is announced
-    time: str | None = None  # a field with the fact's own time (else when it was announced)
-    value: str | None = None  # the field that is the event's value
-    details: tuple[str, ...] = ()  # fields kept as details
-
-
-ACTIVITY_EVENTS: Final[dict[str, ActivityKind]] = {
-    EVENT_WIND_DOWN_STARTED: ActivityKind(
-        "wind_down_started", ("until",), value="minutes", details=("origin", "until")
-    ),
-    EVENT_WIND_DOWN_ENDED: ActivityKind("wind_down_ended", details=("early", "restored")),
-    EVENT_BEDTIME: ActivityKind("bedtime", ("bedtime",), time="bedtime"),
-    EVENT_LEVEL_UP: ActivityKind("level_up", ("level",), value="level", details=("total_xp",)),
-    EVENT_ACHIEVEMENT_UNLOCKED: ActivityKind(
-        "achievement_unlocked", ("achievement",), time="unlocked_at", details=("achievement",)
-    ),
-    EVENT_STREAK_BROKEN: ActivityKind(
-        "streak_broken", ("habit", "last_done"), value="length", details=("habit", "last_done")
-    ),
-}
-
-
-def activity_row(site: str, event: Event[dict[str, Any]]) -> Row | None:
-    """An agent's announcement as an activity event row; None for other events."""
-    how = ACTIVITY_EVENTS.get(str(event.event_type))
-    if how is None:
-        return None
-    data = event.data
-    when = dt_util.parse_datetime(str(data.get(how.time) or "")) if how.time else None
-    value = data.get(how.value) if how.value else None
-    fact = ":".join([how.kind, *(str(data.get(name)) for name in how.key)]) if how.key else None
-    return rows.activity_event(
-        site,
-        when or event.time_fired,
-        how.kind,
-        float(value) if isinstance(value, int | float) else None,
-        source=DOMAIN,
-        details=rows.details_text({name: data.get(name) for name in how.details}),
-        id=fact,
-    )
-
-
+# Options: one nested dict, so its "password" is redacted wherever options are shown.
 def _number(state: str) -> float | None:
     try:
         value = float(state)

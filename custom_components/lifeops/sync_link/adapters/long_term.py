@@ -17,7 +17,8 @@ from typing import Any
 
 from homeassistant.core import callback
 
-from ...long_term.store import LongTermStore, store_config, store_options
+from ...long_term.options import store_config, store_options
+from ...long_term.store import LongTermStore
 from ...sync import Change, SyncError
 from ...sync.long_term_rows import backfill, backfill_done, received_rows, sync_ops
 from ...timescale.buffer import Row
