@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from homeassistant.core import Event, callback
+from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
-from ...agents.gamification import EVENT_XP_AWARDED
+from ...core.changes import XpEventAdded
 from ...core.xp import XpEvent
 from ...sync import Change, inbound
 from ...sync.mirror import AppendOnlySet
@@ -28,20 +28,18 @@ class XpLog(Adapter):
         super().__init__(link)
         self.set = AppendOnlySet(XP_COLLECTION)
         self._remote: list[tuple[str, Any]] = []
+        self._merging = False
 
     def start(self) -> None:
-        """Follow the XP awarded here."""
+        """Follow the events the XP log adds, as the site's change hub announces them."""
         entry = self.link.entry
-        entry.async_on_unload(self.link.hass.bus.async_listen(EVENT_XP_AWARDED, self._on_xp))
+        entry.async_on_unload(entry.runtime_data.changes.subscribe(XpEventAdded, self._on_xp))
 
     @callback
-    def _on_xp(self, event: Event[dict[str, Any]]) -> None:
-        entry = self.link.entry
-        if event.data.get("config_entry_id") != entry.entry_id:
-            return
-        logged = entry.runtime_data.gamification.log.get(str(event.data.get("id")))
-        if logged is not None:
-            self.link.enqueue(self.set.add(logged.id, logged.as_dict()))
+    def _on_xp(self, change: XpEventAdded) -> None:
+        if self._merging:
+            return  # another site's, from the service: nothing to write back
+        self.link.enqueue(self.set.add(change.event.id, change.event.as_dict()))
 
     async def reconcile(self) -> None:
         """Both ways: the service's events merged here, this log's events it lacks added."""
@@ -81,4 +79,8 @@ class XpLog(Adapter):
             else:
                 events.append(event)
         if events:
-            self.link.entry.runtime_data.gamification.async_merge_synced(events)
+            self._merging = True
+            try:
+                self.link.entry.runtime_data.gamification.async_merge_synced(events)
+            finally:
+                self._merging = False
