@@ -62,11 +62,17 @@ class Habits(Adapter):
         return True
 
     async def reread(self) -> None:
-        """Read the habits whole when asked to."""
-        if self._reread:
+        """Read the habits whole when asked to.
+
+        At once again when a write was acknowledged during the read and the read was left for
+        it (as for the agents' switches).
+        """
+        while self._reread:
             self._reread = False
             writes_before = self.link.writes
             self._apply(await self.link.client.records(HABITS_COLLECTION), writes_before)
+            if self.link.writes == writes_before:
+                break
 
     def acknowledged(self, op: Mapping[str, Any], write: int) -> None:
         """Note that a write carried a habit."""

@@ -214,11 +214,18 @@ class AgentSwitches(_Fields):
         self.queue_changes()
 
     async def reread(self) -> None:
-        """Read the record again when a remote switch was left for a local flip."""
-        if self.mirror.reread:
+        """Read the record again when a remote switch was left for a local flip.
+
+        At once again when a write was acknowledged during the read: what was left for it may
+        be readable now (else it would wait for the next change, up to a long poll). What is
+        left for a flip still queued waits for its write.
+        """
+        while self.mirror.reread:
             self.mirror.reread = False
             writes_before = self.link.writes
             self.apply(await self.read(), writes_before)
+            if self.link.writes == writes_before:
+                break
 
     @callback
     def apply(self, remote: Mapping[str, Any], writes_before: int) -> None:
