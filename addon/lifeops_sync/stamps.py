@@ -9,10 +9,10 @@ that origin stamped lower: a site whose key was stolen still writes as itself, b
 stamp an item below what it already wrote, so it cannot take the key of an item another site
 wrote before (the least stamp wins items). Rows carry no stamp and are not checked.
 
-A restored site writes under a new epoch with the same key. Its first stamp may not be lower
-than the highest accepted from that site's earlier epochs less the clock offset tolerated
-between sites (a restored site's clock is its own, within that offset of what it stamped
-before); so a new epoch cannot be made up to go back in time further than that.
+A restored site writes under a new epoch with the same key, and moves into it the changes its
+peers had not acknowledged, with their old stamps; the floor of a new epoch starts at its first
+accepted change. So a key holder can still make up an epoch to stamp back in time: the floor
+binds an origin once it has written, not a site.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import sqlite3
 
-from .crdt import Entry, Kind, epoch_of, site_of
+from .crdt import Entry, Kind
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stamps(origin INTEGER PRIMARY KEY, hlc INTEGER NOT NULL);
@@ -34,17 +34,16 @@ def highest(db: sqlite3.Connection, names: dict[int, str]) -> dict[str, int]:
     return {names[origin]: int(hlc) for origin, hlc in db.execute("SELECT origin, hlc FROM stamps")}
 
 
-def floor_of(origin: str, highs: dict[str, int], tolerance: int) -> int:
+def floor_of(origin: str, highs: dict[str, int]) -> int:
     """The lowest stamp an entry of ``origin`` after those accepted may carry.
 
-    The highest accepted from it; for an origin nothing was accepted from yet, the highest
-    accepted from the same site's earlier epochs less ``tolerance`` (in stamp units).
+    The highest accepted from it; 0 for an origin nothing was accepted from yet, a new epoch
+    of a site included. A site restored from an old copy moves the changes its peers had not
+    acknowledged into its new epoch with their own, old stamps (epochs.py); a bound from its
+    earlier epochs would refuse them for good, and with them everything after. So a made-up
+    epoch is not refused either (addon/DOCS.md, "What a stolen or restored site can do").
     """
-    if origin in highs:
-        return highs[origin]
-    site, epoch = site_of(origin), epoch_of(origin)
-    earlier = [h for o, h in highs.items() if site_of(o) == site and epoch_of(o) < epoch]
-    return max(0, max(earlier, default=0) - tolerance)
+    return highs.get(origin, 0)
 
 
 def raise_to(db: sqlite3.Connection, origin: int, hlc: int) -> None:

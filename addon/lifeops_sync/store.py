@@ -34,7 +34,7 @@ from typing import Any
 from . import origin as signed, stamps
 from .crdt import Entry, Kind, Part, epoch_of, site_of
 from .epochs import RESTORED_COPY, Epochs
-from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, pack, wall_ms
+from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
 from .logread import LogReader
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .peerbook import PeerBook
@@ -415,7 +415,6 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             marks = self._watermarks()
             # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
             highs = None if self.site_key is None else stamps.highest(self._db, self._names)
-            tolerance = pack(self.clock.max_offset_ms + DRIFT_TOLERANCE_MS)
             direct = self.known()
             current = epoch_of(self.origin)
             todo: list[Entry] = []
@@ -426,7 +425,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
-                floor = None if highs is None else stamps.floor_of(part.origin, highs, tolerance)
+                floor = None if highs is None else stamps.floor_of(part.origin, highs)
                 found = stamps.screen(part.entries, mark, upto, ceiling, floor)
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))

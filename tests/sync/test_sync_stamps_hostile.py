@@ -1,7 +1,8 @@
 """The stamp floor (stamps.py) against real ``lifeops_sync serve`` processes: a stolen cabin
 (cabin_a, with its pair secret and its own valid key) writes as itself, stamped back in time, an
-item under the key of home's; and in an epoch it makes up. Both are refused and counted; home
-and cabin_b keep home's item, go on syncing, and an honest restart is not refused."""
+item under the key of home's. It is refused and counted; home and cabin_b keep home's item, go
+on syncing, and an honest restart is not refused. (A new epoch has no floor until its first
+change is taken: see test_sync_stamps.py and addon/DOCS.md.)"""
 
 from __future__ import annotations
 
@@ -53,13 +54,10 @@ async def test_a_stolen_cabin_cannot_stamp_an_item_back_in_time(
     # Stolen: the same key, stamp 1, its next seq, its own valid signature.
     forged = Entry(Kind.ITEM, HOSTILE, 2, 1, "xp", "e1", "", -500)
     await net.send([chain.part(forged)], keys=key, vector={HOSTILE: 2})
-    # And an epoch made up to go back in time (a restore it never had).
-    epoch = Entry(Kind.ITEM, f"{HOSTILE}~1", 1, 1, "xp", "e1", "", -500)
-    await net.send([chain.part(epoch)], keys=key, vector={HOSTILE: 2, f"{HOSTILE}~1": 1})
     state, vector = await net.state()
-    assert state == before and vector[HOSTILE] == 1 and f"{HOSTILE}~1" not in vector
+    assert state == before and vector[HOSTILE] == 1
     check = await net.check()
-    assert check["backdated_entries"] == 2 and check["refused_entries"] == 2
+    assert check["backdated_entries"] == 1 and check["refused_entries"] == 1
     assert HOSTILE in check["last_refusal"] and check["refused_parts"] == 0
     log = (net.home.folder / "home.log").read_text()
     assert "stamp check: 1 entries from cabin_a refused" in log
@@ -84,7 +82,7 @@ async def test_a_stolen_cabin_cannot_stamp_an_item_back_in_time(
         items = (await net.call(service, "GET", "/v1/state?full=1"))["state"]["items"]["xp"]
         assert items["e1"] == 10 and items["b0"] == 2 and items["b1"] == 3 and items["e2"] == 4
         assert "cabin_a_2" in items
-    assert (await net.check())["backdated_entries"] == 2
+    assert (await net.check())["backdated_entries"] == 1
     honest = await net.call(net.honest, "GET", "/v1/status")
     assert honest["origin_check"]["backdated_entries"] == 0
     assert honest["origin_check"]["refused_entries"] == 0
