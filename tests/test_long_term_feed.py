@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.lifeops.const import DOMAIN
@@ -77,8 +78,11 @@ def _tables(queued: list[tuple[str, Row]]) -> list[str]:
 
 
 @pytest.mark.freeze_time("2026-03-02T09:00:00+00:00")
-async def test_rows_queue_on_each_change_without_time_passing(
-    hass: HomeAssistant, site: MockConfigEntry, queued: list[tuple[str, Row]]
+async def test_rows_queue_on_each_change_without_a_periodic_export(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    queued: list[tuple[str, Row]],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     assert await hass.config_entries.async_setup(site.entry_id)
     await hass.async_block_till_done()
@@ -107,6 +111,11 @@ async def test_rows_queue_on_each_change_without_time_passing(
     assert len(queued) == 2
     hass.states.async_set(SCREEN, "off")
     await hass.async_block_till_done()
+    # A closed span waits a minute (the screen coming back on would continue it), then queues.
+    assert len(queued) == 2
+    freezer.tick(61)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
     assert _tables(queued)[2:] == ["screen_time"]
     assert queued[2][1][5] == SCREEN
 
@@ -114,6 +123,22 @@ async def test_rows_queue_on_each_change_without_time_passing(
     await store.writer.flush()
     assert store.writer.status.buffered_rows >= 3
     assert await hass.config_entries.async_unload(site.entry_id)
+
+
+@pytest.mark.freeze_time("2026-03-02T09:00:00+00:00")
+async def test_a_closed_screen_span_is_not_left_behind_at_an_unload(
+    hass: HomeAssistant, site: MockConfigEntry, queued: list[tuple[str, Row]]
+) -> None:
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    queued.clear()
+    hass.states.async_set(SCREEN, "on")
+    await hass.async_block_till_done()
+    hass.states.async_set(SCREEN, "off")
+    await hass.async_block_till_done()
+    assert _tables(queued) == []  # its minute has not passed
+    assert await hass.config_entries.async_unload(site.entry_id)
+    assert _tables(queued) == ["screen_time"]
 
 
 @pytest.mark.freeze_time("2026-03-02T09:00:00+00:00")
@@ -203,3 +228,28 @@ async def test_the_site_hub_hears_what_the_actions_change(
         for c in heard
         if isinstance(c, NotificationQueued | NotificationDismissed)
     ] == [(NotificationQueued, "stretch-1"), (NotificationDismissed, "stretch-1")]
+
+
+async def test_a_screen_that_comes_back_on_within_a_minute_is_one_span_with_its_last_end(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    queued: list[tuple[str, Row]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to("2026-03-02T09:00:00+00:00")
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    queued.clear()
+    for on, seconds in (("on", 600), ("off", 20), ("on", 300), ("off", 0)):
+        hass.states.async_set(SCREEN, on)
+        await hass.async_block_till_done()
+        freezer.tick(seconds)
+    assert _tables(queued) == []  # off for less than a minute yet
+    freezer.tick(61)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _tables(queued) == ["screen_time"]
+    row = queued[0][1]
+    # The span from 09:00 to 09:15:20: the short pause inside it does not end it.
+    assert (row[3] - row[0]).total_seconds() == row[4] == 600 + 20 + 300
+    assert await hass.config_entries.async_unload(site.entry_id)

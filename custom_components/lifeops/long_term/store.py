@@ -40,11 +40,12 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
 from ..core.changes import ScreenTimeInterval, WorkSessionClosed, XpEventAdded
+from ..core.intervals import JOIN_GAP
 from ..core.work import WorkSession
 from ..core.xp import XpEvent
 from ..data import LifeOpsConfigEntry
@@ -110,6 +111,12 @@ class LongTermStore:
     _last_activity: dict[str, Any] = field(default_factory=dict)
     _issues: set[str] = field(default_factory=set)
     _stop_unsub: CALLBACK_TYPE | None = None
+    # Closed screen-time spans by (source, start): queued once `JOIN_GAP` has passed without
+    # the screen coming back on (it would continue the span, same start, later end; the row's
+    # id is the start, and the database keeps the first row of an id).
+    _spans: dict[tuple[str, datetime], tuple[str, datetime, CALLBACK_TYPE]] = field(
+        default_factory=dict
+    )
 
     @property
     def site(self) -> str:
@@ -151,7 +158,11 @@ class LongTermStore:
         self._queue_held()
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
             self._follow_oura(entry)
-        await self.writer.start()
+        try:
+            await self.writer.start()
+        except BaseException:
+            await self.async_stop()  # no feed left behind for a store that did not start
+            raise
 
     async def _on_hass_stop(self, event: Event) -> None:
         self._stop_unsub = None  # a once-listener is gone after it fired
@@ -162,6 +173,8 @@ class LongTermStore:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        for key in list(self._spans):
+            self._queue_span(key)  # as they ended; the next start queues them again if needed
         for _, unsub, _ in self._oura.values():
             unsub()
         self._oura.clear()
@@ -219,8 +232,24 @@ class LongTermStore:
 
     @callback
     def _on_screen_time(self, change: ScreenTimeInterval) -> None:
-        row = self._screen_time_row(change.source, change.category, change.start, change.end)
-        self._add("screen_time", [row])
+        key = (change.source, change.start)
+        if (waiting := self._spans.pop(key, None)) is not None:
+            waiting[2]()  # it came back on and closed again: the later end counts
+
+        @callback
+        def settled(_now: datetime) -> None:
+            self._queue_span(key)
+
+        cancel = async_call_later(self.hass, JOIN_GAP, settled)
+        self._spans[key] = (change.category, change.end, cancel)
+
+    @callback
+    def _queue_span(self, key: tuple[str, datetime]) -> None:
+        if (waiting := self._spans.pop(key, None)) is None:
+            return
+        category, end, cancel = waiting
+        cancel()
+        self._add("screen_time", [self._screen_time_row(key[0], category, key[1], end)])
 
     @callback
     def _on_xp(self, change: XpEventAdded) -> None:
@@ -300,7 +329,12 @@ class LongTermStore:
 
         @callback
         def updated() -> None:
-            self._queue_oura(entry)
+            # A coordinator calls its listeners in a plain loop: what fails here must not stop
+            # the account's refresh or the listeners after this one.
+            try:
+                self._queue_oura(entry)
+            except Exception:
+                _LOGGER.exception("Oura data of %s not queued for the long-term store", entry.title)
 
         unsub = coordinator.async_add_listener(updated)
         self._oura[entry.entry_id] = (coordinator, unsub, frozenset())
@@ -485,7 +519,11 @@ async def _async_start(hass: HomeAssistant, entry: LifeOpsConfigEntry) -> None:
     store = LongTermStore(hass, entry, values, writer)
     writer.on_status = store.on_status
     entry.runtime_data.long_term_store = store
-    await store.async_start()
+    try:
+        await store.async_start()
+    except BaseException:
+        entry.runtime_data.long_term_store = None
+        raise
     if entry.runtime_data.sync is not None:
         # Other sites' rows the feed moved past before this store was there.
         entry.runtime_data.sync.start_long_term_backfill(store)
