@@ -71,7 +71,8 @@ class Habits(Adapter):
             self._reread = False
             writes_before = self.link.writes
             self._apply(await self.link.client.records(HABITS_COLLECTION), writes_before)
-            if self.link.writes == writes_before:
+            pending = self.link.queue.pending_keys(HABITS_COLLECTION)
+            if self.link.writes == writes_before or pending:
                 break
 
     def acknowledged(self, op: Mapping[str, Any], write: int) -> None:

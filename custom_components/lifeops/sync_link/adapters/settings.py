@@ -224,7 +224,8 @@ class AgentSwitches(_Fields):
             self.mirror.reread = False
             writes_before = self.link.writes
             self.apply(await self.read(), writes_before)
-            if self.link.writes == writes_before:
+            pending = self.link.queue.pending_fields(SETTINGS_COLLECTION, AGENTS_KEY)
+            if self.link.writes == writes_before or pending:
                 break
 
     @callback
