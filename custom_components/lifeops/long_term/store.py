@@ -161,8 +161,20 @@ class LongTermStore:
         try:
             await self.writer.start()
         except BaseException:
-            await self.async_stop()  # no feed left behind for a store that did not start
+            self._stop_feeds()  # no feed left behind for a store that did not start
             raise
+
+    @callback
+    def _stop_feeds(self) -> None:
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        for _, unsub, _ in self._oura.values():
+            unsub()
+        self._oura.clear()
+        if self._stop_unsub is not None:
+            self._stop_unsub()
+            self._stop_unsub = None
 
     async def _on_hass_stop(self, event: Event) -> None:
         self._stop_unsub = None  # a once-listener is gone after it fired
@@ -170,17 +182,9 @@ class LongTermStore:
 
     async def async_stop(self) -> None:
         """Stop the feeds; flush (or keep in the buffer) what waits."""
-        for unsub in self._unsubs:
-            unsub()
-        self._unsubs.clear()
+        self._stop_feeds()
         for key in list(self._spans):
             self._queue_span(key)  # as they ended; the next start queues them again if needed
-        for _, unsub, _ in self._oura.values():
-            unsub()
-        self._oura.clear()
-        if self._stop_unsub is not None:
-            self._stop_unsub()
-            self._stop_unsub = None
         await self.writer.close()
         for issue in list(self._issues):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
