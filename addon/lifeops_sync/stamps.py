@@ -34,18 +34,6 @@ def highest(db: sqlite3.Connection, names: dict[int, str]) -> dict[str, int]:
     return {names[origin]: int(hlc) for origin, hlc in db.execute("SELECT origin, hlc FROM stamps")}
 
 
-def floor_of(origin: str, highs: dict[str, int]) -> int:
-    """The lowest stamp an entry of ``origin`` after those accepted may carry.
-
-    The highest accepted from it; 0 for an origin nothing was accepted from yet, a new epoch
-    of a site included. A site restored from an old copy moves the changes its peers had not
-    acknowledged into its new epoch with their own, old stamps (epochs.py); a bound from its
-    earlier epochs would refuse them for good, and with them everything after. So a made-up
-    epoch is not refused either (addon/DOCS.md, "What a stolen or restored site can do").
-    """
-    return highs.get(origin, 0)
-
-
 def raise_to(db: sqlite3.Connection, origin: int, hlc: int) -> None:
     """Record ``hlc`` as accepted from ``origin`` (the highest stays)."""
     db.execute(

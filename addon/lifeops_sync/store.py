@@ -425,7 +425,11 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
-                floor = None if highs is None else stamps.floor_of(part.origin, highs)
+                # The highest stamp taken from this origin; none for an origin nothing was taken
+                # from yet, a new epoch included: a site restored from an old copy moves the
+                # changes its peers had not acknowledged into its new epoch with their old
+                # stamps, which any bound from its earlier epochs could refuse for good.
+                floor = None if highs is None else highs.get(part.origin, 0)
                 found = stamps.screen(part.entries, mark, upto, ceiling, floor)
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))

@@ -108,7 +108,10 @@ def test_a_new_epoch_may_carry_old_stamps_then_its_own_floor_holds(tmp_path: Pat
     ]
     assert home.apply([part(key, moved)]).backdated_entries == 0
     assert home.vector()["cabin~1"] == 2 and home.items("xp")["m2"] == 2
-    assert stamps.floor_of("cabin~2", stamps.highest(home._db, home._names)) == 0
+    # Another new epoch, nothing taken from it yet: no floor at all.
+    fresh = Entry(Kind.ITEM, "cabin~2", 1, 1, "xp", "n1", "", 1)
+    assert home.apply([part(key, [fresh])]).backdated_entries == 0
+    assert home.vector()["cabin~2"] == 1
     # From then on the epoch's own floor holds like any origin's.
     back = Entry(Kind.ITEM, "cabin~1", 3, pack(T0 - 80 * HOUR), "xp", "c1", "", -500)
     assert home.apply([part(key, [back])]).backdated_entries == 1
