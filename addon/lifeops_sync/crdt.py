@@ -72,6 +72,9 @@ class Part:
 
     Entries superseded at the sender are left out, so the range may have gaps; ``upto`` is what
     the receiver may record as received from that origin once it has everything up to ``after``.
+    ``moved``: ``(seq, from origin, from seq)`` for entries a restore moved into this epoch from
+    an earlier epoch of the same site (see :mod:`lifeops_sync.epochs`), so a receiver can check
+    an old stamp against the earlier epoch's signed digest of the same entry.
     """
 
     origin: str
@@ -79,6 +82,7 @@ class Part:
     upto: int
     entries: tuple[Entry, ...]
     proof: Proof | None = None
+    moved: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,12 @@ hold them, send them back (they push by what this site reports it holds, which w
 A restore the start path did not see is found when a peer sends entries of our current origin
 beyond our counter (:meth:`~lifeops_sync.store.Store.apply`); entries written since then move
 to the new epoch (:func:`restamp`), their stamps unchanged, so they are not lost either.
+
+Each moved entry remembers where it came from (the table ``moves``, sent with the entry as the
+part's ``moved``): its old stamp may lie far below what the peers took from the earlier epoch
+since, and a receiver takes such a stamp only for an entry the earlier epoch signed, by the
+same digest (:mod:`lifeops_sync.stamps`). Receivers keep the moves of the entries they take,
+so a relay passes them on.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ from .crdt import Part, epoch_of, site_of
 #: The meta key a backup copy carries (and the live replica never does).
 RESTORED_COPY = "restored_copy"
 _TABLES = ("cells", "items", "rows")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS moves(
+    origin INTEGER NOT NULL, seq INTEGER NOT NULL, src INTEGER NOT NULL, src_seq INTEGER NOT NULL,
+    PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+"""
 
 
 def mark_copy(copy: sqlite3.Connection) -> None:
@@ -68,9 +80,9 @@ def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
     """Move ``old``'s entries with seq above ``after`` to origin ``new``, seqs 1, 2, ... in order.
 
     Anything already under ``new`` was not written by us (the epoch was not ours yet): it goes.
-    Returns how many entries moved.
+    Each move is kept (``moves``). Returns how many entries moved.
     """
-    for table in _TABLES:
+    for table in (*_TABLES, "moves"):
         db.execute(f"DELETE FROM {table} WHERE origin = ?", (new,))
     found = sorted(
         (seq, table)
@@ -84,7 +96,33 @@ def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
             f"UPDATE {table} SET origin = ?, seq = ? WHERE origin = ? AND seq = ?",
             (new, number, old, seq),
         )
+    # An entry moved again keeps pointing at the epoch it left (whose digest the peers hold).
+    db.executemany(
+        "INSERT INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)",
+        [(new, number, old, seq) for number, (seq, _) in enumerate(found, 1)],
+    )
     return len(found)
+
+
+def moves_in(
+    db: sqlite3.Connection, origin: int, after: int, upto: int, names: dict[int, str]
+) -> tuple[tuple[int, str, int], ...]:
+    """The moves kept for ``origin``'s seqs in ``(after, upto]``: (seq, from origin, from seq)."""
+    return tuple(
+        (int(seq), names[src], int(src_seq))
+        for seq, src, src_seq in db.execute(
+            "SELECT seq, src, src_seq FROM moves WHERE origin = ? AND seq > ? AND seq <= ? "
+            "ORDER BY seq",
+            (origin, after, upto),
+        )
+    )
+
+
+def keep_moves(db: sqlite3.Connection, rows: list[tuple[int, int, int, int]]) -> None:
+    """Keep moves taken with their entries: ``(origin, seq, from origin, from seq)``."""
+    db.executemany(
+        "INSERT OR REPLACE INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)", rows
+    )
 
 
 class Epochs:

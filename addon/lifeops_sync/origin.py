@@ -308,6 +308,19 @@ def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) ->
         )
 
 
+def kept_digest(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:
+    """The digest of ``(origin, seq)`` in the groups kept, if a kept group holds that seq."""
+    row = db.execute(
+        "SELECT first, digests FROM sig_groups WHERE origin = ? AND last >= ? "
+        "ORDER BY last LIMIT 1",
+        (origin, seq),
+    ).fetchone()
+    if row is None or int(row[0]) > seq:
+        return None
+    at = (seq - int(row[0])) * DIGEST_SIZE
+    return bytes(row[1][at : at + DIGEST_SIZE])
+
+
 def last_link(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:
     """The link of the origin's group that ends at ``seq``, if kept."""
     row = db.execute(

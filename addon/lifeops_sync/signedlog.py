@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import origin as signed
 from .crdt import Entry, Part, site_of
+from .epochs import moves_in
 
 SCHEMA_VERSION = 2  # 2: signed groups and site keys
 
@@ -96,7 +97,10 @@ class SignedLog:
             groups = fitting
             entries = [e for e in entries if e.seq <= groups[-1].last]
         proof = signed.proof_of(groups, entries)
-        return Part(name, start, groups[-1].last, tuple(entries), proof), cut
+        sent = {e.seq for e in entries}
+        kept = moves_in(self._db, origin, start, groups[-1].last, self._names)
+        moved = tuple(m for m in kept if m[0] in sent)
+        return Part(name, start, groups[-1].last, tuple(entries), proof, moved), cut
 
     def _sign_upgrade(self, key: signed.SiteKey) -> None:
         """Schema 1 to 2: sign our own entries, and take everything else again, signed.

@@ -9,18 +9,22 @@ that origin stamped lower: a site whose key was stolen still writes as itself, b
 stamp an item below what it already wrote, so it cannot take the key of an item another site
 wrote before (the least stamp wins items). Rows carry no stamp and are not checked.
 
-A restored site writes under a new epoch with the same key, and moves into it the changes its
-peers had not acknowledged, with their old stamps; the floor of a new epoch starts at its first
-accepted change. So a key holder can still make up an epoch to stamp back in time: the floor
-binds an origin once it has written, not a site.
+A site's later epoch (``<node>~<n>``, what a restore starts) is bound by its earlier ones too:
+an entry of it stamped more than the largest believable clock offset (plus the drift
+tolerance) below the highest stamp taken from an earlier epoch of the site is refused, unless
+it is one the restore moved (:mod:`lifeops_sync.epochs`): its part names the earlier
+``(origin, seq)`` it came from, and the digest of the entry under that name is the one the
+earlier epoch signed and this replica keeps. So a made-up epoch can carry nothing older than
+the site's clock explains but the site's own signed entries again, which change nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import sqlite3
 
-from .crdt import Entry, Kind
+from .crdt import Entry, Kind, epoch_of, site_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stamps(origin INTEGER PRIMARY KEY, hlc INTEGER NOT NULL);
@@ -78,6 +82,18 @@ def fill(db: sqlite3.Connection, marks: dict[int, int], own: int) -> None:
             reset(db, origin, mark)
 
 
+def earlier_bound(highs: dict[str, int], origin: str, margin: int) -> int:
+    """The least stamp an entry of ``origin`` may carry unless it was moved (0: no bound).
+
+    ``margin`` below the highest stamp taken from an earlier epoch of the same site.
+    """
+    site, epoch = site_of(origin), epoch_of(origin)
+    top = max(
+        (h for o, h in highs.items() if site_of(o) == site and epoch_of(o) < epoch), default=0
+    )
+    return max(top - margin, 0)
+
+
 @dataclass(slots=True)
 class Screened:
     """A part's entries sorted by the stamp checks (see :func:`screen`)."""
@@ -86,11 +102,17 @@ class Screened:
     take: list[Entry] = field(default_factory=list)
     skipped: int = 0  # at or below the watermark: held already
     ahead: int = 0  # stamped later than the sender's clock explains
-    low: list[int] = field(default_factory=list)  # the seqs stamped below the floor
+    low: list[int] = field(default_factory=list)  # the seqs stamped below a bound
+    unmoved: int = 0  # of those, how many only below the earlier epochs' bound
     high: int = 0  # the highest stamp taken at or below ``upto``
 
     def reason(self, origin: str) -> str:
         """Why the entries below the floor were refused."""
+        if self.unmoved == len(self.low):
+            return (
+                f"{origin}: {len(self.low)} entries from seq {self.low[0]} stamped long before a "
+                "change of an earlier epoch of that site already taken, and not moved from it"
+            )
         return (
             f"{origin}: {len(self.low)} entries from seq {self.low[0]} stamped before a change "
             "of that origin already taken"
@@ -98,13 +120,20 @@ class Screened:
 
 
 def screen(
-    entries: tuple[Entry, ...], mark: int, upto: int, ceiling: int, floor: int | None
+    entries: tuple[Entry, ...],
+    mark: int,
+    upto: int,
+    ceiling: int,
+    floor: int | None,
+    bound: int = 0,
+    moved: Callable[[Entry], bool] | None = None,
 ) -> Screened:
     """Sort a part's entries: held already, too late, too early (below ``floor``), or taken.
 
     An entry refused holds ``upto`` below it (so it comes again). With a ``floor`` (a signed
     replica), stamped entries are taken in seq order only if none is lower than the floor or
-    than one taken before it; rows carry no stamp and are exempt. Without, no floor is checked.
+    than one taken before it, nor lower than ``bound`` unless ``moved`` vouches for it (see
+    :func:`earlier_bound`); rows carry no stamp and are exempt. Without, nothing is checked.
     """
     result = Screened(upto)
     if floor is not None:
@@ -120,6 +149,10 @@ def screen(
             result.take.append(entry)
         elif entry.hlc < floor:
             result.low.append(entry.seq)
+            result.upto = min(result.upto, entry.seq - 1)
+        elif entry.hlc < bound and (moved is None or not moved(entry)):
+            result.low.append(entry.seq)
+            result.unmoved += 1
             result.upto = min(result.upto, entry.seq - 1)
         else:
             result.take.append(entry)

@@ -31,10 +31,10 @@ import sqlite3
 import time
 from typing import Any
 
-from . import origin as signed, stamps
+from . import epochs, origin as signed, stamps
 from .crdt import Entry, Kind, Part, epoch_of, site_of
 from .epochs import RESTORED_COPY, Epochs
-from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
+from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, wall_ms
 from .logread import LogReader
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .peerbook import PeerBook
@@ -98,6 +98,11 @@ class Applied:
     backdated_entries: int = 0
 
 
+def _earlier_epoch(src: str, origin: str) -> bool:
+    """Whether ``src`` names an earlier epoch of the site that writes as ``origin``."""
+    return site_of(src) == site_of(origin) and epoch_of(src) < epoch_of(origin)
+
+
 def _vouched(
     part: Part,
     sender: str | None,
@@ -158,6 +163,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         self._db.executescript(SCHEMA)
         self._db.executescript(signed.SCHEMA)
         self._db.executescript(stamps.SCHEMA)
+        self._db.executescript(epochs.SCHEMA)
         self.site_key = site_key
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
@@ -413,6 +419,10 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 restored = self._check_restored(parts, sender_vector, tip)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
+            # Kept first: a moved entry is checked against its earlier epoch's digests, which
+            # may come in the same batch.
+            for part_origin, groups in proven:
+                signed.save_groups(self._db, self._idx(part_origin), groups)
             # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
             highs = None if self.site_key is None else stamps.highest(self._db, self._names)
             direct = self.known()
@@ -425,12 +435,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
-                # The highest stamp taken from this origin; none for an origin nothing was taken
-                # from yet, a new epoch included: a site restored from an old copy moves the
-                # changes its peers had not acknowledged into its new epoch with their old
-                # stamps, which any bound from its earlier epochs could refuse for good.
-                floor = None if highs is None else highs.get(part.origin, 0)
-                found = stamps.screen(part.entries, mark, upto, ceiling, floor)
+                found = self._screen(part, origin, mark, upto, ceiling, highs)
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))
                 skipped += found.skipped
@@ -448,8 +453,6 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 elif part.after > mark:
                     gaps += 1
             self._merge(todo)
-            for part_origin, groups in proven:
-                signed.save_groups(self._db, self._idx(part_origin), groups)
             applied = len(todo)
             if top:
                 self.clock.observe(top)
@@ -468,6 +471,68 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             refused_entries,
             tuple(backdated),
             backdated_entries,
+        )
+
+    def _screen(
+        self,
+        part: Part,
+        origin: int,
+        mark: int,
+        upto: int,
+        ceiling: int,
+        highs: dict[str, int] | None,
+    ) -> stamps.Screened:
+        """A part's entries sorted by the stamp checks (none without a site key).
+
+        Bound by the highest stamp taken from its origin, and for a later epoch by its earlier
+        epochs, which an entry a restore moved passes (stamps.py); the moves of the entries
+        taken are kept, to pass on.
+        """
+        if highs is None:
+            return stamps.screen(part.entries, mark, upto, ceiling, None)
+        margin = (self.clock.max_offset_ms + DRIFT_TOLERANCE_MS) << 16
+        found = stamps.screen(
+            part.entries,
+            mark,
+            upto,
+            ceiling,
+            highs.get(part.origin, 0),
+            stamps.earlier_bound(highs, part.origin, margin),
+            self._moved_check(part),
+        )
+        self._keep_moves(origin, part, found.take)
+        return found
+
+    def _moved_check(self, part: Part) -> Callable[[Entry], bool]:
+        """Whether an entry of ``part`` is one its site signed under an earlier epoch.
+
+        The part names where the entry was moved from; the entry, named so, must have the
+        digest this replica keeps for that seq (the earlier epoch's signed groups).
+        """
+        sources = {seq: (src, src_seq) for seq, src, src_seq in part.moved}
+
+        def moved(entry: Entry) -> bool:
+            src, src_seq = sources.get(entry.seq, ("", 0))
+            if not _earlier_epoch(src, part.origin) or src not in self._index:
+                return False
+            kept = signed.kept_digest(self._db, self._index[src], src_seq)
+            as_was = entry._replace(origin=src, seq=src_seq)
+            return kept is not None and kept == signed.entry_digest(as_was)
+
+        return moved
+
+    def _keep_moves(self, origin: int, part: Part, taken: list[Entry]) -> None:
+        """Keep where the entries taken were moved from, to pass on with them."""
+        if not part.moved:
+            return
+        seqs = {e.seq for e in taken}
+        epochs.keep_moves(
+            self._db,
+            [
+                (origin, seq, self._idx(src), src_seq)
+                for seq, src, src_seq in part.moved
+                if seq in seqs and _earlier_epoch(src, part.origin)
+            ],
         )
 
     # -- what we have ----------------------------------------------------------------------

@@ -19,7 +19,9 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
                 "gp": "the link before the first group (32 bytes, base64)",
                 "gs": "the origin's Ed25519 signature of the last group's link, base64",
                 "ds": [seq deltas of the seqs sent as digests only],
-                "dd": "their 16-byte digests, base64"}],
+                "dd": "their 16-byte digests, base64",
+                "m": [[seq, epoch, seq], ...]}],  # entries a restore moved into this epoch
+                                           # from an earlier one of the site (optional)
      "keys": {site: public key (base64)}}  # the sender's and those of the parts' sites
 
 The signatures and digests are the parts' proof of origin (origin.py); a part without them is
@@ -42,7 +44,17 @@ import math
 from typing import Any
 import zlib
 
-from .crdt import Entry, Kind, Part, Proof, valid_node_id, valid_origin
+from .crdt import (
+    Entry,
+    Kind,
+    Part,
+    Proof,
+    epoch_of,
+    epoch_origin,
+    site_of,
+    valid_node_id,
+    valid_origin,
+)
 from .jsontext import MAX_DEPTH, JsonTextError, loads, within_depth
 from .ops import MAX_KEY, MAX_NAME
 
@@ -141,6 +153,8 @@ def to_json(batch: Batch) -> dict[str, Any]:
                 ds=_deltas([s for s, _ in part.proof.digests]),
                 dd=_b64(b"".join(d for _, d in part.proof.digests)),
             )
+        if part.moved:
+            doc["m"] = [[seq, epoch_of(src), src_seq] for seq, src, src_seq in part.moved]
         parts.append(doc)
     batch_doc: dict[str, Any] = {
         "v": VERSION,
@@ -197,6 +211,28 @@ def _proof(doc: dict[str, Any], after: int, upto: int) -> Proof | None:
     (signature,) = _unb64(doc.get("gs"), "gs", SIGNATURE_SIZE, 1)
     digests = _unb64(doc.get("dd", ""), "dd", DIGEST_SIZE, len(seqs))
     return Proof(start, tuple(lasts), signature, tuple(zip(seqs, digests, strict=True)))
+
+
+def _moved(
+    doc: dict[str, Any], origin: str, after: int, upto: int
+) -> tuple[tuple[int, str, int], ...]:
+    """Where a part's moved entries came from: ``(seq, earlier origin of the site, seq)``."""
+    value = doc.get("m", [])
+    if not isinstance(value, list) or len(value) > MAX_ENTRIES:
+        raise ProtocolError("m must be a list")
+    epoch = epoch_of(origin)
+    if value and epoch == 0:
+        raise ProtocolError("only a later epoch carries moved entries")
+    moved: list[tuple[int, str, int]] = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 3:
+            raise ProtocolError("a move must be [seq, epoch, seq]")
+        seq = _int(item[0], "moved seq", after + 1, upto)
+        if moved and seq <= moved[-1][0]:
+            raise ProtocolError("moved seqs must increase strictly")
+        src = epoch_origin(site_of(origin), _int(item[1], "moved from epoch", 0, epoch - 1))
+        moved.append((seq, src, _int(item[2], "moved from seq", 1)))
+    return tuple(moved)
 
 
 def _keys(value: Any) -> dict[str, bytes]:
@@ -294,8 +330,9 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
     _ints(colls, "c")
     _ints(names, "n")
     proof = _proof(doc, after, upto)
+    moved = _moved(doc, origin, after, upto)
     if n == 0:
-        return Part(origin, after, upto, (), proof)
+        return Part(origin, after, upto, (), proof, moved)
     # Seqs increase strictly within (after, upto]; stamps and times stay in range.
     seqs = _undelta(seq_deltas)
     if seqs[0] <= after or seqs[-1] > upto or (n > 1 and min(seq_deltas[1:]) <= 0):
@@ -360,7 +397,7 @@ def _part(doc: Any, strings: list[str]) -> Part:  # noqa: PLR0915 (one pass, in 
                 entries.append(
                     Entry(Kind.DELETE, origin, record_seqs[ki], hlcs[ki], coll, keys[ki])
                 )
-    return Part(origin, after, upto, tuple(entries), proof)
+    return Part(origin, after, upto, tuple(entries), proof, moved)
 
 
 def from_json(doc: Any) -> Batch:
@@ -409,8 +446,9 @@ def from_json(doc: Any) -> Batch:
         },
     )
     digests = sum(len(p.proof.digests) for p in batch.parts if p.proof is not None)
+    digests += sum(len(p.moved) for p in batch.parts)
     if batch.size + digests > MAX_ENTRIES:
-        raise ProtocolError(f"at most {MAX_ENTRIES} entries and digests per batch")
+        raise ProtocolError(f"at most {MAX_ENTRIES} entries, digests and moves per batch")
     return batch
 
 

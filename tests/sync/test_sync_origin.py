@@ -414,8 +414,36 @@ def test_proofs_round_trip_on_the_wire_and_malformed_ones_are_refused(
             wire.from_json(candidate)
         assert name
     monkeypatch.setattr(wire, "MAX_ENTRIES", 5)
-    with pytest.raises(wire.ProtocolError, match="entries and digests"):
+    with pytest.raises(wire.ProtocolError, match="entries, digests and moves"):
         wire.from_json(doc)
+
+
+def test_moves_round_trip_on_the_wire_and_malformed_ones_are_refused() -> None:
+    entries = some_entries("home~2", n=3)
+    moved = ((1, "home", 40), (3, "home~1", 7))
+    part = Part("home~2", 0, 3, tuple(entries), None, moved)
+    doc = wire.to_json(Batch("home", "cabin", {"home~2": 3}, parts=[part]))
+    assert doc["parts"][0]["m"] == [[1, 0, 40], [3, 1, 7]]
+    assert wire.from_json(doc).parts[0].moved == moved
+
+    def variant(moves: object, origin: str = "home~2") -> dict[str, object]:
+        copy = json.loads(json.dumps(doc))
+        copy["parts"][0].update(m=moves, o=origin)
+        return copy
+
+    bad = {
+        "moves into a first epoch": variant([[1, 0, 4]], origin="home"),
+        "from the same epoch": variant([[1, 2, 4]]),
+        "from a later epoch": variant([[1, 3, 4]]),
+        "a seq outside the part": variant([[4, 0, 4]]),
+        "seqs not increasing": variant([[2, 0, 4], [2, 0, 5]]),
+        "from seq 0": variant([[1, 0, 0]]),
+        "not a triple": variant([[1, 0]]),
+        "not a list": variant({"1": [0, 4]}),
+    }
+    for candidate in bad.values():
+        with pytest.raises(wire.ProtocolError):
+            wire.from_json(candidate)
 
 
 def test_a_second_version_of_signed_seqs_is_not_kept(tmp_path: Path) -> None:

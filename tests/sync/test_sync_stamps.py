@@ -36,10 +36,16 @@ def store(tmp_path: Path, node: str, key: SiteKey, wall: Wall) -> Store:
     return Store(tmp_path / f"{node}.db", node, wall, durable=False, site_key=key)
 
 
-def part(key: SiteKey, entries: list[Entry], previous: bytes | None = None) -> Part:
+def part(
+    key: SiteKey,
+    entries: list[Entry],
+    previous: bytes | None = None,
+    moved: tuple[tuple[int, str, int], ...] = (),
+) -> Part:
     groups = key.sign(entries, previous)
     first, last = entries[0].seq, entries[-1].seq
-    return Part(entries[0].origin, first - 1, last, tuple(entries), proof_of(groups, entries))
+    proof = proof_of(groups, entries)
+    return Part(entries[0].origin, first - 1, last, tuple(entries), proof, moved)
 
 
 def test_an_item_stamped_below_what_its_origin_wrote_is_refused(tmp_path: Path) -> None:
@@ -92,30 +98,51 @@ def test_honest_stamps_pass_across_restarts_and_writes_of_many_fields(tmp_path: 
     assert home.dump() == cabin.dump()
 
 
-def test_a_new_epoch_may_carry_old_stamps_then_its_own_floor_holds(tmp_path: Path) -> None:
+def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_one(
+    tmp_path: Path,
+) -> None:
     # A cabin restored from a copy days old, found out later (a peer's tip): the changes its
     # peers had not acknowledged move into its new epoch with their old stamps, far below what
-    # home took from the cabin since. They are taken: a floor from the earlier epoch would
-    # refuse them, and everything of the epoch after them, for good.
+    # home took from the cabin since. Each names the entry it was: home takes it because that
+    # entry, named so, has the digest the cabin signed then.
     key = SiteKey(Ed25519PrivateKey.generate())
     home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
     home.pin_keys({"cabin": key.public})
-    high = pack(T0)
-    home.apply([part(key, [Entry(Kind.ITEM, "cabin", 1, high, "xp", "c1", "", 1)])])
-    moved = [
-        Entry(Kind.ITEM, "cabin~1", 1, pack(T0 - 72 * HOUR), "xp", "m1", "", 1),
-        Entry(Kind.ITEM, "cabin~1", 2, pack(T0 - 71 * HOUR), "xp", "m2", "", 2),
+    old = [
+        Entry(Kind.ITEM, "cabin", 1, pack(T0 - 73 * HOUR), "xp", "c1", "", 1),
+        Entry(Kind.ITEM, "cabin", 2, pack(T0 - 72 * HOUR), "xp", "m1", "", 1),
+        Entry(Kind.FIELD, "cabin", 3, pack(T0 - 71 * HOUR), "habits", "h", "a", 2),
+        Entry(Kind.ITEM, "cabin", 4, pack(T0), "xp", "c4", "", 4),
     ]
-    assert home.apply([part(key, moved)]).backdated_entries == 0
-    assert home.vector()["cabin~1"] == 2 and home.items("xp")["m2"] == 2
-    # Another new epoch, nothing taken from it yet: no floor at all.
-    fresh = Entry(Kind.ITEM, "cabin~2", 1, 1, "xp", "n1", "", 1)
-    assert home.apply([part(key, [fresh])]).backdated_entries == 0
-    assert home.vector()["cabin~2"] == 1
-    # From then on the epoch's own floor holds like any origin's.
-    back = Entry(Kind.ITEM, "cabin~1", 3, pack(T0 - 80 * HOUR), "xp", "c1", "", -500)
-    assert home.apply([part(key, [back])]).backdated_entries == 1
-    assert home.vector()["cabin~1"] == 2 and home.items("xp")["c1"] == 1
+    home.apply([part(key, old)])
+    moved = [e._replace(origin="cabin~1", seq=e.seq - 1) for e in old[1:3]]
+    sources = ((1, "cabin", 2), (2, "cabin", 3))
+    assert home.apply([part(key, moved, moved=sources)]).backdated_entries == 0
+    assert home.vector()["cabin~1"] == 2 and home.read("habits") == {"h": {"a": 2}}
+    # What a made-up epoch carries is bound by the earlier epochs (by more than the largest
+    # clock offset believed): a stamp-1 item, or one claiming to be an entry it was not.
+    forged = Entry(Kind.ITEM, "cabin~2", 1, 1, "xp", "c1", "", -500)
+    applied = home.apply([part(key, [forged])])
+    assert applied.backdated_entries == 1 and "cabin~2" not in home.vector()
+    assert applied.backdated == (
+        "cabin~2: 1 entries from seq 1 stamped long before a change of an earlier epoch of "
+        "that site already taken, and not moved from it",
+    )
+    claimed = forged._replace(hlc=pack(T0 - 73 * HOUR))
+    assert home.apply([part(key, [claimed], moved=((1, "cabin", 1),))]).backdated_entries == 1
+    assert home.items("xp")["c1"] == 1 and "cabin~2" not in home.vector()
+    # Within the offset believed, a later epoch writes on (a restored clock a little behind).
+    late = Entry(Kind.ITEM, "cabin~2", 1, pack(T0 - 2 * HOUR), "xp", "n1", "", 1)
+    assert home.apply([part(key, [late])]).backdated_entries == 0
+    # An epoch's own floor holds like any origin's, moved entry or not.
+    link = key.sign(moved)[-1].link
+    back = moved[1]._replace(seq=3)
+    assert home.apply([part(key, [back], link, ((3, "cabin", 3),))]).backdated_entries == 0
+    link = key.sign([back], link)[-1].link  # equal stamps pass
+    lower = old[1]._replace(origin="cabin~1", seq=4)
+    lower_part = part(key, [lower], link, moved=((4, "cabin", 2),))
+    assert home.apply([lower_part]).backdated_entries == 1
+    assert home.vector()["cabin~1"] == 3
 
 
 def test_a_replica_made_before_the_floor_computes_it_from_what_it_holds(
