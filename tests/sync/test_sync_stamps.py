@@ -6,6 +6,7 @@ refused."""
 from __future__ import annotations
 
 from pathlib import Path
+import shutil
 import sqlite3
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,8 +17,10 @@ from lifeops_sync.hlc import pack
 from lifeops_sync.ops import AddItem, AppendRows, SetFields
 from lifeops_sync.origin import SiteKey, proof_of
 from lifeops_sync.store import Store
+from lifeops_sync.wire import Batch, decode, encode
 
 from .test_sync_origin import T0, introduce, sync
+from .test_sync_origin_restore import exchange
 
 HOUR = 3_600_000
 
@@ -194,3 +197,49 @@ def test_a_watermark_set_back_sets_the_floor_back_so_what_comes_again_is_taken(
     previous = key.sign(entries[:1])[-1].link
     again = home.apply([part(key, entries[1:], previous)])
     assert again.backdated_entries == 0 and home.vector()["cabin"] == 3
+
+
+def test_a_restore_found_late_after_hours_of_lost_writes_reaches_every_site(
+    tmp_path: Path,
+) -> None:
+    # The cabin's copy holds changes home had not acknowledged; hours of writes after it are
+    # lost with the cabin and held at home. Restored from the copy by hand, the cabin learns
+    # of it from home, moves the unacknowledged changes into its new epoch (old stamps, far
+    # below home's floor for the cabin) and sends them on: home takes them by their moves and
+    # passes the moves on to a third site, which checks them again.
+    wall = Wall()
+    keys = {n: SiteKey(Ed25519PrivateKey.generate()) for n in ("home", "cabin", "third")}
+    home = store(tmp_path, "home", keys["home"], wall)
+    cabin = store(tmp_path, "cabin", keys["cabin"], wall)
+    third = store(tmp_path, "third", keys["third"], wall)
+    introduce(home, cabin, third)
+    cabin.write([AddItem("xp", "c1", 1)])
+    assert exchange(cabin, home) == exchange(home, cabin) == 0
+    cabin.write([AddItem("xp", "c2", 2), SetFields("habits", "h", {"a": 2})])  # unacknowledged
+    cabin.close()
+    shutil.copy(tmp_path / "cabin.db", tmp_path / "copy.db")  # by hand: unmarked
+    cabin = store(tmp_path, "cabin", keys["cabin"], wall)
+    wall.ms += 6 * HOUR
+    cabin.write([AddItem("xp", "lost", 3), AddItem("xp", "lost2", 4)])
+    assert exchange(cabin, home) == 0
+    cabin.close()
+    shutil.copy(tmp_path / "copy.db", tmp_path / "cabin.db")
+    wall.ms += HOUR
+    cabin = store(tmp_path, "cabin", keys["cabin"], wall)
+    cabin.write([SetFields("habits", "h", {"b": 3})])  # seq 4 again, unaware
+    assert exchange(home, cabin) == 0  # home holds seq 5 of "cabin": a restore, found
+    assert cabin.origin == "cabin~1"
+    parts = decode(
+        encode(
+            Batch("cabin", "home", cabin.vector(), parts=cabin.changes_since(home.vector(), 100)[0])
+        )
+    ).parts
+    assert [p.moved for p in parts] == [((1, "cabin", 2), (2, "cabin", 3), (3, "cabin", 4))]
+    applied = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
+    assert (applied.entries, applied.backdated_entries) == (3, 0)
+    assert home.vector()["cabin~1"] == cabin.vector()["cabin~1"] == 3
+    assert exchange(home, cabin) == 0
+    assert home.digest() == cabin.digest()
+    assert cabin.read("habits") == {"h": {"a": 2, "b": 3}} and cabin.items("xp")["lost"] == 3
+    assert exchange(home, third) == 0
+    assert third.digest() == home.digest() and third.vector() == home.vector()
