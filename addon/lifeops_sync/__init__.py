@@ -6,4 +6,4 @@ An ordinary Python package with no Home Assistant imports. The add-on runs it wi
 
 from __future__ import annotations
 
-__version__ = "0.4.1"
+__version__ = "0.4.2"
