@@ -308,17 +308,16 @@ def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) ->
         )
 
 
-def kept_digest(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:
-    """The digest of ``(origin, seq)`` in the groups kept, if a kept group holds that seq."""
+def kept_digests(db: sqlite3.Connection, origin: int, seq: int) -> Group | None:
+    """The kept group of ``origin`` that holds ``seq`` (its digests; name and links unset)."""
     row = db.execute(
-        "SELECT first, digests FROM sig_groups WHERE origin = ? AND last >= ? "
+        "SELECT first, last, digests FROM sig_groups WHERE origin = ? AND last >= ? "
         "ORDER BY last LIMIT 1",
         (origin, seq),
     ).fetchone()
     if row is None or int(row[0]) > seq:
         return None
-    at = (seq - int(row[0])) * DIGEST_SIZE
-    return bytes(row[1][at : at + DIGEST_SIZE])
+    return Group("", int(row[0]), int(row[1]), b"", b"", None, bytes(row[2]))
 
 
 def last_link(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:

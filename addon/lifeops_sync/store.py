@@ -510,14 +510,20 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         digest this replica keeps for that seq (the earlier epoch's signed groups).
         """
         sources = {seq: (src, src_seq) for seq, src, src_seq in part.moved}
+        near: dict[str, signed.Group] = {}  # moved entries come in runs: a group serves many
 
         def moved(entry: Entry) -> bool:
             src, src_seq = sources.get(entry.seq, ("", 0))
             if not _earlier_epoch(src, part.origin) or src not in self._index:
                 return False
-            kept = signed.kept_digest(self._db, self._index[src], src_seq)
+            group = near.get(src)
+            if group is None or not group.first <= src_seq <= group.last:
+                group = signed.kept_digests(self._db, self._index[src], src_seq)
+                if group is None:
+                    return False
+                near[src] = group
             as_was = entry._replace(origin=src, seq=src_seq)
-            return kept is not None and kept == signed.entry_digest(as_was)
+            return group.digest_of(src_seq) == signed.entry_digest(as_was)
 
         return moved
 
