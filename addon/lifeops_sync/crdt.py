@@ -102,6 +102,23 @@ class Proof:
     digests: tuple[tuple[int, bytes], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class TipProof:
+    """That an origin's site signed a group of its seqs ``first..last`` (see epochs.py).
+
+    What a peer holds of a site, shown to that site when it asks: ``previous``, the link before
+    the group; ``digests_hash``, the SHA-256 of the group's entry digests; ``signature``, the
+    site's over the group's link (origin.py). A site that signed a group it does not hold was
+    restored from a backup.
+    """
+
+    first: int
+    last: int
+    previous: bytes
+    digests_hash: bytes
+    signature: bytes
+
+
 def valid_node_id(node: str) -> bool:
     """Node ids are short names: letters, digits, ``_ . -``."""
     return NODE_ID.fullmatch(node) is not None

@@ -21,7 +21,8 @@ from __future__ import annotations
 import sqlite3
 
 from . import stamps
-from .crdt import Part, epoch_of, site_of
+from .crdt import Part, TipProof, epoch_of, site_of
+from .origin import SiteKey, signed_unheld, tip_proof
 
 #: The meta key a backup copy carries (and the live replica never does).
 RESTORED_COPY = "restored_copy"
@@ -131,6 +132,13 @@ class Epochs:
     node_id: str
     origin: str
     restored: bool
+    site_key: SiteKey | None
+    #: Peers whose tip said we were restored, unproven: we ask them for a proof.
+    tip_doubts: set[str]
+    #: Peers that asked us to prove the tips we send them.
+    proofs_asked: set[str]
+    #: :meth:`acknowledged` when the replica was opened (or the epoch started).
+    acknowledged_at_open: int
     _db: sqlite3.Connection
     _self_idx: int
     _names: dict[int, str]
@@ -179,43 +187,82 @@ class Epochs:
         self._reset_watermark(old, keep_upto)
         self._set_meta("origin", origin)
         self.origin, self._self_idx, self.restored = origin, new, True
+        self.acknowledged_at_open = 0
 
     def _check_restored(
         self,
         parts: list[Part],
+        sender: str,
         sender_vector: dict[str, int],
         tip: tuple[int, int] | None,
+        proof: TipProof | None,
     ) -> bool:
         """Start a new epoch if a peer holds entries of our current origin we did not write.
 
         That is a restore the start path did not see (the replica copied back by hand, a
-        snapshot): the peer says it holds our entries beyond our counter (its report and its
-        part, or its ``tip``, the newest entry of ours it holds), or its tip is not the entry
-        we hold under that seq. Our entries after what the peers had said they hold (the
-        replica's record of that is as old as the copy) move to the new epoch. A tip at or below
-        what some peer said it holds proves nothing (that peer would have shown a mismatch):
-        so a lying peer can at most make us send again what no peer has acknowledged yet.
+        snapshot): the peer sends our entries beyond our counter (signed: checked already), or
+        shows a group of our origin signed with our key that we do not hold (its
+        :class:`~lifeops_sync.crdt.TipProof`). A ``tip`` (the newest entry of ours the peer
+        holds: past our counter, or not the entry we hold under that seq) is only the peer's
+        word: with a site key it makes us ask that peer for a proof (:attr:`tip_doubts`), it
+        never starts an epoch itself, so a lying peer cannot make us start one per exchange.
+        Our entries after what the peers had said they hold when this replica was opened (a
+        copy's record of that is as old as the copy; the peers' reports since may count the
+        entries we lost) move to the new epoch.
         """
+        counter = self._watermarks().get(self._self_idx, 0)
+        said = self.acknowledged()
+        keep = min(counter, said, self.acknowledged_at_open)
+        beyond = sender_vector.get(self.origin, 0) > counter and any(
+            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
+        )
+        if beyond:
+            self._new_epoch(keep)
+            return True
+        if proof is not None and self.site_key is not None:
+            lost = signed_unheld(self._db, self._self_idx, self.origin, proof, self.site_key.public)
+            if lost is not None:
+                self.tip_doubts.discard(sender)
+                if lost:
+                    self._new_epoch(keep)
+                return bool(lost)
+        if tip is None:
+            return False
+        seq, hlc = tip
+        if seq <= counter:
+            mine = stamp_at(self._db, self._self_idx, seq)
+            if seq <= said or mine is None or mine == hlc:
+                return False
+            keep = min(keep, seq - 1)
+        if self.site_key is not None:
+            self.tip_doubts.add(sender)
+            return False
+        self._new_epoch(keep)  # unsigned: anyone writes as anyone, a tip is taken at its word
+        return True
+
+    def _report_in_doubt(self, sender: str, vector: dict[str, int]) -> dict[str, int]:
+        """What to note of ``sender``'s report: its word on our origin waits for a proof.
+
+        A peer whose tip we doubt may hold entries of ours we lost: until it proves otherwise,
+        what it holds of our origin stays what it said before, so they never count as
+        acknowledged (what stays put when a new epoch starts).
+        """
+        if sender not in self.tip_doubts:
+            return vector
+        (before,) = self._db.execute(
+            "SELECT coalesce(max(seq), 0) FROM known WHERE node = ? AND origin = ?",
+            (sender, self.origin),
+        ).fetchone()
+        return {**vector, self.origin: min(vector.get(self.origin, 0), int(before))}
+
+    def acknowledged(self) -> int:
+        """The highest seq of our current origin a peer has said it holds, up to our counter."""
         counter = self._watermarks().get(self._self_idx, 0)
         (said,) = self._db.execute(
             "SELECT coalesce(max(seq), 0) FROM known WHERE origin = ? AND seq <= ?",
             (self.origin, counter),
         ).fetchone()
-        keep = min(counter, int(said))
-        beyond = sender_vector.get(self.origin, 0) > counter and any(
-            e.seq > counter for p in parts if p.origin == self.origin for e in p.entries
-        )
-        if not beyond:
-            if tip is None:
-                return False
-            seq, hlc = tip
-            if seq <= counter:
-                mine = stamp_at(self._db, self._self_idx, seq)
-                if seq <= said or mine is None or mine == hlc:
-                    return False
-                keep = min(keep, seq - 1)
-        self._new_epoch(keep)
-        return True
+        return int(said)
 
     def tips_for(self, node: str) -> dict[str, tuple[int, int]]:
         """The newest entry held of ``node``'s latest origin, ``{origin: (seq, hlc)}``.
@@ -230,6 +277,18 @@ class Epochs:
         origin = max(origins, key=epoch_of)
         tip = newest(self._db, self._index[origin], marks[origin])
         return {} if tip is None else {origin: tip}
+
+    def tip_proofs_for(self, node: str) -> dict[str, TipProof]:
+        """Proofs of what we hold of ``node``'s origins, if ``node`` asked (once per ask)."""
+        if node not in self.proofs_asked:
+            return {}
+        self.proofs_asked.discard(node)
+        marks = self._watermarks()
+        proofs = {
+            origin: tip_proof(self._db, self._index[origin], marks.get(self._index[origin], 0))
+            for origin in self.tips_for(node)
+        }
+        return {origin: proof for origin, proof in proofs.items() if proof is not None}
 
     def _doubt(self, sender: str, sender_vector: dict[str, int]) -> None:
         """Roll back a watermark for the sender's own origin above what the sender says it wrote.

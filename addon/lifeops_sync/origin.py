@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from .crdt import Entry, Kind, Part, Proof
+from .crdt import Entry, Kind, Part, Proof, TipProof
 
 DIGEST_SIZE = 16
 LINK_SIZE = 32
@@ -75,10 +75,13 @@ def start_link(origin: str) -> bytes:
 
 def link(previous: bytes, origin: str, first: int, last: int, digests: bytes) -> bytes:
     """A group's link: it binds the group, and through ``previous`` every group before it."""
+    return link_of_hash(previous, origin, first, last, _sha256(digests).digest())
+
+
+def link_of_hash(previous: bytes, origin: str, first: int, last: int, hashed: bytes) -> bytes:
+    """A group's link from the SHA-256 of its digests (what a :class:`TipProof` carries)."""
     head = struct.pack(">QQ", first, last)
-    return _sha256(
-        b"".join((_DOMAIN, previous, origin.encode(), b"\x00", head, _sha256(digests).digest()))
-    ).digest()
+    return _sha256(b"".join((_DOMAIN, previous, origin.encode(), b"\x00", head, hashed))).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +321,35 @@ def kept_digests(db: sqlite3.Connection, origin: int, seq: int) -> Group | None:
     if row is None or int(row[0]) > seq:
         return None
     return Group("", int(row[0]), int(row[1]), b"", b"", None, bytes(row[2]))
+
+
+def tip_proof(db: sqlite3.Connection, origin: int, upto: int) -> TipProof | None:
+    """The proof of the last group kept of ``origin`` up to ``upto`` whose signature we hold."""
+    row = db.execute(
+        "SELECT first, last, previous, signature, digests FROM sig_groups "
+        "WHERE origin = ? AND last <= ? AND signature IS NOT NULL ORDER BY last DESC LIMIT 1",
+        (origin, upto),
+    ).fetchone()
+    if row is None:
+        return None
+    first, last, previous, signature, digests = row
+    hashed = _sha256(bytes(digests)).digest()
+    return TipProof(int(first), int(last), bytes(previous), hashed, bytes(signature))
+
+
+def signed_unheld(
+    db: sqlite3.Connection, origin: int, name: str, proof: TipProof, public: bytes
+) -> bool | None:
+    """Whether ``proof`` shows a group of ``name`` signed with ``public`` that we do not hold.
+
+    None if it is not a signature of that key over such a group (nothing proven); False if we
+    hold that very group; True if we hold another one there, or none (we signed it, and lost
+    it: a restore).
+    """
+    value = link_of_hash(proof.previous, name, proof.first, proof.last, proof.digests_hash)
+    if not verified(value, proof.signature, public):
+        return None
+    return last_link(db, origin, proof.last) != value
 
 
 def last_link(db: sqlite3.Connection, origin: int, seq: int) -> bytes | None:

@@ -30,8 +30,8 @@ class PeerApi(Gate):
         def take(self, peer: str, batch: Batch) -> Applied:
             """Apply a batch from an authenticated direct peer (the node's)."""
 
-        def keys_for(self, parts: list[Part]) -> dict[str, bytes]:
-            """The keys to offer with a batch (the node's)."""
+        def batch_for(self, peer: str, parts: list[Part], more: bool) -> Batch:
+            """A batch to a direct peer (the node's)."""
 
         def notify_changed(self) -> None:
             """Wake the change feed's waiters (the node's)."""
@@ -72,18 +72,7 @@ class PeerApi(Gate):
             self.take(key_id, batch)
             parts, more = store.changes_since(batch.vector, config.batch_limit)
             store.note_inbound(key_id, self.wall())
-            known = store.known()
-            answer = Batch(
-                node=config.node_id,
-                to=key_id,
-                vector=store.vector(),
-                known={n: v for n, v in known.items() if n != key_id},
-                parts=parts,
-                more=more,
-                keys=self.keys_for(parts),
-                clock=store.clock.reading(),
-                tips=store.tips_for(key_id),
-            )
+            answer = self.batch_for(key_id, parts, more)
             return encode(answer)
 
         result = await self.db(handle)

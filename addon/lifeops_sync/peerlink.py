@@ -22,7 +22,7 @@ from aiohttp import ClientError
 from .auth import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIME, sign_request, verify_response
 from .config import PeerConfig
 from .status import Figures, figures_status
-from .wire import CONTENT_TYPE, Batch, ProtocolError, decode, encode
+from .wire import CONTENT_TYPE, ProtocolError, decode, encode
 
 if TYPE_CHECKING:
     from .service import Node
@@ -82,22 +82,10 @@ class PeerLink:
             raise PeerError("no url: this peer calls us")
 
         def build() -> tuple[bytes, bool, dict[str, int]]:
-            store = node.store
-            known = store.known()
             # What to push: by what the peer itself last said it holds (never by gossip).
-            theirs = known.get(peer, {})
-            parts, more = store.changes_since(theirs, config.batch_limit)
-            batch = Batch(
-                node=config.node_id,
-                to=peer,
-                vector=store.vector(),
-                known={n: v for n, v in known.items() if n != peer},
-                parts=parts,
-                more=more,
-                keys=node.keys_for(parts),
-                clock=store.clock.reading(),
-                tips=store.tips_for(peer),
-            )
+            theirs = node.store.known().get(peer, {})
+            parts, more = node.store.changes_since(theirs, config.batch_limit)
+            batch = node.batch_for(peer, parts, more)
             return encode(batch), more, theirs
 
         body, pushing_more, assumed = await node.db(build)

@@ -211,6 +211,28 @@ class Node(PeerApi, LocalApi):
         sites = {site_of(p.origin) for p in parts}
         return {site: known[site] for site in sorted(sites) if site in known}
 
+    def batch_for(self, peer: str, parts: list[Part], more: bool) -> Batch:
+        """A batch to the direct peer ``peer`` carrying ``parts`` (db thread), either way.
+
+        With what this node has and knows others to have (not ``peer`` itself), its clock, the
+        newest entries it holds of ``peer`` (tips), and the restore proofs asked or to ask.
+        """
+        store = self.store
+        known = store.known()
+        return Batch(
+            node=self.config.node_id,
+            to=peer,
+            vector=store.vector(),
+            known={n: v for n, v in known.items() if n != peer},
+            parts=parts,
+            more=more,
+            keys=self.keys_for(parts),
+            clock=store.clock.reading(),
+            tips=store.tips_for(peer),
+            ask_proofs=peer in store.tip_doubts,
+            tip_proofs=store.tip_proofs_for(peer),
+        )
+
     def take(self, peer: str, batch: Batch) -> Applied:
         """Apply a batch from the authenticated direct peer ``peer`` (db thread).
 
@@ -230,7 +252,10 @@ class Node(PeerApi, LocalApi):
             now_ms=self.wall(),
             peer_clock=batch.clock,
             tips=batch.tips,
+            tip_proofs=batch.tip_proofs,
         )
+        if batch.ask_proofs:
+            self.store.proofs_asked.add(peer)  # proofs go with the next batch to it
         _log_applied(peer, applied)
         self.note_origin_check(peer, applied, conflicts)
         return applied

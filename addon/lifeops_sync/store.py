@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from . import epochs, origin as signed, stamps
-from .crdt import Entry, Kind, Part, epoch_of, site_of
+from .crdt import Entry, Kind, Part, TipProof, epoch_of, site_of
 from .epochs import RESTORED_COPY, Epochs
 from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, wall_ms
 from .logread import LogReader
@@ -165,6 +165,8 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         self._db.executescript(stamps.SCHEMA)
         self._db.executescript(epochs.SCHEMA)
         self.site_key = site_key
+        self.tip_doubts: set[str] = set()
+        self.proofs_asked: set[str] = set()
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(peers)")}
         if "last_inbound" not in columns:  # a replica made before inbound peers were recorded
             self._db.execute("ALTER TABLE peers ADD COLUMN last_inbound INTEGER")
@@ -197,6 +199,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 (top,) = self._db.execute(f"SELECT coalesce(max(hlc), 0) FROM {table}").fetchone()
                 last = max(last, top)
         self.clock = HybridClock(wall, last, max_offset_ms)
+        self.acknowledged_at_open = self.acknowledged()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -394,12 +397,14 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         now_ms: int | None = None,
         peer_clock: int | None = None,
         tips: dict[str, tuple[int, int]] | None = None,
+        tip_proofs: dict[str, TipProof] | None = None,
     ) -> Applied:
         """Merge a batch in one transaction, with the watermarks it moves and what the sender has.
 
         ``sender_vector`` is the sender's watermarks (what it has); ``gossip`` what the sender
         knows other nodes to have; ``peer_clock`` the sender's clock (ms) when it sent; ``tips``
-        the newest entry it holds of our origins (see :meth:`tips_for`). Parts for
+        the newest entry it holds of our origins (see :meth:`tips_for`), ``tip_proofs`` the
+        proofs of them it was asked for (:meth:`tip_proofs_for`). Parts for
         this site's current origin (or a later epoch of it) are ignored: only its own writes move
         its counter, except that entries beyond it, backed by the sender's own report, mean this
         site was restored from a backup (a new epoch starts, see :meth:`_new_epoch`). An entry
@@ -416,7 +421,8 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         with self._tx():
             if sender is not None and sender_vector is not None:
                 tip = (tips or {}).get(self.origin)
-                restored = self._check_restored(parts, sender_vector, tip)
+                proof = (tip_proofs or {}).get(self.origin)
+                restored = self._check_restored(parts, sender, sender_vector, tip, proof)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
             # Kept first: a moved entry is checked against its earlier epoch's digests, which
@@ -458,7 +464,8 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 self.clock.observe(top)
                 self._set_meta("hlc", str(self.clock.last))
             if sender is not None and sender_vector is not None:
-                self._note_sender(sender, sender_vector, gossip or {}, now_ms)
+                report = self._report_in_doubt(sender, sender_vector)
+                self._note_sender(sender, report, gossip or {}, now_ms)
             if self._apply_delay:
                 time.sleep(self._apply_delay)
         return Applied(

@@ -8,6 +8,10 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
      "w": ms,                              # the sender's hybrid clock when it sent (optional)
      "tips": {origin: [seq, hlc]},         # the newest entry the sender holds of each of the
                                            # receiver's origins (optional; finds a restore)
+     "pt": true,                           # the sender asks for proofs of the tips it was sent
+     "tp": {origin: [first, last, previous, digests hash, signature]},
+                                           # asked: a group of each such origin the sender
+                                           # holds, signed by the receiver (epochs.py)
      "strings": [name, ...],               # collections, series and field names, once each
      "parts": [{"o": origin, "a": after, "u": upto,
                 "t": "ffdir...",           # kind of each entry, in seq order
@@ -49,6 +53,7 @@ from .crdt import (
     Kind,
     Part,
     Proof,
+    TipProof,
     epoch_of,
     epoch_origin,
     site_of,
@@ -90,6 +95,8 @@ class Batch:
     keys: dict[str, bytes] = field(default_factory=dict)
     clock: int | None = None  # the sender's hybrid clock (ms) when it sent, for the drift bound
     tips: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ask_proofs: bool = False  # the sender doubts a tip it was sent: prove it
+    tip_proofs: dict[str, TipProof] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -171,6 +178,13 @@ def to_json(batch: Batch) -> dict[str, Any]:
         batch_doc["w"] = batch.clock
     if batch.tips:
         batch_doc["tips"] = {o: list(t) for o, t in batch.tips.items()}
+    if batch.ask_proofs:
+        batch_doc["pt"] = True
+    if batch.tip_proofs:
+        batch_doc["tp"] = {
+            o: [p.first, p.last, _b64(p.previous), _b64(p.digests_hash), _b64(p.signature)]
+            for o, p in batch.tip_proofs.items()
+        }
     return batch_doc
 
 
@@ -233,6 +247,22 @@ def _moved(
         src = epoch_origin(site_of(origin), _int(item[1], "moved from epoch", 0, epoch - 1))
         moved.append((seq, src, _int(item[2], "moved from seq", 1)))
     return tuple(moved)
+
+
+def _tip_proofs(value: Any) -> dict[str, TipProof]:
+    if not isinstance(value, dict) or len(value) > MAX_NODES:
+        raise ProtocolError("tp must be an object")
+    proofs: dict[str, TipProof] = {}
+    for origin, proof in value.items():
+        if not isinstance(proof, list) or len(proof) != 5:
+            raise ProtocolError("a tip proof must be [first, last, previous, hash, signature]")
+        first = _int(proof[0], "tip proof first", 1)
+        last = _int(proof[1], "tip proof last", first)
+        (previous,) = _unb64(proof[2], "tip proof previous", LINK_SIZE, 1)
+        (hashed,) = _unb64(proof[3], "tip proof hash", LINK_SIZE, 1)
+        (signature,) = _unb64(proof[4], "tip proof signature", SIGNATURE_SIZE, 1)
+        proofs[_origin(origin, "tp key")] = TipProof(first, last, previous, hashed, signature)
+    return proofs
 
 
 def _keys(value: Any) -> dict[str, bytes]:
@@ -431,6 +461,9 @@ def from_json(doc: Any) -> Batch:
     for tip in tips.values():
         if not isinstance(tip, list) or len(tip) != 2:
             raise ProtocolError("a tip must be [seq, hlc]")
+    ask = doc.get("pt", False)
+    if not isinstance(ask, bool):
+        raise ProtocolError("pt must be a boolean")
     batch = Batch(
         node=_node(doc.get("node"), "node"),
         to=_node(doc.get("to"), "to"),
@@ -444,6 +477,8 @@ def from_json(doc: Any) -> Batch:
             _origin(o, "tips key"): (_int(s, "tip seq", 1), _int(h, "tip hlc", 0, MAX_HLC))
             for o, (s, h) in tips.items()
         },
+        ask_proofs=ask,
+        tip_proofs=_tip_proofs(doc.get("tp", {})),
     )
     digests = sum(len(p.proof.digests) for p in batch.parts if p.proof is not None)
     digests += sum(len(p.moved) for p in batch.parts)
