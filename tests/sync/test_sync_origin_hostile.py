@@ -52,10 +52,17 @@ class Net:
         return doc
 
     async def send(
-        self, parts: list[Part], keys: dict[str, bytes] | None = None, vector: Any = None
+        self,
+        parts: list[Part],
+        keys: dict[str, bytes] | None = None,
+        vector: Any = None,
+        **extra: Any,
     ) -> Batch:
-        """A batch from the hostile peer, signed with cabin_a's pair secret; home's answer."""
-        batch = Batch(HOSTILE, HOME, vector or {}, {}, parts, keys=keys or {})
+        """A batch from the hostile peer, signed with cabin_a's pair secret; home's answer.
+
+        ``extra``: more fields of the batch (tips, tip_proofs).
+        """
+        batch = Batch(HOSTILE, HOME, vector or {}, {}, parts, keys=keys or {}, **extra)
         body = encode(batch)
         headers = sign_request(
             link_secret(HOSTILE, HOME), "POST", "/v1/sync", HOSTILE, HOME, WallClock()(), body
