@@ -296,3 +296,36 @@ async def test_a_dismissal_from_another_site_dismisses_here_and_is_not_written_b
     await hass.async_block_till_done()
     assert link.queue.pending_keys("notification_dismissals") == {walk.dedupe_key}
     assert link.queue.pending_fields("notifications", walk.id) >= {"status"}
+
+
+async def test_a_new_service_gets_this_sites_habits_and_sessions_and_removes_none(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    # The site synced with one service, then is pointed at another (a new address, another
+    # node id) that holds nothing yet: what the old one held says nothing of it.
+    link = await _site(hass, mock_config_entry)
+    runtime = mock_config_entry.runtime_data
+    habits, work = Habits(link), WorkLog(link)
+    link.adapters = [habits, work]
+    for adapter in link.adapters:
+        adapter.load({})
+        adapter.start()
+    runtime.gamification.async_add_habit(Habit(id="meditate", name="Meditate", xp=25))
+    session = await runtime.work.async_start_work("manual")
+    await hass.async_block_till_done()
+    await habits.reread()
+    link.write()
+    assert set(link.client.held["habits"]) == {"meditate"}
+    assert set(link.client.held["work_sessions"]) == {session.id}
+
+    link.client = Service()  # the new service, empty
+    for adapter in link.adapters:
+        adapter.forget()
+        await adapter.reconcile()
+    await habits.reread()
+    await work.reread()
+    await hass.async_block_till_done()
+    assert "meditate" in runtime.gamification.habits  # not taken for deleted elsewhere
+    link.write()
+    assert set(link.client.held["habits"]) == {"meditate"}
+    assert set(link.client.held["work_sessions"]) == {session.id}

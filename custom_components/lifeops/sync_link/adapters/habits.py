@@ -50,6 +50,15 @@ class Habits(Adapter):
         habits = self.link.entry.runtime_data.gamification.habits
         self.link.enqueue(*self.mirror.local({h.id: h.as_dict() for h in habits.values()}))
 
+    def forget(self) -> None:
+        """A new service: a first sync again (its habits taken, then those only here written).
+
+        What the old service held says nothing of the new one: kept, every habit it lacks
+        would count as deleted elsewhere and be removed here.
+        """
+        self.mirror.known = None
+        self._reread = True
+
     async def reconcile(self) -> None:
         """Read the habits whole after (re)connecting."""
         self._reread = True

@@ -45,6 +45,13 @@ class WorkLog(Adapter):
         self.link.entry.async_on_unload(work.async_add_listener(self._on_work))
         self._on_work()
 
+    def forget(self) -> None:
+        """A new service: this site's sessions are written again (it holds none of them)."""
+        self.mirror.forget()
+        self._version = -1
+        self._reread = True
+        self._on_work()
+
     @callback
     def _on_work(self) -> None:
         """Queue this site's sessions that started, ended or moved since last written."""
