@@ -135,3 +135,38 @@ def test_a_restart_while_in_doubt_still_moves_what_was_not_acknowledged(tmp_path
     assert home.vector()["home~1"] == 2
     assert home.digest() == cabin.digest()
     assert cabin.read("s") == {"a": {"x": 1, "y": 2, "v": 5}, "b": {"w": 9, "u": 7}}
+
+
+def test_restored_twice_from_the_same_backup_the_site_takes_a_new_name_again(
+    tmp_path: Path,
+) -> None:
+    # The second restore starts the same epoch name as the first (the copy knows of neither):
+    # the cabin holds entries under it that home did not write, so home moves on to the next
+    # name, and every change of both lives reaches both sites.
+    wall = Wall()
+    key = new_key()
+
+    def open_home() -> Store:
+        return Store(tmp_path / "home.db", "home", wall, durable=False, site_key=key)
+
+    home, cabin = open_home(), keyed(tmp_path, "cabin")
+    introduce(home, cabin)
+    home.write([SetFields("s", "a", {"x": 1})])
+    home.backup(tmp_path / "backup.db")
+    home.write([SetFields("s", "a", {"y": 2})])
+    converge(home, cabin)
+    for value in (3, 4):
+        home.close()
+        shutil.copy(tmp_path / "backup.db", tmp_path / "home.db")
+        home = open_home()
+        assert home.origin == "home~1"
+        wall.ms += 60_000
+        home.write([SetFields("s", f"life{value}", {"v": value})])
+        converge(home, cabin)
+    assert home.origin == "home~2"
+    assert home.digest() == cabin.digest() and home.vector() == cabin.vector()
+    assert cabin.read("s") == {
+        "a": {"x": 1, "y": 2},
+        "life3": {"v": 3},
+        "life4": {"v": 4},
+    }
