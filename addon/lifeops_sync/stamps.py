@@ -105,6 +105,12 @@ class Screened:
     low: list[int] = field(default_factory=list)  # the seqs stamped below a bound
     unmoved: int = 0  # of those, how many only below the earlier epochs' bound
     high: int = 0  # the highest stamp taken at or below ``upto``
+    refused_from: int = 0  # the lowest seq refused (ahead or low), 0 if none
+
+    def refuse(self, seq: int) -> None:
+        """Hold ``upto`` below a seq refused."""
+        self.upto = min(self.upto, seq - 1)
+        self.refused_from = min(self.refused_from or seq, seq)
 
     def reason(self, origin: str) -> str:
         """Why the entries below the floor were refused."""
@@ -144,16 +150,16 @@ def screen(
             result.skipped += 1
         elif entry.hlc > ceiling:
             result.ahead += 1
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         elif floor is None or entry.kind is Kind.ROW:
             result.take.append(entry)
         elif entry.hlc < floor:
             result.low.append(entry.seq)
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         elif entry.hlc < bound and (moved is None or not moved(entry)):
             result.low.append(entry.seq)
             result.unmoved += 1
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         else:
             result.take.append(entry)
             floor = entry.hlc  # one origin's entries come in stamp order

@@ -420,9 +420,8 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
             # Kept first: a moved entry is checked against its earlier epoch's digests, which
-            # may come in the same batch.
-            for part_origin, groups in proven:
-                signed.save_groups(self._db, self._idx(part_origin), groups)
+            # may come in the same batch. Those of seqs then refused go (_forget_refused).
+            kept = self._keep_groups(proven)
             # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
             highs = None if self.site_key is None else stamps.highest(self._db, self._names)
             direct = self.known()
@@ -436,6 +435,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
                 found = self._screen(part, origin, mark, upto, ceiling, highs)
+                self._forget_refused(origin, found, kept.get(part.origin, []))
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))
                 skipped += found.skipped
@@ -491,13 +491,14 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         if highs is None:
             return stamps.screen(part.entries, mark, upto, ceiling, None)
         margin = (self.clock.max_offset_ms + DRIFT_TOLERANCE_MS) << 16
+        bound = stamps.earlier_bound(highs, part.origin, margin)
         found = stamps.screen(
             part.entries,
             mark,
             upto,
             ceiling,
             highs.get(part.origin, 0),
-            stamps.earlier_bound(highs, part.origin, margin),
+            bound,
             self._moved_check(part),
         )
         self._keep_moves(origin, part, found.take)
@@ -520,6 +521,28 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             return kept is not None and kept == signed.entry_digest(as_was)
 
         return moved
+
+    def _keep_groups(
+        self, proven: list[tuple[str, list[signed.Group]]]
+    ) -> dict[str, list[signed.Group]]:
+        """Keep a batch's checked groups; return those new here, by origin."""
+        kept: dict[str, list[signed.Group]] = {}
+        for name, groups in proven:
+            kept.setdefault(name, []).extend(signed.save_groups(self._db, self._idx(name), groups))
+        return kept
+
+    def _forget_refused(
+        self, origin: int, found: stamps.Screened, kept: list[signed.Group]
+    ) -> None:
+        """Drop the groups just kept (``kept``) for seqs of the part that were refused.
+
+        This replica vouches for no version of those seqs yet: kept, another version (validly
+        signed by a site whose key was stolen) taken later would be served with this proof,
+        and refused by every peer each round.
+        """
+        if found.refused_from:
+            late = [g for g in kept if g.last >= found.refused_from]
+            signed.forget_groups(self._db, origin, late)
 
     def _keep_moves(self, origin: int, part: Part, taken: list[Entry]) -> None:
         """Keep where the entries taken were moved from, to pass on with them."""

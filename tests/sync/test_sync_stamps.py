@@ -145,6 +145,28 @@ def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_o
     assert home.vector()["cabin~1"] == 3
 
 
+def test_a_refused_entry_leaves_no_proof_behind(tmp_path: Path) -> None:
+    # A stolen cabin's entry refused as backdated, then another version of that seq (validly
+    # signed, stamped now) taken: home serves what it took with a proof a peer accepts, not
+    # the refused version's.
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    other = store(tmp_path, "other", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    introduce(home, other)
+    for replica in (home, other):
+        replica.pin_keys({"cabin": key.public})
+    first = Entry(Kind.FIELD, "cabin", 1, pack(T0), "notes", "n", "v", 1)
+    home.apply([part(key, [first])])
+    link = key.sign([first])[-1].link
+    forged = Entry(Kind.FIELD, "cabin", 2, 1, "notes", "n", "v", -500)
+    assert home.apply([part(key, [forged], link)]).backdated_entries == 1
+    real = forged._replace(hlc=pack(T0 + 1), value=2)
+    assert home.apply([part(key, [real], link)]).backdated_entries == 0
+    assert home.vector()["cabin"] == 2
+    assert sync(home, other) == 0
+    assert other.vector()["cabin"] == 2 and other.read("notes") == {"n": {"v": 2}}
+
+
 def test_a_replica_made_before_the_floor_computes_it_from_what_it_holds(
     tmp_path: Path,
 ) -> None:
