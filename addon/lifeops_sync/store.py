@@ -501,6 +501,15 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             bound,
             self._moved_check(part),
         )
+        # One let in below the bound by its move claim is merged only if we hold it under its
+        # earlier name (merging it again changes nothing). Else its stamp was never checked
+        # here (a kept digest may be of an entry refused, or one sent as a digest only): it
+        # passes, unmerged, and the change that superseded it, or refused it, stands.
+        found.take = [
+            e
+            for e in found.take
+            if e.kind is Kind.ROW or e.hlc >= bound or self._held_as_moved(part, e)
+        ]
         self._keep_moves(origin, part, found.take)
         return found
 
@@ -543,6 +552,15 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         if found.refused_from:
             late = [g for g in kept if g.last >= found.refused_from]
             signed.forget_groups(self._db, origin, late)
+
+    def _held_as_moved(self, part: Part, entry: Entry) -> bool:
+        """Whether we hold ``entry`` under the earlier ``(origin, seq)`` its part names."""
+        for seq, src, src_seq in part.moved:
+            if seq == entry.seq and src in self._index:
+                digest = signed.entry_digest(entry._replace(origin=src, seq=src_seq))
+                held = self._log(self._index[src], src, src_seq - 1, src_seq, 2)
+                return any(signed.entry_digest(h) == digest for h in held)
+        return False
 
     def _keep_moves(self, origin: int, part: Part, taken: list[Entry]) -> None:
         """Keep where the entries taken were moved from, to pass on with them."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlite3
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+import pytest
 
 from lifeops_sync import stamps
 from lifeops_sync.crdt import Entry, Kind, Part
@@ -143,6 +144,30 @@ def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_o
     lower_part = part(key, [lower], link, moved=((4, "cabin", 2),))
     assert home.apply([lower_part]).backdated_entries == 1
     assert home.vector()["cabin~1"] == 3
+
+
+@pytest.mark.parametrize("how", ["refused", "digest only"])
+def test_a_move_claim_lets_in_no_change_this_replica_did_not_take(tmp_path: Path, how: str) -> None:
+    # A stolen cabin signs an item under home's key stamped 1 as its next seq: refused as
+    # backdated, or sent as a digest only (as if superseded), its stamp never seen. Either
+    # way home keeps the signed digest. Moved into a made-up epoch, the entry has that digest
+    # under the name it claims; it must still not take home's item.
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    home.pin_keys({"cabin": key.public})
+    first = Entry(Kind.ITEM, "cabin", 1, pack(T0), "xp", "c1", "", 1)
+    home.apply([part(key, [first])])
+    home.write([AddItem("xp", "e1", 10)])
+    link = key.sign([first])[-1].link
+    forged = Entry(Kind.ITEM, "cabin", 2, 1, "xp", "e1", "", -500)
+    if how == "refused":
+        assert home.apply([part(key, [forged], link)]).backdated_entries == 1
+    else:
+        proof = proof_of(key.sign([forged], link), [])
+        assert home.apply([Part("cabin", 1, 2, (), proof)]).backdated_entries == 0
+    moved = forged._replace(origin="cabin~1", seq=1)
+    home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
+    assert home.items("xp") == {"c1": 1, "e1": 10}
 
 
 def test_a_refused_entry_leaves_no_proof_behind(tmp_path: Path) -> None:
