@@ -159,9 +159,10 @@ async def test_a_restore_found_late_carries_entries_stamped_long_before_those_it
     100 min fast and it writes more ("lost"), which reaches everyone; then the snapshot is put
     back behind the service's back and it writes at once. Found late, the restore moves the
     pending entries to cabin1~1 with their old stamps, now 200 min below the lost ones: home
-    takes them because they are the entries cabin1 signed, and cabin2 (which hears of cabin1
-    only through home) because home passes on where they were moved from. Nothing is refused
-    as backdated, and no (origin, seq) names two entries anywhere."""
+    takes them because each names the entry cabin1 signed that it was, which home holds, and
+    cabin2 (which hears of cabin1 only through home) because home passes on where they were
+    moved from. Nothing is refused as backdated, and no (origin, seq) names two entries
+    anywhere."""
     cabin = "cabin1"
     edits = Edits(net)
     await net.stop(cabin)
