@@ -279,13 +279,14 @@ CREATE TABLE IF NOT EXISTS site_keys(
 """
 
 
-def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> None:
-    """Keep groups; a group kept already takes a signature it lacked.
+def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> list[Group]:
+    """Keep groups; a group kept already takes a signature it lacked. Returns those new here.
 
     A group that overlaps another kept group differently (an origin that signed two versions
     of its seqs: a site restored from a backup that wrote before it knew) is not kept: the
     first version stays the one this replica vouches for.
     """
+    added: list[Group] = []
     for g in groups:
         # Kept groups never overlap, so the one ending first at or after our start is the only
         # one that can.
@@ -309,6 +310,16 @@ def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) ->
             "VALUES(?, ?, ?, ?, ?, ?, ?)",
             (origin, g.last, g.first, g.previous, g.link, g.signature, g.digests),
         )
+        added.append(g)
+    return added
+
+
+def forget_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> None:
+    """Drop kept groups (ones just kept for seqs whose entries were then refused)."""
+    db.executemany(
+        "DELETE FROM sig_groups WHERE origin = ? AND last = ? AND link = ?",
+        [(origin, g.last, g.link) for g in groups],
+    )
 
 
 def kept_digests(db: sqlite3.Connection, origin: int, seq: int) -> Group | None:

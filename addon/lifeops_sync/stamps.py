@@ -14,8 +14,11 @@ an entry of it stamped more than the largest believable clock offset (plus the d
 tolerance) below the highest stamp taken from an earlier epoch of the site is refused, unless
 it is one the restore moved (:mod:`lifeops_sync.epochs`): its part names the earlier
 ``(origin, seq)`` it came from, and the digest of the entry under that name is the one the
-earlier epoch signed and this replica keeps. So a made-up epoch can carry nothing older than
-the site's clock explains but the site's own signed entries again, which change nothing.
+earlier epoch signed and this replica keeps. Such an entry is merged only if this replica holds
+it under that earlier name (a kept digest may be of a seq sent as a digest only, its stamp never
+checked here); else it passes unmerged (:meth:`~lifeops_sync.store.Store._screen`). So a
+made-up epoch can carry nothing older than the site's clock explains but the site's own
+entries again, which change nothing.
 """
 
 from __future__ import annotations
@@ -105,6 +108,12 @@ class Screened:
     low: list[int] = field(default_factory=list)  # the seqs stamped below a bound
     unmoved: int = 0  # of those, how many only below the earlier epochs' bound
     high: int = 0  # the highest stamp taken at or below ``upto``
+    refused_from: int = 0  # the lowest seq refused (ahead or low), 0 if none
+
+    def refuse(self, seq: int) -> None:
+        """Hold ``upto`` below a seq refused."""
+        self.upto = min(self.upto, seq - 1)
+        self.refused_from = min(self.refused_from or seq, seq)
 
     def reason(self, origin: str) -> str:
         """Why the entries below the floor were refused."""
@@ -144,16 +153,16 @@ def screen(
             result.skipped += 1
         elif entry.hlc > ceiling:
             result.ahead += 1
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         elif floor is None or entry.kind is Kind.ROW:
             result.take.append(entry)
         elif entry.hlc < floor:
             result.low.append(entry.seq)
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         elif entry.hlc < bound and (moved is None or not moved(entry)):
             result.low.append(entry.seq)
             result.unmoved += 1
-            result.upto = min(result.upto, entry.seq - 1)
+            result.refuse(entry.seq)
         else:
             result.take.append(entry)
             floor = entry.hlc  # one origin's entries come in stamp order

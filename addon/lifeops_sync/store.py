@@ -426,9 +426,8 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
             # Kept first: a moved entry is checked against its earlier epoch's digests, which
-            # may come in the same batch.
-            for part_origin, groups in proven:
-                signed.save_groups(self._db, self._idx(part_origin), groups)
+            # may come in the same batch. Those of seqs then refused go (_forget_refused).
+            kept = self._keep_groups(proven)
             # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
             highs = None if self.site_key is None else stamps.highest(self._db, self._names)
             direct = self.known()
@@ -442,6 +441,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
                 found = self._screen(part, origin, mark, upto, ceiling, highs)
+                self._forget_refused(origin, found, kept.get(part.origin, []))
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))
                 skipped += found.skipped
@@ -498,15 +498,25 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         if highs is None:
             return stamps.screen(part.entries, mark, upto, ceiling, None)
         margin = (self.clock.max_offset_ms + DRIFT_TOLERANCE_MS) << 16
+        bound = stamps.earlier_bound(highs, part.origin, margin)
         found = stamps.screen(
             part.entries,
             mark,
             upto,
             ceiling,
             highs.get(part.origin, 0),
-            stamps.earlier_bound(highs, part.origin, margin),
+            bound,
             self._moved_check(part),
         )
+        # One let in below the bound by its move claim is merged only if we hold it under its
+        # earlier name (merging it again changes nothing). Else its stamp was never checked
+        # here (a kept digest may be of an entry refused, or one sent as a digest only): it
+        # passes, unmerged, and the change that superseded it, or refused it, stands.
+        found.take = [
+            e
+            for e in found.take
+            if e.kind is Kind.ROW or e.hlc >= bound or self._held_as_moved(part, e)
+        ]
         self._keep_moves(origin, part, found.take)
         return found
 
@@ -533,6 +543,37 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             return group.digest_of(src_seq) == signed.entry_digest(as_was)
 
         return moved
+
+    def _keep_groups(
+        self, proven: list[tuple[str, list[signed.Group]]]
+    ) -> dict[str, list[signed.Group]]:
+        """Keep a batch's checked groups; return those new here, by origin."""
+        kept: dict[str, list[signed.Group]] = {}
+        for name, groups in proven:
+            kept.setdefault(name, []).extend(signed.save_groups(self._db, self._idx(name), groups))
+        return kept
+
+    def _forget_refused(
+        self, origin: int, found: stamps.Screened, kept: list[signed.Group]
+    ) -> None:
+        """Drop the groups just kept (``kept``) for seqs of the part that were refused.
+
+        This replica vouches for no version of those seqs yet: kept, another version (validly
+        signed by a site whose key was stolen) taken later would be served with this proof,
+        and refused by every peer each round.
+        """
+        if found.refused_from:
+            late = [g for g in kept if g.last >= found.refused_from]
+            signed.forget_groups(self._db, origin, late)
+
+    def _held_as_moved(self, part: Part, entry: Entry) -> bool:
+        """Whether we hold ``entry`` under the earlier ``(origin, seq)`` its part names."""
+        for seq, src, src_seq in part.moved:
+            if seq == entry.seq and src in self._index:
+                digest = signed.entry_digest(entry._replace(origin=src, seq=src_seq))
+                held = self._log(self._index[src], src, src_seq - 1, src_seq, 2)
+                return any(signed.entry_digest(h) == digest for h in held)
+        return False
 
     def _keep_moves(self, origin: int, part: Part, taken: list[Entry]) -> None:
         """Keep where the entries taken were moved from, to pass on with them."""

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import ClientSession
 import pytest
 
-from lifeops_sync.hlc import WallClock
+from lifeops_sync.hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, WallClock
 from lifeops_sync.store import Store
 
 from .sites import HOME, Sites, eventually, home_and_cabins
@@ -129,3 +129,102 @@ async def test_home_restored_behind_the_services_back(net: Sites) -> None:
     """A copy the start path did not make: found when a cabin sends home's own later entries;
     what home wrote meanwhile moves to the new epoch."""
     await restore_and_converge(net, HOME, marked=False)
+
+
+#: How far cabin1's clock is off, first slow then fast: its changes before and after the clock
+#: moved are 200 min apart, more than a receiver believes a clock can be off (3 h, plus 5 min
+#: of drift: stamps.earlier_bound), without waiting hours or changing that setting.
+SKEW = 100 * 60
+MARGIN = (DEFAULT_MAX_OFFSET_MS + DRIFT_TOLERANCE_MS) << 16
+
+
+def moves_at(folder: Path, node: str) -> dict[tuple[str, int], tuple[str, int]]:
+    """The moves a stopped site keeps: (origin, seq) to where the entry was moved from."""
+    db = sqlite3.connect(folder / node / "sync.db")
+    try:
+        rows = db.execute(
+            "SELECT a.node, m.seq, b.node, m.src_seq FROM moves m "
+            "JOIN nodes a ON a.idx = m.origin JOIN nodes b ON b.idx = m.src"
+        ).fetchall()
+    finally:
+        db.close()
+    return {(origin, seq): (src, src_seq) for origin, seq, src, src_seq in rows}
+
+
+async def test_a_restore_found_late_carries_entries_stamped_long_before_those_it_lost(
+    net: Sites,
+) -> None:
+    """cabin1's clock is 100 min slow; it writes, some of it while home is away (no peer has
+    acknowledged that: "pending"), and a snapshot of its replica is taken. Its clock is set
+    100 min fast and it writes more ("lost"), which reaches everyone; then the snapshot is put
+    back behind the service's back and it writes at once. Found late, the restore moves the
+    pending entries to cabin1~1 with their old stamps, now 200 min below the lost ones: home
+    takes them because each names the entry cabin1 signed that it was, which home holds, and
+    cabin2 (which hears of cabin1 only through home) because home passes on where they were
+    moved from. Nothing is refused as backdated, and no (origin, seq) names two entries
+    anywhere."""
+    cabin = "cabin1"
+    edits = Edits(net)
+    await net.stop(cabin)
+    net[cabin].skew = -SKEW
+    await net.start(cabin)
+    await edits.make(cabin, "before", 2)
+    await edits.everywhere()
+    await net.stop(HOME)
+    await edits.make(cabin, "pending", 2)  # nobody acknowledges these
+    snapshot = net.folder / "snapshot.db"
+    raw_copy(net[cabin].data_dir / "sync.db", snapshot)  # not the add-on's marked backup
+    await net.start(HOME)
+    await edits.everywhere()
+    await net.stop(cabin)
+    net[cabin].skew = SKEW
+    await net.start(cabin)
+    await edits.make(cabin, "lost", 3)
+    await edits.everywhere()  # home and cabin2 hold what cabin1 will lose
+    await net.stop(cabin)
+    net[cabin].restore(snapshot)
+    await net.start(cabin)
+    await edits.make(cabin, "after-restore", 2)  # at once, before it has synced
+    await edits.everywhere()
+
+    epoch = f"{cabin}~1"
+
+    async def epoch_everywhere() -> bool:
+        counter = (await net.vector(cabin)).get(epoch)
+        if counter is None:
+            return False
+        return all([(await net.vector(n)).get(epoch) == counter for n in (HOME, "cabin2")])
+
+    await eventually(epoch_everywhere, f"{epoch} at home and cabin2 up to cabin1's counter")
+    for node in net.sites:
+        check = (await net.request(node, "GET", "/v1/status"))["origin_check"]
+        assert check["backdated_entries"] == 0, (node, check)
+    for node in net.sites:
+        await net.stop(node)
+
+    held = {node: entries_by_id(net.folder, node) for node in net.sites}
+    seen: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for node, entries in held.items():
+        for ident, entry in entries.items():
+            assert seen.setdefault(ident, entry) == entry, (node, ident)
+    # The pending entries moved with their old stamps, far below what cabin1 wrote before the
+    # restore: only the moved-entry check lets them in (stamps.earlier_bound). (A moved entry
+    # and the original, back from the peers, share a cell and a stamp: one of them is current.)
+    snapped = Store(snapshot, cabin, WallClock())
+    try:
+        stamped = {e.seq: e.hlc for e in snapped.entries() if e.origin == cabin}
+    finally:
+        snapped.close()
+    lost_top = max(e[3] for (origin, _), e in held[HOME].items() if origin == cabin)
+    moved = moves_at(net.folder, cabin)
+    assert moved and all(src == cabin for src, _ in moved.values())
+    old = {
+        ident for ident, (_, seq) in moved.items() if stamped.get(seq, lost_top) < lost_top - MARGIN
+    }
+    assert len(old) == 4  # the two pending writes: a field and an item each
+    # Home kept the moves of those it holds and passed them on: cabin2 hears of cabin1 only
+    # through home. (One the original superseded at cabin1 before it sent it went as a digest.)
+    for node in (HOME, "cabin2"):
+        at, holds = moves_at(net.folder, node), old & held[node].keys()
+        assert holds, node
+        assert {ident: at.get(ident) for ident in holds} == {i: moved[i] for i in holds}, node

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+import pytest
 
 from lifeops_sync import stamps
 from lifeops_sync.crdt import Entry, Kind, Part
@@ -146,6 +147,52 @@ def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_o
     lower_part = part(key, [lower], link, moved=((4, "cabin", 2),))
     assert home.apply([lower_part]).backdated_entries == 1
     assert home.vector()["cabin~1"] == 3
+
+
+@pytest.mark.parametrize("how", ["refused", "digest only"])
+def test_a_move_claim_lets_in_no_change_this_replica_did_not_take(tmp_path: Path, how: str) -> None:
+    # A stolen cabin signs an item under home's key stamped 1 as its next seq: refused as
+    # backdated, or sent as a digest only (as if superseded), its stamp never seen. Either
+    # way home keeps the signed digest. Moved into a made-up epoch, the entry has that digest
+    # under the name it claims; it must still not take home's item.
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    home.pin_keys({"cabin": key.public})
+    first = Entry(Kind.ITEM, "cabin", 1, pack(T0), "xp", "c1", "", 1)
+    home.apply([part(key, [first])])
+    home.write([AddItem("xp", "e1", 10)])
+    link = key.sign([first])[-1].link
+    forged = Entry(Kind.ITEM, "cabin", 2, 1, "xp", "e1", "", -500)
+    if how == "refused":
+        assert home.apply([part(key, [forged], link)]).backdated_entries == 1
+    else:
+        proof = proof_of(key.sign([forged], link), [])
+        assert home.apply([Part("cabin", 1, 2, (), proof)]).backdated_entries == 0
+    moved = forged._replace(origin="cabin~1", seq=1)
+    home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
+    assert home.items("xp") == {"c1": 1, "e1": 10}
+
+
+def test_a_refused_entry_leaves_no_proof_behind(tmp_path: Path) -> None:
+    # A stolen cabin's entry refused as backdated, then another version of that seq (validly
+    # signed, stamped now) taken: home serves what it took with a proof a peer accepts, not
+    # the refused version's.
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    other = store(tmp_path, "other", SiteKey(Ed25519PrivateKey.generate()), Wall())
+    introduce(home, other)
+    for replica in (home, other):
+        replica.pin_keys({"cabin": key.public})
+    first = Entry(Kind.FIELD, "cabin", 1, pack(T0), "notes", "n", "v", 1)
+    home.apply([part(key, [first])])
+    link = key.sign([first])[-1].link
+    forged = Entry(Kind.FIELD, "cabin", 2, 1, "notes", "n", "v", -500)
+    assert home.apply([part(key, [forged], link)]).backdated_entries == 1
+    real = forged._replace(hlc=pack(T0 + 1), value=2)
+    assert home.apply([part(key, [real], link)]).backdated_entries == 0
+    assert home.vector()["cabin"] == 2
+    assert sync(home, other) == 0
+    assert other.vector()["cabin"] == 2 and other.read("notes") == {"n": {"v": 2}}
 
 
 def test_a_replica_made_before_the_floor_computes_it_from_what_it_holds(

@@ -1,14 +1,19 @@
 """The stamp floor (stamps.py) against real ``lifeops_sync serve`` processes: a stolen cabin
 (cabin_a, with its pair secret and its own valid key) writes as itself, stamped back in time, an
 item under the key of home's. It is refused and counted; home and cabin_b keep home's item, go
-on syncing, and an honest restart is not refused. (A new epoch has no floor until its first
-change is taken: see test_sync_stamps.py and addon/DOCS.md.)"""
+on syncing, and an honest restart is not refused. An epoch of the cabin that it makes up is
+bound by its earlier ones: stamped long before the cabin's last change, an entry is refused
+unless it names the cabin's entry it was moved from, with that entry's content; even then it
+is merged only if home holds that entry (so it changes nothing), and a claim of a digest home
+kept but never checked the stamp of lets nothing in. (See test_sync_stamps.py.)"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from lifeops_sync.crdt import Entry, Kind, Part
+from lifeops_sync.hlc import WallClock, pack
 from lifeops_sync.origin import proof_of
 
 from .test_sync_origin_hostile import (
@@ -19,6 +24,8 @@ from .test_sync_origin_hostile import (
     settle,
 )
 from .test_sync_processes import Service, wait_up
+
+HOURS_4 = 4 * 3600 * 1000  # ms: more than a clock is believed off (3 h, plus 5 min)
 
 
 class Chain:
@@ -86,3 +93,77 @@ async def test_a_stolen_cabin_cannot_stamp_an_item_back_in_time(
     honest = await net.call(net.honest, "GET", "/v1/status")
     assert honest["origin_check"]["backdated_entries"] == 0
     assert honest["origin_check"]["refused_entries"] == 0
+
+
+async def test_a_stolen_cabin_cannot_make_up_an_epoch_to_stamp_back_in_time(
+    net: Net,  # noqa: F811
+) -> None:
+    key = {HOSTILE: net.key.public}
+    chain = Chain(net)
+    # Before the theft: the cabin wrote 4 hours ago (more than a clock is believed off) and now.
+    old = Entry(Kind.ITEM, HOSTILE, 1, pack(WallClock()() - HOURS_4), "xp", "a1", "", 1)
+    await net.send([chain.part(old)], keys=key, vector={HOSTILE: 1})
+    latest = Entry(Kind.ITEM, HOSTILE, 2, now(), "xp", "a2", "", 2)
+    await net.send([chain.part(latest)], keys=key, vector={HOSTILE: 2})
+    await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e1", "value": 10}])
+    await settle(net)
+    before, vector = await net.state()
+    assert vector[HOSTILE] == 2 and before["items"]["xp"] == {"a1": 1, "a2": 2, "e1": 10}
+
+    # Stolen: an epoch of the cabin no restore started, its seq 1 an item under home's key,
+    # stamped 1, validly signed: first as it is, then claiming to be moved from the cabin's
+    # real seq 1 (a different entry), then its real seq 1 again without the claim.
+    epoch = f"{HOSTILE}~5"
+    forged = Entry(Kind.ITEM, epoch, 1, 1, "xp", "e1", "", -500)
+    claim = ((1, HOSTILE, 1),)
+    again = old._replace(origin=epoch)
+    for n, (entry, moved) in enumerate(((forged, ()), (forged, claim), (again, ())), 1):
+        chain.previous.pop(epoch, None)  # each a first part of the epoch
+        part = dataclasses.replace(chain.part(entry), moved=moved)
+        await net.send([part], keys=key, vector={HOSTILE: 2, epoch: 1})
+        state, vector = await net.state()
+        assert state == before and epoch not in vector, n
+        check = await net.check()
+        assert check["backdated_entries"] == n and check["refused_parts"] == 0, n
+        assert f"{epoch}: 1 entries from seq 1" in check["last_refusal"], n
+        assert "not moved from it" in check["last_refusal"], n
+
+    # Its real seq 1 again with the claim: the site's own signed entry, taken; it changes
+    # nothing (the same item, the same value).
+    chain.previous.pop(epoch, None)
+    await net.send(
+        [dataclasses.replace(chain.part(again), moved=claim)],
+        keys=key,
+        vector={HOSTILE: 2, epoch: 1},
+    )
+    state, vector = await net.state()
+    assert state == before and vector[epoch] == 1
+    assert (await net.check())["backdated_entries"] == 3
+
+    # A claim of a digest home keeps but never checked the stamp of: of its next seq, first
+    # refused as backdated (its digest is not kept), then sent as a digest only (as if
+    # superseded: kept, the watermark passes it). Moved, it is refused, then passes unmerged.
+    link = chain.previous[HOSTILE]
+    third = forged._replace(origin=HOSTILE, seq=3)
+    await net.send([chain.part(third)], keys=key, vector={HOSTILE: 3})
+    assert (await net.check())["backdated_entries"] == 4
+    claim = ((1, HOSTILE, 3),)
+    other = f"{HOSTILE}~6"
+    made_up = third._replace(origin=other, seq=1)
+    for sent in ("refused", "digest only"):
+        if sent == "digest only":
+            digest = Part(HOSTILE, 2, 3, (), proof_of(net.key.sign([third], link), []))
+            await net.send([digest], keys=key, vector={HOSTILE: 3})
+        chain.previous.pop(other, None)
+        part = dataclasses.replace(chain.part(made_up), moved=claim)
+        await net.send([part], keys=key, vector={HOSTILE: 3, other: 1})
+        state, vector = await net.state()
+        assert state == before and vector[HOSTILE] == (3 if sent == "digest only" else 2), sent
+        assert vector.get(other) == (1 if sent == "digest only" else None), sent
+    assert (await net.check())["backdated_entries"] == 5
+
+    await settle(net)  # cabin_b takes what home took through home, and keeps home's e1
+    items = (await net.call(net.honest, "GET", "/v1/state?full=1"))["state"]["items"]["xp"]
+    assert items == {"a1": 1, "a2": 2, "e1": 10}
+    honest = (await net.call(net.honest, "GET", "/v1/status"))["origin_check"]
+    assert honest["backdated_entries"] == 0 and honest["refused_entries"] == 0
