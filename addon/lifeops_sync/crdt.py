@@ -74,7 +74,8 @@ class Part:
     the receiver may record as received from that origin once it has everything up to ``after``.
     ``moved``: ``(seq, from origin, from seq)`` for entries a restore moved into this epoch from
     an earlier epoch of the same site (see :mod:`lifeops_sync.epochs`), so a receiver can check
-    an old stamp against the earlier epoch's signed digest of the same entry.
+    an old stamp against the earlier epoch's signed digest of the same entry (an entry moved more
+    than once: one for each entry it was).
     """
 
     origin: str

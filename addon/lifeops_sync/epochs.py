@@ -19,6 +19,7 @@ so a relay passes them on.
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from . import stamps
 from .crdt import Part, TipProof, epoch_of, site_of
@@ -31,7 +32,7 @@ _TABLES = ("cells", "items", "rows")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS moves(
     origin INTEGER NOT NULL, seq INTEGER NOT NULL, src INTEGER NOT NULL, src_seq INTEGER NOT NULL,
-    PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+    PRIMARY KEY(origin, seq, src)) WITHOUT ROWID;
 """
 
 
@@ -97,10 +98,21 @@ def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
             f"UPDATE {table} SET origin = ?, seq = ? WHERE origin = ? AND seq = ?",
             (new, number, old, seq),
         )
-    # An entry moved again keeps pointing at the epoch it left (whose digest the peers hold).
+    # Each names the entry it was, and what that one had been (moved before): a peer checks
+    # whichever of them it keeps the digest and floor of (screening.py).
+    before: dict[int, list[tuple[int, int]]] = {}
+    for seq, src, src_seq in db.execute(
+        "SELECT seq, src, src_seq FROM moves WHERE origin = ? AND seq > ?", (old, after)
+    ):
+        before.setdefault(int(seq), []).append((int(src), int(src_seq)))
+    db.execute("DELETE FROM moves WHERE origin = ? AND seq > ?", (old, after))
     db.executemany(
-        "INSERT INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)",
-        [(new, number, old, seq) for number, (seq, _) in enumerate(found, 1)],
+        "INSERT OR IGNORE INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)",
+        [
+            (new, number, src, src_seq)
+            for number, (seq, _) in enumerate(found, 1)
+            for src, src_seq in [(old, seq), *before.get(seq, [])]
+        ],
     )
     return len(found)
 
@@ -108,12 +120,15 @@ def restamp(db: sqlite3.Connection, old: int, new: int, after: int) -> int:
 def moves_in(
     db: sqlite3.Connection, origin: int, after: int, upto: int, names: dict[int, str]
 ) -> tuple[tuple[int, str, int], ...]:
-    """The moves kept for ``origin``'s seqs in ``(after, upto]``: (seq, from origin, from seq)."""
+    """The moves kept for ``origin``'s seqs in ``(after, upto]``: (seq, from origin, from seq).
+
+    An entry moved more than once has a row for each entry it was.
+    """
     return tuple(
         (int(seq), names[src], int(src_seq))
         for seq, src, src_seq in db.execute(
             "SELECT seq, src, src_seq FROM moves WHERE origin = ? AND seq > ? AND seq <= ? "
-            "ORDER BY seq",
+            "ORDER BY seq, src",
             (origin, after, upto),
         )
     )
@@ -122,7 +137,7 @@ def moves_in(
 def keep_moves(db: sqlite3.Connection, rows: list[tuple[int, int, int, int]]) -> None:
     """Keep moves taken with their entries: ``(origin, seq, from origin, from seq)``."""
     db.executemany(
-        "INSERT OR REPLACE INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)", rows
+        "INSERT OR IGNORE INTO moves(origin, seq, src, src_seq) VALUES(?, ?, ?, ?)", rows
     )
 
 
@@ -146,6 +161,11 @@ class Epochs:
 
     def _idx(self, node: str) -> int:
         raise NotImplementedError
+
+    if TYPE_CHECKING:  # the log reader's
+
+        def changes_since(self, vector: dict[str, int], limit: int) -> tuple[list[Part], bool]:
+            """The entries a node with watermarks ``vector`` lacks."""
 
     def _watermarks(self) -> dict[int, int]:
         raise NotImplementedError
@@ -188,6 +208,7 @@ class Epochs:
         self._set_meta("origin", origin)
         self.origin, self._self_idx, self.restored = origin, new, True
         self.acknowledged_at_open = 0
+        self.tip_doubts.clear()  # they were of the origin left: what it lost comes back now
 
     def _check_restored(
         self,
@@ -277,6 +298,17 @@ class Epochs:
         origin = max(origins, key=epoch_of)
         tip = newest(self._db, self._index[origin], marks[origin])
         return {} if tip is None else {origin: tip}
+
+    def changes_for(self, node: str, vector: dict[str, int], limit: int) -> tuple[list[Part], bool]:
+        """What to send ``node`` (its watermarks ``vector``).
+
+        Our current origin's entries wait while its tip is in doubt: a peer holding entries of
+        ours we lost would take ours under the same seqs (two versions of them), and its proof
+        would then match.
+        """
+        if node in self.tip_doubts:
+            vector = {**vector, self.origin: self._watermarks().get(self._self_idx, 0)}
+        return self.changes_since(vector, limit)
 
     def tip_proofs_for(self, node: str) -> dict[str, TipProof]:
         """Proofs of what we hold of ``node``'s origins, if ``node`` asked (once per ask)."""

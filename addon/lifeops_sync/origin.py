@@ -273,14 +273,28 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS sig_groups(
     origin INTEGER NOT NULL, last INTEGER NOT NULL, first INTEGER NOT NULL,
     previous BLOB NOT NULL, link BLOB NOT NULL, signature BLOB, digests BLOB NOT NULL,
+    floor INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(origin, last)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS site_keys(
     site TEXT PRIMARY KEY, key BLOB NOT NULL, via TEXT NOT NULL) WITHOUT ROWID;
 """
 
 
-def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) -> list[Group]:
+def add_floors(db: sqlite3.Connection) -> None:
+    """Give a replica made before 0.4.2 the groups' ``floor`` column (0: no bound known)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sig_groups)")}
+    if "floor" not in columns:
+        db.execute("ALTER TABLE sig_groups ADD COLUMN floor INTEGER NOT NULL DEFAULT 0")
+
+
+def save_groups(
+    db: sqlite3.Connection, origin: int, groups: Iterable[Group], floor: int = 0
+) -> list[Group]:
     """Keep groups; a group kept already takes a signature it lacked. Returns those new here.
+
+    ``floor``: the least stamp an entry of the groups could have been taken with here (see
+    :mod:`lifeops_sync.stamps`), kept with each new group: an entry a restore moved is later
+    checked against it, as its seq may never have come here in full.
 
     A group that overlaps another kept group differently (an origin that signed two versions
     of its seqs: a site restored from a backup that wrote before it knew) is not kept: the
@@ -306,9 +320,9 @@ def save_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) ->
                 )
             continue
         db.execute(
-            "INSERT INTO sig_groups(origin, last, first, previous, link, signature, digests) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?)",
-            (origin, g.last, g.first, g.previous, g.link, g.signature, g.digests),
+            "INSERT INTO sig_groups(origin, last, first, previous, link, signature, digests, "
+            "floor) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            (origin, g.last, g.first, g.previous, g.link, g.signature, g.digests, floor),
         )
         added.append(g)
     return added
@@ -322,16 +336,16 @@ def forget_groups(db: sqlite3.Connection, origin: int, groups: Iterable[Group]) 
     )
 
 
-def kept_digests(db: sqlite3.Connection, origin: int, seq: int) -> Group | None:
-    """The kept group of ``origin`` that holds ``seq`` (its digests; name and links unset)."""
+def kept_digests(db: sqlite3.Connection, origin: int, seq: int) -> tuple[Group, int] | None:
+    """The kept group of ``origin`` that holds ``seq`` (digests only) and its floor."""
     row = db.execute(
-        "SELECT first, last, digests FROM sig_groups WHERE origin = ? AND last >= ? "
+        "SELECT first, last, digests, floor FROM sig_groups WHERE origin = ? AND last >= ? "
         "ORDER BY last LIMIT 1",
         (origin, seq),
     ).fetchone()
     if row is None or int(row[0]) > seq:
         return None
-    return Group("", int(row[0]), int(row[1]), b"", b"", None, bytes(row[2]))
+    return Group("", int(row[0]), int(row[1]), b"", b"", None, bytes(row[2])), int(row[3])
 
 
 def tip_proof(db: sqlite3.Connection, origin: int, upto: int) -> TipProof | None:

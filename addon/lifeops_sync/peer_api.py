@@ -70,7 +70,7 @@ class PeerApi(Gate):
                     400, "wrong_receiver", "the batch is for another node", self.wall()
                 )
             self.take(key_id, batch)
-            parts, more = store.changes_since(batch.vector, config.batch_limit)
+            parts, more = store.changes_for(key_id, batch.vector, config.batch_limit)
             store.note_inbound(key_id, self.wall())
             answer = self.batch_for(key_id, parts, more)
             return encode(answer)

@@ -84,7 +84,7 @@ class PeerLink:
         def build() -> tuple[bytes, bool, dict[str, int]]:
             # What to push: by what the peer itself last said it holds (never by gossip).
             theirs = node.store.known().get(peer, {})
-            parts, more = node.store.changes_since(theirs, config.batch_limit)
+            parts, more = node.store.changes_for(peer, theirs, config.batch_limit)
             batch = node.batch_for(peer, parts, more)
             return encode(batch), more, theirs
 

@@ -13,12 +13,11 @@ A site's later epoch (``<node>~<n>``, what a restore starts) is bound by its ear
 an entry of it stamped more than the largest believable clock offset (plus the drift
 tolerance) below the highest stamp taken from an earlier epoch of the site is refused, unless
 it is one the restore moved (:mod:`lifeops_sync.epochs`): its part names the earlier
-``(origin, seq)`` it came from, and the digest of the entry under that name is the one the
-earlier epoch signed and this replica keeps. Such an entry is merged only if this replica holds
-it under that earlier name (a kept digest may be of a seq sent as a digest only, its stamp never
-checked here); else it passes unmerged (:meth:`~lifeops_sync.store.Store._screen`). So a
-made-up epoch can carry nothing older than the site's clock explains but the site's own
-entries again, which change nothing.
+``(origin, seq)`` it came from, the digest of the entry under that name is the one the
+earlier epoch signed and this replica keeps, and its stamp is no lower than the floor that
+group was kept with (a seq may have come as a digest only, its stamp never checked here; see
+:mod:`lifeops_sync.screening`). So a made-up epoch can carry nothing older than the site's
+clock explains but the site's own entries again, which change nothing.
 """
 
 from __future__ import annotations

@@ -34,11 +34,12 @@ from typing import Any
 from . import epochs, origin as signed, stamps
 from .crdt import Entry, Kind, Part, TipProof, epoch_of, site_of
 from .epochs import RESTORED_COPY, Epochs
-from .hlc import DEFAULT_MAX_OFFSET_MS, DRIFT_TOLERANCE_MS, HybridClock, wall_ms
+from .hlc import DEFAULT_MAX_OFFSET_MS, HybridClock, wall_ms
 from .logread import LogReader
 from .ops import AddItem, AppendRows, Delete, Known, Operation, SetFields
 from .peerbook import PeerBook
 from .reading import Reading
+from .screening import Screening
 from .signedlog import SCHEMA_VERSION, SignedLog
 from .tables import (
     HIDE_FIELDS,
@@ -98,11 +99,6 @@ class Applied:
     backdated_entries: int = 0
 
 
-def _earlier_epoch(src: str, origin: str) -> bool:
-    """Whether ``src`` names an earlier epoch of the site that writes as ``origin``."""
-    return site_of(src) == site_of(origin) and epoch_of(src) < epoch_of(origin)
-
-
 def _vouched(
     part: Part,
     sender: str | None,
@@ -126,7 +122,7 @@ class SeqExhaustedError(RuntimeError):
     """An origin has used every seq (never in practice: 2^62 writes)."""
 
 
-class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
+class Store(SignedLog, Epochs, Screening, LogReader, PeerBook, Upkeep, Reading):
     """A node's replica in one SQLite file."""
 
     def __init__(
@@ -162,6 +158,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
         self._index: dict[str, int] = {}
         self._db.executescript(SCHEMA)
         self._db.executescript(signed.SCHEMA)
+        signed.add_floors(self._db)
         self._db.executescript(stamps.SCHEMA)
         self._db.executescript(epochs.SCHEMA)
         self.site_key = site_key
@@ -425,11 +422,11 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 restored = self._check_restored(parts, sender, sender_vector, tip, proof)
                 self._doubt(sender, sender_vector)
             marks = self._watermarks()
-            # Kept first: a moved entry is checked against its earlier epoch's digests, which
-            # may come in the same batch. Those of seqs then refused go (_forget_refused).
-            kept = self._keep_groups(proven)
             # The stamp floor holds for signed replicas only (unsigned, anyone writes as anyone).
             highs = None if self.site_key is None else stamps.highest(self._db, self._names)
+            # Kept first: a moved entry is checked against its earlier epoch's digests, which
+            # may come in the same batch (screening.py).
+            kept = self._keep_groups(proven, highs or {})
             direct = self.known()
             current = epoch_of(self.origin)
             todo: list[Entry] = []
@@ -440,8 +437,7 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
                 origin = self._idx(part.origin)
                 mark = marks.get(origin, 0)
                 upto = _vouched(part, sender, sender_vector, direct)
-                found = self._screen(part, origin, mark, upto, ceiling, highs)
-                self._forget_refused(origin, found, kept.get(part.origin, []))
+                found = self._screen(part, origin, mark, upto, ceiling, highs, kept)
                 todo.extend(found.take)
                 top = max(top, max((e.hlc for e in found.take), default=0))
                 skipped += found.skipped
@@ -478,115 +474,6 @@ class Store(SignedLog, Epochs, LogReader, PeerBook, Upkeep, Reading):
             refused_entries,
             tuple(backdated),
             backdated_entries,
-        )
-
-    def _screen(
-        self,
-        part: Part,
-        origin: int,
-        mark: int,
-        upto: int,
-        ceiling: int,
-        highs: dict[str, int] | None,
-    ) -> stamps.Screened:
-        """A part's entries sorted by the stamp checks (none without a site key).
-
-        Bound by the highest stamp taken from its origin, and for a later epoch by its earlier
-        epochs, which an entry a restore moved passes (stamps.py); the moves of the entries
-        taken are kept, to pass on.
-        """
-        if highs is None:
-            return stamps.screen(part.entries, mark, upto, ceiling, None)
-        margin = (self.clock.max_offset_ms + DRIFT_TOLERANCE_MS) << 16
-        bound = stamps.earlier_bound(highs, part.origin, margin)
-        found = stamps.screen(
-            part.entries,
-            mark,
-            upto,
-            ceiling,
-            highs.get(part.origin, 0),
-            bound,
-            self._moved_check(part),
-        )
-        # One let in below the bound by its move claim is merged only if we hold it under its
-        # earlier name (merging it again changes nothing). Else its stamp was never checked
-        # here (a kept digest may be of an entry refused, or one sent as a digest only): it
-        # passes, unmerged, and the change that superseded it, or refused it, stands.
-        found.take = [
-            e
-            for e in found.take
-            if e.kind is Kind.ROW or e.hlc >= bound or self._held_as_moved(part, e)
-        ]
-        self._keep_moves(origin, part, found.take)
-        return found
-
-    def _moved_check(self, part: Part) -> Callable[[Entry], bool]:
-        """Whether an entry of ``part`` is one its site signed under an earlier epoch.
-
-        The part names where the entry was moved from; the entry, named so, must have the
-        digest this replica keeps for that seq (the earlier epoch's signed groups).
-        """
-        sources = {seq: (src, src_seq) for seq, src, src_seq in part.moved}
-        near: dict[str, signed.Group] = {}  # moved entries come in runs: a group serves many
-
-        def moved(entry: Entry) -> bool:
-            src, src_seq = sources.get(entry.seq, ("", 0))
-            if not _earlier_epoch(src, part.origin) or src not in self._index:
-                return False
-            group = near.get(src)
-            if group is None or not group.first <= src_seq <= group.last:
-                group = signed.kept_digests(self._db, self._index[src], src_seq)
-                if group is None:
-                    return False
-                near[src] = group
-            as_was = entry._replace(origin=src, seq=src_seq)
-            return group.digest_of(src_seq) == signed.entry_digest(as_was)
-
-        return moved
-
-    def _keep_groups(
-        self, proven: list[tuple[str, list[signed.Group]]]
-    ) -> dict[str, list[signed.Group]]:
-        """Keep a batch's checked groups; return those new here, by origin."""
-        kept: dict[str, list[signed.Group]] = {}
-        for name, groups in proven:
-            kept.setdefault(name, []).extend(signed.save_groups(self._db, self._idx(name), groups))
-        return kept
-
-    def _forget_refused(
-        self, origin: int, found: stamps.Screened, kept: list[signed.Group]
-    ) -> None:
-        """Drop the groups just kept (``kept``) for seqs of the part that were refused.
-
-        This replica vouches for no version of those seqs yet: kept, another version (validly
-        signed by a site whose key was stolen) taken later would be served with this proof,
-        and refused by every peer each round.
-        """
-        if found.refused_from:
-            late = [g for g in kept if g.last >= found.refused_from]
-            signed.forget_groups(self._db, origin, late)
-
-    def _held_as_moved(self, part: Part, entry: Entry) -> bool:
-        """Whether we hold ``entry`` under the earlier ``(origin, seq)`` its part names."""
-        for seq, src, src_seq in part.moved:
-            if seq == entry.seq and src in self._index:
-                digest = signed.entry_digest(entry._replace(origin=src, seq=src_seq))
-                held = self._log(self._index[src], src, src_seq - 1, src_seq, 2)
-                return any(signed.entry_digest(h) == digest for h in held)
-        return False
-
-    def _keep_moves(self, origin: int, part: Part, taken: list[Entry]) -> None:
-        """Keep where the entries taken were moved from, to pass on with them."""
-        if not part.moved:
-            return
-        seqs = {e.seq for e in taken}
-        epochs.keep_moves(
-            self._db,
-            [
-                (origin, seq, self._idx(src), src_seq)
-                for seq, src, src_seq in part.moved
-                if seq in seqs and _earlier_epoch(src, part.origin)
-            ],
         )
 
     # -- what we have ----------------------------------------------------------------------

@@ -25,7 +25,8 @@ A batch (``application/x-lifeops-batch``, the bytes deflate-compressed)::
                 "ds": [seq deltas of the seqs sent as digests only],
                 "dd": "their 16-byte digests, base64",
                 "m": [[seq, epoch, seq], ...]}],  # entries a restore moved into this epoch
-                                           # from an earlier one of the site (optional)
+                                           # from an earlier one of the site, each entry it
+                                           # was (optional)
      "keys": {site: public key (base64)}}  # the sender's and those of the parts' sites
 
 The signatures and digests are the parts' proof of origin (origin.py); a part without them is
@@ -242,8 +243,8 @@ def _moved(
         if not isinstance(item, list) or len(item) != 3:
             raise ProtocolError("a move must be [seq, epoch, seq]")
         seq = _int(item[0], "moved seq", after + 1, upto)
-        if moved and seq <= moved[-1][0]:
-            raise ProtocolError("moved seqs must increase strictly")
+        if moved and seq < moved[-1][0]:
+            raise ProtocolError("moved seqs must not decrease")
         src = epoch_origin(site_of(origin), _int(item[1], "moved from epoch", 0, epoch - 1))
         moved.append((seq, src, _int(item[2], "moved from seq", 1)))
     return tuple(moved)

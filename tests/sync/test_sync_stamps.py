@@ -152,9 +152,9 @@ def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_o
 @pytest.mark.parametrize("how", ["refused", "digest only"])
 def test_a_move_claim_lets_in_no_change_this_replica_did_not_take(tmp_path: Path, how: str) -> None:
     # A stolen cabin signs an item under home's key stamped 1 as its next seq: refused as
-    # backdated, or sent as a digest only (as if superseded), its stamp never seen. Either
-    # way home keeps the signed digest. Moved into a made-up epoch, the entry has that digest
-    # under the name it claims; it must still not take home's item.
+    # backdated (its group goes with it), or sent as a digest only (as if superseded), its
+    # stamp never seen, the group kept with the floor it would have had to meet. Moved into a
+    # made-up epoch, the entry has that digest under the name it claims; it is still refused.
     key = SiteKey(Ed25519PrivateKey.generate())
     home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), Wall())
     home.pin_keys({"cabin": key.public})
@@ -169,7 +169,8 @@ def test_a_move_claim_lets_in_no_change_this_replica_did_not_take(tmp_path: Path
         proof = proof_of(key.sign([forged], link), [])
         assert home.apply([Part("cabin", 1, 2, (), proof)]).backdated_entries == 0
     moved = forged._replace(origin="cabin~1", seq=1)
-    home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
+    applied = home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
+    assert applied.backdated_entries == 1 and "cabin~1" not in home.vector()
     assert home.items("xp") == {"c1": 1, "e1": 10}
 
 

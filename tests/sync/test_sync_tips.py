@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 import shutil
 
+from lifeops_sync import epochs
 from lifeops_sync.crdt import TipProof
 from lifeops_sync.ops import AddItem, SetFields
 from lifeops_sync.origin import tip_proof
@@ -23,7 +24,7 @@ from .test_sync_stamps import Wall
 
 def talk(src: Store, dst: Store) -> Applied:
     """One batch from ``src`` to ``dst``, restore hints included, as the service sends it."""
-    parts, more = src.changes_since(dst.vector(), 25_000)
+    parts, more = src.changes_for(dst.node_id, dst.vector(), 25_000)
     sent = Batch(
         src.node_id,
         dst.node_id,
@@ -170,3 +171,59 @@ def test_restored_twice_from_the_same_backup_the_site_takes_a_new_name_again(
         "life3": {"v": 3},
         "life4": {"v": 4},
     }
+
+
+def test_an_entry_moved_twice_is_taken_by_any_entry_it_was(tmp_path: Path) -> None:
+    # Home, restored by hand twice and found late each time, moves a change the cabin holds
+    # under "home" (written before the first copy, not yet acknowledged in it) into home~1,
+    # then into home~2, stamped hours below what the cabin took since. The cabin kept home~1's
+    # group of it as the first of that epoch, under a floor above its stamp; it takes the
+    # change as the "home" entry it first was (each move names every entry it was).
+    hour = 3_600_000
+    wall = Wall()
+    key = new_key()
+
+    def open_home(copy: str | None = None) -> Store:
+        if copy is not None:
+            home.close()
+            shutil.copy(tmp_path / copy, tmp_path / "home.db")
+        return Store(tmp_path / "home.db", "home", wall, durable=False, site_key=key)
+
+    def copy_home(name: str) -> Store:
+        home.close()
+        shutil.copy(tmp_path / "home.db", tmp_path / name)
+        return open_home()
+
+    home = open_home()
+    cabin = Store(tmp_path / "cabin.db", "cabin", wall, durable=False, site_key=new_key())
+    introduce(home, cabin)
+    home.write([SetFields("s", "a", {"x": 1})])
+    converge(home, cabin)
+    wall.ms += 60_000
+    home.write([SetFields("s", "p", {"v": 1})])  # home:2, held by the cabin, unacknowledged
+    talk(home, cabin)
+    home = copy_home("first.db")
+    home.write([SetFields("s", "y", {"v": 1})])
+    wall.ms += 5 * hour
+    home.write([SetFields("s", "z", {"v": 1})])
+    talk(home, cabin)
+    home = open_home("first.db")
+    wall.ms += 60_000
+    home.write([SetFields("s", "w", {"v": 1})])  # home:3 again
+    talk(home, cabin)
+    assert talk(cabin, home).restored  # the cabin sends home:4: a restore, found
+    assert home.origin == "home~1"
+    home = copy_home("second.db")  # what the cabin holds of home~1 is unacknowledged in it
+    converge(home, cabin)
+    wall.ms += 5 * hour
+    home.write([SetFields("s", "c", {"v": 1})])
+    converge(home, cabin)
+    home = open_home("second.db")
+    wall.ms += 60_000
+    home.write([SetFields("s", "d", {"v": 1})])  # home~1:3 again
+    converge(home, cabin)
+    assert home.origin == "home~2"
+    assert home.digest() == cabin.digest() and home.vector() == cabin.vector()
+    assert set(cabin.read("s")) == {"a", "p", "y", "z", "w", "c", "d"}
+    moves = epochs.moves_in(home._db, home._self_idx, 0, 1, home._names)
+    assert moves == ((1, "home", 2), (1, "home~1", 1))
