@@ -212,6 +212,7 @@ def test_a_replica_made_before_the_floor_computes_it_from_what_it_holds(
     with sqlite3.connect(tmp_path / "home.db") as db:  # as an older version left it
         db.execute("DROP TABLE stamps")
         db.execute("DELETE FROM meta WHERE k = ?", (stamps.FILLED,))
+        db.execute("ALTER TABLE sig_groups DROP COLUMN floor")  # before 0.4.2
     home = store(tmp_path, "home", home_key, Wall())
     assert stamps.highest(home._db, home._names) == {"cabin": pack(T0 + 5)}
     previous = key.sign(first)[-1].link
