@@ -89,6 +89,18 @@ def entries_by_id(folder: Path, node: str) -> dict[tuple[str, int], tuple[Any, .
         store.close()
 
 
+async def stop_and_read(net: Sites) -> dict[str, dict[tuple[str, int], tuple[Any, ...]]]:
+    """Stop every site and read its entries; no (origin, seq) names two entries anywhere."""
+    for node in net.sites:
+        await net.stop(node)
+    held = {node: entries_by_id(net.folder, node) for node in net.sites}
+    seen: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for node, entries in held.items():
+        for ident, entry in entries.items():
+            assert seen.setdefault(ident, entry) == entry, (node, ident)
+    return held
+
+
 async def restore_and_converge(net: Sites, restored: str, *, marked: bool = True) -> None:
     edits = Edits(net)
     for node in net.sites:
@@ -111,13 +123,7 @@ async def restore_and_converge(net: Sites, restored: str, *, marked: bool = True
             await edits.make(node, "after-restore", 2)
     await edits.everywhere()
     assert f"{restored}~1" in await net.vector(restored)  # it writes under a new epoch
-    for node in net.sites:
-        await net.stop(node)
-    held = {node: entries_by_id(net.folder, node) for node in net.sites}
-    seen: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for node, entries in held.items():
-        for ident, entry in entries.items():
-            assert seen.setdefault(ident, entry) == entry, (node, ident)
+    await stop_and_read(net)
 
 
 @pytest.mark.parametrize("restored", [HOME, "cabin1"])
@@ -199,14 +205,7 @@ async def test_a_restore_found_late_carries_entries_stamped_long_before_those_it
     for node in net.sites:
         check = (await net.request(node, "GET", "/v1/status"))["origin_check"]
         assert check["backdated_entries"] == 0, (node, check)
-    for node in net.sites:
-        await net.stop(node)
-
-    held = {node: entries_by_id(net.folder, node) for node in net.sites}
-    seen: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for node, entries in held.items():
-        for ident, entry in entries.items():
-            assert seen.setdefault(ident, entry) == entry, (node, ident)
+    held = await stop_and_read(net)
     # The pending entries moved with their old stamps, far below what cabin1 wrote before the
     # restore: only the moved-entry check lets them in (stamps.earlier_bound). (A moved entry
     # and the original, back from the peers, share a cell and a stamp: one of them is current.)

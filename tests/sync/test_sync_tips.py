@@ -56,6 +56,35 @@ def converge(*stores: Store) -> None:
                     talk(src, dst)
 
 
+class Home:
+    """Home's replica file, opened, copied and put back by hand, on a clock the test moves."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.wall, self.key = folder, Wall(), new_key()
+        self.store = self.open()
+
+    def open(self) -> Store:
+        return Store(self.folder / "home.db", "home", self.wall, durable=False, site_key=self.key)
+
+    def restart(self) -> Store:
+        self.store.close()
+        self.store = self.open()
+        return self.store
+
+    def copy(self, name: str) -> Store:
+        """A copy of the file (home stopped and started again for it)."""
+        self.store.close()
+        shutil.copy(self.folder / "home.db", self.folder / name)
+        return self.restart()
+
+    def put_back(self, name: str) -> Store:
+        """The copy put in place of the file, and home started on it."""
+        self.store.close()
+        shutil.copy(self.folder / name, self.folder / "home.db")
+        self.store = self.open()
+        return self.store
+
+
 def test_a_lying_tip_never_starts_an_epoch_it_only_asks_for_a_proof(tmp_path: Path) -> None:
     home, cabin = keyed(tmp_path, "home"), keyed(tmp_path, "cabin")
     introduce(home, cabin)
@@ -85,34 +114,24 @@ def test_a_lying_tip_never_starts_an_epoch_it_only_asks_for_a_proof(tmp_path: Pa
 
 def restored_home(tmp_path: Path, *, restart_in_doubt: bool) -> tuple[Store, Store]:
     """Home restored from a copy by hand, that writes as many seqs again before it hears of it."""
-    wall = Wall()
-    key = new_key()
-
-    def open_home() -> Store:
-        return Store(tmp_path / "home.db", "home", wall, durable=False, site_key=key)
-
-    home, cabin = open_home(), keyed(tmp_path, "cabin")
+    site = Home(tmp_path)
+    home, cabin = site.store, keyed(tmp_path, "cabin")
     introduce(home, cabin)
     home.write([SetFields("s", "a", {"x": 1})])
     converge(home, cabin)
-    home.close()
-    shutil.copy(tmp_path / "home.db", tmp_path / "copy.db")
-    home = open_home()
-    wall.ms += 60_000
+    home = site.copy("copy.db")
+    site.wall.ms += 60_000
     home.write([SetFields("s", "a", {"y": 2})])
     home.write([SetFields("s", "a", {"v": 5})])
     talk(home, cabin)  # the cabin holds seqs 2 and 3; home never hears it has them
-    home.close()
-    shutil.copy(tmp_path / "copy.db", tmp_path / "home.db")
-    home = open_home()
-    wall.ms += 60_000
+    home = site.put_back("copy.db")
+    site.wall.ms += 60_000
     home.write([SetFields("s", "b", {"w": 9})])  # seq 2 again, unaware
     home.write([SetFields("s", "b", {"u": 7})])  # seq 3 again
     assert talk(cabin, home).restored is False  # the cabin's tip: a doubt, not a restore
     assert home.tip_doubts == {"cabin"} and home.origin == "home"
     if restart_in_doubt:
-        home.close()
-        home = open_home()
+        home = site.restart()
         assert talk(cabin, home).restored is False
         assert home.tip_doubts == {"cabin"}
     talk(home, cabin)  # asks for the proof
@@ -144,24 +163,17 @@ def test_restored_twice_from_the_same_backup_the_site_takes_a_new_name_again(
     # The second restore starts the same epoch name as the first (the copy knows of neither):
     # the cabin holds entries under it that home did not write, so home moves on to the next
     # name, and every change of both lives reaches both sites.
-    wall = Wall()
-    key = new_key()
-
-    def open_home() -> Store:
-        return Store(tmp_path / "home.db", "home", wall, durable=False, site_key=key)
-
-    home, cabin = open_home(), keyed(tmp_path, "cabin")
+    site = Home(tmp_path)
+    home, cabin = site.store, keyed(tmp_path, "cabin")
     introduce(home, cabin)
     home.write([SetFields("s", "a", {"x": 1})])
     home.backup(tmp_path / "backup.db")
     home.write([SetFields("s", "a", {"y": 2})])
     converge(home, cabin)
     for value in (3, 4):
-        home.close()
-        shutil.copy(tmp_path / "backup.db", tmp_path / "home.db")
-        home = open_home()
+        home = site.put_back("backup.db")
         assert home.origin == "home~1"
-        wall.ms += 60_000
+        site.wall.ms += 60_000
         home.write([SetFields("s", f"life{value}", {"v": value})])
         converge(home, cabin)
     assert home.origin == "home~2"
@@ -180,21 +192,9 @@ def test_an_entry_moved_twice_is_taken_by_any_entry_it_was(tmp_path: Path) -> No
     # group of it as the first of that epoch, under a floor above its stamp; it takes the
     # change as the "home" entry it first was (each move names every entry it was).
     hour = 3_600_000
-    wall = Wall()
-    key = new_key()
-
-    def open_home(copy: str | None = None) -> Store:
-        if copy is not None:
-            home.close()
-            shutil.copy(tmp_path / copy, tmp_path / "home.db")
-        return Store(tmp_path / "home.db", "home", wall, durable=False, site_key=key)
-
-    def copy_home(name: str) -> Store:
-        home.close()
-        shutil.copy(tmp_path / "home.db", tmp_path / name)
-        return open_home()
-
-    home = open_home()
+    site = Home(tmp_path)
+    wall = site.wall
+    home = site.store
     cabin = Store(tmp_path / "cabin.db", "cabin", wall, durable=False, site_key=new_key())
     introduce(home, cabin)
     home.write([SetFields("s", "a", {"x": 1})])
@@ -202,23 +202,23 @@ def test_an_entry_moved_twice_is_taken_by_any_entry_it_was(tmp_path: Path) -> No
     wall.ms += 60_000
     home.write([SetFields("s", "p", {"v": 1})])  # home:2, held by the cabin, unacknowledged
     talk(home, cabin)
-    home = copy_home("first.db")
+    home = site.copy("first.db")
     home.write([SetFields("s", "y", {"v": 1})])
     wall.ms += 5 * hour
     home.write([SetFields("s", "z", {"v": 1})])
     talk(home, cabin)
-    home = open_home("first.db")
+    home = site.put_back("first.db")
     wall.ms += 60_000
     home.write([SetFields("s", "w", {"v": 1})])  # home:3 again
     talk(home, cabin)
     assert talk(cabin, home).restored  # the cabin sends home:4: a restore, found
     assert home.origin == "home~1"
-    home = copy_home("second.db")  # what the cabin holds of home~1 is unacknowledged in it
+    home = site.copy("second.db")  # what the cabin holds of home~1 is unacknowledged in it
     converge(home, cabin)
     wall.ms += 5 * hour
     home.write([SetFields("s", "c", {"v": 1})])
     converge(home, cabin)
-    home = open_home("second.db")
+    home = site.put_back("second.db")
     wall.ms += 60_000
     home.write([SetFields("s", "d", {"v": 1})])  # home~1:3 again
     converge(home, cabin)

@@ -14,17 +14,13 @@ from .test_sync_origin_hostile import (
     net,  # noqa: F401 (the fixture)
     settle,
 )
+from .test_sync_stamps_hostile import write
 
 
 async def test_a_peer_lying_about_what_it_holds_cannot_make_home_start_epochs(
     net: Net,  # noqa: F811
 ) -> None:
-    await net.call(
-        net.home,
-        "POST",
-        "/v1/write",
-        {"ops": [{"op": "add", "collection": "xp", "key": "e1", "value": 1}]},
-    )
+    await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e1", "value": 1}])
     await settle(net)
     _, vector = await net.state()
     counter = vector[HOME]
@@ -37,12 +33,7 @@ async def test_a_peer_lying_about_what_it_holds_cannot_make_home_start_epochs(
     _, vector = await net.state()
     assert [origin for origin in vector if origin.startswith(HOME)] == [HOME]
     # Home still writes under its name, and the honest cabin takes it.
-    await net.call(
-        net.home,
-        "POST",
-        "/v1/write",
-        {"ops": [{"op": "add", "collection": "xp", "key": "e2", "value": 2}]},
-    )
+    await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e2", "value": 2}])
     await settle(net)
     honest = await net.call(net.honest, "GET", "/v1/state?full=1")
     assert honest["state"]["items"]["xp"]["e2"] == 2
