@@ -33,6 +33,9 @@ class Screening:
 
     _db: sqlite3.Connection
     _index: dict[str, int]
+    _names: dict[int, str]
+    _self_idx: int
+    origin: str
     clock: HybridClock
 
     if TYPE_CHECKING:  # the store's
@@ -72,18 +75,34 @@ class Screening:
         """
         if highs is None:
             return stamps.screen(part.entries, mark, upto, ceiling, None)
+        margin = self._margin()
+        bound = max(
+            stamps.earlier_bound(highs, part.origin, margin),
+            stamps.seen_bound(self._db, part.origin, part.after + 1, margin),
+        )
         found = stamps.screen(
             part.entries,
             mark,
             upto,
             ceiling,
             highs.get(part.origin, 0),
-            stamps.earlier_bound(highs, part.origin, self._margin()),
+            bound,
             self._moved_check(part),
         )
         self._keep_moves(origin, part, found.take)
         self._forget_refused(origin, found, kept.get(part.origin, []))
         return found
+
+    def _note_seen(
+        self, sender: str, vector: dict[str, int], highs: dict[str, int], marks: dict[int, int]
+    ) -> None:
+        """A direct peer said what it holds: what it writes next is stamped after that."""
+        by_name = {self._names[o]: seq for o, seq in marks.items()}
+        top = stamps.seen_top(vector, highs, by_name)
+        ours = epochs.newest(self._db, self._self_idx, vector.get(self.origin, 0))
+        if ours is not None:  # our own entries: the newest it holds is stamped highest
+            top = max(top, ours[1])
+        stamps.note_seen(self._db, sender, vector, top)
 
     def _moved_check(self, part: Part) -> Callable[[Entry], bool]:
         """Whether an entry of ``part`` is one its site signed under an earlier epoch.

@@ -30,7 +30,12 @@ from .crdt import Entry, Kind, epoch_of, site_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stamps(origin INTEGER PRIMARY KEY, hlc INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen(
+    origin TEXT NOT NULL, after INTEGER NOT NULL, floor INTEGER NOT NULL,
+    PRIMARY KEY(origin, after)) WITHOUT ROWID;
 """
+#: How many of a site's reports are kept per origin (the newest; fewer only bind less).
+SEEN_KEPT = 16
 #: The meta key set once the table holds the stamps of the entries held before it existed.
 FILLED = "stamps_filled"
 
@@ -96,6 +101,63 @@ def earlier_bound(highs: dict[str, int], origin: str, margin: int) -> int:
     return max(top - margin, 0)
 
 
+def seen_top(vector: dict[str, int], highs: dict[str, int], marks: dict[str, int]) -> int:
+    """The highest stamp taken here of what a peer says it holds (``vector``).
+
+    Of each origin it holds as far as this replica does, the highest stamp taken here.
+    """
+    held = (highs[o] for o, seq in vector.items() if o in highs and seq >= marks.get(o, 0))
+    return max(held, default=0)
+
+
+def note_seen(db: sqlite3.Connection, site: str, vector: dict[str, int], top: int) -> None:
+    """The site ``site`` said it holds ``vector``: what it writes next comes after ``top``.
+
+    Kept for the origin it writes under, with its counter then (the seqs after it were written
+    later), if it binds more than the last report kept; a report of a lower counter is not
+    kept (a site put back from a copy: what it wrote before is still to come).
+    """
+    own = [o for o in vector if site_of(o) == site]
+    origin = max(own, key=epoch_of, default=site)
+    after = vector.get(origin, 0)
+    last = db.execute(
+        "SELECT after, floor FROM seen WHERE origin = ? ORDER BY after DESC LIMIT 1", (origin,)
+    ).fetchone()
+    if top <= 0 or (last is not None and (after < last[0] or top <= last[1])):
+        return
+    db.execute(
+        "INSERT OR REPLACE INTO seen(origin, after, floor) VALUES(?, ?, ?)", (origin, after, top)
+    )
+    db.execute(
+        "DELETE FROM seen WHERE origin = ? AND after NOT IN "
+        "(SELECT after FROM seen WHERE origin = ? ORDER BY after DESC LIMIT ?)",
+        (origin, origin, SEEN_KEPT),
+    )
+
+
+def seen_bound(db: sqlite3.Connection, origin: str, seq: int, margin: int) -> int:
+    """The least stamp an entry ``(origin, seq)`` may carry unless it was moved (0: none).
+
+    ``margin`` below what its site had said it holds before writing it: the last report for
+    that origin from before the seq, and every report made under an earlier epoch.
+    """
+    site, epoch = site_of(origin), epoch_of(origin)
+    row = db.execute(
+        "SELECT floor FROM seen WHERE origin = ? AND after < ? ORDER BY after DESC LIMIT 1",
+        (origin, seq),
+    ).fetchone()
+    tops = [0 if row is None else int(row[0])]
+    tops.extend(
+        int(top)
+        for name, top in db.execute(
+            "SELECT origin, max(floor) FROM seen WHERE origin = ? OR origin LIKE ? GROUP BY origin",
+            (site, f"{site}~%"),
+        )
+        if site_of(name) == site and epoch_of(name) < epoch
+    )
+    return max(max(tops) - margin, 0)
+
+
 @dataclass(slots=True)
 class Screened:
     """A part's entries sorted by the stamp checks (see :func:`screen`)."""
@@ -105,7 +167,7 @@ class Screened:
     skipped: int = 0  # at or below the watermark: held already
     ahead: int = 0  # stamped later than the sender's clock explains
     low: list[int] = field(default_factory=list)  # the seqs stamped below a bound
-    unmoved: int = 0  # of those, how many only below the earlier epochs' bound
+    unmoved: int = 0  # of those, how many only below ``bound`` (earlier epochs, reports)
     high: int = 0  # the highest stamp taken at or below ``upto``
     refused_from: int = 0  # the lowest seq refused (ahead or low), 0 if none
 
@@ -119,7 +181,8 @@ class Screened:
         if self.unmoved == len(self.low):
             return (
                 f"{origin}: {len(self.low)} entries from seq {self.low[0]} stamped long before a "
-                "change of an earlier epoch of that site already taken, and not moved from it"
+                "change of that site already taken or said to be held, and not moved from an "
+                "earlier epoch"
             )
         return (
             f"{origin}: {len(self.low)} entries from seq {self.low[0]} stamped before a change "

@@ -460,8 +460,7 @@ class Store(SignedLog, Epochs, Screening, LogReader, PeerBook, Upkeep, Reading):
                 self.clock.observe(top)
                 self._set_meta("hlc", str(self.clock.last))
             if sender is not None and sender_vector is not None:
-                report = self._report_in_doubt(sender, sender_vector)
-                self._note_sender(sender, report, gossip or {}, now_ms)
+                self._take_report(sender, sender_vector, gossip or {}, now_ms, highs, marks)
             if self._apply_delay:
                 time.sleep(self._apply_delay)
         return Applied(
@@ -475,6 +474,25 @@ class Store(SignedLog, Epochs, Screening, LogReader, PeerBook, Upkeep, Reading):
             tuple(backdated),
             backdated_entries,
         )
+
+    def _take_report(
+        self,
+        sender: str,
+        vector: dict[str, int],
+        gossip: dict[str, dict[str, int]],
+        now_ms: int | None,
+        highs: dict[str, int] | None,
+        marks: dict[int, int],
+    ) -> None:
+        """Note what a direct peer said it holds and knows, and what it writes next comes after.
+
+        Its word on our origin waits while its tip is in doubt; the stamps of what it writes
+        next are bound (with a site key) by what it said it holds (stamps.py).
+        """
+        report = self._report_in_doubt(sender, vector)
+        self._note_sender(sender, report, gossip, now_ms)
+        if highs is not None:
+            self._note_seen(sender, report, highs, marks)
 
     # -- what we have ----------------------------------------------------------------------
 

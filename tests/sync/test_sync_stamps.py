@@ -129,8 +129,8 @@ def test_a_new_epoch_carries_old_stamps_only_for_entries_moved_from_an_earlier_o
     applied = home.apply([part(key, [forged])])
     assert applied.backdated_entries == 1 and "cabin~2" not in home.vector()
     assert applied.backdated == (
-        "cabin~2: 1 entries from seq 1 stamped long before a change of an earlier epoch of "
-        "that site already taken, and not moved from it",
+        "cabin~2: 1 entries from seq 1 stamped long before a change of that site already "
+        "taken or said to be held, and not moved from an earlier epoch",
     )
     claimed = forged._replace(hlc=pack(T0 - 73 * HOUR))
     assert home.apply([part(key, [claimed], moved=((1, "cabin", 1),))]).backdated_entries == 1
@@ -292,3 +292,37 @@ def test_a_restore_found_late_after_hours_of_lost_writes_reaches_every_site(
     assert cabin.read("habits") == {"h": {"a": 2, "b": 3}} and cabin.items("xp")["lost"] == 3
     assert exchange(home, third) == 0
     assert third.digest() == home.digest() and third.vector() == home.vector()
+
+
+@pytest.mark.parametrize(("hours", "refused"), [(1, True), (8, False)])
+def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
+    tmp_path: Path, hours: int, refused: bool
+) -> None:
+    # The cabin's last change home took is ten hours old; since, the cabin said it holds
+    # home's XP event. Stolen, it stamps an item under that event's key after its own last
+    # change but hours before the event: refused (more than the clock offset believed before
+    # what it said it holds). Within that offset, as an honest clock may be, it is taken.
+    home_wall, cabin_wall = Wall(), Wall()
+    keys = {n: SiteKey(Ed25519PrivateKey.generate()) for n in ("home", "cabin")}
+    home = store(tmp_path, "home", keys["home"], home_wall)
+    cabin = store(tmp_path, "cabin", keys["cabin"], cabin_wall)
+    introduce(home, cabin)
+    cabin.write([AddItem("xp", "c1", 1)])
+    assert exchange(cabin, home) == 0
+    home_wall.ms += 10 * HOUR
+    cabin_wall.ms += 10 * HOUR
+    home.write([AddItem("xp", "e1", 10)])
+    assert exchange(home, cabin) == exchange(cabin, home) == 0  # the cabin says it holds e1
+    cabin_wall.ms = T0 + hours * HOUR  # the thief winds its clock back
+    cabin.clock.last = pack(cabin_wall.ms)
+    cabin.write([AddItem("xp", "e1", -500)])
+    parts, _ = cabin.changes_since(home.vector(), 100)
+    applied = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
+    if refused:
+        assert applied.backdated == (
+            "cabin: 1 entries from seq 2 stamped long before a change of that site already "
+            "taken or said to be held, and not moved from an earlier epoch",
+        )
+        assert home.items("xp")["e1"] == 10 and home.vector()["cabin"] == 1
+    else:
+        assert applied.backdated_entries == 0 and home.items("xp")["e1"] == -500

@@ -126,7 +126,7 @@ async def test_a_stolen_cabin_cannot_make_up_an_epoch_to_stamp_back_in_time(
         check = await net.check()
         assert check["backdated_entries"] == n and check["refused_parts"] == 0, n
         assert f"{epoch}: 1 entries from seq 1" in check["last_refusal"], n
-        assert "not moved from it" in check["last_refusal"], n
+        assert "not moved from an earlier epoch" in check["last_refusal"], n
 
     # Its real seq 1 again with the claim: the site's own signed entry, taken; it changes
     # nothing (the same item, the same value).
