@@ -168,3 +168,30 @@ async def test_a_stolen_cabin_cannot_make_up_an_epoch_to_stamp_back_in_time(
     assert items == {"a1": 1, "a2": 2, "e1": 10}
     honest = (await net.call(net.honest, "GET", "/v1/status"))["origin_check"]
     assert honest["backdated_entries"] == 0 and honest["refused_entries"] == 0
+
+
+async def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
+    net: Net,  # noqa: F811
+) -> None:
+    # The cabin's last change home took is 4 hours old; since, it said it holds home's e1.
+    # Stolen, it stamps an item under e1's key after its own last change, 3.5 hours back:
+    # refused, as it is more than the clock offset believed (3 h 5 min) before what it said
+    # it holds. Home and cabin_b keep home's e1.
+    key = {HOSTILE: net.key.public}
+    chain = Chain(net)
+    old = Entry(Kind.ITEM, HOSTILE, 1, pack(WallClock()() - HOURS_4), "xp", "a1", "", 1)
+    await net.send([chain.part(old)], keys=key, vector={HOSTILE: 1})
+    await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e1", "value": 10}])
+    await settle(net)
+    before, vector = await net.state()
+    await net.send([], vector={**vector, HOSTILE: 1})  # it says it holds all home holds
+    back = pack(WallClock()() - HOURS_4 + HOURS_4 // 8)  # 3.5 hours ago
+    forged = Entry(Kind.ITEM, HOSTILE, 2, back, "xp", "e1", "", -500)
+    await net.send([chain.part(forged)], keys=key, vector={**vector, HOSTILE: 2})
+    state, after = await net.state()
+    assert state == before and after[HOSTILE] == 1
+    check = await net.check()
+    assert check["backdated_entries"] == 1 and "said to be held" in check["last_refusal"]
+    await settle(net)
+    honest = (await net.call(net.honest, "GET", "/v1/state?full=1"))["state"]["items"]["xp"]
+    assert honest["e1"] == 10 and "a1" in honest
