@@ -44,19 +44,35 @@ class Screening:
             """The local number of a node id (may add it)."""
 
     def _margin(self) -> int:
-        """How far below its earlier epochs a later epoch may stamp (the offset believed)."""
+        """How far a bound lies below what sets it: the clock offset believed, and drift."""
         return (self.clock.max_offset_ms + DRIFT_TOLERANCE_MS) << 16
 
     def _keep_groups(
         self, proven: list[tuple[str, list[signed.Group]]], highs: dict[str, int]
     ) -> dict[str, list[signed.Group]]:
-        """Keep a batch's checked groups, each with its floor; return those new here."""
+        """Keep a batch's checked groups, each with its floor; return those new here.
+
+        The floor is what an entry of the part had to meet: its origin's floor and the bounds
+        of :meth:`_bound` (an entry sent as a digest only met none of them here).
+        """
         kept: dict[str, list[signed.Group]] = {}
         for name, groups in proven:
-            floor = max(highs.get(name, 0), stamps.earlier_bound(highs, name, self._margin()))
-            new = signed.save_groups(self._db, self._idx(name), groups, floor)
-            kept.setdefault(name, []).extend(new)
+            if groups:
+                floor = max(highs.get(name, 0), self._bound(highs, name, groups[0].first))
+                new = signed.save_groups(self._db, self._idx(name), groups, floor)
+                kept.setdefault(name, []).extend(new)
         return kept
+
+    def _bound(self, highs: dict[str, int], origin: str, seq: int) -> int:
+        """The least stamp an entry ``(origin, seq)`` may carry unless a restore moved it.
+
+        Set by the site's earlier epochs and by what it had said it holds (stamps.py).
+        """
+        margin = self._margin()
+        return max(
+            stamps.earlier_bound(highs, origin, margin),
+            stamps.seen_bound(self._db, origin, seq, margin),
+        )
 
     def _screen(
         self,
@@ -75,18 +91,13 @@ class Screening:
         """
         if highs is None:
             return stamps.screen(part.entries, mark, upto, ceiling, None)
-        margin = self._margin()
-        bound = max(
-            stamps.earlier_bound(highs, part.origin, margin),
-            stamps.seen_bound(self._db, part.origin, part.after + 1, margin),
-        )
         found = stamps.screen(
             part.entries,
             mark,
             upto,
             ceiling,
             highs.get(part.origin, 0),
-            bound,
+            self._bound(highs, part.origin, part.after + 1),
             self._moved_check(part),
         )
         self._keep_moves(origin, part, found.take)

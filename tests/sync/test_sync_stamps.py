@@ -326,3 +326,26 @@ def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
         assert home.items("xp")["e1"] == 10 and home.vector()["cabin"] == 1
     else:
         assert applied.backdated_entries == 0 and home.items("xp")["e1"] == -500
+
+
+def test_a_digest_only_entry_after_a_report_is_held_to_it_when_claimed(tmp_path: Path) -> None:
+    # The stolen cabin, having said it holds home's e1, sends its next seq as a digest only
+    # (its stamp unseen: an item under e1's key, hours back), then claims it from a made-up
+    # epoch. The group was kept with the bound the report set: the claim is refused.
+    home_wall = Wall()
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), home_wall)
+    home.pin_keys({"cabin": key.public})
+    first = Entry(Kind.ITEM, "cabin", 1, pack(T0), "xp", "c1", "", 1)
+    home.apply([part(key, [first])], sender="cabin", sender_vector={"cabin": 1})
+    home_wall.ms += 10 * HOUR
+    home.write([AddItem("xp", "e1", 10)])
+    home.apply([], sender="cabin", sender_vector={"cabin": 1, **home.vector()})
+    forged = Entry(Kind.ITEM, "cabin", 2, pack(T0 + HOUR), "xp", "e1", "", -500)
+    link = key.sign([first])[-1].link
+    digest = Part("cabin", 1, 2, (), proof_of(key.sign([forged], link), []))
+    assert home.apply([digest]).backdated_entries == 0 and home.vector()["cabin"] == 2
+    moved = forged._replace(origin="cabin~5", seq=1)
+    applied = home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
+    assert applied.backdated_entries == 1 and "cabin~5" not in home.vector()
+    assert home.items("xp")["e1"] == 10
