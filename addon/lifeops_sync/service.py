@@ -244,6 +244,7 @@ class Node(PeerApi, LocalApi):
         carried = {site_of(p.origin) for p in batch.parts}
         offered = {site: key for site, key in batch.keys.items() if site in carried}
         conflicts = self.store.offer_keys(peer, offered, set(self.peer_ids))
+        doubted = peer in self.store.tip_doubts
         applied = self.store.apply(
             batch.parts,
             sender=peer,
@@ -256,6 +257,12 @@ class Node(PeerApi, LocalApi):
         )
         if batch.ask_proofs:
             self.store.proofs_asked.add(peer)  # proofs go with the next batch to it
+        if not doubted and peer in self.store.tip_doubts:
+            _LOGGER.info(
+                "%s says it holds changes of this site this replica lacks; asked it for proof "
+                "(a restore from a backup is confirmed by it)",
+                peer,
+            )
         _log_applied(peer, applied)
         self.note_origin_check(peer, applied, conflicts)
         return applied

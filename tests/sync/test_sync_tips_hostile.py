@@ -32,6 +32,8 @@ async def test_a_peer_lying_about_what_it_holds_cannot_make_home_start_epochs(
         assert answer.ask_proofs  # it asks the liar to prove it, and does nothing else
     _, vector = await net.state()
     assert [origin for origin in vector if origin.startswith(HOME)] == [HOME]
+    log = (net.home.folder / "home.log").read_text()
+    assert log.count("cabin_a says it holds changes of this site this replica lacks") == 1
     # Home still writes under its name, and the honest cabin takes it.
     await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e2", "value": 2}])
     await settle(net)
