@@ -52,27 +52,26 @@ class Screening:
     ) -> dict[str, list[signed.Group]]:
         """Keep a batch's checked groups, each with its floor; return those new here.
 
-        The floor is what an entry of the part had to meet: its origin's floor and the bounds
-        of :meth:`_bound` (an entry sent as a digest only met none of them here).
+        The floor is what an entry of the group had to meet: its origin's floor and the bound
+        at the group's last seq (an entry sent as a digest only met none of them here).
         """
         kept: dict[str, list[signed.Group]] = {}
         for name, groups in proven:
-            if groups:
-                floor = max(highs.get(name, 0), self._bound(highs, name, groups[0].first))
-                new = signed.save_groups(self._db, self._idx(name), groups, floor)
-                kept.setdefault(name, []).extend(new)
+            if not groups:
+                continue
+            bound = self._bounds(highs, name)
+            idx = self._idx(name)
+            for group in groups:  # one write each: no report falls inside one
+                floor = max(highs.get(name, 0), bound.at(group.last))
+                kept.setdefault(name, []).extend(signed.save_groups(self._db, idx, [group], floor))
         return kept
 
-    def _bound(self, highs: dict[str, int], origin: str, seq: int) -> int:
-        """The least stamp an entry ``(origin, seq)`` may carry unless a restore moved it.
+    def _bounds(self, highs: dict[str, int], origin: str) -> stamps.Bounds:
+        """The least stamps entries of ``origin`` may carry unless a restore moved them.
 
         Set by the site's earlier epochs and by what it had said it holds (stamps.py).
         """
-        margin = self._margin()
-        return max(
-            stamps.earlier_bound(highs, origin, margin),
-            stamps.seen_bound(self._db, origin, seq, margin),
-        )
+        return stamps.bounds(self._db, highs, origin, self._margin())
 
     def _screen(
         self,
@@ -97,7 +96,7 @@ class Screening:
             upto,
             ceiling,
             highs.get(part.origin, 0),
-            self._bound(highs, part.origin, part.after + 1),
+            self._bounds(highs, part.origin),
             self._moved_check(part),
         )
         self._keep_moves(origin, part, found.take)

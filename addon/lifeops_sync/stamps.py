@@ -22,6 +22,7 @@ clock explains but the site's own entries again, which change nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import sqlite3
@@ -89,18 +90,6 @@ def fill(db: sqlite3.Connection, marks: dict[int, int], own: int) -> None:
             reset(db, origin, mark)
 
 
-def earlier_bound(highs: dict[str, int], origin: str, margin: int) -> int:
-    """The least stamp an entry of ``origin`` may carry unless it was moved (0: no bound).
-
-    ``margin`` below the highest stamp taken from an earlier epoch of the same site.
-    """
-    site, epoch = site_of(origin), epoch_of(origin)
-    top = max(
-        (h for o, h in highs.items() if site_of(o) == site and epoch_of(o) < epoch), default=0
-    )
-    return max(top - margin, 0)
-
-
 def seen_top(vector: dict[str, int], highs: dict[str, int], marks: dict[str, int]) -> int:
     """The highest stamp taken here of what a peer says it holds (``vector``).
 
@@ -135,27 +124,40 @@ def note_seen(db: sqlite3.Connection, site: str, vector: dict[str, int], top: in
     )
 
 
-def seen_bound(db: sqlite3.Connection, origin: str, seq: int, margin: int) -> int:
-    """The least stamp an entry ``(origin, seq)`` may carry unless it was moved (0: none).
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The least stamp an entry of one origin may carry, by seq, unless a restore moved it.
 
-    ``margin`` below what its site had said it holds before writing it: the last report for
-    that origin from before the seq, and every report made under an earlier epoch.
+    ``base``: from the site's earlier epochs (the highest stamp taken from them, and what the
+    site said it holds while writing under them); ``afters``/``tops``: the origin's own
+    reports kept, each binding the seqs after its counter. All already ``margin`` below.
     """
+
+    base: int
+    afters: tuple[int, ...]
+    tops: tuple[int, ...]
+
+    def at(self, seq: int) -> int:
+        """The bound of the entry ``seq`` (the last report made before it was written)."""
+        i = bisect_left(self.afters, seq)
+        return max(self.base, self.tops[i - 1] if i else 0)
+
+
+def bounds(db: sqlite3.Connection, highs: dict[str, int], origin: str, margin: int) -> Bounds:
+    """The :class:`Bounds` of ``origin``: ``margin`` below what its site took or had seen."""
     site, epoch = site_of(origin), epoch_of(origin)
-    row = db.execute(
-        "SELECT floor FROM seen WHERE origin = ? AND after < ? ORDER BY after DESC LIMIT 1",
-        (origin, seq),
-    ).fetchone()
-    tops = [0 if row is None else int(row[0])]
-    tops.extend(
-        int(top)
-        for name, top in db.execute(
-            "SELECT origin, max(floor) FROM seen WHERE origin = ? OR origin LIKE ? GROUP BY origin",
-            (site, f"{site}~%"),
-        )
-        if site_of(name) == site and epoch_of(name) < epoch
-    )
-    return max(max(tops) - margin, 0)
+    earlier = [h for o, h in highs.items() if site_of(o) == site and epoch_of(o) < epoch]
+    rows: list[tuple[int, int]] = []
+    for name, after, top in db.execute(
+        "SELECT origin, after, floor FROM seen WHERE origin = ? OR origin LIKE ? ORDER BY after",
+        (site, f"{site}~%"),
+    ):
+        if name == origin:
+            rows.append((int(after), max(int(top) - margin, 0)))
+        elif site_of(name) == site and epoch_of(name) < epoch:
+            earlier.append(int(top))
+    base = max(max(earlier, default=0) - margin, 0)
+    return Bounds(base, tuple(a for a, _ in rows), tuple(t for _, t in rows))
 
 
 @dataclass(slots=True)
@@ -167,7 +169,7 @@ class Screened:
     skipped: int = 0  # at or below the watermark: held already
     ahead: int = 0  # stamped later than the sender's clock explains
     low: list[int] = field(default_factory=list)  # the seqs stamped below a bound
-    unmoved: int = 0  # of those, how many only below ``bound`` (earlier epochs, reports)
+    unmoved: int = 0  # of those, how many only below the ``bound`` (earlier epochs, reports)
     high: int = 0  # the highest stamp taken at or below ``upto``
     refused_from: int = 0  # the lowest seq refused (ahead or low), 0 if none
 
@@ -196,15 +198,15 @@ def screen(
     upto: int,
     ceiling: int,
     floor: int | None,
-    bound: int = 0,
+    bound: Bounds | None = None,
     moved: Callable[[Entry], bool] | None = None,
 ) -> Screened:
     """Sort a part's entries: held already, too late, too early (below ``floor``), or taken.
 
     An entry refused holds ``upto`` below it (so it comes again). With a ``floor`` (a signed
     replica), stamped entries are taken in seq order only if none is lower than the floor or
-    than one taken before it, nor lower than ``bound`` unless ``moved`` vouches for it (see
-    :func:`earlier_bound`); rows carry no stamp and are exempt. Without, nothing is checked.
+    than one taken before it, nor lower than ``bound`` at its seq unless ``moved`` vouches for
+    it (see :func:`bounds`); rows carry no stamp and are exempt. Without, nothing is checked.
     """
     result = Screened(upto)
     if floor is not None:
@@ -221,7 +223,7 @@ def screen(
         elif entry.hlc < floor:
             result.low.append(entry.seq)
             result.refuse(entry.seq)
-        elif entry.hlc < bound and (moved is None or not moved(entry)):
+        elif bound is not None and entry.hlc < bound.at(entry.seq) and not (moved and moved(entry)):
             result.low.append(entry.seq)
             result.unmoved += 1
             result.refuse(entry.seq)

@@ -294,9 +294,10 @@ def test_a_restore_found_late_after_hours_of_lost_writes_reaches_every_site(
     assert third.digest() == home.digest() and third.vector() == home.vector()
 
 
+@pytest.mark.parametrize("from_zero", [False, True], ids=["after home's mark", "from seq 0"])
 @pytest.mark.parametrize(("hours", "refused"), [(1, True), (8, False)])
 def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
-    tmp_path: Path, hours: int, refused: bool
+    tmp_path: Path, hours: int, refused: bool, from_zero: bool
 ) -> None:
     # The cabin's last change home took is ten hours old; since, the cabin said it holds
     # home's XP event. Stolen, it stamps an item under that event's key after its own last
@@ -316,7 +317,9 @@ def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
     cabin_wall.ms = T0 + hours * HOUR  # the thief winds its clock back
     cabin.clock.last = pack(cabin_wall.ms)
     cabin.write([AddItem("xp", "e1", -500)])
-    parts, _ = cabin.changes_since(home.vector(), 100)
+    # Sent after what home holds, or from seq 0 (home skips what it holds): each entry is
+    # bound by the last report made before its own seq.
+    parts, _ = cabin.changes_since({} if from_zero else home.vector(), 100)
     applied = home.apply(parts, sender="cabin", sender_vector=cabin.vector())
     if refused:
         assert applied.backdated == (
@@ -349,3 +352,31 @@ def test_a_digest_only_entry_after_a_report_is_held_to_it_when_claimed(tmp_path:
     applied = home.apply([part(key, [moved], moved=((1, "cabin", 2),))])
     assert applied.backdated_entries == 1 and "cabin~5" not in home.vector()
     assert home.items("xp")["e1"] == 10
+
+
+def test_each_group_of_a_part_is_kept_with_the_bound_at_its_own_seqs(tmp_path: Path) -> None:
+    # The cabin said it holds home's e1 with its counter at 3. One part then brings seqs 2-3
+    # (written before the report) and, as a digest only, seq 4: an item under e1's key nine
+    # hours before e1. Seq 4's group is kept with the bound the report set, so a made-up epoch
+    # claiming it is refused; seqs 2-3 keep the lower floor they met.
+    home_wall = Wall()
+    key = SiteKey(Ed25519PrivateKey.generate())
+    home = store(tmp_path, "home", SiteKey(Ed25519PrivateKey.generate()), home_wall)
+    home.pin_keys({"cabin": key.public})
+    early = [Entry(Kind.ITEM, "cabin", s, pack(T0 + s), "xp", f"c{s}", "", s) for s in (1, 2, 3)]
+    home.apply([part(key, early[:1])], sender="cabin", sender_vector={"cabin": 1})
+    home_wall.ms += 10 * HOUR
+    home.write([AddItem("xp", "e1", 10)])
+    home.apply([], sender="cabin", sender_vector={**home.vector(), "cabin": 3})
+    forged = Entry(Kind.ITEM, "cabin", 4, pack(T0 + HOUR), "xp", "e1", "", -500)
+    groups = key.sign(early[1:], key.sign(early[:1])[-1].link)
+    groups += key.sign([forged], groups[-1].link)
+    sent = early[1:]
+    assert home.apply([Part("cabin", 1, 4, tuple(sent), proof_of(groups, sent))]).entries == 2
+    moved = forged._replace(origin="cabin~7", seq=1)
+    applied = home.apply([part(key, [moved], moved=((1, "cabin", 4),))])
+    assert applied.backdated_entries == 1 and home.items("xp")["e1"] == 10
+    # Seq 2, written before the report, claimed from the made-up epoch: its own content
+    # again, taken (it changes nothing).
+    again = early[1]._replace(origin="cabin~8", seq=1)
+    assert home.apply([part(key, [again], moved=((1, "cabin", 2),))]).backdated_entries == 0
