@@ -9,6 +9,14 @@ that origin stamped lower: a site whose key was stolen still writes as itself, b
 stamp an item below what it already wrote, so it cannot take the key of an item another site
 wrote before (the least stamp wins items). Rows carry no stamp and are not checked.
 
+An honest site's clock also moves past every stamp it takes, so what it writes after saying it
+holds a change is stamped after that change: a direct peer's report of what it holds is kept
+(``seen``: its counter then, and the highest stamp taken here of what it holds), and its later
+entries stamped more than the largest believable clock offset (plus the drift tolerance) below
+are refused (:class:`Bounds`); the margin leaves room for a change superseded before it
+reached the peer, and for its clock. Without it, a stolen cabin away for weeks could stamp back
+to its own last change taken, weeks old.
+
 A site's later epoch (``<node>~<n>``, what a restore starts) is bound by its earlier ones too:
 an entry of it stamped more than the largest believable clock offset (plus the drift
 tolerance) below the highest stamp taken from an earlier epoch of the site is refused, unless

@@ -41,6 +41,13 @@ class Chain:
         return Part(entry.origin, entry.seq - 1, entry.seq, (entry,), proof_of(groups, [entry]))
 
 
+async def wrote_hours_ago(on: Net, chain: Chain) -> Entry:
+    """The hostile cabin's first change, item ``a1``, stamped 4 hours ago, taken by home."""
+    old = Entry(Kind.ITEM, HOSTILE, 1, pack(WallClock()() - HOURS_4), "xp", "a1", "", 1)
+    await on.send([chain.part(old)], keys={HOSTILE: on.key.public}, vector={HOSTILE: 1})
+    return old
+
+
 async def write(on: Net, service: Service, ops: list[dict[str, object]]) -> None:
     await on.call(service, "POST", "/v1/write", {"ops": ops})
 
@@ -101,8 +108,7 @@ async def test_a_stolen_cabin_cannot_make_up_an_epoch_to_stamp_back_in_time(
     key = {HOSTILE: net.key.public}
     chain = Chain(net)
     # Before the theft: the cabin wrote 4 hours ago (more than a clock is believed off) and now.
-    old = Entry(Kind.ITEM, HOSTILE, 1, pack(WallClock()() - HOURS_4), "xp", "a1", "", 1)
-    await net.send([chain.part(old)], keys=key, vector={HOSTILE: 1})
+    old = await wrote_hours_ago(net, chain)
     latest = Entry(Kind.ITEM, HOSTILE, 2, now(), "xp", "a2", "", 2)
     await net.send([chain.part(latest)], keys=key, vector={HOSTILE: 2})
     await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e1", "value": 10}])
@@ -179,8 +185,7 @@ async def test_a_stolen_cabin_cannot_stamp_before_what_it_said_it_holds(
     # it holds. Home and cabin_b keep home's e1.
     key = {HOSTILE: net.key.public}
     chain = Chain(net)
-    old = Entry(Kind.ITEM, HOSTILE, 1, pack(WallClock()() - HOURS_4), "xp", "a1", "", 1)
-    await net.send([chain.part(old)], keys=key, vector={HOSTILE: 1})
+    await wrote_hours_ago(net, chain)
     await write(net, net.home, [{"op": "add", "collection": "xp", "key": "e1", "value": 10}])
     await settle(net)
     before, vector = await net.state()
