@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import pytest
 
 from lifeops_sync import wire
-from lifeops_sync.crdt import Entry, Kind, Part, site_of
+from lifeops_sync.crdt import Entry, Kind, Part, TipProof, site_of
 from lifeops_sync.ops import AddItem, AppendRows, Delete, SetFields
 from lifeops_sync.origin import (
     ABSENT,
@@ -463,3 +463,24 @@ def test_a_second_version_of_signed_seqs_is_not_kept(tmp_path: Path) -> None:
     (part,), _ = store.changes_since({}, 100)
     assert part.proof is not None and part.proof.signature == groups[-1].signature
     assert check_part(part, key.public)
+
+
+def test_tip_proofs_round_trip_on_the_wire_and_malformed_ones_are_refused() -> None:
+    proof = TipProof(3, 5, b"\1" * 32, b"\2" * 32, b"\3" * 64)
+    batch = Batch("home", "cabin", {}, ask_proofs=True, tip_proofs={"cabin~1": proof})
+    doc = wire.to_json(batch)
+    again = wire.from_json(doc)
+    assert again.ask_proofs and again.tip_proofs == {"cabin~1": proof}
+    assert not wire.from_json(wire.to_json(Batch("home", "cabin", {}))).ask_proofs
+    good = doc["tp"]["cabin~1"]
+    bad = {
+        "ask not a boolean": {**doc, "pt": 1},
+        "proofs not an object": {**doc, "tp": [good]},
+        "a proof too short": {**doc, "tp": {"cabin~1": good[:4]}},
+        "last before first": {**doc, "tp": {"cabin~1": [5, 3, *good[2:]]}},
+        "a link too short": {**doc, "tp": {"cabin~1": [*good[:2], "AAAA", *good[3:]]}},
+        "not an origin": {**doc, "tp": {"cabin~0": good}},
+    }
+    for candidate in bad.values():
+        with pytest.raises(wire.ProtocolError):
+            wire.from_json(candidate)
