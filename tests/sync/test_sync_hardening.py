@@ -164,37 +164,39 @@ def stranger_headers(key: str = "stranger", ts: int | None = None) -> dict[str, 
 
 async def raw_post(
     service: Serve, path: str, length: int, headers: dict[str, str], expect: bool = False
-) -> tuple[int, float]:
+) -> tuple[int, int]:
     """Announce a ``length`` body and send it as fast as the service takes it (with ``expect``,
     only after a 100 Continue); return the answer's status (0: the connection was reset, as a
-    close with unread data does) and the seconds until it came."""
+    close with unread data does) and how much of the body had been sent when it came."""
     reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
     lines = [f"POST {path} HTTP/1.1", "Host: home", f"Content-Length: {length}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     lines += ["Expect: 100-continue"] if expect else []
-    started_at = time.monotonic()
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    sent = 0
 
     async def send_body() -> None:
+        nonlocal sent
         chunk = b"x" * MB
         with contextlib.suppress(OSError):
             for _ in range(length // MB):
                 writer.write(chunk)
                 await writer.drain()
+                sent += MB
 
     sender = asyncio.create_task(asyncio.sleep(0) if expect else send_body())
     try:
         status_line = await asyncio.wait_for(reader.readline(), 5)
     except ConnectionResetError:
         status_line = b"reset 0"
-    elapsed = time.monotonic() - started_at
+    sent_then = sent
     sender.cancel()
     with contextlib.suppress(asyncio.CancelledError, OSError):
         await sender
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    return int(status_line.split()[1]), elapsed
+    return int(status_line.split()[1]), sent_then
 
 
 async def test_a_64_mb_post_with_an_unknown_key_is_refused_from_its_headers(home: Serve) -> None:
@@ -209,14 +211,16 @@ async def test_a_64_mb_post_with_an_unknown_key_is_refused_from_its_headers(home
     cpu = home.cpu_seconds() - cpu_before
     # The answer or, when the connection is reset (closed with unread data), nothing.
     assert {status for status, _ in results} <= {401, 0}
-    slowest = max(elapsed for _, elapsed in results)
+    most = max(sent for _, sent in results)
     print(
-        f"8 x 64 MB posts with an unknown key: slowest answer {slowest * 1000:.1f} ms, "
+        f"8 x 64 MB posts with an unknown key: at most {most // MB} MB sent before the answer, "
         f"service CPU {cpu * 1000:.0f} ms, resident {rss_before} -> {rss_after} kB, "
         f"peak {peak_before} -> {peak_after} kB"
     )
-    assert slowest < 0.1
-    assert cpu < 0.1
+    # Answered from the headers: no more of a body went than the sockets' buffers hold, and
+    # the service spent next to nothing (reading 512 MB takes seconds of CPU).
+    assert most < 32 * MB
+    assert cpu < 0.5
     assert peak_after - peak_before < 5 * 1024
     assert rss_after - rss_before < 5 * 1024
 
@@ -238,14 +242,13 @@ async def test_headers_and_announced_size_are_checked_before_the_body(
     home: Serve, path: str, length: int, headers: dict[str, str], status: int
 ) -> None:
     rss_before, _ = home.memory_kb()
-    # Told before sending the body (as the peers and the local client ask to be).
-    code, elapsed = await raw_post(home, path, length, headers, expect=True)
-    assert code == status
-    assert elapsed < 0.1
+    # Told before sending the body (as the peers and the local client ask to be): the answer,
+    # not a 100 Continue, and no byte of the body sent.
+    code, sent = await raw_post(home, path, length, headers, expect=True)
+    assert (code, sent) == (status, 0)
     # Without asking: the answer or a reset, and the body is not read either way.
-    code, elapsed = await raw_post(home, path, length, headers)
+    code, _ = await raw_post(home, path, length, headers)
     assert code in (status, 0)
-    assert elapsed < 0.1
     assert home.memory_kb()[0] - rss_before < 5 * 1024
 
 
