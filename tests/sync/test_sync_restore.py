@@ -139,7 +139,7 @@ async def test_home_restored_behind_the_services_back(net: Sites) -> None:
 
 #: How far cabin1's clock is off, first slow then fast: its changes before and after the clock
 #: moved are 200 min apart, more than a receiver believes a clock can be off (3 h, plus 5 min
-#: of drift: stamps.earlier_bound), without waiting hours or changing that setting.
+#: of drift: stamps.bounds), without waiting hours or changing that setting.
 SKEW = 100 * 60
 MARGIN = (DEFAULT_MAX_OFFSET_MS + DRIFT_TOLERANCE_MS) << 16
 
@@ -207,7 +207,7 @@ async def test_a_restore_found_late_carries_entries_stamped_long_before_those_it
         assert check["backdated_entries"] == 0, (node, check)
     held = await stop_and_read(net)
     # The pending entries moved with their old stamps, far below what cabin1 wrote before the
-    # restore: only the moved-entry check lets them in (stamps.earlier_bound). (A moved entry
+    # restore: only the moved-entry check lets them in (stamps.bounds). (A moved entry
     # and the original, back from the peers, share a cell and a stamp: one of them is current.)
     snapped = Store(snapshot, cabin, WallClock())
     try:
