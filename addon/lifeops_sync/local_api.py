@@ -63,7 +63,10 @@ class LocalApi(Gate):
             },
         )
 
-    async def _handle_records(self, request: web.Request) -> web.Response:
+    async def _collection_request(
+        self, request: web.Request
+    ) -> tuple[str, str, str] | web.Response:
+        """A local read of one collection: (key id, nonce, collection), or the refusal."""
         guarded = await self._guard(request, api_only=True)
         if isinstance(guarded, web.Response):
             return guarded
@@ -71,17 +74,21 @@ class LocalApi(Gate):
         collection = request.query.get("collection")
         if not collection:
             return error_response(400, "malformed", "collection is required", self.wall())
+        return key_id, nonce, collection
+
+    async def _handle_records(self, request: web.Request) -> web.Response:
+        asked = await self._collection_request(request)
+        if isinstance(asked, web.Response):
+            return asked
+        key_id, nonce, collection = asked
         records = await self.db(self.store.read, collection, request.query.get("key"))
         return self._signed_json(key_id, nonce, {"records": records})
 
     async def _handle_items(self, request: web.Request) -> web.Response:
-        guarded = await self._guard(request, api_only=True)
-        if isinstance(guarded, web.Response):
-            return guarded
-        key_id, nonce, _ = guarded
-        collection = request.query.get("collection")
-        if not collection:
-            return error_response(400, "malformed", "collection is required", self.wall())
+        asked = await self._collection_request(request)
+        if isinstance(asked, web.Response):
+            return asked
+        key_id, nonce, collection = asked
         after, limit = request.query.get("after"), request.query.get("limit")
         if after is None and limit is None:  # the whole set in one answer
             items = await self.db(self.store.items, collection)

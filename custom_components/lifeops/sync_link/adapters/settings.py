@@ -81,6 +81,14 @@ class _Fields(Adapter):
         if (op := self.mirror.local(self.values())) is not None:
             self.link.enqueue(op)
 
+    async def reconcile(self) -> None:
+        """On the first sync, take the other sites' values, then write those only here."""
+        if self.mirror.synced:
+            return
+        remote = await self.read()
+        self.apply(remote, self.link.writes)
+        self.queue_changes()
+
     async def read(self) -> dict[str, Any]:
         """The record as the service holds it."""
         record = await self.link.client.records(SETTINGS_COLLECTION, self.key)
@@ -131,14 +139,6 @@ class PersonSettings(_Fields):
     def values(self) -> dict[str, Any]:
         """The synced targets in the options."""
         return synced_values(self.link.entry.options)
-
-    async def reconcile(self) -> None:
-        """On the first sync, take the other sites' targets, then write those changed here."""
-        if self.mirror.synced:
-            return
-        remote = await self.read()
-        self.apply(remote, self.link.writes)
-        self.queue_changes()
 
     async def reread(self) -> None:
         """Read the record again when a remote value was left for a local edit."""
@@ -204,14 +204,6 @@ class AgentSwitches(_Fields):
         """Each agent's switch here."""
         runtime = self.link.entry.runtime_data
         return {agent.value: runtime.is_enabled(agent) for agent in Agent}
-
-    async def reconcile(self) -> None:
-        """On the first sync, take the other sites' switches, then write those only here."""
-        if self.mirror.synced:
-            return
-        remote = await self.read()
-        self.apply(remote, self.link.writes)
-        self.queue_changes()
 
     async def reread(self) -> None:
         """Read the record again when a remote switch was left for a local flip.
